@@ -1,0 +1,165 @@
+//! The command line: argument definitions (clap derive) and one function per command that wires
+//! the stages together. Owns exit codes and what the user sees; holds no stage logic itself.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+mod plan;
+mod run;
+mod schema;
+mod sim;
+mod validate;
+
+/// Exit codes of design §2.
+pub mod exit {
+    /// Done.
+    pub const OK: u8 = 0;
+    /// Failed.
+    pub const FAILED: u8 = 1;
+    /// Bad usage or a bad job file.
+    pub const USAGE: u8 = 2;
+    /// Finished, with gaps (each named in the manifest).
+    pub const GAPS: u8 = 3;
+}
+
+#[derive(Debug, Parser)]
+#[command(name = "wecom-journal", version, about = "Export WeCom 汇报 / journal data into Parquet, CSV, XLSX and Arrow IPC, with compliance reports")]
+pub struct Cli {
+    /// Log format on standard error.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Extract, store, flatten, report and write the outputs of one or more jobs.
+    Run(RunArgs),
+    /// Show a job's windows, calls per endpoint and ETA under its quotas (no network).
+    Plan {
+        job: PathBuf,
+    },
+    /// Parse and check job files; exit 2 with file:line:col: message on the first bad one.
+    Validate {
+        #[arg(required = true)]
+        jobs: Vec<PathBuf>,
+    },
+    /// Flatten, report and write from the store alone, without any API call.
+    Rebuild {
+        job: PathBuf,
+        /// Output directory (default: the job's output.dir).
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Serve the built-in WeCom simulator until stopped.
+    Sim(SimArgs),
+    /// Print the output tables' schemas.
+    Schema {
+        #[arg(long, value_enum, default_value_t = SchemaFormat::Md)]
+        format: SchemaFormat,
+    },
+    /// Run jobs/monthly-compliance.toml against the in-process simulator and say where the files are.
+    Demo {
+        /// Output directory (default: the job's output.dir).
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunArgs {
+    #[arg(required = true)]
+    pub jobs: Vec<PathBuf>,
+    /// Start the simulator in-process and point the jobs at it.
+    #[arg(long)]
+    pub sandbox: bool,
+    /// Override the job's range start (local date, inclusive).
+    #[arg(long, requires = "end")]
+    pub start: Option<String>,
+    /// Override the job's range end (local date, exclusive).
+    #[arg(long, requires = "start")]
+    pub end: Option<String>,
+    /// Output directory (default: the job's output.dir).
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// Ignore what the store holds and fetch everything again.
+    #[arg(long)]
+    pub full_refresh: bool,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct SimArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub addr: std::net::SocketAddr,
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    #[arg(long, default_value_t = 60)]
+    pub users: usize,
+    /// Days of journals, ending yesterday (local time) unless --start is given.
+    #[arg(long, default_value_t = 31)]
+    pub days: u32,
+    /// First day of journals (YYYY-MM-DD).
+    #[arg(long)]
+    pub start: Option<String>,
+    /// Share of calls answered with an injected fault (0.0–1.0).
+    #[arg(long, default_value_t = 0.0)]
+    pub fault_rate: f64,
+    /// Corp id the simulator accepts.
+    #[arg(long)]
+    pub corp_id: Option<String>,
+    /// Secret the simulator accepts.
+    #[arg(long)]
+    pub secret: Option<String>,
+    /// Record-list calls a minute before 45009.
+    #[arg(long, default_value_t = 600)]
+    pub record_list_per_minute: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaFormat {
+    Md,
+    Json,
+}
+
+/// Runs the command line and gives the process exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { exit::USAGE } else { exit::OK });
+        }
+    };
+    init_logging(cli.log_format);
+    let code = match cli.command {
+        Command::Run(args) => run::run(args),
+        Command::Plan { job } => plan::plan(&job),
+        Command::Validate { jobs } => validate::validate(&jobs),
+        Command::Rebuild { job, output } => run::rebuild(&job, output),
+        Command::Sim(args) => sim::sim(args),
+        Command::Schema { format } => schema::schema(format),
+        Command::Demo { output } => run::demo(output),
+    };
+    ExitCode::from(code)
+}
+
+fn init_logging(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("WECOM_JOURNAL_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false);
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
