@@ -7,7 +7,13 @@ use std::path::Path;
 use crate::job::{self, LoadOptions, Plan, PlanHistory};
 
 pub fn plan(path: &Path) -> u8 {
-    let job = match job::load(path, &LoadOptions { skip_credentials: true, ..LoadOptions::default() }) {
+    let job = match job::load(
+        path,
+        &LoadOptions {
+            skip_credentials: true,
+            ..LoadOptions::default()
+        },
+    ) {
         Ok(job) => job,
         Err(e) => {
             eprintln!("{e}");

@@ -70,10 +70,16 @@ impl JobError {
 
 /// Reads and parses a job file, `${VAR}`s from the process environment.
 pub fn load(path: &Path, opts: &LoadOptions) -> Result<Job, JobError> {
-    let bytes = std::fs::read(path).map_err(|source| JobError::Read { path: path.to_path_buf(), source })?;
+    let bytes = std::fs::read(path).map_err(|source| JobError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let text = String::from_utf8(bytes).map_err(|e| JobError::Read {
         path: path.to_path_buf(),
-        source: std::io::Error::new(std::io::ErrorKind::InvalidData, format!("not UTF-8 text ({e})")),
+        source: std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("not UTF-8 text ({e})"),
+        ),
     })?;
     parse(&text, path, &|name| std::env::var(name).ok(), opts)
 }
@@ -126,14 +132,20 @@ pub struct PlanSettings {
 
 impl Default for PlanSettings {
     fn default() -> Self {
-        PlanSettings { journals_per_day: 200, templates: 4, departments: 10 }
+        PlanSettings {
+            journals_per_day: 200,
+            templates: 4,
+            departments: 10,
+        }
     }
 }
 
 impl Job {
     /// The local calendar date now in the job's timezone (what `last = …` is relative to).
     pub fn today(&self) -> NaiveDate {
-        chrono::Utc::now().with_timezone(&self.source.timezone).date_naive()
+        chrono::Utc::now()
+            .with_timezone(&self.source.timezone)
+            .date_naive()
     }
 
     /// The dates this job covers when run on `today` (a local date in the job's timezone):
@@ -172,15 +184,29 @@ impl Relative {
         match self {
             Relative::Month => {
                 let this_month = today.with_day(1).unwrap_or(today);
-                let last_month = this_month.checked_sub_months(Months::new(1)).unwrap_or(this_month);
-                DateRange { start: last_month, end: this_month }
+                let last_month = this_month
+                    .checked_sub_months(Months::new(1))
+                    .unwrap_or(this_month);
+                DateRange {
+                    start: last_month,
+                    end: this_month,
+                }
             }
             Relative::Week => {
                 let monday = today - Days::new(u64::from(today.weekday().num_days_from_monday()));
-                DateRange { start: monday - Days::new(7), end: monday }
+                DateRange {
+                    start: monday - Days::new(7),
+                    end: monday,
+                }
             }
-            Relative::Day => DateRange { start: today - Days::new(1), end: today },
-            Relative::Days(n) => DateRange { start: today - Days::new(u64::from(n)), end: today },
+            Relative::Day => DateRange {
+                start: today - Days::new(1),
+                end: today,
+            },
+            Relative::Days(n) => DateRange {
+                start: today - Days::new(u64::from(n)),
+                end: today,
+            },
         }
     }
 }
@@ -223,7 +249,9 @@ impl DateRange {
         if start < end {
             Ok(DateRange { start, end })
         } else {
-            Err(format!("start {start} must be before end {end} (end is exclusive)"))
+            Err(format!(
+                "start {start} must be before end {end} (end is exclusive)"
+            ))
         }
     }
 

@@ -32,9 +32,23 @@ type Result<T> = std::result::Result<T, JobError>;
 /// Parses the text of a job file. `origin` names the file in errors (and becomes
 /// [`Job::path`]); `env` resolves `${VAR}`s (the process environment in [`super::load`]).
 pub fn parse(text: &str, origin: &Path, env: Env<'_>, opts: &LoadOptions) -> Result<Job> {
-    let cx = Cx { text, origin, env, opts };
-    let root = DeTable::parse(text).map_err(|e| cx.err(e.span().unwrap_or(0..0), e.message().trim_end().to_string()))?;
-    let root = Table { path: "", table: root.get_ref(), span: 0..0 };
+    let cx = Cx {
+        text,
+        origin,
+        env,
+        opts,
+    };
+    let root = DeTable::parse(text).map_err(|e| {
+        cx.err(
+            e.span().unwrap_or(0..0),
+            format!("invalid TOML: {}", e.message().trim_end()),
+        )
+    })?;
+    let root = Table {
+        path: "",
+        table: root.get_ref(),
+        span: 0..0,
+    };
     cx.job(&root)
 }
 
@@ -84,11 +98,21 @@ impl<'a, 'i> Table<'a, 'i> {
 impl<'a> Cx<'a> {
     fn err(&self, span: Range<usize>, message: impl Into<String>) -> JobError {
         let (line, col) = line_col(self.text, span.start);
-        JobError::Invalid { path: self.origin.to_path_buf(), line, col, message: message.into() }
+        JobError::Invalid {
+            path: self.origin.to_path_buf(),
+            line,
+            col,
+            message: message.into(),
+        }
     }
 
     fn job(&self, root: &Table<'_, '_>) -> Result<Job> {
-        self.known_keys(root, &["name", "source", "range", "filters", "extract", "output", "plan"])?;
+        self.known_keys(
+            root,
+            &[
+                "name", "source", "range", "filters", "extract", "output", "plan",
+            ],
+        )?;
 
         let name = match root.get("name") {
             Some(v) => {
@@ -96,7 +120,12 @@ impl<'a> Cx<'a> {
                 check_name(&name).map_err(|m| self.err(v.span(), m))?;
                 name
             }
-            None => return Err(self.err(0..0, "missing key `name` (the job's name, e.g. name = \"monthly-compliance\")")),
+            None => {
+                return Err(self.err(
+                    0..0,
+                    "missing key `name` (the job's name, e.g. name = \"monthly-compliance\")",
+                ))
+            }
         };
 
         let source = self.source(self.table(root, "source")?.as_ref())?;
@@ -143,12 +172,17 @@ impl<'a> Cx<'a> {
                 return Ok(Source {
                     corp_id: String::new(),
                     secret: Secret::default(),
-                    api_base: self.api_base_override(None, &(0..0))?.unwrap_or_else(|| DEFAULT_API_BASE.to_string()),
+                    api_base: self
+                        .api_base_override(None, &(0..0))?
+                        .unwrap_or_else(|| DEFAULT_API_BASE.to_string()),
                     timezone: chrono_tz::Asia::Shanghai,
                     limits: Limits::default(),
                 });
             }
-            return Err(self.err(0..0, "missing table [source] (corp_id and secret of the journal app)"));
+            return Err(self.err(
+                0..0,
+                "missing table [source] (corp_id and secret of the journal app)",
+            ));
         };
         self.known_keys(t, &["corp_id", "secret", "api_base", "timezone", "limits"])?;
 
@@ -156,31 +190,53 @@ impl<'a> Cx<'a> {
         let credential = |key: &str, what: &str| -> Result<String> {
             match t.get(key) {
                 None if optional => Ok(String::new()),
-                None => Err(self.err(t.span.clone(), format!("missing key `{}` ({what})", t.key_path(key)))),
+                None => Err(self.err(
+                    t.span.clone(),
+                    format!("missing key `{}` ({what})", t.key_path(key)),
+                )),
                 Some(v) => {
-                    let value = if optional { self.string_lenient(t, key, v)? } else { self.string(t, key, v)? };
+                    let value = if optional {
+                        self.string_lenient(t, key, v)?
+                    } else {
+                        self.string(t, key, v)?
+                    };
                     if value.trim().is_empty() && !optional {
-                        return Err(self.err(v.span(), format!("{} is empty ({what})", t.key_path(key))));
+                        return Err(
+                            self.err(v.span(), format!("{} is empty ({what})", t.key_path(key)))
+                        );
                     }
                     Ok(value)
                 }
             }
         };
         let corp_id = credential("corp_id", "the corp id, e.g. \"${WECOM_CORP_ID}\"")?;
-        let secret = Secret::new(credential("secret", "the journal app's secret, e.g. \"${WECOM_JOURNAL_SECRET}\"")?);
+        let secret = Secret::new(credential(
+            "secret",
+            "the journal app's secret, e.g. \"${WECOM_JOURNAL_SECRET}\"",
+        )?);
 
         let api_base = match t.get("api_base") {
             None => None,
             Some(v) => {
-                let base = if optional { self.string_lenient(t, "api_base", v)? } else { self.string(t, "api_base", v)? };
+                let base = if optional {
+                    self.string_lenient(t, "api_base", v)?
+                } else {
+                    self.string(t, "api_base", v)?
+                };
                 if base.is_empty() && optional {
                     None
                 } else {
-                    Some(check_api_base(&base).map_err(|m| self.err(v.span(), format!("source.api_base: {m}")))?)
+                    Some(
+                        check_api_base(&base)
+                            .map_err(|m| self.err(v.span(), format!("source.api_base: {m}")))?,
+                    )
                 }
             }
         };
-        let api_span = t.get("api_base").map(|v| v.span()).unwrap_or(t.span.clone());
+        let api_span = t
+            .get("api_base")
+            .map(|v| v.span())
+            .unwrap_or(t.span.clone());
         let api_base = match self.api_base_override(api_base, &api_span)? {
             Some(base) => base,
             None => DEFAULT_API_BASE.to_string(),
@@ -199,27 +255,57 @@ impl<'a> Cx<'a> {
         let limits = match self.table_in(t, "limits", "source.limits")? {
             None => Limits::default(),
             Some(l) => {
-                self.known_keys(&l, &["record_list_per_minute", "per_api_per_minute", "per_api_per_hour", "max_in_flight"])?;
+                self.known_keys(
+                    &l,
+                    &[
+                        "record_list_per_minute",
+                        "per_api_per_minute",
+                        "per_api_per_hour",
+                        "max_in_flight",
+                    ],
+                )?;
                 let d = Limits::default();
-                let max_in_flight = self.positive(&l, "max_in_flight")?.unwrap_or(d.max_in_flight as u32);
+                let max_in_flight = self
+                    .positive(&l, "max_in_flight")?
+                    .unwrap_or(d.max_in_flight as u32);
                 Limits {
-                    record_list_per_minute: self.positive(&l, "record_list_per_minute")?.unwrap_or(d.record_list_per_minute),
-                    per_api_per_minute: self.positive(&l, "per_api_per_minute")?.unwrap_or(d.per_api_per_minute),
-                    per_api_per_hour: self.positive(&l, "per_api_per_hour")?.unwrap_or(d.per_api_per_hour),
+                    record_list_per_minute: self
+                        .positive(&l, "record_list_per_minute")?
+                        .unwrap_or(d.record_list_per_minute),
+                    per_api_per_minute: self
+                        .positive(&l, "per_api_per_minute")?
+                        .unwrap_or(d.per_api_per_minute),
+                    per_api_per_hour: self
+                        .positive(&l, "per_api_per_hour")?
+                        .unwrap_or(d.per_api_per_hour),
                     max_in_flight: max_in_flight as usize,
                 }
             }
         };
 
-        Ok(Source { corp_id, secret, api_base, timezone, limits })
+        Ok(Source {
+            corp_id,
+            secret,
+            api_base,
+            timezone,
+            limits,
+        })
     }
 
     /// `WECOM_API_BASE` from the environment, if set, else `from_file`.
-    fn api_base_override(&self, from_file: Option<String>, span: &Range<usize>) -> Result<Option<String>> {
+    fn api_base_override(
+        &self,
+        from_file: Option<String>,
+        span: &Range<usize>,
+    ) -> Result<Option<String>> {
         match (self.env)(API_BASE_ENV) {
             Some(base) if !base.trim().is_empty() => {
-                let base = check_api_base(base.trim())
-                    .map_err(|m| self.err(span.clone(), format!("environment {API_BASE_ENV} overrides source.api_base: {m}")))?;
+                let base = check_api_base(base.trim()).map_err(|m| {
+                    self.err(
+                        span.clone(),
+                        format!("environment {API_BASE_ENV} overrides source.api_base: {m}"),
+                    )
+                })?;
                 Ok(Some(base))
             }
             _ => Ok(from_file),
@@ -228,8 +314,14 @@ impl<'a> Cx<'a> {
 
     fn range(&self, t: &Table<'_, '_>) -> Result<(RangeSpec, Option<Period>)> {
         self.known_keys(t, &["start", "end", "last", "period"])?;
-        let start = t.get("start").map(|v| self.date(t, "start", v).map(|d| (d, v))).transpose()?;
-        let end = t.get("end").map(|v| self.date(t, "end", v).map(|d| (d, v))).transpose()?;
+        let start = t
+            .get("start")
+            .map(|v| self.date(t, "start", v).map(|d| (d, v)))
+            .transpose()?;
+        let end = t
+            .get("end")
+            .map(|v| self.date(t, "end", v).map(|d| (d, v)))
+            .transpose()?;
         let last = t.get("last");
 
         let spec = match (start, end, last) {
@@ -283,13 +375,23 @@ impl<'a> Cx<'a> {
     }
 
     fn extract(&self, t: &Table<'_, '_>) -> Result<ExtractSettings> {
-        self.known_keys(t, &["details", "stats", "directory", "wedrive_files", "refresh_days"])?;
+        self.known_keys(
+            t,
+            &[
+                "details",
+                "stats",
+                "directory",
+                "wedrive_files",
+                "refresh_days",
+            ],
+        )?;
         let d = ExtractSettings::default();
         let directory = match t.get("directory") {
             None => d.directory.clone(),
             Some(v) => {
                 let text = self.string(t, "directory", v)?;
-                parse_directory(&text).map_err(|m| self.err(v.span(), format!("extract.directory: {m}")))?
+                parse_directory(&text)
+                    .map_err(|m| self.err(v.span(), format!("extract.directory: {m}")))?
             }
         };
         Ok(ExtractSettings {
@@ -297,7 +399,9 @@ impl<'a> Cx<'a> {
             stats: self.boolean(t, "stats")?.unwrap_or(d.stats),
             directory,
             wedrive_files: self.boolean(t, "wedrive_files")?.unwrap_or(d.wedrive_files),
-            refresh_days: self.non_negative(t, "refresh_days")?.unwrap_or(d.refresh_days),
+            refresh_days: self
+                .non_negative(t, "refresh_days")?
+                .unwrap_or(d.refresh_days),
         })
     }
 
@@ -325,7 +429,13 @@ impl<'a> Cx<'a> {
         let formats = match t.get("formats") {
             None => default_formats(),
             Some(v) => {
-                let formats = self.named_list(t, "formats", v, Format::from_name, &Format::ALL.map(Format::name))?;
+                let formats = self.named_list(
+                    t,
+                    "formats",
+                    v,
+                    Format::from_name,
+                    &Format::ALL.map(Format::name),
+                )?;
                 if formats.is_empty() {
                     return Err(self.err(v.span(), "output.formats is empty: list at least one of \"parquet\", \"csv\", \"xlsx\", \"arrow\""));
                 }
@@ -334,18 +444,33 @@ impl<'a> Cx<'a> {
         };
         let reports = match t.get("reports") {
             None => ReportKind::ALL.to_vec(),
-            Some(v) => self.named_list(t, "reports", v, ReportKind::from_name, &ReportKind::ALL.map(ReportKind::name))?,
+            Some(v) => self.named_list(
+                t,
+                "reports",
+                v,
+                ReportKind::from_name,
+                &ReportKind::ALL.map(ReportKind::name),
+            )?,
         };
-        Ok(OutputSettings { dir, formats, reports, csv_bom: self.boolean(t, "csv_bom")?.unwrap_or(true) })
+        Ok(OutputSettings {
+            dir,
+            formats,
+            reports,
+            csv_bom: self.boolean(t, "csv_bom")?.unwrap_or(true),
+        })
     }
 
     fn plan(&self, t: &Table<'_, '_>) -> Result<PlanSettings> {
         self.known_keys(t, &["journals_per_day", "templates", "departments"])?;
         let d = PlanSettings::default();
         Ok(PlanSettings {
-            journals_per_day: self.non_negative(t, "journals_per_day")?.unwrap_or(d.journals_per_day),
+            journals_per_day: self
+                .non_negative(t, "journals_per_day")?
+                .unwrap_or(d.journals_per_day),
             templates: self.non_negative(t, "templates")?.unwrap_or(d.templates),
-            departments: self.non_negative(t, "departments")?.unwrap_or(d.departments),
+            departments: self
+                .non_negative(t, "departments")?
+                .unwrap_or(d.departments),
         })
     }
 
@@ -353,26 +478,57 @@ impl<'a> Cx<'a> {
 
     /// Rejects the first (in file order) key of `t` not in `allowed`.
     fn known_keys(&self, t: &Table<'_, '_>, allowed: &[&str]) -> Result<()> {
-        let unknown = t.table.iter().filter(|(k, _)| !allowed.contains(&k.get_ref().as_ref())).min_by_key(|(k, _)| k.span().start);
+        let unknown = t
+            .table
+            .iter()
+            .filter(|(k, _)| !allowed.contains(&k.get_ref().as_ref()))
+            .min_by_key(|(k, _)| k.span().start);
         match unknown {
             None => Ok(()),
             Some((k, _)) => Err(self.err(
                 k.span(),
-                format!("unknown key `{}` in {} (expected one of: {})", k.get_ref(), t.describe(), allowed.join(", ")),
+                format!(
+                    "unknown key `{}` in {} (expected one of: {})",
+                    k.get_ref(),
+                    t.describe(),
+                    allowed.join(", ")
+                ),
             )),
         }
     }
 
     /// The sub-table `key` of the document.
-    fn table<'t, 'i>(&self, root: &Table<'t, 'i>, key: &'static str) -> Result<Option<Table<'t, 'i>>> {
+    fn table<'t, 'i>(
+        &self,
+        root: &Table<'t, 'i>,
+        key: &'static str,
+    ) -> Result<Option<Table<'t, 'i>>> {
         self.table_in(root, key, key)
     }
 
-    fn table_in<'t, 'i>(&self, parent: &Table<'t, 'i>, key: &str, path: &'static str) -> Result<Option<Table<'t, 'i>>> {
-        let Some((k, v)) = parent.table.get_key_value(key) else { return Ok(None) };
+    fn table_in<'t, 'i>(
+        &self,
+        parent: &Table<'t, 'i>,
+        key: &str,
+        path: &'static str,
+    ) -> Result<Option<Table<'t, 'i>>> {
+        let Some((k, v)) = parent.table.get_key_value(key) else {
+            return Ok(None);
+        };
         match v.get_ref() {
-            DeValue::Table(table) => Ok(Some(Table { path, table, span: k.span() })),
-            other => Err(self.err(v.span(), format!("{} must be a table, found {}", parent.key_path(key), type_name(other)))),
+            DeValue::Table(table) => Ok(Some(Table {
+                path,
+                table,
+                span: k.span(),
+            })),
+            other => Err(self.err(
+                v.span(),
+                format!(
+                    "{} must be a table, found {}",
+                    parent.key_path(key),
+                    type_name(other)
+                ),
+            )),
         }
     }
 
@@ -389,10 +545,22 @@ impl<'a> Cx<'a> {
         self.expand(raw, v, true)
     }
 
-    fn raw_str<'v>(&self, t: &Table<'_, '_>, key: &str, v: &'v Spanned<DeValue<'_>>) -> Result<&'v str> {
+    fn raw_str<'v>(
+        &self,
+        t: &Table<'_, '_>,
+        key: &str,
+        v: &'v Spanned<DeValue<'_>>,
+    ) -> Result<&'v str> {
         match v.get_ref() {
             DeValue::String(s) => Ok(s.as_ref()),
-            other => Err(self.err(v.span(), format!("{} must be a string, found {}", t.key_path(key), type_name(other)))),
+            other => Err(self.err(
+                v.span(),
+                format!(
+                    "{} must be a string, found {}",
+                    t.key_path(key),
+                    type_name(other)
+                ),
+            )),
         }
     }
 
@@ -444,16 +612,34 @@ impl<'a> Cx<'a> {
             None => Ok(None),
             Some(v) => match v.get_ref() {
                 DeValue::Boolean(b) => Ok(Some(*b)),
-                other => Err(self.err(v.span(), format!("{} must be true or false, found {}", t.key_path(key), type_name(other)))),
+                other => Err(self.err(
+                    v.span(),
+                    format!(
+                        "{} must be true or false, found {}",
+                        t.key_path(key),
+                        type_name(other)
+                    ),
+                )),
             },
         }
     }
 
     fn integer(&self, t: &Table<'_, '_>, key: &str, v: Value<'_, '_>) -> Result<i128> {
         match v.get_ref() {
-            DeValue::Integer(i) => i128::from_str_radix(i.as_str(), i.radix())
-                .map_err(|_| self.err(v.span(), format!("{}: integer out of range", t.key_path(key)))),
-            other => Err(self.err(v.span(), format!("{} must be an integer, found {}", t.key_path(key), type_name(other)))),
+            DeValue::Integer(i) => i128::from_str_radix(i.as_str(), i.radix()).map_err(|_| {
+                self.err(
+                    v.span(),
+                    format!("{}: integer out of range", t.key_path(key)),
+                )
+            }),
+            other => Err(self.err(
+                v.span(),
+                format!(
+                    "{} must be an integer, found {}",
+                    t.key_path(key),
+                    type_name(other)
+                ),
+            )),
         }
     }
 
@@ -462,7 +648,14 @@ impl<'a> Cx<'a> {
         let Some(v) = t.get(key) else { return Ok(None) };
         let n = self.integer(t, key, v)?;
         if n < 1 || n > i128::from(u32::MAX) {
-            return Err(self.err(v.span(), format!("{} must be a positive integer (1 to {}), found {n}", t.key_path(key), u32::MAX)));
+            return Err(self.err(
+                v.span(),
+                format!(
+                    "{} must be a positive integer (1 to {}), found {n}",
+                    t.key_path(key),
+                    u32::MAX
+                ),
+            ));
         }
         Ok(Some(n as u32))
     }
@@ -472,7 +665,14 @@ impl<'a> Cx<'a> {
         let Some(v) = t.get(key) else { return Ok(None) };
         let n = self.integer(t, key, v)?;
         if n < 0 || n > i128::from(u32::MAX) {
-            return Err(self.err(v.span(), format!("{} must be an integer from 0 to {}, found {n}", t.key_path(key), u32::MAX)));
+            return Err(self.err(
+                v.span(),
+                format!(
+                    "{} must be an integer from 0 to {}, found {n}",
+                    t.key_path(key),
+                    u32::MAX
+                ),
+            ));
         }
         Ok(Some(n as u32))
     }
@@ -483,18 +683,43 @@ impl<'a> Cx<'a> {
             DeValue::String(_) => self.string(t, key, v)?,
             DeValue::Datetime(dt) if dt.date.is_some() && dt.time.is_none() => dt.to_string(),
             DeValue::Datetime(dt) => {
-                return Err(self.err(v.span(), format!("{}: `{dt}` has a time; give a local date YYYY-MM-DD", t.key_path(key))))
+                return Err(self.err(
+                    v.span(),
+                    format!(
+                        "{}: `{dt}` has a time; give a local date YYYY-MM-DD",
+                        t.key_path(key)
+                    ),
+                ))
             }
-            other => return Err(self.err(v.span(), format!("{} must be a date YYYY-MM-DD, found {}", t.key_path(key), type_name(other)))),
+            other => {
+                return Err(self.err(
+                    v.span(),
+                    format!(
+                        "{} must be a date YYYY-MM-DD, found {}",
+                        t.key_path(key),
+                        type_name(other)
+                    ),
+                ))
+            }
         };
-        super::parse_local_date(&text).map_err(|m| self.err(v.span(), format!("{}: {m}", t.key_path(key))))
+        super::parse_local_date(&text)
+            .map_err(|m| self.err(v.span(), format!("{}: {m}", t.key_path(key))))
     }
 
     /// A list of ids (strings; with `numbers_too`, integers as well), no empty or repeated one.
     fn id_list(&self, t: &Table<'_, '_>, key: &str, numbers_too: bool) -> Result<Vec<String>> {
-        let Some(v) = t.get(key) else { return Ok(Vec::new()) };
+        let Some(v) = t.get(key) else {
+            return Ok(Vec::new());
+        };
         let DeValue::Array(items) = v.get_ref() else {
-            return Err(self.err(v.span(), format!("{} must be a list, found {}", t.key_path(key), type_name(v.get_ref()))));
+            return Err(self.err(
+                v.span(),
+                format!(
+                    "{} must be a list, found {}",
+                    t.key_path(key),
+                    type_name(v.get_ref())
+                ),
+            ));
         };
         let mut out: Vec<String> = Vec::with_capacity(items.len());
         for item in items {
@@ -502,15 +727,29 @@ impl<'a> Cx<'a> {
                 DeValue::String(_) => self.string(t, key, item)?,
                 DeValue::Integer(_) if numbers_too => self.integer(t, key, item)?.to_string(),
                 other => {
-                    let want = if numbers_too { "strings or integers" } else { "strings" };
-                    return Err(self.err(item.span(), format!("{} must hold {want}, found {}", t.key_path(key), type_name(other))));
+                    let want = if numbers_too {
+                        "strings or integers"
+                    } else {
+                        "strings"
+                    };
+                    return Err(self.err(
+                        item.span(),
+                        format!(
+                            "{} must hold {want}, found {}",
+                            t.key_path(key),
+                            type_name(other)
+                        ),
+                    ));
                 }
             };
             if id.trim().is_empty() {
                 return Err(self.err(item.span(), format!("{}: empty id", t.key_path(key))));
             }
             if out.contains(&id) {
-                return Err(self.err(item.span(), format!("{}: `{id}` is listed twice", t.key_path(key))));
+                return Err(self.err(
+                    item.span(),
+                    format!("{}: `{id}` is listed twice", t.key_path(key)),
+                ));
             }
             out.push(id);
         }
@@ -527,17 +766,37 @@ impl<'a> Cx<'a> {
         names: &[&str],
     ) -> Result<Vec<T>> {
         let DeValue::Array(items) = v.get_ref() else {
-            return Err(self.err(v.span(), format!("{} must be a list, found {}", t.key_path(key), type_name(v.get_ref()))));
+            return Err(self.err(
+                v.span(),
+                format!(
+                    "{} must be a list, found {}",
+                    t.key_path(key),
+                    type_name(v.get_ref())
+                ),
+            ));
         };
         let mut out = Vec::with_capacity(items.len());
         for item in items {
             let name = self.string(t, key, item)?;
             let Some(value) = from_name(&name) else {
-                let expected = names.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ");
-                return Err(self.err(item.span(), format!("{}: unknown `{name}` (expected one of: {expected})", t.key_path(key))));
+                let expected = names
+                    .iter()
+                    .map(|n| format!("\"{n}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                return Err(self.err(
+                    item.span(),
+                    format!(
+                        "{}: unknown `{name}` (expected one of: {expected})",
+                        t.key_path(key)
+                    ),
+                ));
             };
             if out.contains(&value) {
-                return Err(self.err(item.span(), format!("{}: `{name}` is listed twice", t.key_path(key))));
+                return Err(self.err(
+                    item.span(),
+                    format!("{}: `{name}` is listed twice", t.key_path(key)),
+                ));
             }
             out.push(value);
         }
@@ -547,7 +806,13 @@ impl<'a> Cx<'a> {
 
 impl Default for ExtractSettings {
     fn default() -> Self {
-        ExtractSettings { details: true, stats: true, directory: DirectorySource::Api, wedrive_files: false, refresh_days: 7 }
+        ExtractSettings {
+            details: true,
+            stats: true,
+            directory: DirectorySource::Api,
+            wedrive_files: false,
+            refresh_days: 7,
+        }
     }
 }
 
@@ -582,7 +847,8 @@ fn type_name(v: &DeValue<'_>) -> &'static str {
 
 fn is_var_name(name: &str) -> bool {
     let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// The job's name names its output directory and store: no path separators, no control
@@ -591,7 +857,12 @@ fn check_name(name: &str) -> std::result::Result<(), String> {
     if name.trim().is_empty() {
         return Err("name is empty".into());
     }
-    if name == "." || name == ".." || name.chars().any(|c| c == '/' || c == '\\' || c.is_control()) {
+    if name == "."
+        || name == ".."
+        || name
+            .chars()
+            .any(|c| c == '/' || c == '\\' || c.is_control())
+    {
         return Err(format!("name `{name}` must not contain `/`, `\\` or control characters (it names the output directory)"));
     }
     Ok(())
@@ -599,7 +870,9 @@ fn check_name(name: &str) -> std::result::Result<(), String> {
 
 /// An `http(s)://host…` base without a trailing slash.
 fn check_api_base(base: &str) -> std::result::Result<String, String> {
-    let rest = base.strip_prefix("https://").or_else(|| base.strip_prefix("http://"));
+    let rest = base
+        .strip_prefix("https://")
+        .or_else(|| base.strip_prefix("http://"));
     match rest {
         Some(host) if !host.trim_matches('/').is_empty() && !host.contains(char::is_whitespace) => {
             Ok(base.trim_end_matches('/').to_string())
@@ -615,14 +888,20 @@ fn parse_relative(text: &str) -> std::result::Result<Relative, String> {
         "week" => Ok(Relative::Week),
         "day" => Ok(Relative::Day),
         _ => {
-            let bad = || format!("`{text}` is not \"month\", \"week\", \"day\" or a number of days like \"30d\"");
+            let bad = || {
+                format!(
+                    "`{text}` is not \"month\", \"week\", \"day\" or a number of days like \"30d\""
+                )
+            };
             let digits = text.strip_suffix('d').ok_or_else(bad)?;
             if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
                 return Err(bad());
             }
             match digits.parse::<u32>() {
                 Ok(n) if (1..=MAX_RELATIVE_DAYS).contains(&n) => Ok(Relative::Days(n)),
-                _ => Err(format!("`{text}`: the number of days must be from 1 to {MAX_RELATIVE_DAYS}")),
+                _ => Err(format!(
+                    "`{text}`: the number of days must be from 1 to {MAX_RELATIVE_DAYS}"
+                )),
             }
         }
     }
@@ -634,9 +913,13 @@ fn parse_directory(text: &str) -> std::result::Result<DirectorySource, String> {
         "api" => Ok(DirectorySource::Api),
         "none" => Ok(DirectorySource::None),
         _ => match text.strip_prefix("csv:") {
-            Some(path) if !path.trim().is_empty() => Ok(DirectorySource::Csv(PathBuf::from(path.trim()))),
+            Some(path) if !path.trim().is_empty() => {
+                Ok(DirectorySource::Csv(PathBuf::from(path.trim())))
+            }
             Some(_) => Err("`csv:` needs a path, e.g. \"csv:path/to/org.csv\"".into()),
-            None => Err(format!("`{text}` is not \"api\", \"none\" or \"csv:path/to/org.csv\"")),
+            None => Err(format!(
+                "`{text}` is not \"api\", \"none\" or \"csv:path/to/org.csv\""
+            )),
         },
     }
 }
@@ -671,7 +954,10 @@ mod tests {
         assert_eq!(job.range, RangeSpec::Last(Relative::Week));
         assert_eq!(job.extract, ExtractSettings::default());
         assert_eq!(job.output.dir, PathBuf::from("output/j"));
-        assert_eq!(job.output.formats, vec![Format::Parquet, Format::Csv, Format::Xlsx]);
+        assert_eq!(
+            job.output.formats,
+            vec![Format::Parquet, Format::Csv, Format::Xlsx]
+        );
         assert_eq!(job.output.reports, ReportKind::ALL.to_vec());
         assert!(job.output.csv_bom);
         assert_eq!(job.plan, PlanSettings::default());
@@ -680,7 +966,13 @@ mod tests {
 
     #[test]
     fn env_api_base_overrides_the_file() {
-        let env = |n: &str| if n == API_BASE_ENV { Some("http://127.0.0.1:9/".into()) } else { self::env(n) };
+        let env = |n: &str| {
+            if n == API_BASE_ENV {
+                Some("http://127.0.0.1:9/".into())
+            } else {
+                self::env(n)
+            }
+        };
         let text = format!("{MINIMAL}[source.limits]\nmax_in_flight = 2\n");
         let text = text.replace("secret = ", "api_base = \"https://example.com\"\nsecret = ");
         let job = parse(&text, Path::new("j.toml"), &env, &LoadOptions::default()).expect("parses");
@@ -691,14 +983,35 @@ mod tests {
     #[test]
     fn sandbox_lets_credentials_stay_unresolved_but_not_other_vars() {
         let text = "name = \"j\"\n[source]\ncorp_id = \"${NOPE_CORP}\"\nsecret = \"${NOPE_SECRET}\"\n[range]\nlast = \"day\"\n";
-        let err = parse_with(text, LoadOptions::default()).expect_err("strict load needs the variables");
-        assert_eq!(err.to_string(), "job.toml:3:12: environment variable `NOPE_CORP` is not set");
-        let job = parse_with(text, LoadOptions { sandbox: true, ..Default::default() }).expect("sandbox load");
+        let err =
+            parse_with(text, LoadOptions::default()).expect_err("strict load needs the variables");
+        assert_eq!(
+            err.to_string(),
+            "job.toml:3:12: environment variable `NOPE_CORP` is not set"
+        );
+        let job = parse_with(
+            text,
+            LoadOptions {
+                sandbox: true,
+                ..Default::default()
+            },
+        )
+        .expect("sandbox load");
         assert!(job.source.secret.is_empty());
 
         let text = text.replace("[range]", "[output]\ndir = \"out/${NOPE_DIR}\"\n[range]");
-        let err = parse_with(&text, LoadOptions { sandbox: true, ..Default::default() }).expect_err("other vars still must resolve");
-        assert_eq!(err.to_string(), "job.toml:6:12: environment variable `NOPE_DIR` is not set");
+        let err = parse_with(
+            &text,
+            LoadOptions {
+                sandbox: true,
+                ..Default::default()
+            },
+        )
+        .expect_err("other vars still must resolve");
+        assert_eq!(
+            err.to_string(),
+            "job.toml:6:12: environment variable `NOPE_DIR` is not set"
+        );
     }
 
     #[test]
@@ -708,14 +1021,20 @@ mod tests {
         assert!(parse_relative("d").is_err());
         assert!(parse_relative("-3d").is_err());
         assert!(parse_relative("fortnight").is_err());
-        let job = parse_with(&MINIMAL.replace("last = \"week\"", "last = \"week\"\nperiod = \"day\""), LoadOptions::default())
-            .expect("parses");
+        let job = parse_with(
+            &MINIMAL.replace("last = \"week\"", "last = \"week\"\nperiod = \"day\""),
+            LoadOptions::default(),
+        )
+        .expect("parses");
         assert_eq!(job.period(), Period::Day);
     }
 
     #[test]
     fn toml_dates_and_string_dates_both_work() {
-        let text = MINIMAL.replace("last = \"week\"", "start = 2026-10-01\nend = \"2026-11-01\"");
+        let text = MINIMAL.replace(
+            "last = \"week\"",
+            "start = 2026-10-01\nend = \"2026-11-01\"",
+        );
         let job = parse_with(&text, LoadOptions::default()).expect("parses");
         let want = DateRange::parse("2026-10-01", "2026-11-01").expect("valid");
         assert_eq!(job.range, RangeSpec::Absolute(want));
@@ -735,17 +1054,41 @@ mod tests {
         let cases: &[(&str, &str, (usize, usize))] = &[
             ("[source]\n", "[sourse]\n", (2, 2)),
             ("last = \"week\"", "last = \"fortnight\"", (6, 8)),
-            ("last = \"week\"", "start = \"2026-11-01\"\nend = \"2026-10-01\"", (7, 7)),
-            ("last = \"week\"", "last = \"week\"\nstart = 2026-01-01", (6, 8)),
-            ("[range]", "[extract]\ndirectory = \"ldap\"\n[range]", (6, 13)),
-            ("[range]", "[source.limits]\nmax_in_flight = 0\n[range]", (6, 17)),
-            ("[range]", "[output]\nreports = [\"late_rate_by_user\", \"nope\"]\n[range]", (6, 33)),
+            (
+                "last = \"week\"",
+                "start = \"2026-11-01\"\nend = \"2026-10-01\"",
+                (7, 7),
+            ),
+            (
+                "last = \"week\"",
+                "last = \"week\"\nstart = 2026-01-01",
+                (6, 8),
+            ),
+            (
+                "[range]",
+                "[extract]\ndirectory = \"ldap\"\n[range]",
+                (6, 13),
+            ),
+            (
+                "[range]",
+                "[source.limits]\nmax_in_flight = 0\n[range]",
+                (6, 17),
+            ),
+            (
+                "[range]",
+                "[output]\nreports = [\"late_rate_by_user\", \"nope\"]\n[range]",
+                (6, 33),
+            ),
         ];
         for (from, to, (line, col)) in cases {
             let text = MINIMAL.replace(from, to);
             let err = parse_with(&text, LoadOptions::default()).expect_err(&text);
             assert_eq!(err.position(), Some((*line, *col)), "{err} in\n{text}");
-            assert!(err.to_string().starts_with(&format!("job.toml:{line}:{col}: ")), "{err}");
+            assert!(
+                err.to_string()
+                    .starts_with(&format!("job.toml:{line}:{col}: ")),
+                "{err}"
+            );
         }
     }
 }

@@ -53,7 +53,12 @@ pub struct Window {
 
 impl Window {
     fn new(start_date: NaiveDate, end_date: NaiveDate, tz: Tz) -> Window {
-        Window { start_date, end_date, start: local_midnight(tz, start_date), end: local_midnight(tz, end_date) }
+        Window {
+            start_date,
+            end_date,
+            start: local_midnight(tz, start_date),
+            end: local_midnight(tz, end_date),
+        }
     }
 
     pub fn days(&self) -> i64 {
@@ -84,7 +89,9 @@ pub fn record_windows(range: DateRange, tz: Tz) -> Vec<Window> {
     let mut start = range.start;
     while start < range.end {
         let month_start = start.with_day(1).unwrap_or(start);
-        let next_month = month_start.checked_add_months(Months::new(1)).unwrap_or(range.end);
+        let next_month = month_start
+            .checked_add_months(Months::new(1))
+            .unwrap_or(range.end);
         let end = next_month.min(range.end);
         windows.push(Window::new(start, end, tz));
         start = end;
@@ -98,7 +105,10 @@ pub fn stats_windows(range: DateRange, tz: Tz) -> Vec<Window> {
     let mut windows = Vec::new();
     let mut start = range.start;
     while start < range.end {
-        let end = start.checked_add_days(Days::new(MAX_STATS_DAYS)).unwrap_or(range.end).min(range.end);
+        let end = start
+            .checked_add_days(Days::new(MAX_STATS_DAYS))
+            .unwrap_or(range.end)
+            .min(range.end);
         windows.push(Window::new(start, end, tz));
         start = end;
     }
@@ -111,7 +121,11 @@ impl Filters {
     /// filter), since the API ANDs its filters. One empty combination when nothing filters.
     pub fn combos(&self) -> Vec<Vec<RecordFilter>> {
         let mut combos: Vec<Vec<RecordFilter>> = vec![Vec::new()];
-        for (key, values) in [("template_id", &self.template_ids), ("creator", &self.creators), ("department", &self.departments)] {
+        for (key, values) in [
+            ("template_id", &self.template_ids),
+            ("creator", &self.creators),
+            ("department", &self.departments),
+        ] {
             if values.is_empty() {
                 continue;
             }
@@ -120,7 +134,10 @@ impl Filters {
                 .flat_map(|combo| {
                     values.iter().map(move |value| {
                         let mut next = combo.clone();
-                        next.push(RecordFilter { key: key.to_string(), value: value.clone() });
+                        next.push(RecordFilter {
+                            key: key.to_string(),
+                            value: value.clone(),
+                        });
                         next
                     })
                 })
@@ -137,7 +154,11 @@ pub enum Basis {
     /// An earlier run of this job measured the corp.
     History(PlanHistory),
     /// No earlier run: the job's `[plan]` assumptions.
-    Assumed { journals_per_day: u32, templates: u32, departments: u32 },
+    Assumed {
+        journals_per_day: u32,
+        templates: u32,
+        departments: u32,
+    },
 }
 
 /// One record-list window and what paging it will take.
@@ -199,7 +220,12 @@ impl Plan {
 
         let history = history.filter(|h| h.days > 0);
         let (basis, journals_per_day, templates_seen, departments) = match history {
-            Some(h) => (Basis::History(*h), h.journals as f64 / f64::from(h.days), h.templates, h.departments),
+            Some(h) => (
+                Basis::History(*h),
+                h.journals as f64 / f64::from(h.days),
+                h.templates,
+                h.departments,
+            ),
             None => {
                 let a = &job.plan;
                 notes.push(format!(
@@ -207,7 +233,11 @@ impl Plan {
                     a.journals_per_day, a.templates, a.departments
                 ));
                 (
-                    Basis::Assumed { journals_per_day: a.journals_per_day, templates: a.templates, departments: a.departments },
+                    Basis::Assumed {
+                        journals_per_day: a.journals_per_day,
+                        templates: a.templates,
+                        departments: a.departments,
+                    },
                     f64::from(a.journals_per_day),
                     a.templates,
                     a.departments,
@@ -223,7 +253,11 @@ impl Plan {
                 let per_combo = journals / combos as f64;
                 // ceil with a hair of slack so 2000.0000001 journals do not make a 21st page.
                 let pages = ((per_combo / PAGE_SIZE as f64) - 1e-9).ceil().max(1.0) as u64;
-                RecordWindowPlan { window, journals: journals.round() as u64, calls: combos * pages }
+                RecordWindowPlan {
+                    window,
+                    journals: journals.round() as u64,
+                    calls: combos * pages,
+                }
             })
             .collect();
         let journals = (journals_per_day * range.days() as f64).round() as u64;
@@ -238,22 +272,71 @@ impl Plan {
         let mut calls = Vec::new();
         let record_calls: u64 = record_windows.iter().map(|w| w.calls).sum();
         let chains = (record_windows.len() as u64 * combos).max(1);
-        calls.push(paced(Endpoint::RecordList, record_calls, limits, limits.record_list_per_minute, None, chains));
+        calls.push(paced(
+            Endpoint::RecordList,
+            record_calls,
+            limits,
+            limits.record_list_per_minute,
+            None,
+            chains,
+        ));
         let details = if job.extract.details { journals } else { 0 };
-        calls.push(paced(Endpoint::RecordDetail, details, limits, limits.per_api_per_minute, Some(limits.per_api_per_hour), details));
-        let stats = if job.extract.stats { stats_templates * stats_windows.len() as u64 } else { 0 };
-        calls.push(paced(Endpoint::StatList, stats, limits, limits.per_api_per_minute, Some(limits.per_api_per_hour), stats));
+        calls.push(paced(
+            Endpoint::RecordDetail,
+            details,
+            limits,
+            limits.per_api_per_minute,
+            Some(limits.per_api_per_hour),
+            details,
+        ));
+        let stats = if job.extract.stats {
+            stats_templates * stats_windows.len() as u64
+        } else {
+            0
+        };
+        calls.push(paced(
+            Endpoint::StatList,
+            stats,
+            limits,
+            limits.per_api_per_minute,
+            Some(limits.per_api_per_hour),
+            stats,
+        ));
         let (department_calls, user_calls) = match job.extract.directory {
             DirectorySource::Api => (1, u64::from(departments)),
             DirectorySource::Csv(_) | DirectorySource::None => (0, 0),
         };
-        calls.push(paced(Endpoint::DepartmentList, department_calls, limits, limits.per_api_per_minute, Some(limits.per_api_per_hour), 1));
-        calls.push(paced(Endpoint::UserList, user_calls, limits, limits.per_api_per_minute, Some(limits.per_api_per_hour), user_calls));
+        calls.push(paced(
+            Endpoint::DepartmentList,
+            department_calls,
+            limits,
+            limits.per_api_per_minute,
+            Some(limits.per_api_per_hour),
+            1,
+        ));
+        calls.push(paced(
+            Endpoint::UserList,
+            user_calls,
+            limits,
+            limits.per_api_per_minute,
+            Some(limits.per_api_per_hour),
+            user_calls,
+        ));
 
         let work_s: f64 = calls.iter().map(|c| c.seconds).sum();
         // One token, and one more each time a long run outlives it.
         let tokens = 1 + (work_s / TOKEN_LIFETIME_S) as u64;
-        calls.insert(0, paced(Endpoint::GetToken, tokens, limits, limits.per_api_per_minute, Some(limits.per_api_per_hour), 1));
+        calls.insert(
+            0,
+            paced(
+                Endpoint::GetToken,
+                tokens,
+                limits,
+                limits.per_api_per_minute,
+                Some(limits.per_api_per_hour),
+                1,
+            ),
+        );
 
         if job.extract.wedrive_files {
             notes.push("wedrive files are not estimated: 2 more calls per attached wedrive file (download_wedrive_file + the download)".into());
@@ -288,20 +371,36 @@ impl Plan {
 
     /// Estimated calls of `endpoint` (0 if the plan makes none).
     pub fn calls_for(&self, endpoint: Endpoint) -> u64 {
-        self.calls.iter().filter(|c| c.endpoint == endpoint.name()).map(|c| c.calls).sum()
+        self.calls
+            .iter()
+            .filter(|c| c.endpoint == endpoint.name())
+            .map(|c| c.calls)
+            .sum()
     }
 }
 
 /// The plan of `calls` calls of `endpoint` paced at `per_minute` (and `per_hour`), with at most
 /// `max_in_flight` at once over `parallel` independent chains.
-fn paced(endpoint: Endpoint, calls: u64, limits: &Limits, per_minute: u32, per_hour: Option<u32>, parallel: u64) -> EndpointPlan {
+fn paced(
+    endpoint: Endpoint,
+    calls: u64,
+    limits: &Limits,
+    per_minute: u32,
+    per_hour: Option<u32>,
+    parallel: u64,
+) -> EndpointPlan {
     let quota = match per_hour {
         Some(h) => format!("{per_minute}/min, {h}/h"),
         None => format!("{per_minute}/min"),
     };
     let in_flight = (limits.max_in_flight as u64).min(parallel).max(1);
     let latency_bound = calls as f64 * ASSUMED_LATENCY_S / in_flight as f64;
-    EndpointPlan { endpoint: endpoint.name(), calls, quota, seconds: quota_seconds(calls, per_minute, per_hour).max(latency_bound) }
+    EndpointPlan {
+        endpoint: endpoint.name(),
+        calls,
+        quota,
+        seconds: quota_seconds(calls, per_minute, per_hour).max(latency_bound),
+    }
 }
 
 /// Seconds `calls` take at `per_minute` when, in addition, at most `per_hour` may fall in each
@@ -354,10 +453,21 @@ impl fmt::Display for Plan {
                 "basis    no history — assumed {journals_per_day} journals/day, {templates} templates, {departments} departments"
             )?,
         }
-        writeln!(f, "journals ~{} over the range; {} filter combination(s) per window", self.journals, self.filter_combos)?;
+        writeln!(
+            f,
+            "journals ~{} over the range; {} filter combination(s) per window",
+            self.journals, self.filter_combos
+        )?;
 
-        writeln!(f, "\nrecord windows (get_record_list, at most one month each)")?;
-        writeln!(f, "  {:>3}  {:<10}  {:<10}  {:>11}  {:>11}  {:>8}  {:>6}", "#", "start", "end", "unix start", "unix end", "journals", "calls")?;
+        writeln!(
+            f,
+            "\nrecord windows (get_record_list, at most one month each)"
+        )?;
+        writeln!(
+            f,
+            "  {:>3}  {:<10}  {:<10}  {:>11}  {:>11}  {:>8}  {:>6}",
+            "#", "start", "end", "unix start", "unix end", "journals", "calls"
+        )?;
         for (i, w) in self.record_windows.iter().enumerate() {
             writeln!(
                 f,
@@ -372,18 +482,52 @@ impl fmt::Display for Plan {
             )?;
         }
 
-        writeln!(f, "\nstats windows (get_stat_list, at most {MAX_STATS_DAYS} days each) × {} template(s)", self.stats_templates)?;
-        writeln!(f, "  {:>3}  {:<10}  {:<10}  {:>11}  {:>11}", "#", "start", "end", "unix start", "unix end")?;
+        writeln!(
+            f,
+            "\nstats windows (get_stat_list, at most {MAX_STATS_DAYS} days each) × {} template(s)",
+            self.stats_templates
+        )?;
+        writeln!(
+            f,
+            "  {:>3}  {:<10}  {:<10}  {:>11}  {:>11}",
+            "#", "start", "end", "unix start", "unix end"
+        )?;
         for (i, w) in self.stats_windows.iter().enumerate() {
-            writeln!(f, "  {:>3}  {:<10}  {:<10}  {:>11}  {:>11}", i + 1, w.start_date, w.end_date, w.start, w.end)?;
+            writeln!(
+                f,
+                "  {:>3}  {:<10}  {:<10}  {:>11}  {:>11}",
+                i + 1,
+                w.start_date,
+                w.end_date,
+                w.start,
+                w.end
+            )?;
         }
 
         writeln!(f, "\ncalls per endpoint")?;
-        writeln!(f, "  {:<20}  {:>9}  {:<20}  {:>10}", "endpoint", "calls", "quota", "time")?;
+        writeln!(
+            f,
+            "  {:<20}  {:>9}  {:<20}  {:>10}",
+            "endpoint", "calls", "quota", "time"
+        )?;
         for c in &self.calls {
-            writeln!(f, "  {:<20}  {:>9}  {:<20}  {:>10}", c.endpoint, c.calls, c.quota, human_duration(c.seconds.ceil() as u64))?;
+            writeln!(
+                f,
+                "  {:<20}  {:>9}  {:<20}  {:>10}",
+                c.endpoint,
+                c.calls,
+                c.quota,
+                human_duration(c.seconds.ceil() as u64)
+            )?;
         }
-        writeln!(f, "  {:<20}  {:>9}  {:<20}  {:>10}", "total", self.total_calls, "", human_duration(self.eta_seconds))?;
+        writeln!(
+            f,
+            "  {:<20}  {:>9}  {:<20}  {:>10}",
+            "total",
+            self.total_calls,
+            "",
+            human_duration(self.eta_seconds)
+        )?;
         writeln!(f, "\nETA      {} (phases one after another; {ASSUMED_LATENCY_S} s a call assumed for the concurrency bound)", human_duration(self.eta_seconds))?;
         for note in &self.notes {
             writeln!(f, "note     {note}")?;
@@ -408,21 +552,38 @@ mod tests {
 
     fn job(extra: &str) -> Job {
         let text = format!("name = \"t\"\n[source]\ncorp_id = \"c\"\nsecret = \"s\"\n[range]\nstart = 2026-10-01\nend = 2026-11-01\n{extra}");
-        parse(&text, Path::new("t.toml"), &|_| None, &LoadOptions::default()).expect("test job parses")
+        parse(
+            &text,
+            Path::new("t.toml"),
+            &|_: &str| None,
+            &LoadOptions::default(),
+        )
+        .expect("test job parses")
     }
 
     #[test]
     fn shanghai_windows_are_calendar_months_at_utc_plus_8() {
         let tz = chrono_tz::Asia::Shanghai;
         let windows = record_windows(range("2026-01-15", "2026-04-03"), tz);
-        let dates: Vec<_> = windows.iter().map(|w| (w.start_date.to_string(), w.end_date.to_string())).collect();
+        let dates: Vec<_> = windows
+            .iter()
+            .map(|w| (w.start_date.to_string(), w.end_date.to_string()))
+            .collect();
         assert_eq!(
             dates,
-            [("2026-01-15", "2026-02-01"), ("2026-02-01", "2026-03-01"), ("2026-03-01", "2026-04-01"), ("2026-04-01", "2026-04-03")]
-                .map(|(a, b)| (a.to_string(), b.to_string()))
+            [
+                ("2026-01-15", "2026-02-01"),
+                ("2026-02-01", "2026-03-01"),
+                ("2026-03-01", "2026-04-01"),
+                ("2026-04-01", "2026-04-03")
+            ]
+            .map(|(a, b)| (a.to_string(), b.to_string()))
         );
         // Local midnight in Shanghai is 16:00 UTC the day before, every day of the year (no DST).
-        let utc_2026_01_15 = date("2026-01-15").and_time(NaiveTime::MIN).and_utc().timestamp();
+        let utc_2026_01_15 = date("2026-01-15")
+            .and_time(NaiveTime::MIN)
+            .and_utc()
+            .timestamp();
         assert_eq!(windows[0].start, utc_2026_01_15 - 8 * 3600);
         for w in &windows {
             assert_eq!(w.end - w.start, w.days() * 86_400, "{w:?}");
@@ -444,10 +605,19 @@ mod tests {
 
     #[test]
     fn dst_zone_windows_follow_local_midnights() {
-        // New York leaves DST on 2026-11-01: October's window is 31 days + 1 hour long.
-        let w = record_windows(range("2026-10-01", "2026-11-02"), chrono_tz::America::New_York);
-        assert_eq!(w[0].end - w[0].start, 31 * 86_400 + 3600);
-        assert_eq!(w[1].end - w[1].start, 86_400);
+        // New York leaves DST at 02:00 on 2026-11-01: October's window is 31 whole days, the
+        // window of November 1st lasts 25 hours, and March 8th (DST starts) 23 hours.
+        let w = record_windows(
+            range("2026-10-01", "2026-11-02"),
+            chrono_tz::America::New_York,
+        );
+        assert_eq!(w[0].end - w[0].start, 31 * 86_400);
+        assert_eq!(w[1].end - w[1].start, 86_400 + 3600);
+        let w = record_windows(
+            range("2026-03-08", "2026-03-09"),
+            chrono_tz::America::New_York,
+        );
+        assert_eq!(w[0].end - w[0].start, 86_400 - 3600);
         // São Paulo once skipped midnight on DST start (2018-11-04 00:00 did not exist).
         let t = local_midnight(chrono_tz::America::Sao_Paulo, date("2018-11-04"));
         let one_am = chrono_tz::America::Sao_Paulo
@@ -461,7 +631,10 @@ mod tests {
     fn stats_windows_are_at_most_365_days() {
         let w = stats_windows(range("2024-01-01", "2026-03-01"), chrono_tz::Asia::Shanghai);
         let days: Vec<i64> = w.iter().map(Window::days).collect();
-        assert_eq!(days.iter().sum::<i64>(), (date("2026-03-01") - date("2024-01-01")).num_days());
+        assert_eq!(
+            days.iter().sum::<i64>(),
+            (date("2026-03-01") - date("2024-01-01")).num_days()
+        );
         assert!(days.iter().all(|d| *d <= 365), "{days:?}");
         assert_eq!(days, [365, 365, 60]); // 2024 has 366 days: its last day opens the second window
     }
@@ -469,14 +642,35 @@ mod tests {
     #[test]
     fn relative_ranges_resolve_to_whole_periods() {
         let today = date("2026-11-04"); // a Wednesday
-        assert_eq!(Relative::Month.resolve(today), range("2026-10-01", "2026-11-01"));
-        assert_eq!(Relative::Week.resolve(today), range("2026-10-26", "2026-11-02"));
-        assert_eq!(Relative::Day.resolve(today), range("2026-11-03", "2026-11-04"));
-        assert_eq!(Relative::Days(30).resolve(today), range("2026-10-05", "2026-11-04"));
+        assert_eq!(
+            Relative::Month.resolve(today),
+            range("2026-10-01", "2026-11-01")
+        );
+        assert_eq!(
+            Relative::Week.resolve(today),
+            range("2026-10-26", "2026-11-02")
+        );
+        assert_eq!(
+            Relative::Day.resolve(today),
+            range("2026-11-03", "2026-11-04")
+        );
+        assert_eq!(
+            Relative::Days(30).resolve(today),
+            range("2026-10-05", "2026-11-04")
+        );
         // On a Monday the last whole week ended yesterday; in January the last month is December.
-        assert_eq!(Relative::Week.resolve(date("2026-11-02")), range("2026-10-26", "2026-11-02"));
-        assert_eq!(Relative::Month.resolve(date("2027-01-01")), range("2026-12-01", "2027-01-01"));
-        assert_eq!(Relative::Month.resolve(date("2027-03-31")), range("2027-02-01", "2027-03-01"));
+        assert_eq!(
+            Relative::Week.resolve(date("2026-11-02")),
+            range("2026-10-26", "2026-11-02")
+        );
+        assert_eq!(
+            Relative::Month.resolve(date("2027-01-01")),
+            range("2026-12-01", "2027-01-01")
+        );
+        assert_eq!(
+            Relative::Month.resolve(date("2027-03-31")),
+            range("2027-02-01", "2027-03-01")
+        );
         let mut j = job("");
         j.range = RangeSpec::Last(Relative::Week);
         assert_eq!(j.resolve_range(today), range("2026-10-26", "2026-11-02"));
@@ -505,7 +699,10 @@ mod tests {
         assert_eq!(quota_seconds(600, 600, None), 60.0);
         assert_eq!(quota_seconds(10_000, 10_000, Some(150_000)), 60.0);
         // 300,000 details: the first 150,000 in 15 min then wait the hour, the rest in 15 min.
-        assert_eq!(quota_seconds(300_000, 10_000, Some(150_000)), 3600.0 + 15.0 * 60.0);
+        assert_eq!(
+            quota_seconds(300_000, 10_000, Some(150_000)),
+            3600.0 + 15.0 * 60.0
+        );
         assert!((quota_seconds(150_001, 10_000, Some(150_000)) - 3600.006).abs() < 1e-9);
         assert_eq!(quota_seconds(0, 600, None), 0.0);
         assert_eq!(human_duration(3723), "1h 02m 03s");
@@ -516,7 +713,12 @@ mod tests {
     #[test]
     fn calls_scale_history_to_the_range() {
         let j = job("");
-        let h = PlanHistory { days: 31, journals: 2050, templates: 4, departments: 9 };
+        let h = PlanHistory {
+            days: 31,
+            journals: 2050,
+            templates: 4,
+            departments: 9,
+        };
         let plan = Plan::build(&j, range("2026-10-01", "2026-11-01"), Some(&h));
         assert_eq!(plan.journals, 2050);
         assert_eq!(plan.calls_for(Endpoint::RecordList), 21); // 2050 journals: 20 full pages + 1 short
@@ -527,8 +729,15 @@ mod tests {
         assert_eq!(plan.calls_for(Endpoint::GetToken), 1);
         assert_eq!(plan.total_calls, 21 + 2050 + 4 + 1 + 9 + 1);
         // Details dominate: 2050 calls, 8 in flight at 0.2 s, slower than 10,000/min.
-        let details = plan.calls.iter().find(|c| c.endpoint == "get_record_detail").expect("details planned");
-        assert!((details.seconds - 2050.0 * 0.2 / 8.0).abs() < 1e-9, "{details:?}");
+        let details = plan
+            .calls
+            .iter()
+            .find(|c| c.endpoint == "get_record_detail")
+            .expect("details planned");
+        assert!(
+            (details.seconds - 2050.0 * 0.2 / 8.0).abs() < 1e-9,
+            "{details:?}"
+        );
 
         // Half the days → half the journals, in two windows of at most one month.
         let plan = Plan::build(&j, range("2026-10-20", "2026-11-05"), Some(&h));
@@ -543,16 +752,27 @@ mod tests {
         let j = job("[filters]\ntemplate_ids = [\"a\", \"b\"]\ncreators = [\"u1\", \"u2\", \"u3\"]\n[extract]\ndirectory = \"none\"\nstats = false\n");
         let combos = j.filters.combos();
         assert_eq!(combos.len(), 6);
-        assert!(combos.iter().all(|c| c.len() == 2 && c[0].key == "template_id" && c[1].key == "creator"));
+        assert!(combos
+            .iter()
+            .all(|c| c.len() == 2 && c[0].key == "template_id" && c[1].key == "creator"));
         let plan = Plan::build(&j, range("2026-10-01", "2026-11-01"), None);
-        assert!(matches!(plan.basis, Basis::Assumed { journals_per_day: 200, .. }));
+        assert!(matches!(
+            plan.basis,
+            Basis::Assumed {
+                journals_per_day: 200,
+                ..
+            }
+        ));
         // 6200 assumed journals over 6 chains: 1033.3 each → 11 pages each.
         assert_eq!(plan.calls_for(Endpoint::RecordList), 6 * 11);
         assert_eq!(plan.calls_for(Endpoint::StatList), 0);
         assert_eq!(plan.calls_for(Endpoint::UserList), 0);
         assert!(plan.notes.iter().any(|n| n.starts_with("no history")));
         let text = plan.to_string();
-        assert!(text.contains("no history") && text.contains("2026-10-01"), "{text}");
+        assert!(
+            text.contains("no history") && text.contains("2026-10-01"),
+            "{text}"
+        );
         let json = serde_json::to_value(&plan).expect("plan serialises");
         assert_eq!(json["record_windows"][0]["start_date"], "2026-10-01");
         assert_eq!(json["calls"][1]["endpoint"], "get_record_list");
