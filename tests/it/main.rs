@@ -2,3 +2,4 @@
 //! loopback to the simulator and read back the files they make.
 mod client;
 mod job;
+mod flatten;
