@@ -1,12 +1,30 @@
 //! The HTTP client: token cache, per-endpoint rate limits, retries with backoff, redaction.
 //!
-//! STUB: signatures are the contract other modules build on; the bodies are being written.
+//! Owns every request to WeCom and the policy around it: one cached access token shared by all
+//! callers ([`token`]), the quotas of each endpoint and the bound on calls in flight
+//! ([`ratelimit`]), which failures are retried and how long to wait ([`retry`]), decoding the
+//! `errcode` envelope and then the typed body (the raw body is returned too, for the store),
+//! and counters of calls and retries. It never lets a credential out: the corp secret and the
+//! tokens are kept in [`Secret`]s, request URLs are dropped from transport errors, and every
+//! error text is scrubbed before anyone sees it. It knows nothing of jobs, windows or paging
+//! strategy; that is the extraction's business.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use reqwest::header::{HeaderValue, CONTENT_TYPE, COOKIE};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
 use super::error::WecomError;
-use super::secret::Secret;
+use super::secret::{redact, Secret};
 use super::types::*;
+
+mod ratelimit;
+mod retry;
+mod token;
+
+pub use retry::{backoff_delay, classify_errcode, Verdict, MAX_BUSY_RETRIES};
 
 /// The endpoints this client calls; each has its own rate limit and call counter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -99,6 +117,11 @@ pub struct ClientConfig {
     pub max_retries: u32,
     /// The length of the quota's "minute"; 60 s except in tests that scale quotas down.
     pub quota_period: Duration,
+    /// The first retry waits about this long (half of it fixed, half random); each further
+    /// retry doubles it.
+    pub backoff_base: Duration,
+    /// No single backoff waits longer than this.
+    pub backoff_max: Duration,
 }
 
 impl ClientConfig {
@@ -111,6 +134,8 @@ impl ClientConfig {
             timeout: Duration::from_secs(30),
             max_retries: 6,
             quota_period: Duration::from_secs(60),
+            backoff_base: Duration::from_millis(500),
+            backoff_max: Duration::from_secs(30),
         }
     }
 }
@@ -134,52 +159,466 @@ pub struct CallStats {
 /// The WeCom client. Cheap to clone (shared state); safe to use from many tasks.
 #[derive(Clone)]
 pub struct WecomClient {
-    _config: std::sync::Arc<ClientConfig>,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: ClientConfig,
+    /// `api_base` without a trailing slash.
+    base: String,
+    http: reqwest::Client,
+    token: token::TokenCache,
+    limits: ratelimit::RateLimits,
+    in_flight: tokio::sync::Semaphore,
+    stats: Mutex<CallStats>,
 }
 
 impl std::fmt::Debug for WecomClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WecomClient").finish_non_exhaustive()
+        // The config's Debug redacts the secret; tokens are not in it at all.
+        f.debug_struct("WecomClient").field("config", &self.inner.config).finish_non_exhaustive()
+    }
+}
+
+/// One request, as the retry loop replays it.
+struct Call {
+    endpoint: Endpoint,
+    method: reqwest::Method,
+    /// The full URL for endpoints outside the API base (a wedrive download URL).
+    url: Option<String>,
+    query: Vec<(&'static str, String)>,
+    json_body: Option<Vec<u8>>,
+    cookie: Option<HeaderValue>,
+    /// Whether `access_token` goes on the query (every API but `gettoken` and downloads).
+    with_token: bool,
+}
+
+impl Call {
+    fn get(endpoint: Endpoint, query: Vec<(&'static str, String)>) -> Call {
+        Call {
+            endpoint,
+            method: reqwest::Method::GET,
+            url: None,
+            query,
+            json_body: None,
+            cookie: None,
+            with_token: true,
+        }
+    }
+
+    fn post<B: Serialize>(endpoint: Endpoint, body: &B) -> Result<Call, WecomError> {
+        let json = serde_json::to_vec(body).map_err(|e| WecomError::Decode {
+            endpoint: endpoint.path(),
+            message: format!("cannot encode the request body: {e}"),
+        })?;
+        Ok(Call {
+            endpoint,
+            method: reqwest::Method::POST,
+            url: None,
+            query: Vec::new(),
+            json_body: Some(json),
+            cookie: None,
+            with_token: true,
+        })
     }
 }
 
 impl WecomClient {
     pub fn new(config: ClientConfig) -> Result<Self, WecomError> {
-        Ok(WecomClient { _config: std::sync::Arc::new(config) })
+        let base = config.api_base.trim().trim_end_matches('/').to_string();
+        let parsed = reqwest::Url::parse(&base)
+            .map_err(|e| WecomError::Config(format!("api_base {:?} is not a URL: {e}", redact(&base))))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(WecomError::Config(format!("api_base {:?} must be http:// or https://", redact(&base))));
+        }
+        if config.corp_id.trim().is_empty() {
+            return Err(WecomError::Config("corp_id is empty".into()));
+        }
+        if config.secret.is_empty() {
+            return Err(WecomError::Config("the corp secret is empty".into()));
+        }
+        if config.limits.max_in_flight == 0 {
+            return Err(WecomError::Config("max_in_flight must be at least 1".into()));
+        }
+        if config.quota_period.is_zero() {
+            return Err(WecomError::Config("quota_period must be longer than zero".into()));
+        }
+        let limits = ratelimit::RateLimits::new(&config.limits, config.quota_period)?;
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
+            .pool_max_idle_per_host(config.limits.max_in_flight)
+            .build()
+            .map_err(|e| WecomError::Config(format!("cannot build the HTTP client: {}", redact(&e.to_string()))))?;
+        let in_flight = tokio::sync::Semaphore::new(config.limits.max_in_flight);
+        Ok(WecomClient {
+            inner: Arc::new(Inner {
+                config,
+                base,
+                http,
+                token: token::TokenCache::default(),
+                limits,
+                in_flight,
+                stats: Mutex::new(CallStats::default()),
+            }),
+        })
     }
 
-    pub async fn get_record_list(&self, _req: &RecordListRequest) -> Result<Fetched<RecordListResponse>, WecomError> {
-        todo!()
+    pub async fn get_record_list(&self, req: &RecordListRequest) -> Result<Fetched<RecordListResponse>, WecomError> {
+        self.call_api(Call::post(Endpoint::RecordList, req)?).await
     }
 
-    pub async fn get_record_detail(&self, _journal_uuid: &str) -> Result<Fetched<RecordDetailResponse>, WecomError> {
-        todo!()
+    pub async fn get_record_detail(&self, journal_uuid: &str) -> Result<Fetched<RecordDetailResponse>, WecomError> {
+        let req = RecordDetailRequest { journaluuid: journal_uuid.to_string() };
+        self.call_api(Call::post(Endpoint::RecordDetail, &req)?).await
     }
 
-    pub async fn get_stat_list(&self, _req: &StatListRequest) -> Result<Fetched<StatListResponse>, WecomError> {
-        todo!()
+    pub async fn get_stat_list(&self, req: &StatListRequest) -> Result<Fetched<StatListResponse>, WecomError> {
+        self.call_api(Call::post(Endpoint::StatList, req)?).await
     }
 
-    pub async fn download_wedrive_file(&self, _journal_uuid: &str, _fileid: &str) -> Result<WedriveDownload, WecomError> {
-        todo!()
+    pub async fn download_wedrive_file(&self, journal_uuid: &str, fileid: &str) -> Result<WedriveDownload, WecomError> {
+        let req = WedriveDownloadRequest { journaluuid: journal_uuid.to_string(), fileid: fileid.to_string() };
+        let fetched: Fetched<WedriveDownload> = self.call_api(Call::post(Endpoint::WedriveDownload, &req)?).await?;
+        Ok(fetched.value)
     }
 
     /// GETs the bytes of a wedrive download with its cookie.
-    pub async fn fetch_wedrive_bytes(&self, _download: &WedriveDownload) -> Result<Vec<u8>, WecomError> {
-        todo!()
+    pub async fn fetch_wedrive_bytes(&self, download: &WedriveDownload) -> Result<Vec<u8>, WecomError> {
+        let endpoint = Endpoint::WedriveBytes;
+        let cookie = HeaderValue::from_str(&format!("{}={}", download.cookie_name, download.cookie_value))
+            .map_err(|_| WecomError::Decode {
+                endpoint: endpoint.path(),
+                message: "the download cookie is not a valid header value".into(),
+            })?;
+        let mut cookie = cookie;
+        cookie.set_sensitive(true);
+        let call = Call {
+            endpoint,
+            method: reqwest::Method::GET,
+            url: Some(download.download_url.clone()),
+            query: Vec::new(),
+            json_body: None,
+            cookie: Some(cookie),
+            with_token: false,
+        };
+        let mut extra = vec![Secret::new(download.cookie_value.clone())];
+        extra.retain(|s| !s.is_empty());
+        self.with_retries(&call, &extra, |bytes| Ok(bytes)).await
     }
 
     /// `department/list` (all departments visible to the app when `id` is `None`).
-    pub async fn department_list(&self, _id: Option<u64>) -> Result<Fetched<DepartmentListResponse>, WecomError> {
-        todo!()
+    pub async fn department_list(&self, id: Option<u64>) -> Result<Fetched<DepartmentListResponse>, WecomError> {
+        let query = id.map(|id| vec![("id", id.to_string())]).unwrap_or_default();
+        self.call_api(Call::get(Endpoint::DepartmentList, query)).await
     }
 
     /// `user/list?department_id=` (direct members only), with `main_department`.
-    pub async fn user_list(&self, _department_id: u64) -> Result<Fetched<UserListResponse>, WecomError> {
-        todo!()
+    pub async fn user_list(&self, department_id: u64) -> Result<Fetched<UserListResponse>, WecomError> {
+        self.call_api(Call::get(Endpoint::UserList, vec![("department_id", department_id.to_string())])).await
     }
 
+    /// Calls and retries so far, per endpoint name, and the 45009s received.
     pub fn stats(&self) -> CallStats {
-        CallStats::default()
+        self.inner.stats.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    // -----------------------------------------------------------------------------------------
+
+    async fn call_api<T: DeserializeOwned>(&self, call: Call) -> Result<Fetched<T>, WecomError> {
+        let endpoint = call.endpoint.path();
+        self.with_retries(&call, &[], |bytes| decode_api::<T>(endpoint, bytes)).await
+    }
+
+    /// A token for one call: the cached one, or a fresh one from `gettoken`.
+    async fn token(&self) -> Result<token::TokenLease, WecomError> {
+        self.inner
+            .token
+            .get(|| {
+                // Boxed: fetching a token goes through the same retry loop that asks for
+                // tokens, and a recursive async type needs an indirection.
+                let fetch: std::pin::Pin<Box<dyn std::future::Future<Output = Result<(Secret, Duration), WecomError>> + Send + '_>> =
+                    Box::pin(self.fetch_token());
+                fetch
+            })
+            .await
+    }
+
+    async fn fetch_token(&self) -> Result<(Secret, Duration), WecomError> {
+        let config = &self.inner.config;
+        let mut call = Call::get(
+            Endpoint::GetToken,
+            vec![("corpid", config.corp_id.clone()), ("corpsecret", config.secret.expose().to_string())],
+        );
+        call.with_token = false;
+        let fetched: Fetched<TokenResponse> = self.call_api(call).await?;
+        let TokenResponse { access_token, expires_in } = fetched.value;
+        if access_token.is_empty() {
+            return Err(WecomError::Decode {
+                endpoint: Endpoint::GetToken.path(),
+                message: "the answer has no access_token".into(),
+            });
+        }
+        // WeCom says 7200; a missing or silly value gets a short life rather than none.
+        let ttl = Duration::from_secs(u64::try_from(expires_in).unwrap_or(0).max(1));
+        tracing::info!(endpoint = Endpoint::GetToken.name(), expires_in, "access token refreshed");
+        Ok((Secret::new(access_token), ttl))
+    }
+
+    /// Makes `call` until it succeeds or its failure is not worth another try, following
+    /// [`retry::classify`]: at most `max_retries` retries (-1 at most [`MAX_BUSY_RETRIES`]),
+    /// one token refresh on 40014 / 42001, a whole quota period of silence on 45009.
+    async fn with_retries<T>(
+        &self,
+        call: &Call,
+        extra_secrets: &[Secret],
+        decode: impl Fn(Vec<u8>) -> Result<T, WecomError>,
+    ) -> Result<T, WecomError> {
+        let inner = &self.inner;
+        let name = call.endpoint.name();
+        let mut retries = 0u32;
+        let mut busy_retries = 0u32;
+        let mut token_refreshed = false;
+        loop {
+            let lease = if call.with_token { Some(self.token().await?) } else { None };
+            let outcome = match self.attempt(call, lease.as_ref()).await {
+                Ok(bytes) => decode(bytes),
+                Err(e) => Err(e),
+            };
+            let err = match outcome {
+                Ok(value) => return Ok(value),
+                Err(e) => self.scrub(e, lease.as_ref().map(|l| &l.token), extra_secrets),
+            };
+            let verdict = retry::classify(&err);
+            let wait = match verdict {
+                Verdict::GiveUp => None,
+                Verdict::RefreshToken => match &lease {
+                    Some(lease) if !token_refreshed => {
+                        token_refreshed = true;
+                        inner.token.invalidate(lease.generation).await;
+                        Some(Duration::ZERO)
+                    }
+                    _ => None,
+                },
+                Verdict::WaitForNextPeriod => {
+                    self.count(|s| s.quota_errors += 1);
+                    (retries < inner.config.max_retries).then(|| {
+                        inner.limits.block_for(call.endpoint, inner.config.quota_period);
+                        inner.config.quota_period
+                    })
+                }
+                Verdict::Backoff { busy } => {
+                    let allowed = retries < inner.config.max_retries && (!busy || busy_retries < MAX_BUSY_RETRIES);
+                    allowed.then(|| {
+                        if busy {
+                            busy_retries += 1;
+                        }
+                        backoff_delay(
+                            inner.config.backoff_base,
+                            inner.config.backoff_max,
+                            retries,
+                            retry::jitter_unit(),
+                        )
+                    })
+                }
+            };
+            let Some(wait) = wait else {
+                tracing::warn!(endpoint = name, retries, error = %err, "call failed");
+                return Err(err);
+            };
+            if verdict != Verdict::RefreshToken {
+                retries += 1;
+            }
+            self.count(|s| *s.retries.entry(name).or_default() += 1);
+            tracing::warn!(
+                endpoint = name,
+                retry = retries,
+                wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                error = %err,
+                "retrying"
+            );
+            // A 45009 wait is enforced by the endpoint's block, shared with every caller.
+            if verdict != Verdict::WaitForNextPeriod && !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
+        }
+    }
+
+    /// One HTTP exchange: wait for a 45009 block, a slot in flight and the quota, then send.
+    /// Returns the whole body of a 2xx answer.
+    async fn attempt(&self, call: &Call, lease: Option<&token::TokenLease>) -> Result<Vec<u8>, WecomError> {
+        let inner = &self.inner;
+        let endpoint = call.endpoint;
+        inner.limits.wait_unblocked(endpoint).await;
+        // The slot is taken before the quota: a call that waited for its slot after taking its
+        // quota could leave together with others and overrun the server's window.
+        let _permit = inner
+            .in_flight
+            .acquire()
+            .await
+            .map_err(|_| WecomError::Config("the client is shutting down".into()))?;
+        inner.limits.acquire(endpoint).await;
+        self.count(|s| *s.calls.entry(endpoint.name()).or_default() += 1);
+        tracing::debug!(endpoint = endpoint.name(), "request");
+
+        let url = match &call.url {
+            Some(url) => url.clone(),
+            None => format!("{}{}", inner.base, endpoint.path()),
+        };
+        let mut request = inner.http.request(call.method.clone(), url);
+        if let Some(lease) = lease {
+            request = request.query(&[("access_token", lease.token.expose())]);
+        }
+        if !call.query.is_empty() {
+            request = request.query(&call.query);
+        }
+        if let Some(body) = &call.json_body {
+            request = request.header(CONTENT_TYPE, "application/json").body(body.clone());
+        }
+        if let Some(cookie) = &call.cookie {
+            request = request.header(COOKIE, cookie.clone());
+        }
+        let response = request.send().await.map_err(|e| transport_error(endpoint, e))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(WecomError::Transport {
+                endpoint: endpoint.path(),
+                message: format!("HTTP status {status}"),
+                retryable: retry::status_is_retryable(status.as_u16()),
+            });
+        }
+        let body = response.bytes().await.map_err(|e| transport_error(endpoint, e))?;
+        tracing::trace!(endpoint = endpoint.name(), bytes = body.len(), "response");
+        Ok(body.to_vec())
+    }
+
+    fn count(&self, f: impl FnOnce(&mut CallStats)) {
+        f(&mut self.inner.stats.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+
+    /// Removes every credential from an error's texts: query parameters by name ([`redact`]),
+    /// and the literal values of the secret, the token used and any `extra` (a cookie).
+    fn scrub(&self, err: WecomError, token: Option<&Secret>, extra: &[Secret]) -> WecomError {
+        let secrets: Vec<&Secret> = std::iter::once(&self.inner.config.secret).chain(token).chain(extra).collect();
+        let clean = |text: String| -> String {
+            let mut text = redact(&text);
+            for s in &secrets {
+                if !s.is_empty() {
+                    text = text.replace(s.expose(), "[redacted]");
+                }
+            }
+            text
+        };
+        match err {
+            WecomError::Api { endpoint, errcode, errmsg } => WecomError::Api { endpoint, errcode, errmsg: clean(errmsg) },
+            WecomError::Transport { endpoint, message, retryable } => {
+                WecomError::Transport { endpoint, message: clean(message), retryable }
+            }
+            WecomError::Decode { endpoint, message } => WecomError::Decode { endpoint, message: clean(message) },
+            WecomError::Config(message) => WecomError::Config(clean(message)),
+        }
+    }
+}
+
+/// A reqwest failure as a transport error: without its URL (which carries the token or the
+/// secret), with its causes (which say what actually went wrong), redacted all the same.
+fn transport_error(endpoint: Endpoint, err: reqwest::Error) -> WecomError {
+    let retryable = !err.is_builder() && !err.is_redirect();
+    let kind = if err.is_timeout() {
+        "timed out"
+    } else if err.is_connect() {
+        "connection failed"
+    } else if err.is_body() || err.is_decode() {
+        "the body was cut off"
+    } else {
+        "request failed"
+    };
+    let err = err.without_url();
+    let mut message = format!("{kind}: {err}");
+    let mut source = std::error::Error::source(&err);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    WecomError::Transport { endpoint: endpoint.path(), message: redact(&message), retryable }
+}
+
+/// Decodes an API answer: the `errcode` envelope first (absent means success), then the typed
+/// body. A body that is not complete JSON (cut off, or not JSON at all) is a retryable
+/// transport failure; complete JSON of the wrong shape is a decode error.
+fn decode_api<T: DeserializeOwned>(endpoint: &'static str, bytes: Vec<u8>) -> Result<Fetched<T>, WecomError> {
+    let len = bytes.len();
+    let raw = String::from_utf8(bytes).map_err(|e| WecomError::Transport {
+        endpoint,
+        message: format!("the body ({len} bytes) is not valid UTF-8 (cut off?): {e}"),
+        retryable: true,
+    })?;
+    let envelope: Envelope = serde_json::from_str(&raw).map_err(|e| match e.classify() {
+        serde_json::error::Category::Eof | serde_json::error::Category::Syntax => WecomError::Transport {
+            endpoint,
+            message: format!("the body ({len} bytes) is not complete JSON: {e}"),
+            retryable: true,
+        },
+        _ => WecomError::Decode { endpoint, message: format!("bad errcode envelope: {e}") },
+    })?;
+    if envelope.errcode != 0 {
+        return Err(WecomError::Api { endpoint, errcode: envelope.errcode, errmsg: envelope.errmsg });
+    }
+    let value = serde_json::from_str::<T>(&raw).map_err(|e| WecomError::Decode { endpoint, message: e.to_string() })?;
+    Ok(Fetched { value, raw })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absent_errcode_is_success_and_raw_is_kept() {
+        let raw = r#"{"department":[{"id":"2","name":"研发","parentid":1}]}"#;
+        let f: Fetched<DepartmentListResponse> = decode_api("/d", raw.as_bytes().to_vec()).unwrap();
+        assert_eq!(f.raw, raw);
+        assert_eq!(f.value.department[0].id, 2);
+    }
+
+    #[test]
+    fn api_errors_name_endpoint_errcode_and_meaning() {
+        let raw = br#"{"errcode":301065,"errmsg":"no permission"}"#.to_vec();
+        let err = decode_api::<RecordListResponse>("/cgi-bin/oa/journal/get_record_list", raw).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("/cgi-bin/oa/journal/get_record_list") && text.contains("301065"), "{text}");
+        assert!(text.contains(crate::wecom::errcode_meaning(301065)), "{text}");
+        assert_eq!(retry::classify(&err), Verdict::GiveUp);
+    }
+
+    #[test]
+    fn cut_off_bodies_are_retryable_and_wrong_shapes_are_not() {
+        let whole = r#"{"errcode":0,"errmsg":"ok","journaluuid_list":["a","b"],"next_cursor":2,"endflag":1}"#;
+        for cut in [0, 1, 10, whole.len() / 2, whole.len() - 1] {
+            let err = decode_api::<RecordListResponse>("/x", whole.as_bytes()[..cut].to_vec()).unwrap_err();
+            assert!(matches!(err, WecomError::Transport { retryable: true, .. }), "cut at {cut}: {err}");
+        }
+        // Cut inside a multi-byte character.
+        let zh = "{\"errmsg\":\"好\"}".as_bytes();
+        let err = decode_api::<Envelope>("/x", zh[..zh.len() - 3].to_vec()).unwrap_err();
+        assert!(matches!(err, WecomError::Transport { retryable: true, .. }), "{err}");
+        let wrong = br#"{"errcode":0,"journaluuid_list":"not a list"}"#.to_vec();
+        let err = decode_api::<RecordListResponse>("/x", wrong).unwrap_err();
+        assert!(matches!(err, WecomError::Decode { .. }), "{err}");
+    }
+
+    #[test]
+    fn configuration_is_checked() {
+        let ok = ClientConfig::new("http://127.0.0.1:1/", "ww1", Secret::new("s"));
+        assert!(WecomClient::new(ok.clone()).is_ok());
+        let bad = [
+            ClientConfig { api_base: "not a url".into(), ..ok.clone() },
+            ClientConfig { secret: Secret::new(""), ..ok.clone() },
+            ClientConfig { corp_id: " ".into(), ..ok.clone() },
+            ClientConfig { limits: Limits { max_in_flight: 0, ..Limits::default() }, ..ok.clone() },
+        ];
+        for config in bad {
+            assert!(matches!(WecomClient::new(config), Err(WecomError::Config(_))));
+        }
     }
 }

@@ -20,11 +20,21 @@ pub struct Envelope {
     pub errmsg: String,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+/// `gettoken`'s answer. The token is a credential: `Debug` leaves it out.
+#[derive(Clone, Deserialize, Serialize, PartialEq)]
 pub struct TokenResponse {
     pub access_token: String,
     #[serde(default, deserialize_with = "i64_lenient")]
     pub expires_in: i64,
+}
+
+impl std::fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("access_token", &"[redacted]")
+            .field("expires_in", &self.expires_in)
+            .finish()
+    }
 }
 
 /// One `filters` entry of the record list: `creator`, `department` or `template_id`.

@@ -1,0 +1,132 @@
+//! What to do after a failed attempt: the classification of WeCom's errcodes and transport
+//! failures into retry verdicts, and the backoff delays. Pure functions, no I/O, so the policy
+//! is tested on its own; the call loop in `client.rs` applies it and keeps the budgets.
+
+use std::time::Duration;
+
+use crate::wecom::error::WecomError;
+
+/// At most this many retries of errcode -1 (system busy) per call: past that, WeCom is not
+/// busy but broken, and the caller should hear about it.
+pub const MAX_BUSY_RETRIES: u32 = 3;
+
+/// What a failed attempt calls for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Report the error as it is (bad parameters, no permission, bad secret …).
+    GiveUp,
+    /// Retry after an exponential backoff with jitter. `busy` marks errcode -1, which has its
+    /// own smaller budget ([`MAX_BUSY_RETRIES`]).
+    Backoff { busy: bool },
+    /// 45009: the quota of this period is spent; wait for the next period, then retry.
+    WaitForNextPeriod,
+    /// 40014 / 42001: the cached token is no good; refresh it (once per call) and retry.
+    RefreshToken,
+}
+
+/// The verdict for an errcode WeCom answered with.
+pub fn classify_errcode(errcode: i64) -> Verdict {
+    match errcode {
+        -1 => Verdict::Backoff { busy: true },
+        45009 => Verdict::WaitForNextPeriod,
+        // Too many concurrent calls; an internal failure of the journal service.
+        45033 | 301067 => Verdict::Backoff { busy: false },
+        40014 | 42001 => Verdict::RefreshToken,
+        // 301065 no permission, 301066 bad parameters, 301084 bad uuid, 48002 API not allowed,
+        // 60020 IP not trusted, 40001 bad secret, and everything not known to be transient.
+        _ => Verdict::GiveUp,
+    }
+}
+
+/// The verdict for any error of one attempt.
+pub fn classify(err: &WecomError) -> Verdict {
+    match err {
+        WecomError::Api { errcode, .. } => classify_errcode(*errcode),
+        WecomError::Transport { retryable: true, .. } => Verdict::Backoff { busy: false },
+        WecomError::Transport { retryable: false, .. } | WecomError::Decode { .. } | WecomError::Config(_) => {
+            Verdict::GiveUp
+        }
+    }
+}
+
+/// Whether an HTTP status is worth retrying: server errors, and 429 (a proxy's rate limit).
+pub fn status_is_retryable(status: u16) -> bool {
+    status >= 500 || status == 429
+}
+
+/// The delay before retry number `retry` (0 for the first retry): `base · 2^retry`, capped at
+/// `max`, with "equal jitter" — half of it fixed, half uniformly random (`unit` in `[0, 1)`) —
+/// so that many callers failing together do not come back together, yet none retries at once.
+pub fn backoff_delay(base: Duration, max: Duration, retry: u32, unit: f64) -> Duration {
+    let factor = 2u32.saturating_pow(retry.min(20));
+    let exp = base.saturating_mul(factor).min(max);
+    let half = exp / 2;
+    half + half.mul_f64(unit.clamp(0.0, 1.0))
+}
+
+/// A uniformly distributed number in `[0, 1)` for jitter. Not cryptographic: std's randomly
+/// keyed hasher over a counter is plenty to spread retries, without another dependency.
+pub fn jitter_unit() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errcodes_are_classified_as_the_api_documents() {
+        assert_eq!(classify_errcode(-1), Verdict::Backoff { busy: true });
+        assert_eq!(classify_errcode(45009), Verdict::WaitForNextPeriod);
+        assert_eq!(classify_errcode(45033), Verdict::Backoff { busy: false });
+        assert_eq!(classify_errcode(301067), Verdict::Backoff { busy: false });
+        assert_eq!(classify_errcode(40014), Verdict::RefreshToken);
+        assert_eq!(classify_errcode(42001), Verdict::RefreshToken);
+        for never in [301065, 301066, 301084, 48002, 60020, 40001, 60011, 12345] {
+            assert_eq!(classify_errcode(never), Verdict::GiveUp, "errcode {never}");
+        }
+    }
+
+    #[test]
+    fn transport_failures_follow_their_retryable_flag() {
+        let t = |retryable| WecomError::Transport { endpoint: "x", message: "m".into(), retryable };
+        assert_eq!(classify(&t(true)), Verdict::Backoff { busy: false });
+        assert_eq!(classify(&t(false)), Verdict::GiveUp);
+        let d = WecomError::Decode { endpoint: "x", message: "m".into() };
+        assert_eq!(classify(&d), Verdict::GiveUp);
+        let a = WecomError::Api { endpoint: "x", errcode: 301065, errmsg: String::new() };
+        assert_eq!(classify(&a), Verdict::GiveUp);
+        assert!(status_is_retryable(502) && status_is_retryable(500) && status_is_retryable(429));
+        assert!(!status_is_retryable(404) && !status_is_retryable(400));
+    }
+
+    #[test]
+    fn backoff_doubles_within_its_jitter_band_and_is_capped() {
+        let base = Duration::from_millis(100);
+        let max = Duration::from_secs(5);
+        for retry in 0..10 {
+            let exp = (base * 2u32.pow(retry)).min(max);
+            let lo = backoff_delay(base, max, retry, 0.0);
+            let hi = backoff_delay(base, max, retry, 0.999_999);
+            assert_eq!(lo, exp / 2, "retry {retry}");
+            assert!(hi <= exp && hi > exp.mul_f64(0.99), "retry {retry}: {hi:?} vs {exp:?}");
+        }
+        // Absurd retry counts neither overflow nor exceed the cap.
+        assert_eq!(backoff_delay(base, max, u32::MAX, 0.0), max / 2);
+        assert!(backoff_delay(base, max, 64, 1.0) <= max);
+    }
+
+    #[test]
+    fn jitter_is_spread_over_the_unit_interval() {
+        let xs: Vec<f64> = (0..2000).map(|_| jitter_unit()).collect();
+        assert!(xs.iter().all(|x| (0.0..1.0).contains(x)));
+        let low = xs.iter().filter(|x| **x < 0.5).count();
+        // A fair coin over 2000 draws stays far inside these bounds.
+        assert!((800..1200).contains(&low), "{low} of 2000 below one half");
+    }
+}
