@@ -12,7 +12,7 @@ use wecom_journal::job::{
     DateRange, DirectorySource, ExtractSettings, Filters, Job, OutputSettings, RangeSpec, Source,
 };
 use wecom_journal::sim::{SimConfig, SimHandle};
-use wecom_journal::store::Store;
+use wecom_journal::store::{Store, WindowState};
 use wecom_journal::wecom::{ClientConfig, Endpoint, JournalDetail, Limits, Secret, WecomClient};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -578,4 +578,121 @@ fn sim_stats(sim: &kill::SimProcess) -> Result<BTreeMap<String, u64>, Box<dyn st
     })?;
     let calls = body.get("calls").and_then(|c| c.as_object()).ok_or("no calls in /sim/stats")?;
     Ok(calls.iter().filter_map(|(k, v)| v.as_u64().map(|n| (k.clone(), n))).collect())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Answers the simulator does not give on its own (301066 on long windows, 301065 on a
+// template), from a loopback proxy in front of it.
+
+mod proxy {
+    use std::sync::Arc;
+
+    use axum::body::Bytes;
+    use axum::extract::State;
+    use axum::http::{HeaderMap, Method, StatusCode, Uri};
+    use axum::response::{IntoResponse, Response};
+    use axum::Router;
+
+    /// Decides, from the path and the JSON body, to answer in the simulator's stead.
+    pub type Rule = dyn Fn(&str, &serde_json::Value) -> Option<serde_json::Value> + Send + Sync;
+
+    struct Proxy {
+        upstream: String,
+        http: reqwest::Client,
+        rule: Box<Rule>,
+    }
+
+    async fn forward(State(p): State<Arc<Proxy>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+        if let Some(answer) = (p.rule)(uri.path(), &json) {
+            return (StatusCode::OK, [("content-type", "application/json")], answer.to_string()).into_response();
+        }
+        let url = format!("{}{}", p.upstream, uri.path_and_query().map(|pq| pq.as_str()).unwrap_or("/"));
+        let mut req = p.http.request(method, url).body(body);
+        if let Some(ct) = headers.get("content-type") {
+            req = req.header("content-type", ct.as_bytes());
+        }
+        match req.send().await {
+            Ok(resp) => {
+                let status = StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+                let bytes = resp.bytes().await.unwrap_or_default();
+                (status, [("content-type", "application/json")], bytes).into_response()
+            }
+            Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+        }
+    }
+
+    /// Starts a proxy to `upstream` on a free loopback port; gives its base URL.
+    pub async fn start(upstream: &str, rule: Box<Rule>) -> std::io::Result<String> {
+        let state = Arc::new(Proxy { upstream: upstream.trim_end_matches('/').to_string(), http: reqwest::Client::new(), rule });
+        let app = Router::new().fallback(forward).with_state(state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Ok(format!("http://{addr}"))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn windows_over_the_limit_are_halved_and_permission_gaps_are_reported() -> TestResult {
+    let sim = SimThread::start(sim_config(30));
+    let templates: BTreeSet<String> = sim.org.journals.iter().filter_map(|j| j.template_id.clone()).collect();
+    let forbidden = templates.iter().next().cloned().ok_or("a template")?;
+    let forbidden_in_rule = forbidden.clone();
+    const MAX_DAYS: i64 = 10;
+    let base = proxy::start(
+        &sim.base_url,
+        Box::new(move |path, body| {
+            let err = |code: i64, msg: &str| Some(serde_json::json!({"errcode": code, "errmsg": msg}));
+            if path.ends_with("/get_record_list") {
+                let (s, e) = (body["starttime"].as_i64()?, body["endtime"].as_i64()?);
+                if e - s >= MAX_DAYS * 86_400 {
+                    return err(301066, "invalid time range");
+                }
+            }
+            if path.ends_with("/get_stat_list") && body["template_id"].as_str() == Some(forbidden_in_rule.as_str()) {
+                return err(301065, "no permission");
+            }
+            None
+        }),
+    )
+    .await?;
+    let dir = tempfile::tempdir()?;
+    let mut job = job(&sim, october(), dir.path());
+    job.source.api_base = base;
+    let store = Store::open(dir.path().join("store.sqlite"))?;
+    let summary = run(&job, &store, &options("r1", at("2026-11-25T00:00:00Z"))).await?;
+
+    // Everything is there despite the limit.
+    let want = expected_journals(&sim, &job, october());
+    assert_eq!(stored_journals(&store)?.keys().collect::<Vec<_>>(), want.keys().collect::<Vec<_>>());
+    // 31 days → 15 + 16 → 7 + 8 + 8 + 8: three windows refused, four paged.
+    assert_eq!(summary.windows_split, 3);
+    assert_eq!(summary.windows_paged, 4);
+    let leaves: Vec<_> = store.record_windows()?.into_iter().filter(|w| w.state == WindowState::Done).collect();
+    assert_eq!(leaves.len(), 4);
+    assert!(leaves.iter().all(|w| w.end_ts - w.start_ts < MAX_DAYS * 86_400));
+    let leaf_pages: u64 = leaves
+        .iter()
+        .map(|w| pages(want.values().filter(|j| (w.start_ts..w.end_ts).contains(&j.report_time)).count()))
+        .sum();
+    assert_eq!(sim.calls(Endpoint::RecordList), leaf_pages, "refused calls never reach the simulator");
+    assert_eq!(summary.list_calls, leaf_pages + 3);
+
+    // The forbidden template is a gap, named; the other templates' stats are stored.
+    assert_eq!(summary.gaps.len(), 1, "{:?}", summary.gaps);
+    let gap = &summary.gaps[0];
+    assert_eq!(gap.errcode, 301065);
+    assert!(gap.what.contains(&forbidden), "{gap:?}");
+    assert!(gap.endpoint.contains("get_stat_list"), "{gap:?}");
+    assert_eq!(summary.stats_fetched, templates.len() as u64 - 1);
+
+    // The next run knows the split: no refused call again, nothing paged (all final); the gap
+    // is tried again (and is still a gap).
+    store.finish_run("r1", "gaps", at("2026-11-25T00:05:00Z").timestamp(), None)?;
+    let summary = run(&job, &store, &options("r2", at("2026-11-26T00:00:00Z"))).await?;
+    assert_eq!((summary.list_calls, summary.windows_split, summary.windows_skipped), (0, 0, 4));
+    assert_eq!(summary.gaps.len(), 1);
+    assert_eq!(summary.stats_fetched, 0);
+    Ok(())
 }
