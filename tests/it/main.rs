@@ -3,3 +3,5 @@
 mod client;
 mod job;
 mod flatten;
+mod extract;
+mod store;
