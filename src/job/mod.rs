@@ -131,11 +131,3 @@ pub struct OutputSettings {
     /// Write a UTF-8 BOM at the head of CSV files so Excel reads Chinese text right.
     pub csv_bom: bool,
 }
-
-/// The time grain reports roll their cycles and journals up to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Period {
-    Day,
-    Week,
-    Month,
-}
