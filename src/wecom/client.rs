@@ -145,37 +145,61 @@ impl std::fmt::Debug for WecomClient {
 
 impl WecomClient {
     pub fn new(config: ClientConfig) -> Result<Self, WecomError> {
-        Ok(WecomClient { _config: std::sync::Arc::new(config) })
+        Ok(WecomClient {
+            _config: std::sync::Arc::new(config),
+        })
     }
 
-    pub async fn get_record_list(&self, _req: &RecordListRequest) -> Result<Fetched<RecordListResponse>, WecomError> {
+    pub async fn get_record_list(
+        &self,
+        _req: &RecordListRequest,
+    ) -> Result<Fetched<RecordListResponse>, WecomError> {
         todo!()
     }
 
-    pub async fn get_record_detail(&self, _journal_uuid: &str) -> Result<Fetched<RecordDetailResponse>, WecomError> {
+    pub async fn get_record_detail(
+        &self,
+        _journal_uuid: &str,
+    ) -> Result<Fetched<RecordDetailResponse>, WecomError> {
         todo!()
     }
 
-    pub async fn get_stat_list(&self, _req: &StatListRequest) -> Result<Fetched<StatListResponse>, WecomError> {
+    pub async fn get_stat_list(
+        &self,
+        _req: &StatListRequest,
+    ) -> Result<Fetched<StatListResponse>, WecomError> {
         todo!()
     }
 
-    pub async fn download_wedrive_file(&self, _journal_uuid: &str, _fileid: &str) -> Result<WedriveDownload, WecomError> {
+    pub async fn download_wedrive_file(
+        &self,
+        _journal_uuid: &str,
+        _fileid: &str,
+    ) -> Result<WedriveDownload, WecomError> {
         todo!()
     }
 
     /// GETs the bytes of a wedrive download with its cookie.
-    pub async fn fetch_wedrive_bytes(&self, _download: &WedriveDownload) -> Result<Vec<u8>, WecomError> {
+    pub async fn fetch_wedrive_bytes(
+        &self,
+        _download: &WedriveDownload,
+    ) -> Result<Vec<u8>, WecomError> {
         todo!()
     }
 
     /// `department/list` (all departments visible to the app when `id` is `None`).
-    pub async fn department_list(&self, _id: Option<u64>) -> Result<Fetched<DepartmentListResponse>, WecomError> {
+    pub async fn department_list(
+        &self,
+        _id: Option<u64>,
+    ) -> Result<Fetched<DepartmentListResponse>, WecomError> {
         todo!()
     }
 
     /// `user/list?department_id=` (direct members only), with `main_department`.
-    pub async fn user_list(&self, _department_id: u64) -> Result<Fetched<UserListResponse>, WecomError> {
+    pub async fn user_list(
+        &self,
+        _department_id: u64,
+    ) -> Result<Fetched<UserListResponse>, WecomError> {
         todo!()
     }
 
