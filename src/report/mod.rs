@@ -368,7 +368,7 @@ pub fn summary(inputs: &ReportInputs) -> Result<ReportSummary, ReportError> {
     let department_key = |id: &str, name: &str| {
         coalesce(&[
             col(id).cast(DataType::String),
-            concat_str([lit("name:"), col(name)], "", false),
+            lit("name:") + col(name),
         ])
         .alias("department_key")
     };

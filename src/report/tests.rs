@@ -128,7 +128,7 @@ fn strs(frame: &DataFrame, name: &str) -> Vec<Option<String>> {
         .as_materialized_series()
         .str()
         .unwrap()
-        .into_iter()
+        .iter()
         .map(|v| v.map(str::to_owned))
         .collect()
 }
@@ -136,13 +136,13 @@ fn strs(frame: &DataFrame, name: &str) -> Vec<Option<String>> {
 fn u64s(frame: &DataFrame, name: &str) -> Vec<u64> {
     let column = frame.column(name).unwrap();
     assert_eq!(column.dtype(), &DataType::UInt64, "{name}");
-    column.as_materialized_series().u64().unwrap().into_iter().map(|v| v.unwrap()).collect()
+    column.as_materialized_series().u64().unwrap().iter().map(|v| v.unwrap()).collect()
 }
 
 fn f64s(frame: &DataFrame, name: &str) -> Vec<Option<f64>> {
     let column = frame.column(name).unwrap();
     assert_eq!(column.dtype(), &DataType::Float64, "{name}");
-    column.as_materialized_series().f64().unwrap().into_iter().collect()
+    column.as_materialized_series().f64().unwrap().iter().collect()
 }
 
 const SALES: Option<(u64, &str)> = Some((2, "销售部"));
@@ -305,7 +305,7 @@ fn unreported_roster_lists_each_missing_user_cycle_with_its_cycle() {
         .datetime()
         .unwrap()
         .physical()
-        .into_iter()
+        .iter()
         .collect();
     assert_eq!(
         begins,

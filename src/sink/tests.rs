@@ -44,6 +44,6 @@ fn csv_joins_list_columns_with_semicolons() {
     let frame = DataFrame::new_infer_height(vec![Column::new("userid".into(), ["a", "b", "c"]), lists.into()]).unwrap();
     let flat = csv_ready(&frame).unwrap();
     assert_eq!(csv_schema(frame.schema()), **flat.schema());
-    let joined: Vec<Option<&str>> = flat.column("department_ids").unwrap().str().unwrap().into_iter().collect();
+    let joined: Vec<Option<&str>> = flat.column("department_ids").unwrap().str().unwrap().iter().collect();
     assert_eq!(joined, [Some("1;22"), None, Some("3")]);
 }

@@ -317,7 +317,7 @@ fn excel_ready(frame: &DataFrame) -> PolarsResult<(DataFrame, Vec<String>)> {
                     .as_materialized_series()
                     .cast(&DataType::Float64)?
                     .f64()?
-                    .into_iter()
+                    .iter()
                     .flatten()
                     .any(|v| v.abs() >= MAX_EXACT_IN_EXCEL as f64);
                 if too_big || name.ends_with("_id") {
@@ -357,7 +357,7 @@ fn excel_ready(frame: &DataFrame) -> PolarsResult<(DataFrame, Vec<String>)> {
                 .is_some_and(|c| {
                     c.as_materialized_series()
                         .str()
-                        .map(|s| s.into_iter().flatten().any(|v| v.chars().count() as i64 > MAX_CELL_CHARS))
+                        .map(|s| s.iter().flatten().any(|v| v.chars().count() as i64 > MAX_CELL_CHARS))
                         .unwrap_or(false)
                 });
             if too_long {

@@ -187,7 +187,7 @@ fn parquet_dataset_is_hive_partitioned_by_month_and_reads_back() {
     // Types survive: Datetime(ms, UTC), Date, exact u64, Chinese text.
     let one = read_parquet(&dir.path().join(&files[1].path));
     assert_eq!(one.schema(), all.schema());
-    let names: Vec<Option<&str>> = one.column("template_name").unwrap().str().unwrap().into_iter().take(1).collect();
+    let names: Vec<Option<&str>> = one.column("template_name").unwrap().str().unwrap().iter().take(1).collect();
     assert_eq!(names, [Some("销售日报")]);
 }
 
@@ -314,7 +314,7 @@ fn ids_above_two_to_the_53_stay_exact() {
             }
             "parquet" | "arrow" => {
                 let back = if file.format == "parquet" { read_parquet(&path) } else { read_ipc(&path) };
-                let got: Vec<u64> = back.column("comment_id").unwrap().u64().unwrap().into_iter().flatten().collect();
+                let got: Vec<u64> = back.column("comment_id").unwrap().u64().unwrap().iter().flatten().collect();
                 assert_eq!(got, ids);
             }
             other => panic!("unexpected format {other}"),
