@@ -1,4 +1,429 @@
-//! Sinks: Parquet (zstd, Hive partitions), CSV (optional BOM), Arrow IPC, the XLSX workbook and
-//! the run manifest; every file written to a temporary name and renamed.
+//! Sinks: Parquet (zstd, statistics, Hive partitions), CSV (optional BOM), Arrow IPC, the XLSX
+//! workbook and the run manifest; every file written to a temporary name and renamed.
 //!
-//! Owns file layout and formats; computes no metric and makes no network call.
+//! Owns file layout and formats; computes no metric and makes no network call. It must not
+//! touch the store, and writes only under the output directory it is given.
+//!
+//! Layout under the output root (`<out>`):
+//!
+//! ```text
+//! tables/<table>/report_month=YYYY-MM/part-0.parquet   journal tables (by report_date),
+//!                                                        stat tables (by cycle_date)
+//! tables/<table>/part-0.parquet                         departments, users (unpartitioned)
+//! csv/tables/<table>/report_month=YYYY-MM/part-0.csv    the same datasets as CSV …
+//! arrow/tables/<table>/report_month=YYYY-MM/part-0.arrow  … and as Arrow IPC files
+//! reports/<report>.{parquet,csv,arrow}
+//! <job>-<start>_<end>.xlsx                              one workbook per run
+//! runs/<run_id>.json                                    the run manifest
+//! ```
+//!
+//! CSV and Arrow datasets live in their own trees (not beside the Parquet files) so that Spark,
+//! Trino, DuckDB or polars pointed at `tables/<table>/` see Parquet files only. Rows whose
+//! partition date is null go to `report_month=__HIVE_DEFAULT_PARTITION__`, Hive's convention.
+//!
+//! Atomicity and idempotence: a file is written as `.<name>.<token>.tmp` in its final directory
+//! and renamed over `<name>` by `finish()`, so a reader never sees half a file and a re-run
+//! REPLACES the partitions it writes (it never appends to them); partitions it does not write are
+//! left alone, except those declared with [`TableWriter::covers`], whose stale files are removed.
+//! A writer dropped without `finish()` removes its temporary files.
+
+use std::fs;
+use std::io::{self, BufWriter, Write};
+use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::job::Format;
+
+mod manifest;
+mod table;
+mod xlsx;
+
+pub use manifest::{write_manifest, Gap, Manifest, ManifestRange, RunStatus};
+pub use table::{TableWriter, DEFAULT_FLUSH_ROWS};
+pub use xlsx::{
+    summary_items, workbook_file_name, write_workbook, SheetKind, SummaryItem, SummaryValue, WorkbookOptions,
+    WorkbookSheet,
+};
+
+/// Hive's directory name for rows whose partition value is null.
+pub const NULL_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
+/// The Hive partition key of partitioned tables.
+pub const PARTITION_KEY: &str = "report_month";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("writing {path}: {source}")]
+    Polars {
+        path: PathBuf,
+        #[source]
+        source: PolarsError,
+    },
+    #[error("table {table}: {source}")]
+    Frame {
+        table: String,
+        #[source]
+        source: PolarsError,
+    },
+    #[error("table {table}: partition column `{column}` {problem}")]
+    PartitionColumn {
+        table: String,
+        column: String,
+        problem: String,
+    },
+    #[error("table {table}: a batch does not match the table's schema (set by its first batch): {source}")]
+    SchemaMismatch {
+        table: String,
+        #[source]
+        source: PolarsError,
+    },
+    #[error("workbook {path}: {message}")]
+    Xlsx { path: PathBuf, message: String },
+    #[error("manifest {path}: {source}")]
+    Json {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("invalid output name {name:?}: {why}")]
+    BadName { name: String, why: &'static str },
+}
+
+/// A file a sink wrote (and renamed into place).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WrittenFile {
+    /// Relative to the output root, with `/` separators.
+    pub path: String,
+    /// `parquet`, `csv`, `arrow` or `xlsx`.
+    pub format: String,
+    /// Data rows (headers excluded; for a workbook, the rows of all its sheets).
+    pub rows: u64,
+    pub bytes: u64,
+}
+
+/// The output root of a job. Every path a sink writes is under it.
+#[derive(Debug, Clone)]
+pub struct OutputDir {
+    root: PathBuf,
+}
+
+impl OutputDir {
+    /// Creates the directory (and its parents) if missing.
+    pub fn new(root: impl Into<PathBuf>) -> Result<Self, SinkError> {
+        let root = root.into();
+        fs::create_dir_all(&root).map_err(|source| SinkError::Io { path: root.clone(), source })?;
+        Ok(OutputDir { root })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where a table's dataset lives in a format (see the module doc).
+    pub fn table_dir(&self, format: Format, table: &str) -> PathBuf {
+        match format {
+            Format::Csv => self.root.join("csv").join("tables").join(table),
+            Format::Arrow => self.root.join("arrow").join("tables").join(table),
+            Format::Parquet | Format::Xlsx => self.root.join("tables").join(table),
+        }
+    }
+
+    pub fn reports_dir(&self) -> PathBuf {
+        self.root.join("reports")
+    }
+
+    pub fn runs_dir(&self) -> PathBuf {
+        self.root.join("runs")
+    }
+
+    /// `path` relative to the root, with `/` separators (for manifests).
+    pub fn relative(&self, path: &Path) -> String {
+        let rel = path.strip_prefix(&self.root).unwrap_or(path);
+        rel.components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    /// A relative name given by a caller, checked to stay under the root.
+    fn checked_join(&self, rel: &str) -> Result<PathBuf, SinkError> {
+        let bad = |why| SinkError::BadName { name: rel.to_owned(), why };
+        if rel.is_empty() {
+            return Err(bad("empty"));
+        }
+        let path = Path::new(rel);
+        for component in path.components() {
+            match component {
+                Component::Normal(_) => {}
+                _ => return Err(bad("must be a relative path without `..`")),
+            }
+        }
+        Ok(self.root.join(path))
+    }
+}
+
+/// Checks a table or file name used as one path component.
+fn check_component(name: &str) -> Result<(), SinkError> {
+    let bad = |why| SinkError::BadName { name: name.to_owned(), why };
+    if name.is_empty() {
+        return Err(bad("empty"));
+    }
+    if name == "." || name == ".." || name.contains(['/', '\\', '\0']) {
+        return Err(bad("must be a single path component"));
+    }
+    Ok(())
+}
+
+/// Writes one frame (a report) as `<out>/<rel_name>.<ext>` in each table format among `formats`
+/// (`xlsx` is the workbook's business and is skipped). Each file goes through a temporary name.
+pub fn write_frame(
+    out: &OutputDir,
+    rel_name: &str,
+    frame: &DataFrame,
+    formats: &[Format],
+    csv_bom: bool,
+) -> Result<Vec<WrittenFile>, SinkError> {
+    let base = out.checked_join(rel_name)?;
+    let (dir, stem) = match (base.parent(), base.file_name()) {
+        (Some(dir), Some(stem)) => (dir.to_path_buf(), stem.to_string_lossy().into_owned()),
+        _ => {
+            return Err(SinkError::BadName { name: rel_name.to_owned(), why: "has no file name" });
+        }
+    };
+    let mut frame = frame.clone();
+    frame.rechunk_mut_par();
+    let mut written = Vec::new();
+    for format in table_formats(formats) {
+        let final_path = dir.join(format!("{stem}.{}", format.name()));
+        let mut file = FileSink::create(format, &final_path, frame.schema(), csv_bom)?;
+        file.write(&frame)?;
+        written.push(file.commit(out)?);
+    }
+    Ok(written)
+}
+
+/// The formats among `formats` that a dataset or report file is written in, deduplicated, in a
+/// stable order.
+fn table_formats(formats: &[Format]) -> Vec<Format> {
+    let mut out: Vec<Format> = formats.iter().copied().filter(|f| *f != Format::Xlsx).collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// A process-unique suffix for temporary names, so two writers never share a temp file.
+fn temp_token() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("{}-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed), nanos)
+}
+
+/// `.<name>.<token>.tmp` beside `final_path`: hidden (dataset readers skip dot files) and in the
+/// same directory, so the rename is atomic.
+fn temp_path_for(final_path: &Path) -> PathBuf {
+    let name = final_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    final_path.with_file_name(format!(".{name}.{}.tmp", temp_token()))
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> SinkError + '_ {
+    move |source| SinkError::Io { path: path.to_path_buf(), source }
+}
+
+/// Renames a finished temporary file over its final name and returns its size.
+fn commit_file(temp: &Path, final_path: &Path) -> Result<u64, SinkError> {
+    fs::rename(temp, final_path).map_err(io_err(final_path))?;
+    let bytes = fs::metadata(final_path).map_err(io_err(final_path))?.len();
+    Ok(bytes)
+}
+
+/// A file handle the format writers write through while we keep a second handle, so that once
+/// a writer has written its footer we can flush and fsync the file (polars' batched writers do
+/// not give their inner writer back).
+#[derive(Clone)]
+struct SharedFile(Arc<Mutex<BufWriter<fs::File>>>);
+
+impl SharedFile {
+    fn lock(&self) -> io::Result<std::sync::MutexGuard<'_, BufWriter<fs::File>>> {
+        self.0.lock().map_err(|_| io::Error::other("file writer poisoned by a panic"))
+    }
+
+    fn flush_and_sync(&self) -> io::Result<()> {
+        let mut file = self.lock()?;
+        file.flush()?;
+        file.get_ref().sync_all()
+    }
+}
+
+impl Write for SharedFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.lock()?.write(buf)
+    }
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.lock()?.write_all(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.lock()?.flush()
+    }
+}
+
+enum FormatWriter {
+    Parquet(polars::io::parquet::write::BatchedWriter<SharedFile>),
+    Csv(polars::io::csv::write::BatchedWriter<SharedFile>),
+    Arrow(polars::io::ipc::BatchedWriter<SharedFile>),
+}
+
+/// One output file being written: its format writer, temporary and final paths, rows so far.
+struct FileSink {
+    format: Format,
+    writer: FormatWriter,
+    file: SharedFile,
+    temp: PathBuf,
+    final_path: PathBuf,
+    rows: u64,
+    committed: bool,
+}
+
+impl FileSink {
+    fn create(format: Format, final_path: &Path, schema: &Schema, csv_bom: bool) -> Result<Self, SinkError> {
+        let dir = final_path.parent().unwrap_or(Path::new("."));
+        fs::create_dir_all(dir).map_err(io_err(dir))?;
+        let temp = temp_path_for(final_path);
+        let handle = fs::File::create(&temp).map_err(io_err(&temp))?;
+        let file = SharedFile(Arc::new(Mutex::new(BufWriter::with_capacity(1 << 20, handle))));
+        let polars_err = |source| SinkError::Polars { path: final_path.to_path_buf(), source };
+        let writer = match format {
+            Format::Parquet => FormatWriter::Parquet(
+                ParquetWriter::new(file.clone())
+                    .with_compression(ParquetCompression::Zstd(None))
+                    .with_statistics(StatisticsOptions::default())
+                    .batched(schema)
+                    .map_err(polars_err)?,
+            ),
+            Format::Csv => FormatWriter::Csv(
+                CsvWriter::new(file.clone())
+                    .include_header(true)
+                    .include_bom(csv_bom)
+                    .batched(&csv_schema(schema))
+                    .map_err(polars_err)?,
+            ),
+            Format::Arrow => {
+                let fields = arrow_ipc_fields(schema);
+                FormatWriter::Arrow(
+                    IpcWriter::new(file.clone())
+                        // The oldest level writes large strings, not string views: every Arrow
+                        // reader (pyarrow, DuckDB, Arrow JS) opens it.
+                        .with_compat_level(CompatLevel::oldest())
+                        .batched(schema, fields)
+                        .map_err(polars_err)?,
+                )
+            }
+            Format::Xlsx => {
+                let _ = fs::remove_file(&temp);
+                return Err(SinkError::BadName {
+                    name: final_path.display().to_string(),
+                    why: "xlsx is written by write_workbook, not as a dataset file",
+                });
+            }
+        };
+        Ok(FileSink { format, writer, file, temp, final_path: final_path.to_path_buf(), rows: 0, committed: false })
+    }
+
+    /// Writes a batch whose chunks are aligned (callers rechunk).
+    fn write(&mut self, batch: &DataFrame) -> Result<(), SinkError> {
+        let polars_err = |source| SinkError::Polars { path: self.final_path.clone(), source };
+        match &mut self.writer {
+            FormatWriter::Parquet(w) => w.write_batch(batch).map_err(polars_err)?,
+            FormatWriter::Csv(w) => {
+                let mut flat = csv_ready(batch).map_err(polars_err)?;
+                flat.rechunk_mut();
+                w.write_batch(&flat).map_err(polars_err)?
+            }
+            FormatWriter::Arrow(w) => w.write_batch(batch).map_err(polars_err)?,
+        }
+        self.rows += batch.height() as u64;
+        Ok(())
+    }
+
+    /// Writes the footer, syncs, renames into place.
+    fn commit(mut self, out: &OutputDir) -> Result<WrittenFile, SinkError> {
+        let polars_err = |source| SinkError::Polars { path: self.final_path.clone(), source };
+        match &mut self.writer {
+            FormatWriter::Parquet(w) => {
+                w.finish().map_err(polars_err)?;
+            }
+            FormatWriter::Csv(w) => w.finish().map_err(polars_err)?,
+            FormatWriter::Arrow(w) => w.finish().map_err(polars_err)?,
+        }
+        self.file.flush_and_sync().map_err(io_err(&self.temp))?;
+        let bytes = commit_file(&self.temp, &self.final_path)?;
+        self.committed = true;
+        Ok(WrittenFile {
+            path: out.relative(&self.final_path),
+            format: self.format.name().to_owned(),
+            rows: self.rows,
+            bytes,
+        })
+    }
+}
+
+impl Drop for FileSink {
+    fn drop(&mut self) {
+        if !self.committed {
+            // Best effort: an abandoned temporary file is hidden and never read, but litter.
+            let _ = fs::remove_file(&self.temp);
+        }
+    }
+}
+
+/// The IPC field descriptions polars' default writer derives (no dictionaries: polars writes
+/// none for the types our tables use), one per column, with a child per nested level.
+fn arrow_ipc_fields(schema: &Schema) -> Vec<polars_arrow::io::ipc::IpcField> {
+    let arrow_schema = schema.to_arrow(CompatLevel::oldest());
+    polars_arrow::io::ipc::write::default_ipc_fields(arrow_schema.iter_values())
+}
+
+/// The schema a CSV file has: list columns become `;`-joined strings.
+fn csv_schema(schema: &Schema) -> Schema {
+    schema
+        .iter()
+        .map(|(name, dtype)| {
+            let dtype = if matches!(dtype, DataType::List(_)) { DataType::String } else { dtype.clone() };
+            (name.clone(), dtype)
+        })
+        .collect()
+}
+
+/// CSV cannot hold nested values: list columns are joined with `;` (design: "list columns joined
+/// with ;"); everything else is written as it is.
+fn csv_ready(batch: &DataFrame) -> PolarsResult<DataFrame> {
+    let list_columns: Vec<Expr> = batch
+        .columns()
+        .iter()
+        .filter(|c| matches!(c.dtype(), DataType::List(_)))
+        .map(|c| {
+            col(c.name().clone())
+                .cast(DataType::List(Box::new(DataType::String)))
+                .list()
+                .join(lit(";"), true)
+        })
+        .collect();
+    if list_columns.is_empty() {
+        return Ok(batch.clone());
+    }
+    batch.clone().lazy().with_columns(list_columns).collect()
+}
+
+#[cfg(test)]
+mod tests;

@@ -5,3 +5,4 @@ mod job;
 mod flatten;
 mod extract;
 mod store;
+mod sinks;
