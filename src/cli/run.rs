@@ -61,7 +61,7 @@ pub struct RunOutcome {
 pub fn run(args: super::RunArgs) -> u8 {
     let mut worst = exit::OK;
     for job_path in &args.jobs {
-        let code = match load_job(job_path, None, args.sandbox) {
+        let code = match load_job(job_path, LoadOptions { sandbox: args.sandbox, ..Default::default() }) {
             Ok(job) => run_job(job, &args).exit_code,
             Err(code) => code,
         };
@@ -71,7 +71,8 @@ pub fn run(args: super::RunArgs) -> u8 {
 }
 
 pub fn rebuild(job_path: &Path, output: Option<PathBuf>) -> u8 {
-    let job = match load_job(job_path, None, false) {
+    // No API call: the credentials need not be set.
+    let job = match load_job(job_path, LoadOptions { skip_credentials: true, ..Default::default() }) {
         Ok(job) => job,
         Err(code) => return code,
     };
@@ -151,8 +152,8 @@ fn worse(a: u8, b: u8) -> u8 {
     }
 }
 
-fn load_job(path: &Path, _text: Option<&str>, sandbox: bool) -> std::result::Result<Job, u8> {
-    job::load(path, &LoadOptions { sandbox, ..Default::default() }).map_err(|e| {
+fn load_job(path: &Path, options: LoadOptions) -> std::result::Result<Job, u8> {
+    job::load(path, &options).map_err(|e| {
         eprintln!("error: {e}");
         exit::USAGE
     })

@@ -1,0 +1,94 @@
+//! Helpers shared by the integration tests: the binary, datasets read back, zip entries.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use polars::prelude::*;
+
+/// The built `wecom-journal` binary.
+pub fn bin() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wecom-journal"));
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("WECOM_API_BASE")
+        .env_remove("WECOM_CORP_ID")
+        .env_remove("WECOM_JOURNAL_SECRET")
+        .env("WECOM_JOURNAL_LOG", "info");
+    cmd
+}
+
+/// Runs the binary with `args`; panics with both streams when it cannot start.
+pub fn run_bin(args: &[&str]) -> Output {
+    bin().args(args).output().expect("the wecom-journal binary runs")
+}
+
+/// A shipped example job.
+pub fn shipped_job(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("jobs").join(name)
+}
+
+/// Every file under `root`, sorted.
+pub fn files_under(root: &Path) -> Vec<PathBuf> {
+    let mut out = vec![];
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A Parquet table read back through its Hive partitions (`report_month` becomes a column).
+pub fn scan_dataset(root: &Path, table: &str) -> DataFrame {
+    let pattern = format!("{}/tables/{table}/**/*.parquet", root.display());
+    let args = ScanArgsParquet { hive_options: HiveOptions::new_enabled(), ..Default::default() };
+    LazyFrame::scan_parquet(PlRefPath::new(pattern), args)
+        .and_then(|lf| lf.collect())
+        .unwrap_or_else(|e| panic!("reading the {table} dataset under {}: {e}", root.display()))
+}
+
+pub fn read_parquet(path: &Path) -> DataFrame {
+    let file = fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    ParquetReader::new(file).finish().unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The text of every entry of a zip (an XLSX workbook), by name.
+pub fn unzip(path: &Path) -> BTreeMap<String, String> {
+    let mut archive = zip::ZipArchive::new(fs::File::open(path).expect("the zip opens")).expect("a zip archive");
+    let mut out = BTreeMap::new();
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).expect("a zip entry");
+        let mut text = String::new();
+        if entry.read_to_string(&mut text).is_ok() {
+            out.insert(entry.name().to_owned(), text);
+        }
+    }
+    out
+}
+
+/// The values of an attribute on every `<tag …>` of an XML text, in order.
+pub fn xml_attr_values(xml: &str, tag: &str, attr: &str) -> Vec<String> {
+    let open = format!("<{tag} ");
+    let key = format!("{attr}=\"");
+    xml.match_indices(&open)
+        .filter_map(|(i, _)| {
+            let rest = &xml[i..];
+            let tag_text = &rest[..rest.find('>').unwrap_or(rest.len())];
+            let start = tag_text.find(&key)? + key.len();
+            let end = tag_text[start..].find('"')?;
+            Some(tag_text[start..start + end].to_string())
+        })
+        .collect()
+}
