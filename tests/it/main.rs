@@ -8,3 +8,4 @@ mod flatten;
 mod extract;
 mod store;
 mod sinks;
+mod sim;
