@@ -312,7 +312,13 @@ async fn wedrive_files_download_with_their_cookie() -> TestResult {
     let download = client.download_wedrive_file(&uuid, &fileid).await?;
     assert!(!format!("{download:?}").contains(&download.cookie_value));
     let bytes = client.fetch_wedrive_bytes(&download).await?;
-    assert!(!bytes.is_empty());
+    // The simulator's files begin by naming themselves.
+    let head = format!("simulated wedrive file {fileid}\n");
+    assert!(
+        bytes.starts_with(head.as_bytes()),
+        "{:?}",
+        String::from_utf8_lossy(&bytes[..bytes.len().min(80)])
+    );
     // Without the cookie the download is refused: the client really sent it.
     let bare = reqwest::get(&download.download_url).await?;
     assert!(!bare.status().is_success(), "{}", bare.status());
@@ -366,6 +372,13 @@ async fn survives_a_fault_rate_of_twenty_percent() -> TestResult {
         "injected 45009s were seen: {stats:?}"
     );
     assert!(calls(&stats, "get_record_detail") > clean_ids.len() as u64);
+    let served = faulty.counters();
+    for kind in ["busy", "quota", "http_502", "truncated"] {
+        assert!(
+            served.faults.get(kind).copied().unwrap_or(0) > 0,
+            "no {kind} fault was injected: {served:?}"
+        );
+    }
     Ok(())
 }
 
@@ -718,9 +731,9 @@ async fn the_rate_limiter_holds_a_fixed_window_quota() -> TestResult {
 // Simulator counters
 
 fn sim_calls(sim: &SimHandle, path: &str) -> u64 {
-    sim.counters().calls.get(path).copied().unwrap_or(0)
+    sim.counters().calls_to(path)
 }
 
 fn sim_quota_errors(sim: &SimHandle) -> u64 {
-    sim.counters().quota_errors
+    sim.counters().quota_exceeded
 }
