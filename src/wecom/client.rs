@@ -191,8 +191,6 @@ struct Call {
     query: Vec<(&'static str, String)>,
     json_body: Option<Vec<u8>>,
     cookie: Option<HeaderValue>,
-    /// Whether `access_token` goes on the query (every API but `gettoken` and downloads).
-    with_token: bool,
 }
 
 impl Call {
@@ -204,7 +202,6 @@ impl Call {
             query,
             json_body: None,
             cookie: None,
-            with_token: true,
         }
     }
 
@@ -220,7 +217,6 @@ impl Call {
             query: Vec::new(),
             json_body: Some(json),
             cookie: None,
-            with_token: true,
         })
     }
 }
@@ -342,11 +338,10 @@ impl WecomClient {
             query: Vec::new(),
             json_body: None,
             cookie: Some(cookie),
-            with_token: false,
         };
         let mut extra = vec![Secret::new(download.cookie_value.clone())];
         extra.retain(|s| !s.is_empty());
-        self.with_retries(&call, &extra, |bytes| Ok(bytes)).await
+        self.with_retries(&call, &extra, no_token, Ok).await
     }
 
     /// `department/list` (all departments visible to the app when `id` is `None`).
@@ -386,40 +381,30 @@ impl WecomClient {
 
     async fn call_api<T: DeserializeOwned>(&self, call: Call) -> Result<Fetched<T>, WecomError> {
         let endpoint = call.endpoint.path();
-        self.with_retries(&call, &[], |bytes| decode_api::<T>(endpoint, bytes))
+        let lease = || async { self.token().await.map(Some) };
+        self.with_retries(&call, &[], lease, |bytes| decode_api::<T>(endpoint, bytes))
             .await
     }
 
     /// A token for one call: the cached one, or a fresh one from `gettoken`.
     async fn token(&self) -> Result<token::TokenLease, WecomError> {
-        self.inner
-            .token
-            .get(|| {
-                // Boxed: fetching a token goes through the same retry loop that asks for
-                // tokens, and a recursive async type needs an indirection.
-                let fetch: std::pin::Pin<
-                    Box<
-                        dyn std::future::Future<Output = Result<(Secret, Duration), WecomError>>
-                            + Send
-                            + '_,
-                    >,
-                > = Box::pin(self.fetch_token());
-                fetch
-            })
-            .await
+        self.inner.token.get(|| self.fetch_token()).await
     }
 
     async fn fetch_token(&self) -> Result<(Secret, Duration), WecomError> {
         let config = &self.inner.config;
-        let mut call = Call::get(
+        let call = Call::get(
             Endpoint::GetToken,
             vec![
                 ("corpid", config.corp_id.clone()),
                 ("corpsecret", config.secret.expose().to_string()),
             ],
         );
-        call.with_token = false;
-        let fetched: Fetched<TokenResponse> = self.call_api(call).await?;
+        // Not `call_api`, which asks for a token: the loop here runs without one.
+        let endpoint = Endpoint::GetToken.path();
+        let fetched: Fetched<TokenResponse> = self
+            .with_retries(&call, &[], no_token, |bytes| decode_api(endpoint, bytes))
+            .await?;
         let TokenResponse {
             access_token,
             expires_in,
@@ -443,23 +428,26 @@ impl WecomClient {
     /// Makes `call` until it succeeds or its failure is not worth another try, following
     /// [`retry::classify`]: at most `max_retries` retries (-1 at most [`MAX_BUSY_RETRIES`]),
     /// one token refresh on 40014 / 42001, a whole quota period of silence on 45009.
-    async fn with_retries<T>(
+    /// `lease` gives the token of each attempt (`no_token` for `gettoken` and downloads).
+    async fn with_retries<T, L, LF>(
         &self,
         call: &Call,
         extra_secrets: &[Secret],
+        lease: L,
         decode: impl Fn(Vec<u8>) -> Result<T, WecomError>,
-    ) -> Result<T, WecomError> {
+    ) -> Result<T, WecomError>
+    where
+        L: Fn() -> LF,
+        LF: std::future::Future<Output = Result<Option<token::TokenLease>, WecomError>>,
+    {
+        let get_lease = lease;
         let inner = &self.inner;
         let name = call.endpoint.name();
         let mut retries = 0u32;
         let mut busy_retries = 0u32;
         let mut token_refreshed = false;
         loop {
-            let lease = if call.with_token {
-                Some(self.token().await?)
-            } else {
-                None
-            };
+            let lease = get_lease().await?;
             let outcome = match self.attempt(call, lease.as_ref()).await {
                 Ok(bytes) => decode(bytes),
                 Err(e) => Err(e),
@@ -632,6 +620,11 @@ impl WecomClient {
             WecomError::Config(message) => WecomError::Config(clean(message)),
         }
     }
+}
+
+/// The lease source of calls made without an access token.
+fn no_token() -> std::future::Ready<Result<Option<token::TokenLease>, WecomError>> {
+    std::future::ready(Ok(None))
 }
 
 /// A reqwest failure as a transport error: without its URL (which carries the token or the
