@@ -20,8 +20,9 @@ use std::time::{Duration, Instant};
 use polars::prelude::*;
 use wecom_journal::flatten::{flatten_journals, schema, Directory, JournalTables, Warnings};
 use wecom_journal::wecom::types::{
-    ApplyData, Comment, Control, ControlValue, DateKind, Department, DepartmentListResponse, DirectoryUser, FileRef,
-    JournalDetail, LangText, Member, SelectorKind, SelectorOption, TableRow, UserListResponse, UserRef,
+    ApplyData, Comment, Control, ControlValue, DateKind, Department, DepartmentListResponse,
+    DirectoryUser, FileRef, JournalDetail, LangText, Member, SelectorKind, SelectorOption,
+    TableRow, UserListResponse, UserRef,
 };
 
 struct Rng(u64);
@@ -44,7 +45,10 @@ const USERS: u64 = 2_000;
 const START: i64 = 1_790_784_000; // 2026-10-01 00:00 +08:00
 
 fn title(t: &str) -> Vec<LangText> {
-    vec![LangText { text: t.into(), lang: Some("zh_CN".into()) }]
+    vec![LangText {
+        text: t.into(),
+        lang: Some("zh_CN".into()),
+    }]
 }
 
 fn journal(i: u64, rng: &mut Rng) -> JournalDetail {
@@ -53,34 +57,102 @@ fn journal(i: u64, rng: &mut Rng) -> JournalDetail {
     let report_time = day + 17 * 3600 + rng.below(4 * 3600) as i64;
     let row = |r: &mut Rng| TableRow {
         list: vec![
-            Control::new("Text-item", title("事项"), ControlValue::Text { text: format!("任务 {}", r.below(1000)) }),
-            Control::new("Number-hours", title("小时"), ControlValue::Number { number: Some(format!("{}.5", r.below(8))) }),
+            Control::new(
+                "Text-item",
+                title("事项"),
+                ControlValue::Text {
+                    text: format!("任务 {}", r.below(1000)),
+                },
+            ),
+            Control::new(
+                "Number-hours",
+                title("小时"),
+                ControlValue::Number {
+                    number: Some(format!("{}.5", r.below(8))),
+                },
+            ),
         ],
     };
     let contents = vec![
-        Control::new("Text-1", title("今日工作"), ControlValue::Text { text: format!("完成了第 {i} 项工作，联调与评审") }),
-        Control::new("Textarea-1", title("明日计划"), ControlValue::Textarea { text: "继续开发\n补充测试".into() }),
-        Control::new("Number-1", title("工时"), ControlValue::Number { number: Some(format!("{}.{}", rng.below(12), rng.below(10))) }),
-        Control::new("Date-1", title("日期"), ControlValue::Date { kind: Some(DateKind::Day), timestamp: Some(day) }),
+        Control::new(
+            "Text-1",
+            title("今日工作"),
+            ControlValue::Text {
+                text: format!("完成了第 {i} 项工作，联调与评审"),
+            },
+        ),
+        Control::new(
+            "Textarea-1",
+            title("明日计划"),
+            ControlValue::Textarea {
+                text: "继续开发\n补充测试".into(),
+            },
+        ),
+        Control::new(
+            "Number-1",
+            title("工时"),
+            ControlValue::Number {
+                number: Some(format!("{}.{}", rng.below(12), rng.below(10))),
+            },
+        ),
+        Control::new(
+            "Date-1",
+            title("日期"),
+            ControlValue::Date {
+                kind: Some(DateKind::Day),
+                timestamp: Some(day),
+            },
+        ),
         Control::new(
             "Selector-1",
             title("状态"),
             ControlValue::Selector {
                 kind: Some(SelectorKind::Multi),
                 options: vec![
-                    SelectorOption { key: "opt-1".into(), value: title("进行中") },
-                    SelectorOption { key: "opt-2".into(), value: title("已完成") },
+                    SelectorOption {
+                        key: "opt-1".into(),
+                        value: title("进行中"),
+                    },
+                    SelectorOption {
+                        key: "opt-2".into(),
+                        value: title("已完成"),
+                    },
                 ],
             },
         ),
         Control::new(
             "Contact-1",
             title("协作人"),
-            ControlValue::Contact { members: vec![Member { userid: user(rng), name: None }], departments: vec![] },
+            ControlValue::Contact {
+                members: vec![Member {
+                    userid: user(rng),
+                    name: None,
+                }],
+                departments: vec![],
+            },
         ),
-        Control::new("File-1", title("附件"), ControlValue::File { files: vec![FileRef { file_id: format!("media-{i}") }] }),
-        Control::new("Table-1", title("明细"), ControlValue::Table { rows: vec![row(rng), row(rng)] }),
-        Control::unknown("Vote", "Vote-1", title("投票"), serde_json::json!({"vote": {"choice": rng.below(3)}})),
+        Control::new(
+            "File-1",
+            title("附件"),
+            ControlValue::File {
+                files: vec![FileRef {
+                    file_id: format!("media-{i}"),
+                }],
+            },
+        ),
+        Control::new(
+            "Table-1",
+            title("明细"),
+            ControlValue::Table {
+                rows: vec![row(rng), row(rng)],
+            },
+        ),
+        Control::unknown(
+            "Vote",
+            "Vote-1",
+            title("投票"),
+            serde_json::json!({"vote": {"choice": rng.below(3)}}),
+        ),
     ];
     let receivers: Vec<UserRef> = (0..3).map(|_| UserRef { userid: user(rng) }).collect();
     JournalDetail {
@@ -107,7 +179,13 @@ fn journal(i: u64, rng: &mut Rng) -> JournalDetail {
 
 fn directory() -> Directory {
     let departments = DepartmentListResponse {
-        department: (1..=40).map(|id| Department { id, name: format!("部门{id}"), parentid: if id == 1 { 0 } else { 1 + (id % 5) } }).collect(),
+        department: (1..=40)
+            .map(|id| Department {
+                id,
+                name: format!("部门{id}"),
+                parentid: if id == 1 { 0 } else { 1 + (id % 5) },
+            })
+            .collect(),
     };
     let users = UserListResponse {
         userlist: (0..USERS)
@@ -142,18 +220,30 @@ fn write_jsonl(path: &Path, n: u64) -> std::io::Result<()> {
 }
 
 struct Sinks {
-    writers: Vec<(&'static str, PathBuf, polars::io::parquet::write::BatchedWriter<File>)>,
+    writers: Vec<(
+        &'static str,
+        PathBuf,
+        polars::io::parquet::write::BatchedWriter<File>,
+    )>,
     rows: Vec<usize>,
 }
 
 impl Sinks {
     fn new(dir: &Path) -> PolarsResult<Sinks> {
         let mut writers = vec![];
-        for name in ["journals", "journal_controls", "journal_attachments", "journal_receivers", "journal_comments"] {
+        for name in [
+            "journals",
+            "journal_controls",
+            "journal_attachments",
+            "journal_receivers",
+            "journal_comments",
+        ] {
             let spec = schema::table(name).expect("a journal table");
             let path = dir.join(format!("{name}.parquet"));
             let file = File::create(&path)?;
-            let w = ParquetWriter::new(file).with_compression(ParquetCompression::Zstd(None)).batched(&spec.polars_schema())?;
+            let w = ParquetWriter::new(file)
+                .with_compression(ParquetCompression::Zstd(None))
+                .batched(&spec.polars_schema())?;
             writers.push((name, path, w));
         }
         let rows = vec![0; writers.len()];
@@ -171,9 +261,16 @@ impl Sinks {
 
 fn main() {
     // `cargo bench` passes `--bench`; nothing else is understood.
-    let n: u64 = std::env::var("FLATTEN_BENCH_JOURNALS").ok().and_then(|v| v.parse().ok()).unwrap_or(200_000);
-    let batch: usize = std::env::var("FLATTEN_BENCH_BATCH").ok().and_then(|v| v.parse().ok()).unwrap_or(5_000);
-    let dir = PathBuf::from(std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into())).join("bench-flatten");
+    let n: u64 = std::env::var("FLATTEN_BENCH_JOURNALS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200_000);
+    let batch: usize = std::env::var("FLATTEN_BENCH_BATCH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5_000);
+    let dir = PathBuf::from(std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into()))
+        .join("bench-flatten");
     std::fs::create_dir_all(&dir).expect("create the bench directory");
     let jsonl = dir.join("journals.jsonl");
 
@@ -191,7 +288,8 @@ fn main() {
     let tz = chrono_tz::Asia::Shanghai;
     let mut sinks = Sinks::new(&dir).expect("open the parquet writers");
     let mut warnings = Warnings::default();
-    let (mut t_decode, mut t_flatten, mut t_write) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    let (mut t_decode, mut t_flatten, mut t_write) =
+        (Duration::ZERO, Duration::ZERO, Duration::ZERO);
     let start = Instant::now();
     let reader = BufReader::new(File::open(&jsonl).expect("open the JSON lines"));
     let mut lines = reader.lines();
@@ -232,7 +330,11 @@ fn main() {
     );
     for (k, (name, path, _)) in sinks.writers.iter().enumerate() {
         let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-        println!("  {name:<20} {:>10} rows {:>8.1} MiB", sinks.rows[k], bytes as f64 / 1048576.0);
+        println!(
+            "  {name:<20} {:>10} rows {:>8.1} MiB",
+            sinks.rows[k],
+            bytes as f64 / 1048576.0
+        );
     }
     println!("warnings: {warnings}");
     println!("peak RSS (VmHWM): {:.0} MiB", peak_rss_mib());
@@ -276,7 +378,13 @@ print(f"duckdb {duckdb.__version__}: {dt:.2f} s = {int(sys.argv[3]) / dt:.0f} jo
         Ok(o) => {
             print!("{}", String::from_utf8_lossy(&o.stdout));
             if !o.status.success() {
-                println!("duckdb comparison failed: {}", String::from_utf8_lossy(&o.stderr).lines().last().unwrap_or(""));
+                println!(
+                    "duckdb comparison failed: {}",
+                    String::from_utf8_lossy(&o.stderr)
+                        .lines()
+                        .last()
+                        .unwrap_or("")
+                );
             }
         }
         Err(e) => println!("duckdb comparison skipped: {e}"),

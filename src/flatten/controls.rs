@@ -75,7 +75,13 @@ pub fn render_controls(
     rows: &mut Vec<ControlRow>,
     attachments: &mut Vec<AttachmentRow>,
 ) {
-    let mut ctx = Ctx { dir, tz, warnings, rows, attachments };
+    let mut ctx = Ctx {
+        dir,
+        tz,
+        warnings,
+        rows,
+        attachments,
+    };
     for c in controls {
         ctx.render(c, None, None);
     }
@@ -105,8 +111,12 @@ impl Ctx<'_> {
         };
         let mut table_rows = None;
         match &c.value {
-            ControlValue::Text { text } | ControlValue::Textarea { text } => row.value_text = Some(text.clone()),
-            ControlValue::Number { number: d } | ControlValue::Money { money: d } | ControlValue::Formula { value: d } => {
+            ControlValue::Text { text } | ControlValue::Textarea { text } => {
+                row.value_text = Some(text.clone())
+            }
+            ControlValue::Number { number: d }
+            | ControlValue::Money { money: d }
+            | ControlValue::Formula { value: d } => {
                 row.value_text = d.clone();
                 if let Some(d) = d {
                     match d.trim().parse::<f64>() {
@@ -125,26 +135,45 @@ impl Ctx<'_> {
                                 Some(DateKind::Day) => false,
                                 None => t.hour() != 0 || t.minute() != 0,
                             };
-                            row.value_text = Some(t.format(if hour { "%Y-%m-%d %H:%M" } else { "%Y-%m-%d" }).to_string());
+                            row.value_text = Some(
+                                t.format(if hour { "%Y-%m-%d %H:%M" } else { "%Y-%m-%d" })
+                                    .to_string(),
+                            );
                         }
                         None => self.warnings.undecodable(&c.control),
                     }
                 }
             }
             ControlValue::Selector { options, .. } => {
-                let texts: Vec<String> = options.iter().map(|o| pick_text(&o.value).unwrap_or(&o.key).to_string()).collect();
+                let texts: Vec<String> = options
+                    .iter()
+                    .map(|o| pick_text(&o.value).unwrap_or(&o.key).to_string())
+                    .collect();
                 row.value_text = join(texts.iter().map(String::as_str));
                 row.value_options = Some(texts);
             }
-            ControlValue::Contact { members, departments } => {
+            ControlValue::Contact {
+                members,
+                departments,
+            } => {
                 let members = members.iter().map(|m| {
-                    m.name.as_deref().filter(|n| !n.is_empty()).or_else(|| self.dir.user_name(&m.userid)).unwrap_or(&m.userid)
+                    m.name
+                        .as_deref()
+                        .filter(|n| !n.is_empty())
+                        .or_else(|| self.dir.user_name(&m.userid))
+                        .unwrap_or(&m.userid)
                 });
                 let depts = departments.iter().map(|d| {
                     d.name
                         .as_deref()
                         .filter(|n| !n.is_empty())
-                        .or_else(|| d.openapi_id.parse::<u64>().ok().and_then(|id| self.dir.department(id)).map(|d| d.name.as_str()))
+                        .or_else(|| {
+                            d.openapi_id
+                                .parse::<u64>()
+                                .ok()
+                                .and_then(|id| self.dir.department(id))
+                                .map(|d| d.name.as_str())
+                        })
                         .unwrap_or(&d.openapi_id)
                 });
                 row.value_text = join(members.chain(depts));
@@ -163,16 +192,31 @@ impl Ctx<'_> {
                 }
             }
             ControlValue::Doc { docs } => {
-                row.value_text = join(docs.iter().map(|d| d.doc_url.as_deref().filter(|u| !u.is_empty()).unwrap_or(&d.docid)));
+                row.value_text = join(docs.iter().map(|d| {
+                    d.doc_url
+                        .as_deref()
+                        .filter(|u| !u.is_empty())
+                        .unwrap_or(&d.docid)
+                }));
                 for d in docs {
-                    self.attach(c, AttachmentKind::Doc, &d.docid, d.doc_url.clone().filter(|u| !u.is_empty()));
+                    self.attach(
+                        c,
+                        AttachmentKind::Doc,
+                        &d.docid,
+                        d.doc_url.clone().filter(|u| !u.is_empty()),
+                    );
                 }
             }
             ControlValue::Table { rows } => {
                 row.value_text = Some(format!("{} 行", rows.len()));
                 table_rows = Some(rows);
             }
-            ControlValue::DateRange { kind, begin, end, duration_s } => {
+            ControlValue::DateRange {
+                kind,
+                begin,
+                end,
+                duration_s,
+            } => {
                 let b = begin.and_then(|t| self.local(t).map(|l| (t, l)));
                 let e = end.and_then(|t| self.local(t).map(|l| (t, l)));
                 if begin.is_some() != b.is_some() || end.is_some() != e.is_some() {
@@ -182,7 +226,11 @@ impl Ctx<'_> {
                 row.value_end_time = e.map(|(t, _)| t * 1000);
                 row.value_duration_s = *duration_s;
                 let fmt = |l: &DateTime<Tz>| match kind.as_deref() {
-                    Some("halfday") => format!("{} {}", l.format("%Y-%m-%d"), if l.hour() < 12 { "上午" } else { "下午" }),
+                    Some("halfday") => format!(
+                        "{} {}",
+                        l.format("%Y-%m-%d"),
+                        if l.hour() < 12 { "上午" } else { "下午" }
+                    ),
                     _ => l.format("%Y-%m-%d %H:%M").to_string(),
                 };
                 row.value_text = match (&b, &e) {
@@ -221,7 +269,12 @@ impl Ctx<'_> {
     }
 
     fn attach(&mut self, c: &Control, kind: AttachmentKind, file_id: &str, name: Option<String>) {
-        self.attachments.push(AttachmentRow { control_id: c.id.clone(), kind, file_id: file_id.to_string(), name });
+        self.attachments.push(AttachmentRow {
+            control_id: c.id.clone(),
+            kind,
+            file_id: file_id.to_string(),
+            name,
+        });
     }
 
     /// Local time of a timestamp in seconds, when it is in range (and its milliseconds fit i64).
@@ -246,22 +299,56 @@ mod tests {
     fn render_all(controls: &[Control]) -> (Vec<ControlRow>, Vec<AttachmentRow>, Warnings) {
         let mut w = Warnings::default();
         let (mut rows, mut att) = (vec![], vec![]);
-        render_controls(controls, &Directory::empty(), chrono_tz::Asia::Shanghai, &mut w, &mut rows, &mut att);
+        render_controls(
+            controls,
+            &Directory::empty(),
+            chrono_tz::Asia::Shanghai,
+            &mut w,
+            &mut rows,
+            &mut att,
+        );
         (rows, att, w)
     }
 
     #[test]
     fn nested_tables_are_depth_first() {
-        let cell = |id: &str, t: &str| Control::new(id, vec![], ControlValue::Text { text: t.into() });
+        let cell =
+            |id: &str, t: &str| Control::new(id, vec![], ControlValue::Text { text: t.into() });
         let inner = Control::new(
             "inner",
             vec![],
-            ControlValue::Table { rows: vec![TableRow { list: vec![cell("x", "1")] }, TableRow { list: vec![cell("y", "2")] }] },
+            ControlValue::Table {
+                rows: vec![
+                    TableRow {
+                        list: vec![cell("x", "1")],
+                    },
+                    TableRow {
+                        list: vec![cell("y", "2")],
+                    },
+                ],
+            },
         );
-        let outer = Control::new("outer", vec![], ControlValue::Table { rows: vec![TableRow { list: vec![cell("a", "0"), inner] }] });
+        let outer = Control::new(
+            "outer",
+            vec![],
+            ControlValue::Table {
+                rows: vec![TableRow {
+                    list: vec![cell("a", "0"), inner],
+                }],
+            },
+        );
         let (rows, _, w) = render_all(&[outer, cell("z", "end")]);
-        let got: Vec<(u32, &str, Option<&str>, Option<u32>)> =
-            rows.iter().map(|r| (r.seq, r.control_id.as_str(), r.parent_control_id.as_deref(), r.table_row)).collect();
+        let got: Vec<(u32, &str, Option<&str>, Option<u32>)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.seq,
+                    r.control_id.as_str(),
+                    r.parent_control_id.as_deref(),
+                    r.table_row,
+                )
+            })
+            .collect();
         assert_eq!(
             got,
             vec![
@@ -288,8 +375,19 @@ mod tests {
 
     #[test]
     fn unknown_and_undecodable_are_counted_apart() {
-        let unknown = Control::unknown("Vote", "v", vec![LangText { text: "投票".into(), lang: None }], json!({"vote": 1}));
-        let bad: Control = serde_json::from_value(json!({"control":"Date","id":"d","value":{"date":{"s_timestamp":"soon"}}})).unwrap();
+        let unknown = Control::unknown(
+            "Vote",
+            "v",
+            vec![LangText {
+                text: "投票".into(),
+                lang: None,
+            }],
+            json!({"vote": 1}),
+        );
+        let bad: Control = serde_json::from_value(
+            json!({"control":"Date","id":"d","value":{"date":{"s_timestamp":"soon"}}}),
+        )
+        .unwrap();
         let (rows, _, w) = render_all(&[unknown, bad]);
         assert_eq!(rows[0].value_json, r#"{"vote":1}"#);
         assert_eq!(rows[0].value_text, None);

@@ -58,7 +58,13 @@ impl Directory {
         let raw: Vec<(u64, String, Option<u64>)> = departments
             .department
             .iter()
-            .map(|d| (d.id, d.name.clone(), (d.parentid != 0 && d.parentid != d.id).then_some(d.parentid)))
+            .map(|d| {
+                (
+                    d.id,
+                    d.name.clone(),
+                    (d.parentid != 0 && d.parentid != d.id).then_some(d.parentid),
+                )
+            })
             .collect();
         dir.set_departments(raw);
         for list in users {
@@ -75,20 +81,41 @@ impl Directory {
     /// describe that department. Other columns are ignored. A user on several rows belongs to
     /// every department given; the first row's is the main one.
     pub fn from_csv(path: &Path) -> Result<Directory, FlattenError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| FlattenError::Io { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| FlattenError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Directory::from_csv_text(&text, path)
     }
 
     /// [`Directory::from_csv`] on text already read; `path` names it in errors.
     pub fn from_csv_text(text: &str, path: &Path) -> Result<Directory, FlattenError> {
-        let err = |line: usize, message: String| FlattenError::Csv { path: path.to_path_buf(), line, message };
+        let err = |line: usize, message: String| FlattenError::Csv {
+            path: path.to_path_buf(),
+            line,
+            message,
+        };
         let records = parse_csv(text).map_err(|(line, m)| err(line, m))?;
         let mut records = records.into_iter();
-        let (header_line, header) = records.next().ok_or_else(|| err(1, "empty file: expected a header `userid,department_id`".into()))?;
-        let find = |name: &str| header.iter().position(|h| h.trim().trim_start_matches('\u{feff}') == name);
+        let (header_line, header) = records.next().ok_or_else(|| {
+            err(
+                1,
+                "empty file: expected a header `userid,department_id`".into(),
+            )
+        })?;
+        let find = |name: &str| {
+            header
+                .iter()
+                .position(|h| h.trim().trim_start_matches('\u{feff}') == name)
+        };
         let (Some(userid_col), Some(dept_col)) = (find("userid"), find("department_id")) else {
-            return Err(err(header_line, format!("header must name the columns `userid` and `department_id`, got {:?}", header.join(","))));
+            return Err(err(
+                header_line,
+                format!(
+                    "header must name the columns `userid` and `department_id`, got {:?}",
+                    header.join(",")
+                ),
+            ));
         };
         let name_col = find("department_name");
         let parent_col = find("parent_id");
@@ -105,12 +132,16 @@ impl Directory {
             if userid.is_empty() {
                 return Err(err(line, "empty userid".into()));
             }
-            let dept = parse_id(field(dept_col)).map_err(|m| err(line, format!("department_id: {m}")))?;
+            let dept =
+                parse_id(field(dept_col)).map_err(|m| err(line, format!("department_id: {m}")))?;
             let parent = match parent_col {
                 Some(c) => parse_id(field(c)).map_err(|m| err(line, format!("parent_id: {m}")))?,
                 None => None,
             };
-            let name = name_col.map(field).filter(|n| !n.is_empty()).map(str::to_string);
+            let name = name_col
+                .map(field)
+                .filter(|n| !n.is_empty())
+                .map(str::to_string);
             if let Some(d) = dept {
                 let entry = depts.entry(d).or_default();
                 if entry.0.is_none() {
@@ -125,7 +156,7 @@ impl Directory {
                 }
             }
             // add_user keeps the first main department it is given: the user's first row.
-            dir.add_user(userid, None, dept, &[]);
+            dir.add_user(userid, None, dept, dept.as_slice());
         }
         let raw = depts
             .into_iter()
@@ -136,7 +167,10 @@ impl Directory {
     }
 
     fn set_departments(&mut self, raw: Vec<(u64, String, Option<u64>)>) {
-        let by_id: HashMap<u64, (&str, Option<u64>)> = raw.iter().map(|(id, n, p)| (*id, (n.as_str(), *p))).collect();
+        let by_id: HashMap<u64, (&str, Option<u64>)> = raw
+            .iter()
+            .map(|(id, n, p)| (*id, (n.as_str(), *p)))
+            .collect();
         let mut out = BTreeMap::new();
         for (id, name, parent) in &raw {
             // Walk up to the root; a cycle or a missing parent ends the walk (bounded either way).
@@ -147,18 +181,34 @@ impl Directory {
                 if seen.contains(&p) {
                     break;
                 }
-                let Some((pname, pparent)) = by_id.get(&p) else { break };
+                let Some((pname, pparent)) = by_id.get(&p) else {
+                    break;
+                };
                 names.push(pname);
                 seen.push(p);
                 next = *pparent;
             }
             names.reverse();
-            out.insert(*id, DirectoryDepartment { id: *id, name: name.clone(), parent_id: *parent, path: names.join("/") });
+            out.insert(
+                *id,
+                DirectoryDepartment {
+                    id: *id,
+                    name: name.clone(),
+                    parent_id: *parent,
+                    path: names.join("/"),
+                },
+            );
         }
         self.departments = out;
     }
 
-    fn add_user(&mut self, userid: &str, name: Option<String>, main: Option<u64>, departments: &[u64]) {
+    fn add_user(
+        &mut self,
+        userid: &str,
+        name: Option<String>,
+        main: Option<u64>,
+        departments: &[u64],
+    ) {
         let idx = match self.user_index.get(userid) {
             Some(i) => *i,
             None => {
@@ -168,7 +218,8 @@ impl Directory {
                     main_department: None,
                     department_ids: Vec::new(),
                 });
-                self.user_index.insert(userid.to_string(), self.users.len() - 1);
+                self.user_index
+                    .insert(userid.to_string(), self.users.len() - 1);
                 self.users.len() - 1
             }
         };
@@ -214,7 +265,10 @@ impl Directory {
     pub fn department_of(&self, userid: &str) -> (Option<u64>, String) {
         match self.user(userid).and_then(|u| u.main_department) {
             Some(id) => {
-                let name = self.department(id).map(|d| d.name.clone()).unwrap_or_else(|| id.to_string());
+                let name = self
+                    .department(id)
+                    .map(|d| d.name.clone())
+                    .unwrap_or_else(|| id.to_string());
                 (Some(id), name)
             }
             None => (None, UNKNOWN_DEPARTMENT.to_string()),
@@ -231,7 +285,9 @@ fn parse_id(text: &str) -> Result<Option<u64>, String> {
     if text.is_empty() {
         return Ok(None);
     }
-    text.parse::<u64>().map(Some).map_err(|_| format!("{text:?} is not a department id (an unsigned integer)"))
+    text.parse::<u64>()
+        .map(Some)
+        .map_err(|_| format!("{text:?} is not a department id (an unsigned integer)"))
 }
 
 /// Splits CSV text into records (RFC 4180: commas, double-quoted fields with `""` escapes and
@@ -297,36 +353,78 @@ mod tests {
     fn paths_walk_up_to_the_root() {
         let depts = DepartmentListResponse {
             department: vec![
-                Department { id: 1, name: "总部".into(), parentid: 0 },
-                Department { id: 2, name: "研发".into(), parentid: 1 },
-                Department { id: 3, name: "后端".into(), parentid: 2 },
+                Department {
+                    id: 1,
+                    name: "总部".into(),
+                    parentid: 0,
+                },
+                Department {
+                    id: 2,
+                    name: "研发".into(),
+                    parentid: 1,
+                },
+                Department {
+                    id: 3,
+                    name: "后端".into(),
+                    parentid: 2,
+                },
             ],
         };
         let users = vec![UserListResponse {
             userlist: vec![
-                DirectoryUser { userid: "a".into(), name: "A".into(), department: vec![2, 3], main_department: Some(3) },
-                DirectoryUser { userid: "b".into(), name: String::new(), department: vec![1], main_department: None },
+                DirectoryUser {
+                    userid: "a".into(),
+                    name: "A".into(),
+                    department: vec![2, 3],
+                    main_department: Some(3),
+                },
+                DirectoryUser {
+                    userid: "b".into(),
+                    name: String::new(),
+                    department: vec![1],
+                    main_department: None,
+                },
             ],
         }];
         let dir = Directory::from_api(&depts, &users);
-        assert_eq!(dir.department(3).map(|d| d.path.as_str()), Some("总部/研发/后端"));
+        assert_eq!(
+            dir.department(3).map(|d| d.path.as_str()),
+            Some("总部/研发/后端")
+        );
         assert_eq!(dir.department(1).and_then(|d| d.parent_id), None);
         assert_eq!(dir.department_of("a"), (Some(3), "后端".to_string()));
-        assert_eq!(dir.user("a").map(|u| u.department_ids.clone()), Some(vec![3, 2]));
-        assert_eq!(dir.department_of("b"), (None, UNKNOWN_DEPARTMENT.to_string()));
-        assert_eq!(dir.department_of("nobody"), (None, UNKNOWN_DEPARTMENT.to_string()));
+        assert_eq!(
+            dir.user("a").map(|u| u.department_ids.clone()),
+            Some(vec![3, 2])
+        );
+        assert_eq!(
+            dir.department_of("b"),
+            (None, UNKNOWN_DEPARTMENT.to_string())
+        );
+        assert_eq!(
+            dir.department_of("nobody"),
+            (None, UNKNOWN_DEPARTMENT.to_string())
+        );
     }
 
     #[test]
     fn a_parent_cycle_does_not_loop() {
         let depts = DepartmentListResponse {
             department: vec![
-                Department { id: 1, name: "x".into(), parentid: 2 },
-                Department { id: 2, name: "y".into(), parentid: 1 },
+                Department {
+                    id: 1,
+                    name: "x".into(),
+                    parentid: 2,
+                },
+                Department {
+                    id: 2,
+                    name: "y".into(),
+                    parentid: 1,
+                },
             ],
         };
         let dir = Directory::from_api(&depts, &[]);
-        assert_eq!(dir.department(1).map(|d| d.path.as_str()), Some("x/y"));
+        assert_eq!(dir.department(1).map(|d| d.path.as_str()), Some("y/x"));
     }
 
     #[test]
@@ -337,17 +435,27 @@ mod tests {
                     u1,3,后端,2,\n";
         let dir = Directory::from_csv_text(text, Path::new("org.csv")).unwrap();
         assert_eq!(dir.department_of("u1"), (Some(2), "研发, 一部".to_string()));
-        assert_eq!(dir.user("u1").map(|u| u.department_ids.clone()), Some(vec![2, 3]));
+        assert_eq!(
+            dir.user("u1").map(|u| u.department_ids.clone()),
+            Some(vec![2, 3])
+        );
         assert_eq!(dir.department_of("u2").0, None);
         // Department 1 is only named as a parent: it exists, named by its id.
-        assert_eq!(dir.department(3).map(|d| d.path.as_str()), Some("1/研发, 一部/后端"));
+        assert_eq!(
+            dir.department(3).map(|d| d.path.as_str()),
+            Some("1/研发, 一部/后端")
+        );
 
         let bad = "userid,department_id\nu1,2\nu2,two\n";
-        let e = Directory::from_csv_text(bad, Path::new("org.csv")).unwrap_err().to_string();
+        let e = Directory::from_csv_text(bad, Path::new("org.csv"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("org.csv:3"), "{e}");
         assert!(e.contains("\"two\""), "{e}");
 
-        let e = Directory::from_csv_text("user,dept\n", Path::new("org.csv")).unwrap_err().to_string();
+        let e = Directory::from_csv_text("user,dept\n", Path::new("org.csv"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("org.csv:1") && e.contains("userid"), "{e}");
     }
 }

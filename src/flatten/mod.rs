@@ -30,13 +30,23 @@ pub use wide::pivot_wide;
 #[derive(Debug, thiserror::Error)]
 pub enum FlattenError {
     #[error("{}:{line}: {message}", path.display())]
-    Csv { path: PathBuf, line: usize, message: String },
+    Csv {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
     #[error("reading {}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{what}: timestamp {value} is out of range")]
     Timestamp { what: String, value: i64 },
     #[error("building table {table}: {source}")]
-    Polars { table: &'static str, source: PolarsError },
+    Polars {
+        table: &'static str,
+        source: PolarsError,
+    },
     /// A built frame does not match its schema: a bug here, reported rather than written.
     #[error("{0}")]
     Schema(String),
@@ -60,11 +70,17 @@ pub struct Warnings {
 
 impl Warnings {
     pub fn unknown_control(&mut self, control: &str) {
-        *self.unknown_control_types.entry(control.to_string()).or_default() += 1;
+        *self
+            .unknown_control_types
+            .entry(control.to_string())
+            .or_default() += 1;
     }
 
     pub fn undecodable(&mut self, control: &str) {
-        *self.undecodable_values.entry(control.to_string()).or_default() += 1;
+        *self
+            .undecodable_values
+            .entry(control.to_string())
+            .or_default() += 1;
     }
 
     pub fn is_empty(&self) -> bool {
@@ -84,13 +100,24 @@ impl Warnings {
 
 impl fmt::Display for Warnings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let list = |m: &BTreeMap<String, u64>| m.iter().map(|(k, v)| format!("{k} ×{v}")).collect::<Vec<_>>().join(", ");
+        let list = |m: &BTreeMap<String, u64>| {
+            m.iter()
+                .map(|(k, v)| format!("{k} ×{v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let mut parts = vec![];
         if !self.unknown_control_types.is_empty() {
-            parts.push(format!("unknown control types kept as value_json: {}", list(&self.unknown_control_types)));
+            parts.push(format!(
+                "unknown control types kept as value_json: {}",
+                list(&self.unknown_control_types)
+            ));
         }
         if !self.undecodable_values.is_empty() {
-            parts.push(format!("values that did not decode, kept as value_json: {}", list(&self.undecodable_values)));
+            parts.push(format!(
+                "values that did not decode, kept as value_json: {}",
+                list(&self.undecodable_values)
+            ));
         }
         f.write_str(&parts.join("; "))
     }
@@ -130,12 +157,20 @@ pub struct StatTables {
 const EPOCH: NaiveDate = NaiveDate::from_ymd_opt(1970, 1, 1).expect("1970-01-01 is a date");
 
 /// Seconds → (milliseconds, local date as days since 1970-01-01), or an error naming `what`.
-fn time_and_date(secs: i64, tz: Tz, what: impl FnOnce() -> String) -> Result<(i64, i32), FlattenError> {
+fn time_and_date(
+    secs: i64,
+    tz: Tz,
+    what: impl FnOnce() -> String,
+) -> Result<(i64, i32), FlattenError> {
     let err = |what: String| FlattenError::Timestamp { what, value: secs };
     let (Some(ms), Some(t)) = (secs.checked_mul(1000), DateTime::from_timestamp(secs, 0)) else {
         return Err(err(what()));
     };
-    let days = t.with_timezone(&tz).date_naive().signed_duration_since(EPOCH).num_days();
+    let days = t
+        .with_timezone(&tz)
+        .date_naive()
+        .signed_duration_since(EPOCH)
+        .num_days();
     let days = i32::try_from(days).map_err(|_| err(what()))?;
     Ok((ms, days))
 }
@@ -181,10 +216,14 @@ fn date_col(name: &str, days: Vec<i32>) -> Column {
     Series::new(name.into(), days).into_date().into_column()
 }
 fn time_col(name: &str, ms: Vec<i64>) -> Column {
-    Series::new(name.into(), ms).into_datetime(TimeUnit::Milliseconds, Some(TimeZone::UTC)).into_column()
+    Series::new(name.into(), ms)
+        .into_datetime(TimeUnit::Milliseconds, Some(TimeZone::UTC))
+        .into_column()
 }
 fn opt_time_col(name: &str, ms: Vec<Option<i64>>) -> Column {
-    Series::new(name.into(), ms).into_datetime(TimeUnit::Milliseconds, Some(TimeZone::UTC)).into_column()
+    Series::new(name.into(), ms)
+        .into_datetime(TimeUnit::Milliseconds, Some(TimeZone::UTC))
+        .into_column()
 }
 fn opt_list_str_col(name: &str, v: &[Option<Vec<String>>]) -> Column {
     let values: usize = v.iter().flatten().map(Vec::len).sum();
@@ -199,7 +238,12 @@ fn opt_list_str_col(name: &str, v: &[Option<Vec<String>>]) -> Column {
 }
 fn list_u64_col(name: &str, v: &[Vec<u64>]) -> Column {
     let values: usize = v.iter().map(Vec::len).sum();
-    let mut b = ListPrimitiveChunkedBuilder::<UInt64Type>::new(name.into(), v.len(), values, DataType::UInt64);
+    let mut b = ListPrimitiveChunkedBuilder::<UInt64Type>::new(
+        name.into(),
+        v.len(),
+        values,
+        DataType::UInt64,
+    );
     for list in v {
         b.append_slice(list);
     }
@@ -207,7 +251,11 @@ fn list_u64_col(name: &str, v: &[Vec<u64>]) -> Column {
 }
 
 /// Assembles a frame and checks it against its table's schema.
-fn frame(spec: &'static TableSpec, height: usize, columns: Vec<Column>) -> Result<DataFrame, FlattenError> {
+fn frame(
+    spec: &'static TableSpec,
+    height: usize,
+    columns: Vec<Column>,
+) -> Result<DataFrame, FlattenError> {
     let df = DataFrame::new(height, columns).map_err(FlattenError::polars(spec.name))?;
     spec.check(&df).map_err(FlattenError::Schema)?;
     Ok(df)
@@ -229,10 +277,26 @@ pub fn flatten_journals(
 ) -> Result<JournalTables, FlattenError> {
     let n = details.len();
     // journals
-    let (mut j_uuid, mut j_tid, mut j_tname) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-    let (mut j_time, mut j_date, mut j_sub) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-    let (mut j_did, mut j_dname, mut j_sys) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-    let (mut j_recv, mut j_read, mut j_comm) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut j_uuid, mut j_tid, mut j_tname) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut j_time, mut j_date, mut j_sub) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut j_did, mut j_dname, mut j_sys) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut j_recv, mut j_read, mut j_comm) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
     // controls and attachments
     let mut c_uuid = Vec::new();
     let mut c_date = Vec::new();
@@ -240,20 +304,30 @@ pub fn flatten_journals(
     let (mut a_uuid, mut a_date) = (Vec::new(), Vec::new());
     let mut a_rows: Vec<AttachmentRow> = Vec::new();
     // receivers
-    let (mut r_uuid, mut r_user, mut r_read, mut r_date) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut r_uuid, mut r_user, mut r_read, mut r_date) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     // comments
-    let (mut m_uuid, mut m_id, mut m_to, mut m_user) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut m_uuid, mut m_id, mut m_to, mut m_user) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut m_content, mut m_time, mut m_date) = (Vec::new(), Vec::new(), Vec::new());
 
     let mut journal_controls = Vec::new();
     let mut journal_attachments = Vec::new();
     for d in details {
         let uuid = &d.journal_uuid;
-        let (ms, date) = time_and_date(d.report_time, tz, || format!("journal {uuid} report_time"))?;
+        let (ms, date) =
+            time_and_date(d.report_time, tz, || format!("journal {uuid} report_time"))?;
 
         journal_controls.clear();
         journal_attachments.clear();
-        controls::render_controls(&d.apply_data.contents, dir, tz, warnings, &mut journal_controls, &mut journal_attachments);
+        controls::render_controls(
+            &d.apply_data.contents,
+            dir,
+            tz,
+            warnings,
+            &mut journal_controls,
+            &mut journal_attachments,
+        );
         for _ in 0..journal_controls.len() {
             c_uuid.push(uuid.clone());
             c_date.push(date);
@@ -266,9 +340,16 @@ pub fn flatten_journals(
         a_rows.append(&mut journal_attachments);
 
         // Receivers in the order sent; a reader who is not listed as a receiver is still a row.
-        let read: HashSet<&str> = d.readed_receivers.iter().map(|u| u.userid.as_str()).collect();
+        let read: HashSet<&str> = d
+            .readed_receivers
+            .iter()
+            .map(|u| u.userid.as_str())
+            .collect();
         let listed: HashSet<&str> = d.receivers.iter().map(|u| u.userid.as_str()).collect();
-        let unlisted_readers = d.readed_receivers.iter().filter(|u| !listed.contains(u.userid.as_str()));
+        let unlisted_readers = d
+            .readed_receivers
+            .iter()
+            .filter(|u| !listed.contains(u.userid.as_str()));
         let before = r_uuid.len();
         let mut reads = 0u32;
         let mut seen_unlisted = HashSet::new();
@@ -285,7 +366,9 @@ pub fn flatten_journals(
         }
 
         for c in &d.comments {
-            let (cms, _) = time_and_date(c.comment_time, tz, || format!("journal {uuid} comment {} comment_time", c.commentid))?;
+            let (cms, _) = time_and_date(c.comment_time, tz, || {
+                format!("journal {uuid} comment {} comment_time", c.commentid)
+            })?;
             m_uuid.push(uuid.clone());
             m_id.push(c.commentid);
             m_to.push((c.tocommentid != 0).then_some(c.tocommentid));
@@ -334,9 +417,18 @@ pub fn flatten_journals(
         a_rows.len(),
         vec![
             str_col("journal_uuid", a_uuid),
-            str_col("control_id", a_rows.iter().map(|a| a.control_id.clone()).collect()),
-            str_col("kind", a_rows.iter().map(|a| a.kind.as_str().to_string()).collect()),
-            str_col("file_id", a_rows.iter().map(|a| a.file_id.clone()).collect()),
+            str_col(
+                "control_id",
+                a_rows.iter().map(|a| a.control_id.clone()).collect(),
+            ),
+            str_col(
+                "kind",
+                a_rows.iter().map(|a| a.kind.as_str().to_string()).collect(),
+            ),
+            str_col(
+                "file_id",
+                a_rows.iter().map(|a| a.file_id.clone()).collect(),
+            ),
             opt_str_col("name", a_rows.iter().map(|a| a.name.clone()).collect()),
             opt_str_col("local_path", vec![None; a_rows.len()]),
             date_col("report_date", a_date),
@@ -365,16 +457,41 @@ pub fn flatten_journals(
             date_col("report_date", m_date),
         ],
     )?;
-    Ok(JournalTables { journals, journal_controls, journal_attachments, journal_receivers, journal_comments })
+    Ok(JournalTables {
+        journals,
+        journal_controls,
+        journal_attachments,
+        journal_receivers,
+        journal_comments,
+    })
 }
 
-fn controls_frame(uuid: Vec<String>, date: Vec<i32>, rows: Vec<ControlRow>) -> Result<DataFrame, FlattenError> {
+fn controls_frame(
+    uuid: Vec<String>,
+    date: Vec<i32>,
+    rows: Vec<ControlRow>,
+) -> Result<DataFrame, FlattenError> {
     let n = rows.len();
     let mut seq = Vec::with_capacity(n);
-    let (mut id, mut ty, mut title, mut title_en) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-    let (mut parent, mut table_row, mut text, mut number) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-    let (mut time, mut end, mut dur, mut options, mut json) =
-        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut id, mut ty, mut title, mut title_en) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut parent, mut table_row, mut text, mut number) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut time, mut end, mut dur, mut options, mut json) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
     for r in rows {
         seq.push(r.seq);
         id.push(r.control_id);
@@ -424,31 +541,65 @@ fn controls_frame(uuid: Vec<String>, date: Vec<i32>, rows: Vec<ControlRow>) -> R
 /// A user listed twice under the same status of a cycle is one row (the first listing); a
 /// reporting user's first item gives `journal_uuid`, `report_time` and `is_late` (flag 1), and
 /// `late` counts the reporting users whose first item is late.
-pub fn flatten_stats(cycles: &[StatCycle], dir: &Directory, tz: Tz) -> Result<StatTables, FlattenError> {
+pub fn flatten_stats(
+    cycles: &[StatCycle],
+    dir: &Directory,
+    tz: Tz,
+) -> Result<StatTables, FlattenError> {
     let n = cycles.len();
-    let (mut c_tid, mut c_tname, mut c_type) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-    let (mut c_begin, mut c_end, mut c_sbegin, mut c_send) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-    let (mut c_expected, mut c_reported, mut c_late, mut c_unreported, mut c_date) =
-        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut c_tid, mut c_tname, mut c_type) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut c_begin, mut c_end, mut c_sbegin, mut c_send) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut c_expected, mut c_reported, mut c_late, mut c_unreported, mut c_date) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
 
-    let (mut i_tid, mut i_tname, mut i_type, mut i_begin, mut i_end) = (vec![], vec![], vec![], vec![], vec![]);
+    let (mut i_tid, mut i_tname, mut i_type, mut i_begin, mut i_end) =
+        (vec![], vec![], vec![], vec![], vec![]);
     let (mut i_user, mut i_did, mut i_dname, mut i_status) = (vec![], vec![], vec![], vec![]);
     let (mut i_uuid, mut i_time, mut i_late, mut i_date) = (vec![], vec![], vec![], vec![]);
 
     for c in cycles {
         let what = |field: &str| format!("stat cycle of template {} {field}", c.template_id);
         let secs = |v: u64, field: &str| {
-            i64::try_from(v).map_err(|_| FlattenError::Timestamp { what: what(field), value: i64::MAX })
+            i64::try_from(v).map_err(|_| FlattenError::Timestamp {
+                what: what(field),
+                value: i64::MAX,
+            })
         };
-        let (begin, date) = time_and_date(secs(c.cycle_begin_time, "cycle_begin_time")?, tz, || what("cycle_begin_time"))?;
-        let (end, _) = time_and_date(secs(c.cycle_end_time, "cycle_end_time")?, tz, || what("cycle_end_time"))?;
-        let (sbegin, _) = time_and_date(secs(c.stat_begin_time, "stat_begin_time")?, tz, || what("stat_begin_time"))?;
-        let (send, _) = time_and_date(secs(c.stat_end_time, "stat_end_time")?, tz, || what("stat_end_time"))?;
+        let (begin, date) =
+            time_and_date(secs(c.cycle_begin_time, "cycle_begin_time")?, tz, || {
+                what("cycle_begin_time")
+            })?;
+        let (end, _) = time_and_date(secs(c.cycle_end_time, "cycle_end_time")?, tz, || {
+            what("cycle_end_time")
+        })?;
+        let (sbegin, _) = time_and_date(secs(c.stat_begin_time, "stat_begin_time")?, tz, || {
+            what("stat_begin_time")
+        })?;
+        let (send, _) = time_and_date(secs(c.stat_end_time, "stat_end_time")?, tz, || {
+            what("stat_end_time")
+        })?;
         let report_type = report_type_name(c.report_type);
 
         let mut counts = [0u32; 2]; // reported, unreported
         let mut late = 0u32;
-        let lists: [(&str, &[StatUserItems]); 2] = [("reported", &c.report_list), ("unreported", &c.unreport_list)];
+        let lists: [(&str, &[StatUserItems]); 2] = [
+            ("reported", &c.report_list),
+            ("unreported", &c.unreport_list),
+        ];
         for (status_idx, (status, list)) in lists.into_iter().enumerate() {
             let mut seen = HashSet::new();
             for u in list {
@@ -456,11 +607,20 @@ pub fn flatten_stats(cycles: &[StatCycle], dir: &Directory, tz: Tz) -> Result<St
                     continue;
                 }
                 counts[status_idx] += 1;
-                let first = if status_idx == 0 { u.itemlist.first() } else { None };
-                let uuid = first.map(|i| i.journaluuid.clone()).filter(|s| !s.is_empty());
+                let first = if status_idx == 0 {
+                    u.itemlist.first()
+                } else {
+                    None
+                };
+                let uuid = first
+                    .map(|i| i.journaluuid.clone())
+                    .filter(|s| !s.is_empty());
                 let time = match first {
                     Some(i) if i.reporttime != 0 || uuid.is_some() => Some(
-                        time_and_date(i.reporttime, tz, || format!("{} user {} reporttime", what("item"), u.user.userid))?.0,
+                        time_and_date(i.reporttime, tz, || {
+                            format!("{} user {} reporttime", what("item"), u.user.userid)
+                        })?
+                        .0,
                     ),
                     _ => None,
                 };
@@ -534,7 +694,10 @@ pub fn flatten_stats(cycles: &[StatCycle], dir: &Directory, tz: Tz) -> Result<St
             date_col("cycle_date", i_date),
         ],
     )?;
-    Ok(StatTables { stat_cycles, stat_items })
+    Ok(StatTables {
+        stat_cycles,
+        stat_items,
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -560,7 +723,10 @@ pub fn directory_tables(dir: &Directory) -> Result<(DataFrame, DataFrame), Flatt
         users.len(),
         vec![
             str_col("userid", users.iter().map(|u| u.userid.clone()).collect()),
-            opt_u64_col("department_id", users.iter().map(|u| u.main_department).collect()),
+            opt_u64_col(
+                "department_id",
+                users.iter().map(|u| u.main_department).collect(),
+            ),
             list_u64_col("department_ids", &department_ids),
         ],
     )?;

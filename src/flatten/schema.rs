@@ -5,7 +5,7 @@
 //! Owns only the description; the frames are built in the sibling modules, which check what they
 //! build against it ([`TableSpec::check`]).
 
-use polars::prelude::{DataType, Schema, TimeUnit, TimeZone};
+use polars::prelude::{DataType, PlSmallStr, Schema, TimeUnit, TimeZone};
 use serde_json::{json, Value};
 
 /// The type of an output column, as a small closed set (every table uses only these).
@@ -36,7 +36,9 @@ impl ColumnType {
             ColumnType::Int64 => DataType::Int64,
             ColumnType::Float64 => DataType::Float64,
             ColumnType::Date => DataType::Date,
-            ColumnType::DatetimeMsUtc => DataType::Datetime(TimeUnit::Milliseconds, Some(TimeZone::UTC)),
+            ColumnType::DatetimeMsUtc => {
+                DataType::Datetime(TimeUnit::Milliseconds, Some(TimeZone::UTC))
+            }
             ColumnType::ListString => DataType::List(Box::new(DataType::String)),
             ColumnType::ListUInt64 => DataType::List(Box::new(DataType::UInt64)),
         }
@@ -83,7 +85,10 @@ pub struct TableSpec {
 impl TableSpec {
     /// The polars schema of the table, columns in order.
     pub fn polars_schema(&self) -> Schema {
-        self.columns.iter().map(|c| (c.name.into(), c.dtype.dtype())).collect()
+        self.columns
+            .iter()
+            .map(|c| (PlSmallStr::from_static(c.name), c.dtype.dtype()))
+            .collect()
     }
 
     pub fn column(&self, name: &str) -> Option<&'static ColumnSpec> {
@@ -98,49 +103,120 @@ impl TableSpec {
     /// null where the column is not nullable. A failure is a bug in the builder, reported as an
     /// error naming the table and column rather than a panic.
     pub fn check(&self, frame: &polars::prelude::DataFrame) -> Result<(), String> {
-        let got: Vec<(String, DataType)> =
-            frame.columns().iter().map(|c| (c.name().to_string(), c.dtype().clone())).collect();
-        let want: Vec<(String, DataType)> =
-            self.columns.iter().map(|c| (c.name.to_string(), c.dtype.dtype())).collect();
+        let got: Vec<(String, DataType)> = frame
+            .columns()
+            .iter()
+            .map(|c| (c.name().to_string(), c.dtype().clone()))
+            .collect();
+        let want: Vec<(String, DataType)> = self
+            .columns
+            .iter()
+            .map(|c| (c.name.to_string(), c.dtype.dtype()))
+            .collect();
         if got != want {
-            return Err(format!("table {}: columns {got:?} differ from the schema {want:?}", self.name));
+            return Err(format!(
+                "table {}: columns {got:?} differ from the schema {want:?}",
+                self.name
+            ));
         }
         for spec in self.columns.iter().filter(|c| !c.nullable) {
             let nulls = frame.column(spec.name).map(|c| c.null_count()).unwrap_or(0);
             if nulls > 0 {
-                return Err(format!("table {}: column {} holds {nulls} null(s) but is not nullable", self.name, spec.name));
+                return Err(format!(
+                    "table {}: column {} holds {nulls} null(s) but is not nullable",
+                    self.name, spec.name
+                ));
             }
         }
         Ok(())
     }
 }
 
-const fn col(name: &'static str, dtype: ColumnType, nullable: bool, meaning: &'static str) -> ColumnSpec {
-    ColumnSpec { name, dtype, nullable, meaning }
+const fn col(
+    name: &'static str,
+    dtype: ColumnType,
+    nullable: bool,
+    meaning: &'static str,
+) -> ColumnSpec {
+    ColumnSpec {
+        name,
+        dtype,
+        nullable,
+        meaning,
+    }
 }
 
 use ColumnType as T;
 
-const REPORT_DATE: ColumnSpec =
-    col("report_date", T::Date, false, "local date (job time zone) of the journal's report_time; partitions the table");
+const REPORT_DATE: ColumnSpec = col(
+    "report_date",
+    T::Date,
+    false,
+    "local date (job time zone) of the journal's report_time; partitions the table",
+);
 
 pub const JOURNALS: TableSpec = TableSpec {
     name: "journals",
     grain: "journal",
     partition_by: Some("report_date"),
     columns: &[
-        col("journal_uuid", T::String, false, "the journal's uuid (journaluuid)"),
-        col("template_id", T::String, true, "template id, when the detail carries it"),
-        col("template_name", T::String, false, "template name (汇报 form)"),
-        col("report_time", T::DatetimeMsUtc, false, "when the journal was submitted"),
+        col(
+            "journal_uuid",
+            T::String,
+            false,
+            "the journal's uuid (journaluuid)",
+        ),
+        col(
+            "template_id",
+            T::String,
+            true,
+            "template id, when the detail carries it",
+        ),
+        col(
+            "template_name",
+            T::String,
+            false,
+            "template name (汇报 form)",
+        ),
+        col(
+            "report_time",
+            T::DatetimeMsUtc,
+            false,
+            "when the journal was submitted",
+        ),
         REPORT_DATE,
-        col("submitter_userid", T::String, false, "userid of the submitter"),
-        col("department_id", T::UInt64, true, "submitter's main department; null without a directory entry"),
-        col("department_name", T::String, false, "name of that department, or `unknown`"),
-        col("receiver_count", T::UInt32, false, "rows of journal_receivers for the journal"),
+        col(
+            "submitter_userid",
+            T::String,
+            false,
+            "userid of the submitter",
+        ),
+        col(
+            "department_id",
+            T::UInt64,
+            true,
+            "submitter's main department; null without a directory entry",
+        ),
+        col(
+            "department_name",
+            T::String,
+            false,
+            "name of that department, or `unknown`",
+        ),
+        col(
+            "receiver_count",
+            T::UInt32,
+            false,
+            "rows of journal_receivers for the journal",
+        ),
         col("read_count", T::UInt32, false, "receivers who have read it"),
         col("comment_count", T::UInt32, false, "comments on it"),
-        col("sys_journal_data", T::String, true, "rich text of the special 汇报 template, kept whole"),
+        col(
+            "sys_journal_data",
+            T::String,
+            true,
+            "rich text of the special 汇报 template, kept whole",
+        ),
     ],
 };
 
@@ -176,9 +252,24 @@ pub const JOURNAL_ATTACHMENTS: TableSpec = TableSpec {
         col("journal_uuid", T::String, false, "the journal"),
         col("control_id", T::String, false, "the control referencing it"),
         col("kind", T::String, false, "file, wedrive_file or doc"),
-        col("file_id", T::String, false, "file_id, wedrive fileid or docid"),
-        col("name", T::String, true, "file name, or a doc's URL, when known"),
-        col("local_path", T::String, true, "where the run saved the bytes; null unless downloaded"),
+        col(
+            "file_id",
+            T::String,
+            false,
+            "file_id, wedrive fileid or docid",
+        ),
+        col(
+            "name",
+            T::String,
+            true,
+            "file name, or a doc's URL, when known",
+        ),
+        col(
+            "local_path",
+            T::String,
+            true,
+            "where the run saved the bytes; null unless downloaded",
+        ),
         REPORT_DATE,
     ],
 };
@@ -190,7 +281,12 @@ pub const JOURNAL_RECEIVERS: TableSpec = TableSpec {
     columns: &[
         col("journal_uuid", T::String, false, "the journal"),
         col("userid", T::String, false, "the receiver"),
-        col("has_read", T::Boolean, false, "whether the receiver has read it (readed_receivers)"),
+        col(
+            "has_read",
+            T::Boolean,
+            false,
+            "whether the receiver has read it (readed_receivers)",
+        ),
         REPORT_DATE,
     ],
 };
@@ -201,11 +297,26 @@ pub const JOURNAL_COMMENTS: TableSpec = TableSpec {
     partition_by: Some("report_date"),
     columns: &[
         col("journal_uuid", T::String, false, "the journal"),
-        col("comment_id", T::UInt64, false, "comment id (exact; may exceed 2^53)"),
-        col("to_comment_id", T::UInt64, true, "the comment answered; null when 0 (none)"),
+        col(
+            "comment_id",
+            T::UInt64,
+            false,
+            "comment id (exact; may exceed 2^53)",
+        ),
+        col(
+            "to_comment_id",
+            T::UInt64,
+            true,
+            "the comment answered; null when 0 (none)",
+        ),
         col("userid", T::String, false, "author"),
         col("content", T::String, false, "text of the comment"),
-        col("comment_time", T::DatetimeMsUtc, false, "when it was written"),
+        col(
+            "comment_time",
+            T::DatetimeMsUtc,
+            false,
+            "when it was written",
+        ),
         REPORT_DATE,
     ],
 };
@@ -217,16 +328,41 @@ pub const STAT_CYCLES: TableSpec = TableSpec {
     columns: &[
         col("template_id", T::String, false, "template"),
         col("template_name", T::String, false, "template name"),
-        col("report_type", T::String, false, "day, week, month (other for an undocumented code)"),
+        col(
+            "report_type",
+            T::String,
+            false,
+            "day, week, month (other for an undocumented code)",
+        ),
         col("cycle_begin", T::DatetimeMsUtc, false, "start of the cycle"),
         col("cycle_end", T::DatetimeMsUtc, false, "end of the cycle"),
-        col("stat_begin", T::DatetimeMsUtc, false, "start of the counting window"),
-        col("stat_end", T::DatetimeMsUtc, false, "end of the counting window"),
+        col(
+            "stat_begin",
+            T::DatetimeMsUtc,
+            false,
+            "start of the counting window",
+        ),
+        col(
+            "stat_end",
+            T::DatetimeMsUtc,
+            false,
+            "end of the counting window",
+        ),
         col("expected", T::UInt32, false, "reported + unreported"),
         col("reported", T::UInt32, false, "users who reported"),
-        col("late", T::UInt32, false, "users who reported late (flag 1 on their first item)"),
+        col(
+            "late",
+            T::UInt32,
+            false,
+            "users who reported late (flag 1 on their first item)",
+        ),
         col("unreported", T::UInt32, false, "users who did not report"),
-        col("cycle_date", T::Date, false, "local date of cycle_begin; partitions the table"),
+        col(
+            "cycle_date",
+            T::Date,
+            false,
+            "local date of cycle_begin; partitions the table",
+        ),
     ],
 };
 
@@ -237,17 +373,52 @@ pub const STAT_ITEMS: TableSpec = TableSpec {
     columns: &[
         col("template_id", T::String, false, "template"),
         col("template_name", T::String, false, "template name"),
-        col("report_type", T::String, false, "day, week, month (other for an undocumented code)"),
+        col(
+            "report_type",
+            T::String,
+            false,
+            "day, week, month (other for an undocumented code)",
+        ),
         col("cycle_begin", T::DatetimeMsUtc, false, "start of the cycle"),
         col("cycle_end", T::DatetimeMsUtc, false, "end of the cycle"),
         col("userid", T::String, false, "the user"),
-        col("department_id", T::UInt64, true, "user's main department; null without a directory entry"),
-        col("department_name", T::String, false, "name of that department, or `unknown`"),
+        col(
+            "department_id",
+            T::UInt64,
+            true,
+            "user's main department; null without a directory entry",
+        ),
+        col(
+            "department_name",
+            T::String,
+            false,
+            "name of that department, or `unknown`",
+        ),
         col("status", T::String, false, "reported or unreported"),
-        col("journal_uuid", T::String, true, "the user's first journal of the cycle; null when unreported"),
-        col("report_time", T::DatetimeMsUtc, true, "when that journal was submitted; null when unreported"),
-        col("is_late", T::Boolean, true, "whether that journal was late; null when unreported"),
-        col("cycle_date", T::Date, false, "local date of cycle_begin; partitions the table"),
+        col(
+            "journal_uuid",
+            T::String,
+            true,
+            "the user's first journal of the cycle; null when unreported",
+        ),
+        col(
+            "report_time",
+            T::DatetimeMsUtc,
+            true,
+            "when that journal was submitted; null when unreported",
+        ),
+        col(
+            "is_late",
+            T::Boolean,
+            true,
+            "whether that journal was late; null when unreported",
+        ),
+        col(
+            "cycle_date",
+            T::Date,
+            false,
+            "local date of cycle_begin; partitions the table",
+        ),
     ],
 };
 
@@ -258,8 +429,18 @@ pub const DEPARTMENTS: TableSpec = TableSpec {
     columns: &[
         col("department_id", T::UInt64, false, "department id"),
         col("name", T::String, false, "department name"),
-        col("parent_id", T::UInt64, true, "parent department; null for a root"),
-        col("path", T::String, false, "names from the root down, joined with / (总部/研发/后端)"),
+        col(
+            "parent_id",
+            T::UInt64,
+            true,
+            "parent department; null for a root",
+        ),
+        col(
+            "path",
+            T::String,
+            false,
+            "names from the root down, joined with / (总部/研发/后端)",
+        ),
     ],
 };
 
@@ -269,8 +450,18 @@ pub const USERS: TableSpec = TableSpec {
     partition_by: None,
     columns: &[
         col("userid", T::String, false, "the user"),
-        col("department_id", T::UInt64, true, "main department; null when the directory gives none"),
-        col("department_ids", T::ListUInt64, false, "every department the user belongs to"),
+        col(
+            "department_id",
+            T::UInt64,
+            true,
+            "main department; null when the directory gives none",
+        ),
+        col(
+            "department_ids",
+            T::ListUInt64,
+            false,
+            "every department the user belongs to",
+        ),
     ],
 };
 
@@ -307,7 +498,9 @@ pub fn to_markdown() -> String {
     for t in TABLES {
         out.push_str(&format!("\n## `{}`\n\nOne row per {}.", t.name, t.grain));
         if let Some(p) = t.partition_by {
-            out.push_str(&format!(" Partitioned by `{p}`."));
+            out.push_str(&format!(
+                " Partition date: `{p}` (the sinks write `report_month=YYYY-MM`)."
+            ));
         }
         out.push_str("\n\n| column | type | nullable | meaning |\n|---|---|---|---|\n");
         for c in t.columns {
@@ -358,9 +551,19 @@ mod tests {
             let mut names = t.column_names();
             names.sort_unstable();
             names.dedup();
-            assert_eq!(names.len(), t.columns.len(), "duplicate column in {}", t.name);
+            assert_eq!(
+                names.len(),
+                t.columns.len(),
+                "duplicate column in {}",
+                t.name
+            );
             if let Some(p) = t.partition_by {
-                assert_eq!(t.column(p).map(|c| c.dtype), Some(ColumnType::Date), "{}", t.name);
+                assert_eq!(
+                    t.column(p).map(|c| c.dtype),
+                    Some(ColumnType::Date),
+                    "{}",
+                    t.name
+                );
             }
         }
         assert!(table("journals").is_some());
@@ -370,7 +573,14 @@ mod tests {
     #[test]
     fn json_lists_every_column() {
         let v = to_json_value();
-        let n: usize = v["tables"].as_array().map(|a| a.iter().map(|t| t["columns"].as_array().map_or(0, |c| c.len())).sum()).unwrap_or(0);
+        let n: usize = v["tables"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|t| t["columns"].as_array().map_or(0, |c| c.len()))
+                    .sum()
+            })
+            .unwrap_or(0);
         assert_eq!(n, TABLES.iter().map(|t| t.columns.len()).sum::<usize>());
     }
 }

@@ -14,8 +14,14 @@ use polars::prelude::*;
 use super::FlattenError;
 
 /// The columns of `journals` that lead every wide row.
-pub const FIXED_COLUMNS: &[&str] =
-    &["journal_uuid", "report_time", "report_date", "submitter_userid", "department_id", "department_name"];
+pub const FIXED_COLUMNS: &[&str] = &[
+    "journal_uuid",
+    "report_time",
+    "report_date",
+    "submitter_userid",
+    "department_id",
+    "department_name",
+];
 
 /// Separator of the cells of one table row in a Table's wide column.
 pub const CELL_SEPARATOR: &str = "；";
@@ -24,33 +30,70 @@ const TABLE: &str = "journals_wide";
 
 /// One row per journal of `template_id` (ordered by report_time), the fixed columns, then a
 /// column per top-level control title in order of first appearance.
-pub fn pivot_wide(journals: &DataFrame, controls: &DataFrame, template_id: &str) -> Result<DataFrame, FlattenError> {
+pub fn pivot_wide(
+    journals: &DataFrame,
+    controls: &DataFrame,
+    template_id: &str,
+) -> Result<DataFrame, FlattenError> {
     let err = FlattenError::polars(TABLE);
-    let mask = journals.column("template_id").and_then(|c| c.str().cloned()).map_err(err)?.equal(template_id);
+    let mask = journals
+        .column("template_id")
+        .and_then(|c| c.str().cloned())
+        .map_err(err)?
+        .equal(template_id);
     let selected = journals
         .filter(&mask)
         .and_then(|df| df.sort(["report_time"], SortMultipleOptions::default()))
         .and_then(|df| df.select(FIXED_COLUMNS.iter().copied()))
         .map_err(FlattenError::polars(TABLE))?;
-    let uuids: Vec<String> = selected
+    let uuid_column = selected
         .column("journal_uuid")
         .and_then(|c| c.str().cloned())
-        .map_err(FlattenError::polars(TABLE))?
-        .into_iter()
+        .map_err(FlattenError::polars(TABLE))?;
+    let uuids: Vec<String> = uuid_column
+        .iter()
         .map(|u| u.unwrap_or_default().to_string())
         .collect();
-    let row_of: HashMap<&str, usize> = uuids.iter().enumerate().map(|(i, u)| (u.as_str(), i)).collect();
+    let row_of: HashMap<&str, usize> = uuids
+        .iter()
+        .enumerate()
+        .map(|(i, u)| (u.as_str(), i))
+        .collect();
 
     // The controls of the selected journals, by journal, in seq order.
     let col = |name: &str| controls.column(name).map_err(FlattenError::polars(TABLE));
-    let c_uuid = col("journal_uuid")?.str().map_err(FlattenError::polars(TABLE))?.clone();
-    let c_seq = col("seq")?.u32().map_err(FlattenError::polars(TABLE))?.clone();
-    let c_id = col("control_id")?.str().map_err(FlattenError::polars(TABLE))?.clone();
-    let c_title = col("title")?.str().map_err(FlattenError::polars(TABLE))?.clone();
-    let c_parent = col("parent_control_id")?.str().map_err(FlattenError::polars(TABLE))?.clone();
-    let c_text = col("value_text")?.str().map_err(FlattenError::polars(TABLE))?.clone();
-    let c_type = col("control_type")?.str().map_err(FlattenError::polars(TABLE))?.clone();
-    let c_row = col("table_row")?.u32().map_err(FlattenError::polars(TABLE))?.clone();
+    let c_uuid = col("journal_uuid")?
+        .str()
+        .map_err(FlattenError::polars(TABLE))?
+        .clone();
+    let c_seq = col("seq")?
+        .u32()
+        .map_err(FlattenError::polars(TABLE))?
+        .clone();
+    let c_id = col("control_id")?
+        .str()
+        .map_err(FlattenError::polars(TABLE))?
+        .clone();
+    let c_title = col("title")?
+        .str()
+        .map_err(FlattenError::polars(TABLE))?
+        .clone();
+    let c_parent = col("parent_control_id")?
+        .str()
+        .map_err(FlattenError::polars(TABLE))?
+        .clone();
+    let c_text = col("value_text")?
+        .str()
+        .map_err(FlattenError::polars(TABLE))?
+        .clone();
+    let c_type = col("control_type")?
+        .str()
+        .map_err(FlattenError::polars(TABLE))?
+        .clone();
+    let c_row = col("table_row")?
+        .u32()
+        .map_err(FlattenError::polars(TABLE))?
+        .clone();
 
     struct Cell<'a> {
         seq: u32,
@@ -63,7 +106,9 @@ pub fn pivot_wide(journals: &DataFrame, controls: &DataFrame, template_id: &str)
     }
     let mut per_journal: Vec<Vec<Cell>> = (0..uuids.len()).map(|_| Vec::new()).collect();
     for i in 0..controls.height() {
-        let Some(&row) = c_uuid.get(i).and_then(|u| row_of.get(u)) else { continue };
+        let Some(&row) = c_uuid.get(i).and_then(|u| row_of.get(u)) else {
+            continue;
+        };
         per_journal[row].push(Cell {
             seq: c_seq.get(i).unwrap_or(u32::MAX),
             id: c_id.get(i).unwrap_or(""),
@@ -117,11 +162,21 @@ pub fn pivot_wide(journals: &DataFrame, controls: &DataFrame, template_id: &str)
                     continue; // its "N 行" summary adds nothing beside its own cells
                 }
                 if let Some(line) = lines.last_mut() {
-                    line.push(format!("{}：{}", cell.title.unwrap_or(cell.id), cell.text.unwrap_or("")));
+                    line.push(format!(
+                        "{}：{}",
+                        cell.title.unwrap_or(cell.id),
+                        cell.text.unwrap_or("")
+                    ));
                 }
             }
             values[col][row] = if top.is_table {
-                Some(lines.iter().map(|l| l.join(CELL_SEPARATOR)).collect::<Vec<_>>().join("\n"))
+                Some(
+                    lines
+                        .iter()
+                        .map(|l| l.join(CELL_SEPARATOR))
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                )
             } else {
                 top.text.map(str::to_string)
             };
@@ -131,7 +186,11 @@ pub fn pivot_wide(journals: &DataFrame, controls: &DataFrame, template_id: &str)
     let mut taken: Vec<String> = FIXED_COLUMNS.iter().map(|s| s.to_string()).collect();
     let mut columns = Vec::with_capacity(keys.len());
     for ((title, k), vals) in keys.into_iter().zip(values) {
-        let mut name = if k == 0 { title.clone() } else { format!("{title} ({})", k + 1) };
+        let mut name = if k == 0 {
+            title.clone()
+        } else {
+            format!("{title} ({})", k + 1)
+        };
         let mut n = 2;
         while taken.contains(&name) {
             name = format!("{title} ({n})");
@@ -140,5 +199,7 @@ pub fn pivot_wide(journals: &DataFrame, controls: &DataFrame, template_id: &str)
         taken.push(name.clone());
         columns.push(Series::new(name.as_str().into(), vals).into_column());
     }
-    selected.hstack(&columns).map_err(FlattenError::polars(TABLE))
+    selected
+        .hstack(&columns)
+        .map_err(FlattenError::polars(TABLE))
 }
