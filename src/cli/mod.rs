@@ -25,7 +25,11 @@ pub mod exit {
 }
 
 #[derive(Debug, Parser)]
-#[command(name = "wecom-journal", version, about = "Export WeCom 汇报 / journal data into Parquet, CSV, XLSX and Arrow IPC, with compliance reports")]
+#[command(
+    name = "wecom-journal",
+    version,
+    about = "Export WeCom 汇报 / journal data into Parquet, CSV, XLSX and Arrow IPC, with compliance reports"
+)]
 pub struct Cli {
     /// Log format on standard error.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
@@ -46,9 +50,7 @@ pub enum Command {
     /// Extract, store, flatten, report and write the outputs of one or more jobs.
     Run(RunArgs),
     /// Show a job's windows, calls per endpoint and ETA under its quotas (no network).
-    Plan {
-        job: PathBuf,
-    },
+    Plan { job: PathBuf },
     /// Parse and check job files; exit 2 with file:line:col: message on the first bad one.
     Validate {
         #[arg(required = true)]
@@ -138,7 +140,11 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { exit::USAGE } else { exit::OK });
+            return ExitCode::from(if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            });
         }
     };
     init_logging(cli.log_format);
@@ -156,8 +162,12 @@ pub fn main() -> ExitCode {
 
 fn init_logging(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("WECOM_JOURNAL_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false);
+    let filter =
+        EnvFilter::try_from_env("WECOM_JOURNAL_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false);
     let _ = match format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.try_init(),

@@ -176,7 +176,9 @@ struct Inner {
 impl std::fmt::Debug for WecomClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The config's Debug redacts the secret; tokens are not in it at all.
-        f.debug_struct("WecomClient").field("config", &self.inner.config).finish_non_exhaustive()
+        f.debug_struct("WecomClient")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -189,8 +191,6 @@ struct Call {
     query: Vec<(&'static str, String)>,
     json_body: Option<Vec<u8>>,
     cookie: Option<HeaderValue>,
-    /// Whether `access_token` goes on the query (every API but `gettoken` and downloads).
-    with_token: bool,
 }
 
 impl Call {
@@ -202,7 +202,6 @@ impl Call {
             query,
             json_body: None,
             cookie: None,
-            with_token: true,
         }
     }
 
@@ -218,7 +217,6 @@ impl Call {
             query: Vec::new(),
             json_body: Some(json),
             cookie: None,
-            with_token: true,
         })
     }
 }
@@ -226,10 +224,14 @@ impl Call {
 impl WecomClient {
     pub fn new(config: ClientConfig) -> Result<Self, WecomError> {
         let base = config.api_base.trim().trim_end_matches('/').to_string();
-        let parsed = reqwest::Url::parse(&base)
-            .map_err(|e| WecomError::Config(format!("api_base {:?} is not a URL: {e}", redact(&base))))?;
+        let parsed = reqwest::Url::parse(&base).map_err(|e| {
+            WecomError::Config(format!("api_base {:?} is not a URL: {e}", redact(&base)))
+        })?;
         if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(WecomError::Config(format!("api_base {:?} must be http:// or https://", redact(&base))));
+            return Err(WecomError::Config(format!(
+                "api_base {:?} must be http:// or https://",
+                redact(&base)
+            )));
         }
         if config.corp_id.trim().is_empty() {
             return Err(WecomError::Config("corp_id is empty".into()));
@@ -238,10 +240,14 @@ impl WecomClient {
             return Err(WecomError::Config("the corp secret is empty".into()));
         }
         if config.limits.max_in_flight == 0 {
-            return Err(WecomError::Config("max_in_flight must be at least 1".into()));
+            return Err(WecomError::Config(
+                "max_in_flight must be at least 1".into(),
+            ));
         }
         if config.quota_period.is_zero() {
-            return Err(WecomError::Config("quota_period must be longer than zero".into()));
+            return Err(WecomError::Config(
+                "quota_period must be longer than zero".into(),
+            ));
         }
         let limits = ratelimit::RateLimits::new(&config.limits, config.quota_period)?;
         let http = reqwest::Client::builder()
@@ -249,7 +255,12 @@ impl WecomClient {
             .connect_timeout(config.timeout.min(Duration::from_secs(10)))
             .pool_max_idle_per_host(config.limits.max_in_flight)
             .build()
-            .map_err(|e| WecomError::Config(format!("cannot build the HTTP client: {}", redact(&e.to_string()))))?;
+            .map_err(|e| {
+                WecomError::Config(format!(
+                    "cannot build the HTTP client: {}",
+                    redact(&e.to_string())
+                ))
+            })?;
         let in_flight = tokio::sync::Semaphore::new(config.limits.max_in_flight);
         Ok(WecomClient {
             inner: Arc::new(Inner {
@@ -264,33 +275,60 @@ impl WecomClient {
         })
     }
 
-    pub async fn get_record_list(&self, req: &RecordListRequest) -> Result<Fetched<RecordListResponse>, WecomError> {
+    pub async fn get_record_list(
+        &self,
+        req: &RecordListRequest,
+    ) -> Result<Fetched<RecordListResponse>, WecomError> {
         self.call_api(Call::post(Endpoint::RecordList, req)?).await
     }
 
-    pub async fn get_record_detail(&self, journal_uuid: &str) -> Result<Fetched<RecordDetailResponse>, WecomError> {
-        let req = RecordDetailRequest { journaluuid: journal_uuid.to_string() };
-        self.call_api(Call::post(Endpoint::RecordDetail, &req)?).await
+    pub async fn get_record_detail(
+        &self,
+        journal_uuid: &str,
+    ) -> Result<Fetched<RecordDetailResponse>, WecomError> {
+        let req = RecordDetailRequest {
+            journaluuid: journal_uuid.to_string(),
+        };
+        self.call_api(Call::post(Endpoint::RecordDetail, &req)?)
+            .await
     }
 
-    pub async fn get_stat_list(&self, req: &StatListRequest) -> Result<Fetched<StatListResponse>, WecomError> {
+    pub async fn get_stat_list(
+        &self,
+        req: &StatListRequest,
+    ) -> Result<Fetched<StatListResponse>, WecomError> {
         self.call_api(Call::post(Endpoint::StatList, req)?).await
     }
 
-    pub async fn download_wedrive_file(&self, journal_uuid: &str, fileid: &str) -> Result<WedriveDownload, WecomError> {
-        let req = WedriveDownloadRequest { journaluuid: journal_uuid.to_string(), fileid: fileid.to_string() };
-        let fetched: Fetched<WedriveDownload> = self.call_api(Call::post(Endpoint::WedriveDownload, &req)?).await?;
+    pub async fn download_wedrive_file(
+        &self,
+        journal_uuid: &str,
+        fileid: &str,
+    ) -> Result<WedriveDownload, WecomError> {
+        let req = WedriveDownloadRequest {
+            journaluuid: journal_uuid.to_string(),
+            fileid: fileid.to_string(),
+        };
+        let fetched: Fetched<WedriveDownload> = self
+            .call_api(Call::post(Endpoint::WedriveDownload, &req)?)
+            .await?;
         Ok(fetched.value)
     }
 
     /// GETs the bytes of a wedrive download with its cookie.
-    pub async fn fetch_wedrive_bytes(&self, download: &WedriveDownload) -> Result<Vec<u8>, WecomError> {
+    pub async fn fetch_wedrive_bytes(
+        &self,
+        download: &WedriveDownload,
+    ) -> Result<Vec<u8>, WecomError> {
         let endpoint = Endpoint::WedriveBytes;
-        let cookie = HeaderValue::from_str(&format!("{}={}", download.cookie_name, download.cookie_value))
-            .map_err(|_| WecomError::Decode {
-                endpoint: endpoint.path(),
-                message: "the download cookie is not a valid header value".into(),
-            })?;
+        let cookie = HeaderValue::from_str(&format!(
+            "{}={}",
+            download.cookie_name, download.cookie_value
+        ))
+        .map_err(|_| WecomError::Decode {
+            endpoint: endpoint.path(),
+            message: "the download cookie is not a valid header value".into(),
+        })?;
         let mut cookie = cookie;
         cookie.set_sensitive(true);
         let call = Call {
@@ -300,59 +338,77 @@ impl WecomClient {
             query: Vec::new(),
             json_body: None,
             cookie: Some(cookie),
-            with_token: false,
         };
         let mut extra = vec![Secret::new(download.cookie_value.clone())];
         extra.retain(|s| !s.is_empty());
-        self.with_retries(&call, &extra, |bytes| Ok(bytes)).await
+        self.with_retries(&call, &extra, no_token, Ok).await
     }
 
     /// `department/list` (all departments visible to the app when `id` is `None`).
-    pub async fn department_list(&self, id: Option<u64>) -> Result<Fetched<DepartmentListResponse>, WecomError> {
-        let query = id.map(|id| vec![("id", id.to_string())]).unwrap_or_default();
-        self.call_api(Call::get(Endpoint::DepartmentList, query)).await
+    pub async fn department_list(
+        &self,
+        id: Option<u64>,
+    ) -> Result<Fetched<DepartmentListResponse>, WecomError> {
+        let query = id
+            .map(|id| vec![("id", id.to_string())])
+            .unwrap_or_default();
+        self.call_api(Call::get(Endpoint::DepartmentList, query))
+            .await
     }
 
     /// `user/list?department_id=` (direct members only), with `main_department`.
-    pub async fn user_list(&self, department_id: u64) -> Result<Fetched<UserListResponse>, WecomError> {
-        self.call_api(Call::get(Endpoint::UserList, vec![("department_id", department_id.to_string())])).await
+    pub async fn user_list(
+        &self,
+        department_id: u64,
+    ) -> Result<Fetched<UserListResponse>, WecomError> {
+        self.call_api(Call::get(
+            Endpoint::UserList,
+            vec![("department_id", department_id.to_string())],
+        ))
+        .await
     }
 
     /// Calls and retries so far, per endpoint name, and the 45009s received.
     pub fn stats(&self) -> CallStats {
-        self.inner.stats.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.inner
+            .stats
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     // -----------------------------------------------------------------------------------------
 
     async fn call_api<T: DeserializeOwned>(&self, call: Call) -> Result<Fetched<T>, WecomError> {
         let endpoint = call.endpoint.path();
-        self.with_retries(&call, &[], |bytes| decode_api::<T>(endpoint, bytes)).await
+        let lease = || async { self.token().await.map(Some) };
+        self.with_retries(&call, &[], lease, |bytes| decode_api::<T>(endpoint, bytes))
+            .await
     }
 
     /// A token for one call: the cached one, or a fresh one from `gettoken`.
     async fn token(&self) -> Result<token::TokenLease, WecomError> {
-        self.inner
-            .token
-            .get(|| {
-                // Boxed: fetching a token goes through the same retry loop that asks for
-                // tokens, and a recursive async type needs an indirection.
-                let fetch: std::pin::Pin<Box<dyn std::future::Future<Output = Result<(Secret, Duration), WecomError>> + Send + '_>> =
-                    Box::pin(self.fetch_token());
-                fetch
-            })
-            .await
+        self.inner.token.get(|| self.fetch_token()).await
     }
 
     async fn fetch_token(&self) -> Result<(Secret, Duration), WecomError> {
         let config = &self.inner.config;
-        let mut call = Call::get(
+        let call = Call::get(
             Endpoint::GetToken,
-            vec![("corpid", config.corp_id.clone()), ("corpsecret", config.secret.expose().to_string())],
+            vec![
+                ("corpid", config.corp_id.clone()),
+                ("corpsecret", config.secret.expose().to_string()),
+            ],
         );
-        call.with_token = false;
-        let fetched: Fetched<TokenResponse> = self.call_api(call).await?;
-        let TokenResponse { access_token, expires_in } = fetched.value;
+        // Not `call_api`, which asks for a token: the loop here runs without one.
+        let endpoint = Endpoint::GetToken.path();
+        let fetched: Fetched<TokenResponse> = self
+            .with_retries(&call, &[], no_token, |bytes| decode_api(endpoint, bytes))
+            .await?;
+        let TokenResponse {
+            access_token,
+            expires_in,
+        } = fetched.value;
         if access_token.is_empty() {
             return Err(WecomError::Decode {
                 endpoint: Endpoint::GetToken.path(),
@@ -361,26 +417,37 @@ impl WecomClient {
         }
         // WeCom says 7200; a missing or silly value gets a short life rather than none.
         let ttl = Duration::from_secs(u64::try_from(expires_in).unwrap_or(0).max(1));
-        tracing::info!(endpoint = Endpoint::GetToken.name(), expires_in, "access token refreshed");
+        tracing::info!(
+            endpoint = Endpoint::GetToken.name(),
+            expires_in,
+            "access token refreshed"
+        );
         Ok((Secret::new(access_token), ttl))
     }
 
     /// Makes `call` until it succeeds or its failure is not worth another try, following
     /// [`retry::classify`]: at most `max_retries` retries (-1 at most [`MAX_BUSY_RETRIES`]),
     /// one token refresh on 40014 / 42001, a whole quota period of silence on 45009.
-    async fn with_retries<T>(
+    /// `lease` gives the token of each attempt (`no_token` for `gettoken` and downloads).
+    async fn with_retries<T, L, LF>(
         &self,
         call: &Call,
         extra_secrets: &[Secret],
+        lease: L,
         decode: impl Fn(Vec<u8>) -> Result<T, WecomError>,
-    ) -> Result<T, WecomError> {
+    ) -> Result<T, WecomError>
+    where
+        L: Fn() -> LF,
+        LF: std::future::Future<Output = Result<Option<token::TokenLease>, WecomError>>,
+    {
+        let get_lease = lease;
         let inner = &self.inner;
         let name = call.endpoint.name();
         let mut retries = 0u32;
         let mut busy_retries = 0u32;
         let mut token_refreshed = false;
         loop {
-            let lease = if call.with_token { Some(self.token().await?) } else { None };
+            let lease = get_lease().await?;
             let outcome = match self.attempt(call, lease.as_ref()).await {
                 Ok(bytes) => decode(bytes),
                 Err(e) => Err(e),
@@ -403,12 +470,15 @@ impl WecomClient {
                 Verdict::WaitForNextPeriod => {
                     self.count(|s| s.quota_errors += 1);
                     (retries < inner.config.max_retries).then(|| {
-                        inner.limits.block_for(call.endpoint, inner.config.quota_period);
+                        inner
+                            .limits
+                            .block_for(call.endpoint, inner.config.quota_period);
                         inner.config.quota_period
                     })
                 }
                 Verdict::Backoff { busy } => {
-                    let allowed = retries < inner.config.max_retries && (!busy || busy_retries < MAX_BUSY_RETRIES);
+                    let allowed = retries < inner.config.max_retries
+                        && (!busy || busy_retries < MAX_BUSY_RETRIES);
                     allowed.then(|| {
                         if busy {
                             busy_retries += 1;
@@ -446,7 +516,11 @@ impl WecomClient {
 
     /// One HTTP exchange: wait for a 45009 block, a slot in flight and the quota, then send.
     /// Returns the whole body of a 2xx answer.
-    async fn attempt(&self, call: &Call, lease: Option<&token::TokenLease>) -> Result<Vec<u8>, WecomError> {
+    async fn attempt(
+        &self,
+        call: &Call,
+        lease: Option<&token::TokenLease>,
+    ) -> Result<Vec<u8>, WecomError> {
         let inner = &self.inner;
         let endpoint = call.endpoint;
         inner.limits.wait_unblocked(endpoint).await;
@@ -473,12 +547,17 @@ impl WecomClient {
             request = request.query(&call.query);
         }
         if let Some(body) = &call.json_body {
-            request = request.header(CONTENT_TYPE, "application/json").body(body.clone());
+            request = request
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.clone());
         }
         if let Some(cookie) = &call.cookie {
             request = request.header(COOKIE, cookie.clone());
         }
-        let response = request.send().await.map_err(|e| transport_error(endpoint, e))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| transport_error(endpoint, e))?;
         let status = response.status();
         if !status.is_success() {
             return Err(WecomError::Transport {
@@ -487,7 +566,10 @@ impl WecomClient {
                 retryable: retry::status_is_retryable(status.as_u16()),
             });
         }
-        let body = response.bytes().await.map_err(|e| transport_error(endpoint, e))?;
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| transport_error(endpoint, e))?;
         tracing::trace!(endpoint = endpoint.name(), bytes = body.len(), "response");
         Ok(body.to_vec())
     }
@@ -499,7 +581,10 @@ impl WecomClient {
     /// Removes every credential from an error's texts: query parameters by name ([`redact`]),
     /// and the literal values of the secret, the token used and any `extra` (a cookie).
     fn scrub(&self, err: WecomError, token: Option<&Secret>, extra: &[Secret]) -> WecomError {
-        let secrets: Vec<&Secret> = std::iter::once(&self.inner.config.secret).chain(token).chain(extra).collect();
+        let secrets: Vec<&Secret> = std::iter::once(&self.inner.config.secret)
+            .chain(token)
+            .chain(extra)
+            .collect();
         let clean = |text: String| -> String {
             let mut text = redact(&text);
             for s in &secrets {
@@ -510,14 +595,36 @@ impl WecomClient {
             text
         };
         match err {
-            WecomError::Api { endpoint, errcode, errmsg } => WecomError::Api { endpoint, errcode, errmsg: clean(errmsg) },
-            WecomError::Transport { endpoint, message, retryable } => {
-                WecomError::Transport { endpoint, message: clean(message), retryable }
-            }
-            WecomError::Decode { endpoint, message } => WecomError::Decode { endpoint, message: clean(message) },
+            WecomError::Api {
+                endpoint,
+                errcode,
+                errmsg,
+            } => WecomError::Api {
+                endpoint,
+                errcode,
+                errmsg: clean(errmsg),
+            },
+            WecomError::Transport {
+                endpoint,
+                message,
+                retryable,
+            } => WecomError::Transport {
+                endpoint,
+                message: clean(message),
+                retryable,
+            },
+            WecomError::Decode { endpoint, message } => WecomError::Decode {
+                endpoint,
+                message: clean(message),
+            },
             WecomError::Config(message) => WecomError::Config(clean(message)),
         }
     }
+}
+
+/// The lease source of calls made without an access token.
+fn no_token() -> std::future::Ready<Result<Option<token::TokenLease>, WecomError>> {
+    std::future::ready(Ok(None))
 }
 
 /// A reqwest failure as a transport error: without its URL (which carries the token or the
@@ -541,13 +648,20 @@ fn transport_error(endpoint: Endpoint, err: reqwest::Error) -> WecomError {
         message.push_str(&cause.to_string());
         source = cause.source();
     }
-    WecomError::Transport { endpoint: endpoint.path(), message: redact(&message), retryable }
+    WecomError::Transport {
+        endpoint: endpoint.path(),
+        message: redact(&message),
+        retryable,
+    }
 }
 
 /// Decodes an API answer: the `errcode` envelope first (absent means success), then the typed
 /// body. A body that is not complete JSON (cut off, or not JSON at all) is a retryable
 /// transport failure; complete JSON of the wrong shape is a decode error.
-fn decode_api<T: DeserializeOwned>(endpoint: &'static str, bytes: Vec<u8>) -> Result<Fetched<T>, WecomError> {
+fn decode_api<T: DeserializeOwned>(
+    endpoint: &'static str,
+    bytes: Vec<u8>,
+) -> Result<Fetched<T>, WecomError> {
     let len = bytes.len();
     let raw = String::from_utf8(bytes).map_err(|e| WecomError::Transport {
         endpoint,
@@ -555,17 +669,29 @@ fn decode_api<T: DeserializeOwned>(endpoint: &'static str, bytes: Vec<u8>) -> Re
         retryable: true,
     })?;
     let envelope: Envelope = serde_json::from_str(&raw).map_err(|e| match e.classify() {
-        serde_json::error::Category::Eof | serde_json::error::Category::Syntax => WecomError::Transport {
+        serde_json::error::Category::Eof | serde_json::error::Category::Syntax => {
+            WecomError::Transport {
+                endpoint,
+                message: format!("the body ({len} bytes) is not complete JSON: {e}"),
+                retryable: true,
+            }
+        }
+        _ => WecomError::Decode {
             endpoint,
-            message: format!("the body ({len} bytes) is not complete JSON: {e}"),
-            retryable: true,
+            message: format!("bad errcode envelope: {e}"),
         },
-        _ => WecomError::Decode { endpoint, message: format!("bad errcode envelope: {e}") },
     })?;
     if envelope.errcode != 0 {
-        return Err(WecomError::Api { endpoint, errcode: envelope.errcode, errmsg: envelope.errmsg });
+        return Err(WecomError::Api {
+            endpoint,
+            errcode: envelope.errcode,
+            errmsg: envelope.errmsg,
+        });
     }
-    let value = serde_json::from_str::<T>(&raw).map_err(|e| WecomError::Decode { endpoint, message: e.to_string() })?;
+    let value = serde_json::from_str::<T>(&raw).map_err(|e| WecomError::Decode {
+        endpoint,
+        message: e.to_string(),
+    })?;
     Ok(Fetched { value, raw })
 }
 
@@ -584,10 +710,17 @@ mod tests {
     #[test]
     fn api_errors_name_endpoint_errcode_and_meaning() {
         let raw = br#"{"errcode":301065,"errmsg":"no permission"}"#.to_vec();
-        let err = decode_api::<RecordListResponse>("/cgi-bin/oa/journal/get_record_list", raw).unwrap_err();
+        let err = decode_api::<RecordListResponse>("/cgi-bin/oa/journal/get_record_list", raw)
+            .unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("/cgi-bin/oa/journal/get_record_list") && text.contains("301065"), "{text}");
-        assert!(text.contains(crate::wecom::errcode_meaning(301065)), "{text}");
+        assert!(
+            text.contains("/cgi-bin/oa/journal/get_record_list") && text.contains("301065"),
+            "{text}"
+        );
+        assert!(
+            text.contains(crate::wecom::errcode_meaning(301065)),
+            "{text}"
+        );
         assert_eq!(retry::classify(&err), Verdict::GiveUp);
     }
 
@@ -595,13 +728,32 @@ mod tests {
     fn cut_off_bodies_are_retryable_and_wrong_shapes_are_not() {
         let whole = r#"{"errcode":0,"errmsg":"ok","journaluuid_list":["a","b"],"next_cursor":2,"endflag":1}"#;
         for cut in [0, 1, 10, whole.len() / 2, whole.len() - 1] {
-            let err = decode_api::<RecordListResponse>("/x", whole.as_bytes()[..cut].to_vec()).unwrap_err();
-            assert!(matches!(err, WecomError::Transport { retryable: true, .. }), "cut at {cut}: {err}");
+            let err = decode_api::<RecordListResponse>("/x", whole.as_bytes()[..cut].to_vec())
+                .unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    WecomError::Transport {
+                        retryable: true,
+                        ..
+                    }
+                ),
+                "cut at {cut}: {err}"
+            );
         }
         // Cut inside a multi-byte character.
         let zh = "{\"errmsg\":\"好\"}".as_bytes();
         let err = decode_api::<Envelope>("/x", zh[..zh.len() - 3].to_vec()).unwrap_err();
-        assert!(matches!(err, WecomError::Transport { retryable: true, .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                WecomError::Transport {
+                    retryable: true,
+                    ..
+                }
+            ),
+            "{err}"
+        );
         let wrong = br#"{"errcode":0,"journaluuid_list":"not a list"}"#.to_vec();
         let err = decode_api::<RecordListResponse>("/x", wrong).unwrap_err();
         assert!(matches!(err, WecomError::Decode { .. }), "{err}");
@@ -612,13 +764,31 @@ mod tests {
         let ok = ClientConfig::new("http://127.0.0.1:1/", "ww1", Secret::new("s"));
         assert!(WecomClient::new(ok.clone()).is_ok());
         let bad = [
-            ClientConfig { api_base: "not a url".into(), ..ok.clone() },
-            ClientConfig { secret: Secret::new(""), ..ok.clone() },
-            ClientConfig { corp_id: " ".into(), ..ok.clone() },
-            ClientConfig { limits: Limits { max_in_flight: 0, ..Limits::default() }, ..ok.clone() },
+            ClientConfig {
+                api_base: "not a url".into(),
+                ..ok.clone()
+            },
+            ClientConfig {
+                secret: Secret::new(""),
+                ..ok.clone()
+            },
+            ClientConfig {
+                corp_id: " ".into(),
+                ..ok.clone()
+            },
+            ClientConfig {
+                limits: Limits {
+                    max_in_flight: 0,
+                    ..Limits::default()
+                },
+                ..ok.clone()
+            },
         ];
         for config in bad {
-            assert!(matches!(WecomClient::new(config), Err(WecomError::Config(_))));
+            assert!(matches!(
+                WecomClient::new(config),
+                Err(WecomError::Config(_))
+            ));
         }
     }
 }

@@ -16,7 +16,9 @@ pub fn errcode_meaning(errcode: i64) -> &'static str {
         45009 => "API call frequency over the quota",
         45033 => "too many concurrent calls",
         48002 => "API not allowed for this secret (the journal app secret cannot call it)",
-        60011 => "no privilege to access this department or user (outside the app's visibility scope)",
+        60011 => {
+            "no privilege to access this department or user (outside the app's visibility scope)"
+        }
         60020 => "server IP is not on the app's trusted IP list",
         301065 => "no permission to pull journal data (add the app under 汇报 - 可调用接口的应用)",
         301066 => "invalid request parameters (time window over the limit, bad limit or id)",
@@ -30,15 +32,26 @@ pub fn errcode_meaning(errcode: i64) -> &'static str {
 pub enum WecomError {
     /// WeCom answered with `errcode != 0`.
     #[error("{endpoint}: errcode {errcode} ({meaning}): {errmsg}", meaning = errcode_meaning(*.errcode))]
-    Api { endpoint: &'static str, errcode: i64, errmsg: String },
+    Api {
+        endpoint: &'static str,
+        errcode: i64,
+        errmsg: String,
+    },
 
     /// The request did not complete (connection, timeout, HTTP status, truncated body).
     #[error("{endpoint}: {message}")]
-    Transport { endpoint: &'static str, message: String, retryable: bool },
+    Transport {
+        endpoint: &'static str,
+        message: String,
+        retryable: bool,
+    },
 
     /// The body arrived whole but is not what the endpoint documents.
     #[error("{endpoint}: unexpected response: {message}")]
-    Decode { endpoint: &'static str, message: String },
+    Decode {
+        endpoint: &'static str,
+        message: String,
+    },
 
     /// Bad client configuration (empty secret, bad base URL …).
     #[error("client configuration: {0}")]

@@ -16,9 +16,11 @@ impl<'de> Visitor<'de> for LenientU64 {
         Ok(Some(v))
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        u64::try_from(v)
-            .map(Some)
-            .map_err(|_| E::custom(format!("negative value {v} where an unsigned integer was expected")))
+        u64::try_from(v).map(Some).map_err(|_| {
+            E::custom(format!(
+                "negative value {v} where an unsigned integer was expected"
+            ))
+        })
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
         // Only whole numbers that f64 holds exactly; anything else is a real decoding error.
@@ -144,8 +146,8 @@ mod tests {
 
     #[test]
     fn numbers_and_strings_decode_alike() {
-        let t: T = serde_json::from_str(r#"{"a": "18446744073709551615", "b": "1606365591"}"#)
-            .unwrap();
+        let t: T =
+            serde_json::from_str(r#"{"a": "18446744073709551615", "b": "1606365591"}"#).unwrap();
         assert_eq!(t.a, u64::MAX);
         assert_eq!(t.b, Some(1_606_365_591));
         let t: T = serde_json::from_str(r#"{"a": 18446744073709551615, "b": 1606365591}"#).unwrap();

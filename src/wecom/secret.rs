@@ -44,7 +44,15 @@ pub fn redact(text: &str) -> String {
                 out.push_str("[redacted]");
                 let after = &rest[key.len()..];
                 let end = after
-                    .find(|c: char| c == '&' || c == ' ' || c == '"' || c == '\'' || c == ')' || c == ',' || c.is_whitespace())
+                    .find(|c: char| {
+                        c == '&'
+                            || c == ' '
+                            || c == '"'
+                            || c == '\''
+                            || c == ')'
+                            || c == ','
+                            || c.is_whitespace()
+                    })
                     .unwrap_or(after.len());
                 rest = &after[end..];
                 continue 'outer;

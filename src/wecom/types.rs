@@ -186,7 +186,12 @@ impl Control {
 
 impl Control {
     /// A control of a type this crate does not decode, kept exactly as `raw`.
-    pub fn unknown(control: impl Into<String>, id: impl Into<String>, title: Vec<LangText>, raw: Value) -> Self {
+    pub fn unknown(
+        control: impl Into<String>,
+        id: impl Into<String>,
+        title: Vec<LangText>,
+        raw: Value,
+    ) -> Self {
         Control {
             control: control.into(),
             id: id.into(),
@@ -310,23 +315,49 @@ pub struct WedriveRef {
 /// The value of one control, by control type (the 17 shapes of the appendix of doc 93394).
 #[derive(Debug, Clone, PartialEq)]
 pub enum ControlValue {
-    Text { text: String },
-    Textarea { text: String },
+    Text {
+        text: String,
+    },
+    Textarea {
+        text: String,
+    },
     /// `new_number`, a decimal string kept exactly.
-    Number { number: Option<String> },
+    Number {
+        number: Option<String>,
+    },
     /// `new_money`, a decimal string kept exactly.
-    Money { money: Option<String> },
+    Money {
+        money: Option<String>,
+    },
     /// `date{type, s_timestamp}`: seconds since the epoch (sent as a string).
-    Date { kind: Option<DateKind>, timestamp: Option<i64> },
+    Date {
+        kind: Option<DateKind>,
+        timestamp: Option<i64>,
+    },
     /// Only the chosen options are sent.
-    Selector { kind: Option<SelectorKind>, options: Vec<SelectorOption> },
-    Contact { members: Vec<Member>, departments: Vec<DepartmentPick> },
+    Selector {
+        kind: Option<SelectorKind>,
+        options: Vec<SelectorOption>,
+    },
+    Contact {
+        members: Vec<Member>,
+        departments: Vec<DepartmentPick>,
+    },
     Tips,
-    File { files: Vec<FileRef> },
+    File {
+        files: Vec<FileRef>,
+    },
     /// Each child row holds a list of controls (recursively, Tables included).
-    Table { rows: Vec<TableRow> },
+    Table {
+        rows: Vec<TableRow>,
+    },
     /// `date_range{type halfday|hour, new_begin, new_end, new_duration}` (seconds).
-    DateRange { kind: Option<String>, begin: Option<i64>, end: Option<i64>, duration_s: Option<i64> },
+    DateRange {
+        kind: Option<String>,
+        begin: Option<i64>,
+        end: Option<i64>,
+        duration_s: Option<i64>,
+    },
     Location {
         latitude: Option<String>,
         longitude: Option<String>,
@@ -334,13 +365,24 @@ pub enum ControlValue {
         address: String,
         time: Option<i64>,
     },
-    Formula { value: Option<String> },
-    SchoolContact { students: Vec<NamedRef>, classes: Vec<NamedRef> },
-    Doc { docs: Vec<DocRef> },
-    WedriveFile { files: Vec<WedriveRef> },
+    Formula {
+        value: Option<String>,
+    },
+    SchoolContact {
+        students: Vec<NamedRef>,
+        classes: Vec<NamedRef>,
+    },
+    Doc {
+        docs: Vec<DocRef>,
+    },
+    WedriveFile {
+        files: Vec<WedriveRef>,
+    },
     /// A control type this crate does not know, or a known one whose value did not decode:
     /// the whole value, exactly as it came.
-    Unknown { raw: Value },
+    Unknown {
+        raw: Value,
+    },
 }
 
 /// The array keys every control value carries (empty when not its own), per the API's examples.
@@ -454,7 +496,9 @@ where
     match &v {
         Value::Null => Ok(None),
         Value::Array(a) if a.is_empty() => Ok(None),
-        _ => serde_json::from_value(v).map(Some).map_err(serde::de::Error::custom),
+        _ => serde_json::from_value(v)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
     }
 }
 
@@ -486,19 +530,25 @@ impl ControlValue {
         if !Self::KNOWN_CONTROLS.contains(&control) || !(value.is_object() || value.is_null()) {
             return ControlValue::Unknown { raw: value.clone() };
         }
-        let wire: ValueWire = match ValueWire::deserialize(if value.is_null() {
-            &Value::Object(Map::new())
-        } else {
-            value
-        }) {
+        let empty = Value::Object(Map::new());
+        let value_or_empty = if value.is_null() { &empty } else { value };
+        let wire: ValueWire = match ValueWire::deserialize(value_or_empty) {
             Ok(w) => w,
             Err(_) => return ControlValue::Unknown { raw: value.clone() },
         };
         match control {
-            "Text" => ControlValue::Text { text: wire.text.unwrap_or_default() },
-            "Textarea" => ControlValue::Textarea { text: wire.text.unwrap_or_default() },
-            "Number" => ControlValue::Number { number: wire.new_number },
-            "Money" => ControlValue::Money { money: wire.new_money },
+            "Text" => ControlValue::Text {
+                text: wire.text.unwrap_or_default(),
+            },
+            "Textarea" => ControlValue::Textarea {
+                text: wire.text.unwrap_or_default(),
+            },
+            "Number" => ControlValue::Number {
+                number: wire.new_number,
+            },
+            "Money" => ControlValue::Money {
+                money: wire.new_money,
+            },
             "Date" => {
                 let d = wire.date;
                 ControlValue::Date {
@@ -507,13 +557,21 @@ impl ControlValue {
                 }
             }
             "Selector" => {
-                let (kind, options) = wire.selector.map(|s| (s.kind, s.options)).unwrap_or_default();
+                let (kind, options) = wire
+                    .selector
+                    .map(|s| (s.kind, s.options))
+                    .unwrap_or_default();
                 ControlValue::Selector { kind, options }
             }
-            "Contact" => ControlValue::Contact { members: wire.members, departments: wire.departments },
+            "Contact" => ControlValue::Contact {
+                members: wire.members,
+                departments: wire.departments,
+            },
             "Tips" => ControlValue::Tips,
             "File" => ControlValue::File { files: wire.files },
-            "Table" => ControlValue::Table { rows: wire.children },
+            "Table" => ControlValue::Table {
+                rows: wire.children,
+            },
             "DateRange" => match wire.date_range {
                 Some(r) => ControlValue::DateRange {
                     kind: r.kind,
@@ -521,7 +579,12 @@ impl ControlValue {
                     end: r.new_end,
                     duration_s: r.new_duration,
                 },
-                None => ControlValue::DateRange { kind: None, begin: None, end: None, duration_s: None },
+                None => ControlValue::DateRange {
+                    kind: None,
+                    begin: None,
+                    end: None,
+                    duration_s: None,
+                },
             },
             "Location" => match wire.location {
                 Some(l) => ControlValue::Location {
@@ -539,10 +602,17 @@ impl ControlValue {
                     time: None,
                 },
             },
-            "Formula" => ControlValue::Formula { value: wire.formula.and_then(|f| f.value) },
-            "SchoolContact" => ControlValue::SchoolContact { students: wire.students, classes: wire.classes },
+            "Formula" => ControlValue::Formula {
+                value: wire.formula.and_then(|f| f.value),
+            },
+            "SchoolContact" => ControlValue::SchoolContact {
+                students: wire.students,
+                classes: wire.classes,
+            },
             "Doc" => ControlValue::Doc { docs: wire.docs },
-            "WedriveFile" => ControlValue::WedriveFile { files: wire.wedrive_files },
+            "WedriveFile" => ControlValue::WedriveFile {
+                files: wire.wedrive_files,
+            },
             _ => unreachable!("KNOWN_CONTROLS and this match list the same names"),
         }
     }
@@ -581,24 +651,36 @@ impl ControlValue {
         for k in EMPTY_ARRAY_KEYS {
             m.insert((*k).to_string(), Value::Array(vec![]));
         }
-        let ts = |t: &Option<i64>| t.map(|t| Value::String(t.to_string())).unwrap_or(Value::Null);
+        let ts = |t: &Option<i64>| {
+            t.map(|t| Value::String(t.to_string()))
+                .unwrap_or(Value::Null)
+        };
         match self {
             ControlValue::Text { text } | ControlValue::Textarea { text } => {
                 m.insert("text".into(), json!(text));
             }
             ControlValue::Number { number } => {
-                m.insert("new_number".into(), json!(number.clone().unwrap_or_default()));
+                m.insert(
+                    "new_number".into(),
+                    json!(number.clone().unwrap_or_default()),
+                );
             }
             ControlValue::Money { money } => {
                 m.insert("new_money".into(), json!(money.clone().unwrap_or_default()));
             }
             ControlValue::Date { kind, timestamp } => {
-                m.insert("date".into(), json!({"type": kind, "s_timestamp": ts(timestamp)}));
+                m.insert(
+                    "date".into(),
+                    json!({"type": kind, "s_timestamp": ts(timestamp)}),
+                );
             }
             ControlValue::Selector { kind, options } => {
                 m.insert("selector".into(), json!({"type": kind, "options": options}));
             }
-            ControlValue::Contact { members, departments } => {
+            ControlValue::Contact {
+                members,
+                departments,
+            } => {
                 m.insert("members".into(), json!(members));
                 m.insert("departments".into(), json!(departments));
             }
@@ -609,13 +691,24 @@ impl ControlValue {
             ControlValue::Table { rows } => {
                 m.insert("children".into(), json!(rows));
             }
-            ControlValue::DateRange { kind, begin, end, duration_s } => {
+            ControlValue::DateRange {
+                kind,
+                begin,
+                end,
+                duration_s,
+            } => {
                 m.insert(
                     "date_range".into(),
                     json!({"type": kind, "new_begin": begin, "new_end": end, "new_duration": duration_s}),
                 );
             }
-            ControlValue::Location { latitude, longitude, title, address, time } => {
+            ControlValue::Location {
+                latitude,
+                longitude,
+                title,
+                address,
+                time,
+            } => {
                 m.insert(
                     "location".into(),
                     json!({"latitude": latitude, "longitude": longitude, "title": title,
@@ -816,7 +909,11 @@ pub struct DirectoryUser {
     pub name: String,
     #[serde(default)]
     pub department: Vec<u64>,
-    #[serde(default, deserialize_with = "super::num::opt_u64_lenient", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "super::num::opt_u64_lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub main_department: Option<u64>,
 }
 
@@ -828,12 +925,18 @@ mod tests {
     fn control_round_trips_through_the_api_encoding() {
         let c = Control::new(
             "Selector-1",
-            vec![LangText { text: "状态".into(), lang: Some("zh_CN".into()) }],
+            vec![LangText {
+                text: "状态".into(),
+                lang: Some("zh_CN".into()),
+            }],
             ControlValue::Selector {
                 kind: Some(SelectorKind::Multi),
                 options: vec![SelectorOption {
                     key: "opt-1".into(),
-                    value: vec![LangText { text: "完成".into(), lang: None }],
+                    value: vec![LangText {
+                        text: "完成".into(),
+                        lang: None,
+                    }],
                 }],
             },
         );
@@ -869,12 +972,21 @@ mod tests {
     #[test]
     fn titles_pick_zh_cn_or_the_first() {
         let t = vec![
-            LangText { text: "Work".into(), lang: Some("en".into()) },
-            LangText { text: "工作".into(), lang: Some("zh_CN".into()) },
+            LangText {
+                text: "Work".into(),
+                lang: Some("en".into()),
+            },
+            LangText {
+                text: "工作".into(),
+                lang: Some("zh_CN".into()),
+            },
         ];
         assert_eq!(pick_text(&t), Some("工作"));
         assert_eq!(pick_text_en(&t), Some("Work"));
-        let t = vec![LangText { text: "工作".into(), lang: None }];
+        let t = vec![LangText {
+            text: "工作".into(),
+            lang: None,
+        }];
         assert_eq!(pick_text(&t), Some("工作"));
         assert_eq!(pick_text_en(&t), None);
     }

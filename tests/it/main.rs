@@ -2,4 +2,5 @@
 //! loopback to the simulator and read back the files they make.
 mod client;
 mod extract;
+mod sim;
 mod store;

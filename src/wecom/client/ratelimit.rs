@@ -24,8 +24,13 @@ pub fn spacing(calls: NonZeroU32, period: Duration) -> Duration {
     (period + margin) / calls.get()
 }
 
-fn limiter(calls: u32, period: Duration, what: &str) -> Result<DefaultDirectRateLimiter, WecomError> {
-    let calls = NonZeroU32::new(calls).ok_or_else(|| WecomError::Config(format!("{what} must be at least 1")))?;
+fn limiter(
+    calls: u32,
+    period: Duration,
+    what: &str,
+) -> Result<DefaultDirectRateLimiter, WecomError> {
+    let calls = NonZeroU32::new(calls)
+        .ok_or_else(|| WecomError::Config(format!("{what} must be at least 1")))?;
     let quota = Quota::with_period(spacing(calls, period))
         .ok_or_else(|| WecomError::Config(format!("{what}: the quota period is zero")))?
         .allow_burst(NonZeroU32::MIN);
@@ -54,26 +59,42 @@ impl RateLimits {
         for endpoint in Endpoint::ALL {
             let (per_period, per_hour) = match endpoint {
                 // Doc 93393: its own quota of 600 a minute.
-                Endpoint::RecordList => {
-                    (Some(limiter(limits.record_list_per_minute, period, "record_list_per_minute")?), None)
-                }
+                Endpoint::RecordList => (
+                    Some(limiter(
+                        limits.record_list_per_minute,
+                        period,
+                        "record_list_per_minute",
+                    )?),
+                    None,
+                ),
                 // A download URL is not a WeCom API; only the in-flight bound applies.
                 Endpoint::WedriveBytes => (None, None),
                 _ => (
-                    Some(limiter(limits.per_api_per_minute, period, "per_api_per_minute")?),
+                    Some(limiter(
+                        limits.per_api_per_minute,
+                        period,
+                        "per_api_per_minute",
+                    )?),
                     Some(limiter(limits.per_api_per_hour, hour, "per_api_per_hour")?),
                 ),
             };
             endpoints.push((
                 endpoint,
-                EndpointLimiter { per_period, per_hour, blocked_until: std::sync::Mutex::new(None) },
+                EndpointLimiter {
+                    per_period,
+                    per_hour,
+                    blocked_until: std::sync::Mutex::new(None),
+                },
             ));
         }
         Ok(RateLimits { endpoints })
     }
 
     fn get(&self, endpoint: Endpoint) -> Option<&EndpointLimiter> {
-        self.endpoints.iter().find(|(e, _)| *e == endpoint).map(|(_, l)| l)
+        self.endpoints
+            .iter()
+            .find(|(e, _)| *e == endpoint)
+            .map(|(_, l)| l)
     }
 
     /// Waits out a 45009 block of the endpoint, if one is set.
@@ -117,7 +138,13 @@ mod tests {
 
     #[test]
     fn any_period_long_interval_holds_at_most_the_quota() {
-        for (calls, period) in [(600u32, 60u64 * 1000), (10, 2000), (10_000, 60_000), (1, 1000), (3, 100)] {
+        for (calls, period) in [
+            (600u32, 60u64 * 1000),
+            (10, 2000),
+            (10_000, 60_000),
+            (1, 1000),
+            (3, 100),
+        ] {
             let period = Duration::from_millis(period);
             let n = NonZeroU32::new(calls).unwrap();
             let s = spacing(n, period);
@@ -130,14 +157,22 @@ mod tests {
 
     #[test]
     fn zero_quotas_are_configuration_errors() {
-        let limits = Limits { record_list_per_minute: 0, ..Limits::default() };
-        let err = RateLimits::new(&limits, Duration::from_secs(60)).err().expect("a zero quota is rejected");
+        let limits = Limits {
+            record_list_per_minute: 0,
+            ..Limits::default()
+        };
+        let err = RateLimits::new(&limits, Duration::from_secs(60))
+            .err()
+            .expect("a zero quota is rejected");
         assert!(err.to_string().contains("record_list_per_minute"), "{err}");
     }
 
     #[tokio::test]
     async fn a_burst_of_one_spaces_calls() {
-        let limits = Limits { record_list_per_minute: 5, ..Limits::default() };
+        let limits = Limits {
+            record_list_per_minute: 5,
+            ..Limits::default()
+        };
         let period = Duration::from_millis(500);
         let rl = RateLimits::new(&limits, period).unwrap();
         let started = std::time::Instant::now();

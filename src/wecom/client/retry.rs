@@ -42,10 +42,14 @@ pub fn classify_errcode(errcode: i64) -> Verdict {
 pub fn classify(err: &WecomError) -> Verdict {
     match err {
         WecomError::Api { errcode, .. } => classify_errcode(*errcode),
-        WecomError::Transport { retryable: true, .. } => Verdict::Backoff { busy: false },
-        WecomError::Transport { retryable: false, .. } | WecomError::Decode { .. } | WecomError::Config(_) => {
-            Verdict::GiveUp
+        WecomError::Transport {
+            retryable: true, ..
+        } => Verdict::Backoff { busy: false },
+        WecomError::Transport {
+            retryable: false, ..
         }
+        | WecomError::Decode { .. }
+        | WecomError::Config(_) => Verdict::GiveUp,
     }
 }
 
@@ -94,12 +98,23 @@ mod tests {
 
     #[test]
     fn transport_failures_follow_their_retryable_flag() {
-        let t = |retryable| WecomError::Transport { endpoint: "x", message: "m".into(), retryable };
+        let t = |retryable| WecomError::Transport {
+            endpoint: "x",
+            message: "m".into(),
+            retryable,
+        };
         assert_eq!(classify(&t(true)), Verdict::Backoff { busy: false });
         assert_eq!(classify(&t(false)), Verdict::GiveUp);
-        let d = WecomError::Decode { endpoint: "x", message: "m".into() };
+        let d = WecomError::Decode {
+            endpoint: "x",
+            message: "m".into(),
+        };
         assert_eq!(classify(&d), Verdict::GiveUp);
-        let a = WecomError::Api { endpoint: "x", errcode: 301065, errmsg: String::new() };
+        let a = WecomError::Api {
+            endpoint: "x",
+            errcode: 301065,
+            errmsg: String::new(),
+        };
         assert_eq!(classify(&a), Verdict::GiveUp);
         assert!(status_is_retryable(502) && status_is_retryable(500) && status_is_retryable(429));
         assert!(!status_is_retryable(404) && !status_is_retryable(400));
@@ -114,7 +129,10 @@ mod tests {
             let lo = backoff_delay(base, max, retry, 0.0);
             let hi = backoff_delay(base, max, retry, 0.999_999);
             assert_eq!(lo, exp / 2, "retry {retry}");
-            assert!(hi <= exp && hi > exp.mul_f64(0.99), "retry {retry}: {hi:?} vs {exp:?}");
+            assert!(
+                hi <= exp && hi > exp.mul_f64(0.99),
+                "retry {retry}: {hi:?} vs {exp:?}"
+            );
         }
         // Absurd retry counts neither overflow nor exceed the cap.
         assert_eq!(backoff_delay(base, max, u32::MAX, 0.0), max / 2);
