@@ -2,14 +2,87 @@
 //! resolution in the job's timezone, and the plan (windows, call estimates, ETA).
 //!
 //! Owns the job's meaning; it makes no network call and touches no store or output.
-//!
-//! STUB: the types are the contract; parsing and planning are being written.
+//! [`parse`] turns TOML text into a [`Job`] (every error `file:line:col: message`), [`plan`]
+//! turns a job and a range into windows, call estimates and an ETA.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use chrono::NaiveDate;
+use chrono::{Datelike, Days, Months, NaiveDate};
+use serde::Serialize;
 
 use crate::wecom::{Limits, Secret};
+
+mod parse;
+pub mod plan;
+
+pub use parse::parse;
+pub use plan::{Plan, PlanHistory};
+
+/// How a job file is loaded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// The run points the job at the in-process simulator, which brings its own corp id, secret
+    /// and base URL: `[source]` `corp_id` / `secret` / `api_base` need not resolve.
+    pub sandbox: bool,
+    /// Only the job's shape is needed (`plan`, no network): the same three keys need not
+    /// resolve either. Every other `${VAR}` still must.
+    pub skip_credentials: bool,
+}
+
+impl LoadOptions {
+    /// Whether `[source]` credentials may stay unresolved (and then are empty).
+    pub fn credentials_optional(&self) -> bool {
+        self.sandbox || self.skip_credentials
+    }
+}
+
+/// A job file that cannot be used. `Display` is what `validate` prints.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// The file is there but says something wrong: where, and what.
+    #[error("{}:{line}:{col}: {message}", path.display())]
+    Invalid {
+        path: PathBuf,
+        /// 1-based line of the offending key or value.
+        line: usize,
+        /// 1-based column (in characters) of the offending key or value.
+        col: usize,
+        message: String,
+    },
+    /// The file cannot be read (missing, unreadable, not UTF-8).
+    #[error("{}: cannot read: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl JobError {
+    /// `(line, col)` of an [`JobError::Invalid`].
+    pub fn position(&self) -> Option<(usize, usize)> {
+        match self {
+            JobError::Invalid { line, col, .. } => Some((*line, *col)),
+            JobError::Read { .. } => None,
+        }
+    }
+}
+
+/// Reads and parses a job file, `${VAR}`s from the process environment.
+pub fn load(path: &Path, opts: &LoadOptions) -> Result<Job, JobError> {
+    let bytes = std::fs::read(path).map_err(|source| JobError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| JobError::Read {
+        path: path.to_path_buf(),
+        source: std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("not UTF-8 text ({e})"),
+        ),
+    })?;
+    parse(&text, path, &|name| std::env::var(name).ok(), opts)
+}
 
 #[derive(Debug, Clone)]
 pub struct Job {
@@ -21,6 +94,121 @@ pub struct Job {
     pub filters: Filters,
     pub extract: ExtractSettings,
     pub output: OutputSettings,
+    /// `range.period`: the reports' period when the range's own is not wanted.
+    pub period_override: Option<Period>,
+    /// `[plan]`: what the plan assumes when no earlier run measured the corp.
+    pub plan: PlanSettings,
+}
+
+/// The grain of the reports' `period` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Period {
+    Day,
+    Week,
+    Month,
+}
+
+impl Period {
+    pub fn name(self) -> &'static str {
+        match self {
+            Period::Day => "day",
+            Period::Week => "week",
+            Period::Month => "month",
+        }
+    }
+}
+
+/// `[plan]`: assumptions of the plan without history (no network, so nothing is known).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlanSettings {
+    /// Journals a day over the whole corp (all filters together).
+    pub journals_per_day: u32,
+    /// Templates to fetch stats for, when `filters.template_ids` does not list them.
+    pub templates: u32,
+    /// Departments visible to the app (one `user/list` call each).
+    pub departments: u32,
+}
+
+impl Default for PlanSettings {
+    fn default() -> Self {
+        PlanSettings {
+            journals_per_day: 200,
+            templates: 4,
+            departments: 10,
+        }
+    }
+}
+
+impl Job {
+    /// The local calendar date now in the job's timezone (what `last = …` is relative to).
+    pub fn today(&self) -> NaiveDate {
+        chrono::Utc::now()
+            .with_timezone(&self.source.timezone)
+            .date_naive()
+    }
+
+    /// The dates this job covers when run on `today` (a local date in the job's timezone):
+    /// absolute ranges as written; `last = "month"` the last whole calendar month, `"week"` the
+    /// last whole ISO week (Monday to Sunday), `"day"` yesterday, `"<N>d"` the N days ending
+    /// yesterday.
+    pub fn resolve_range(&self, today: NaiveDate) -> DateRange {
+        match self.range {
+            RangeSpec::Absolute(range) => range,
+            RangeSpec::Last(relative) => relative.resolve(today),
+        }
+    }
+
+    /// The reports' period: `range.period` if given; a relative range's own unit (`"<N>d"` is
+    /// days); an absolute range of 28 days or more by month, of 7 or more by week, else by day.
+    pub fn period(&self) -> Period {
+        if let Some(period) = self.period_override {
+            return period;
+        }
+        match self.range {
+            RangeSpec::Last(Relative::Month) => Period::Month,
+            RangeSpec::Last(Relative::Week) => Period::Week,
+            RangeSpec::Last(Relative::Day) | RangeSpec::Last(Relative::Days(_)) => Period::Day,
+            RangeSpec::Absolute(range) => match range.days() {
+                d if d >= 28 => Period::Month,
+                d if d >= 7 => Period::Week,
+                _ => Period::Day,
+            },
+        }
+    }
+}
+
+impl Relative {
+    /// The last whole period before `today` (see [`Job::resolve_range`]).
+    pub fn resolve(self, today: NaiveDate) -> DateRange {
+        match self {
+            Relative::Month => {
+                let this_month = today.with_day(1).unwrap_or(today);
+                let last_month = this_month
+                    .checked_sub_months(Months::new(1))
+                    .unwrap_or(this_month);
+                DateRange {
+                    start: last_month,
+                    end: this_month,
+                }
+            }
+            Relative::Week => {
+                let monday = today - Days::new(u64::from(today.weekday().num_days_from_monday()));
+                DateRange {
+                    start: monday - Days::new(7),
+                    end: monday,
+                }
+            }
+            Relative::Day => DateRange {
+                start: today - Days::new(1),
+                end: today,
+            },
+            Relative::Days(n) => DateRange {
+                start: today - Days::new(u64::from(n)),
+                end: today,
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -49,10 +237,47 @@ pub enum Relative {
 }
 
 /// Local dates: `start` inclusive, `end` exclusive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct DateRange {
     pub start: NaiveDate,
     pub end: NaiveDate,
+}
+
+impl DateRange {
+    /// A range of at least one day (`start < end`), or why not.
+    pub fn new(start: NaiveDate, end: NaiveDate) -> Result<DateRange, String> {
+        if start < end {
+            Ok(DateRange { start, end })
+        } else {
+            Err(format!(
+                "start {start} must be before end {end} (end is exclusive)"
+            ))
+        }
+    }
+
+    /// Parses `YYYY-MM-DD` local dates (e.g. `run --start D --end D`).
+    pub fn parse(start: &str, end: &str) -> Result<DateRange, String> {
+        let start = parse_local_date(start)?;
+        let end = parse_local_date(end)?;
+        DateRange::new(start, end)
+    }
+
+    /// Number of days in the range.
+    pub fn days(&self) -> i64 {
+        (self.end - self.start).num_days()
+    }
+}
+
+impl std::fmt::Display for DateRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}..{}", self.start, self.end)
+    }
+}
+
+/// A local date written `YYYY-MM-DD`.
+pub fn parse_local_date(text: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .map_err(|e| format!("`{text}` is not a date YYYY-MM-DD ({e})"))
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -110,9 +335,21 @@ impl ReportKind {
             ReportKind::ReadRateByTemplate => "read_rate_by_template",
         }
     }
+
+    /// The report named `name` (as written in `output.reports`).
+    pub fn from_name(name: &str) -> Option<ReportKind> {
+        ReportKind::ALL.into_iter().find(|r| r.name() == name)
+    }
 }
 
 impl Format {
+    pub const ALL: [Format; 4] = [Format::Parquet, Format::Csv, Format::Xlsx, Format::Arrow];
+
+    /// The format named `name` (as written in `output.formats`).
+    pub fn from_name(name: &str) -> Option<Format> {
+        Format::ALL.into_iter().find(|f| f.name() == name)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Format::Parquet => "parquet",

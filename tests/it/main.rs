@@ -2,5 +2,6 @@
 //! loopback to the simulator and read back the files they make.
 mod client;
 mod extract;
+mod job;
 mod sim;
 mod store;

@@ -1,0 +1,788 @@
+//! The plan of a run, without the network: the record-list windows (calendar months in the
+//! job's timezone, at most one month each, as the API demands), the stats windows (at most a
+//! year), the calls each endpoint will take and how long the job's quotas make them last.
+//!
+//! The windows and filter combinations here are the ones the extraction walks
+//! ([`record_windows`], [`stats_windows`], [`Filters::combos`]), so the estimate counts what the
+//! run does: a run on the simulator must land within 5 % of the plan when an earlier run's
+//! [`PlanHistory`] is there. Owns only arithmetic: no network, no store, no output.
+
+use std::fmt;
+
+use chrono::{Datelike, Days, LocalResult, Months, NaiveDate, NaiveTime, TimeZone};
+use chrono_tz::Tz;
+use serde::Serialize;
+
+use super::{DateRange, DirectorySource, Filters, Job, Period};
+use crate::wecom::{Endpoint, Limits, RecordFilter};
+
+/// Journals per record-list page (the API's maximum `limit`).
+pub const PAGE_SIZE: u64 = 100;
+/// The longest stats window: a year as its strictest reading (never 366 days).
+pub const MAX_STATS_DAYS: u64 = 365;
+/// What one API call takes on the wire, for the concurrency bound of the ETA.
+pub const ASSUMED_LATENCY_S: f64 = 0.2;
+/// An access token lasts `expires_in` = 7200 s; the client refreshes it before that.
+const TOKEN_LIFETIME_S: f64 = 7200.0;
+
+/// What an earlier run measured (from the job's store): the plan scales it to the range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PlanHistory {
+    /// Days the earlier run covered.
+    pub days: u32,
+    /// Journals it listed over those days.
+    pub journals: u64,
+    /// Templates it fetched stats for.
+    pub templates: u32,
+    /// Departments in the directory.
+    pub departments: u32,
+}
+
+/// A time window of API calls: local dates and the unix seconds of their local midnights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Window {
+    /// First local day (inclusive).
+    pub start_date: NaiveDate,
+    /// Day after the last local day (exclusive).
+    pub end_date: NaiveDate,
+    /// Unix seconds of `start_date`'s local midnight (inclusive).
+    pub start: i64,
+    /// Unix seconds of `end_date`'s local midnight (exclusive).
+    pub end: i64,
+}
+
+impl Window {
+    fn new(start_date: NaiveDate, end_date: NaiveDate, tz: Tz) -> Window {
+        Window {
+            start_date,
+            end_date,
+            start: local_midnight(tz, start_date),
+            end: local_midnight(tz, end_date),
+        }
+    }
+
+    pub fn days(&self) -> i64 {
+        (self.end_date - self.start_date).num_days()
+    }
+}
+
+/// Unix seconds of the first instant of `date` in `tz` (midnight, or the first time after a
+/// gap where a DST change skips midnight).
+pub fn local_midnight(tz: Tz, date: NaiveDate) -> i64 {
+    let mut local = date.and_time(NaiveTime::MIN);
+    // A DST gap is at most a few hours; step through it a quarter hour at a time.
+    for _ in 0..=16 {
+        match tz.from_local_datetime(&local) {
+            LocalResult::Single(t) => return t.timestamp(),
+            LocalResult::Ambiguous(earliest, _) => return earliest.timestamp(),
+            LocalResult::None => local += chrono::Duration::minutes(15),
+        }
+    }
+    // No zone has a four-hour gap; read the wall clock as UTC rather than fail.
+    date.and_time(NaiveTime::MIN).and_utc().timestamp()
+}
+
+/// The record-list windows of `range`: calendar months in `tz`, clipped to the range (so each
+/// is at most one month, which is what `get_record_list` accepts).
+pub fn record_windows(range: DateRange, tz: Tz) -> Vec<Window> {
+    let mut windows = Vec::new();
+    let mut start = range.start;
+    while start < range.end {
+        let month_start = start.with_day(1).unwrap_or(start);
+        let next_month = month_start
+            .checked_add_months(Months::new(1))
+            .unwrap_or(range.end);
+        let end = next_month.min(range.end);
+        windows.push(Window::new(start, end, tz));
+        start = end;
+    }
+    windows
+}
+
+/// The stats windows of `range`: consecutive spans of at most [`MAX_STATS_DAYS`] days from its
+/// start (`get_stat_list` takes at most a year).
+pub fn stats_windows(range: DateRange, tz: Tz) -> Vec<Window> {
+    let mut windows = Vec::new();
+    let mut start = range.start;
+    while start < range.end {
+        let end = start
+            .checked_add_days(Days::new(MAX_STATS_DAYS))
+            .unwrap_or(range.end)
+            .min(range.end);
+        windows.push(Window::new(start, end, tz));
+        start = end;
+    }
+    windows
+}
+
+impl Filters {
+    /// The `filters` of each record-list request of a window: one request chain per
+    /// combination of one template id × one creator × one department (an empty list does not
+    /// filter), since the API ANDs its filters. One empty combination when nothing filters.
+    pub fn combos(&self) -> Vec<Vec<RecordFilter>> {
+        let mut combos: Vec<Vec<RecordFilter>> = vec![Vec::new()];
+        for (key, values) in [
+            ("template_id", &self.template_ids),
+            ("creator", &self.creators),
+            ("department", &self.departments),
+        ] {
+            if values.is_empty() {
+                continue;
+            }
+            combos = combos
+                .into_iter()
+                .flat_map(|combo| {
+                    values.iter().map(move |value| {
+                        let mut next = combo.clone();
+                        next.push(RecordFilter {
+                            key: key.to_string(),
+                            value: value.clone(),
+                        });
+                        next
+                    })
+                })
+                .collect();
+        }
+        combos
+    }
+}
+
+/// What the estimate stands on.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Basis {
+    /// An earlier run of this job measured the corp.
+    History(PlanHistory),
+    /// No earlier run: the job's `[plan]` assumptions.
+    Assumed {
+        journals_per_day: u32,
+        templates: u32,
+        departments: u32,
+    },
+}
+
+/// One record-list window and what paging it will take.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecordWindowPlan {
+    #[serde(flatten)]
+    pub window: Window,
+    /// Journals expected in the window (all filter combinations together).
+    pub journals: u64,
+    /// `get_record_list` calls: per filter combination, one per page of 100, at least one.
+    pub calls: u64,
+}
+
+/// Calls of one endpoint and the time its quota gives them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EndpointPlan {
+    /// [`Endpoint::name`].
+    pub endpoint: &'static str,
+    pub calls: u64,
+    /// The quota that paces it, e.g. `600/min`.
+    pub quota: String,
+    /// Seconds these calls take at best under the quota and `max_in_flight`.
+    pub seconds: f64,
+}
+
+/// A run's plan. `Display` is the table `wecom-journal plan` prints; `Serialize` is its JSON.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Plan {
+    pub job: String,
+    pub range: DateRange,
+    pub days: i64,
+    pub timezone: String,
+    pub period: Period,
+    pub basis: Basis,
+    /// Request chains per record window (see [`Filters::combos`]).
+    pub filter_combos: u64,
+    /// Journals expected over the range.
+    pub journals: u64,
+    pub record_windows: Vec<RecordWindowPlan>,
+    pub stats_windows: Vec<Window>,
+    /// Templates whose stats are fetched (per stats window).
+    pub stats_templates: u64,
+    /// Calls per endpoint, in the order the run makes them.
+    pub calls: Vec<EndpointPlan>,
+    pub total_calls: u64,
+    /// Estimated duration with phases one after another.
+    pub eta_seconds: u64,
+    /// What the estimate leaves out or assumes.
+    pub notes: Vec<String>,
+}
+
+impl Plan {
+    /// Plans `job` over `range` (usually `job.resolve_range(job.today())`), scaling `history`
+    /// if an earlier run measured the corp, else from the job's `[plan]` assumptions.
+    pub fn build(job: &Job, range: DateRange, history: Option<&PlanHistory>) -> Plan {
+        let tz = job.source.timezone;
+        let limits = &job.source.limits;
+        let mut notes = Vec::new();
+
+        let history = history.filter(|h| h.days > 0);
+        let (basis, journals_per_day, templates_seen, departments) = match history {
+            Some(h) => (
+                Basis::History(*h),
+                h.journals as f64 / f64::from(h.days),
+                h.templates,
+                h.departments,
+            ),
+            None => {
+                let a = &job.plan;
+                notes.push(format!(
+                    "no history: no earlier run of this job measured the corp, so the plan assumes {} journals a day, {} templates and {} departments (set [plan] journals_per_day / templates / departments in the job file)",
+                    a.journals_per_day, a.templates, a.departments
+                ));
+                (
+                    Basis::Assumed {
+                        journals_per_day: a.journals_per_day,
+                        templates: a.templates,
+                        departments: a.departments,
+                    },
+                    f64::from(a.journals_per_day),
+                    a.templates,
+                    a.departments,
+                )
+            }
+        };
+
+        let combos = job.filters.combos().len() as u64;
+        let record_windows: Vec<RecordWindowPlan> = record_windows(range, tz)
+            .into_iter()
+            .map(|window| {
+                let journals = journals_per_day * window.days() as f64;
+                let per_combo = journals / combos as f64;
+                // ceil with a hair of slack so 2000.0000001 journals do not make a 21st page.
+                let pages = ((per_combo / PAGE_SIZE as f64) - 1e-9).ceil().max(1.0) as u64;
+                RecordWindowPlan {
+                    window,
+                    journals: journals.round() as u64,
+                    calls: combos * pages,
+                }
+            })
+            .collect();
+        let journals = (journals_per_day * range.days() as f64).round() as u64;
+
+        let stats_windows = stats_windows(range, tz);
+        let stats_templates = if !job.filters.template_ids.is_empty() {
+            job.filters.template_ids.len() as u64
+        } else {
+            u64::from(templates_seen)
+        };
+
+        let mut calls = Vec::new();
+        let record_calls: u64 = record_windows.iter().map(|w| w.calls).sum();
+        let chains = (record_windows.len() as u64 * combos).max(1);
+        calls.push(paced(
+            Endpoint::RecordList,
+            record_calls,
+            limits,
+            limits.record_list_per_minute,
+            None,
+            chains,
+        ));
+        let details = if job.extract.details { journals } else { 0 };
+        calls.push(paced(
+            Endpoint::RecordDetail,
+            details,
+            limits,
+            limits.per_api_per_minute,
+            Some(limits.per_api_per_hour),
+            details,
+        ));
+        let stats = if job.extract.stats {
+            stats_templates * stats_windows.len() as u64
+        } else {
+            0
+        };
+        calls.push(paced(
+            Endpoint::StatList,
+            stats,
+            limits,
+            limits.per_api_per_minute,
+            Some(limits.per_api_per_hour),
+            stats,
+        ));
+        let (department_calls, user_calls) = match job.extract.directory {
+            DirectorySource::Api => (1, u64::from(departments)),
+            DirectorySource::Csv(_) | DirectorySource::None => (0, 0),
+        };
+        calls.push(paced(
+            Endpoint::DepartmentList,
+            department_calls,
+            limits,
+            limits.per_api_per_minute,
+            Some(limits.per_api_per_hour),
+            1,
+        ));
+        calls.push(paced(
+            Endpoint::UserList,
+            user_calls,
+            limits,
+            limits.per_api_per_minute,
+            Some(limits.per_api_per_hour),
+            user_calls,
+        ));
+
+        let work_s: f64 = calls.iter().map(|c| c.seconds).sum();
+        // One token, and one more each time a long run outlives it.
+        let tokens = 1 + (work_s / TOKEN_LIFETIME_S) as u64;
+        calls.insert(
+            0,
+            paced(
+                Endpoint::GetToken,
+                tokens,
+                limits,
+                limits.per_api_per_minute,
+                Some(limits.per_api_per_hour),
+                1,
+            ),
+        );
+
+        if job.extract.wedrive_files {
+            notes.push("wedrive files are not estimated: 2 more calls per attached wedrive file (download_wedrive_file + the download)".into());
+        }
+        if job.extract.details && job.extract.refresh_days > 0 {
+            notes.push(format!(
+                "a first run: an incremental run fetches only windows not yet stored, plus details younger than {} days",
+                job.extract.refresh_days
+            ));
+        }
+
+        let total_calls = calls.iter().map(|c| c.calls).sum();
+        let eta_seconds = calls.iter().map(|c| c.seconds).sum::<f64>().ceil() as u64;
+        Plan {
+            job: job.name.clone(),
+            range,
+            days: range.days(),
+            timezone: tz.name().to_string(),
+            period: job.period(),
+            basis,
+            filter_combos: combos,
+            journals,
+            record_windows,
+            stats_windows,
+            stats_templates,
+            calls,
+            total_calls,
+            eta_seconds,
+            notes,
+        }
+    }
+
+    /// Estimated calls of `endpoint` (0 if the plan makes none).
+    pub fn calls_for(&self, endpoint: Endpoint) -> u64 {
+        self.calls
+            .iter()
+            .filter(|c| c.endpoint == endpoint.name())
+            .map(|c| c.calls)
+            .sum()
+    }
+}
+
+/// The plan of `calls` calls of `endpoint` paced at `per_minute` (and `per_hour`), with at most
+/// `max_in_flight` at once over `parallel` independent chains.
+fn paced(
+    endpoint: Endpoint,
+    calls: u64,
+    limits: &Limits,
+    per_minute: u32,
+    per_hour: Option<u32>,
+    parallel: u64,
+) -> EndpointPlan {
+    let quota = match per_hour {
+        Some(h) => format!("{per_minute}/min, {h}/h"),
+        None => format!("{per_minute}/min"),
+    };
+    let in_flight = (limits.max_in_flight as u64).min(parallel).max(1);
+    let latency_bound = calls as f64 * ASSUMED_LATENCY_S / in_flight as f64;
+    EndpointPlan {
+        endpoint: endpoint.name(),
+        calls,
+        quota,
+        seconds: quota_seconds(calls, per_minute, per_hour).max(latency_bound),
+    }
+}
+
+/// Seconds `calls` take at `per_minute` when, in addition, at most `per_hour` may fall in each
+/// hour: the hour's quota spent at the minute's pace, then a wait for the next hour.
+pub fn quota_seconds(calls: u64, per_minute: u32, per_hour: Option<u32>) -> f64 {
+    let per_minute = f64::from(per_minute.max(1));
+    match per_hour {
+        Some(h) if calls > u64::from(h) => {
+            let h = u64::from(h.max(1));
+            let full_hours = calls.div_ceil(h) - 1;
+            let rest = calls - full_hours * h;
+            full_hours as f64 * 3600.0 + rest as f64 / per_minute * 60.0
+        }
+        _ => calls as f64 / per_minute * 60.0,
+    }
+}
+
+/// `1h 02m 03s`, `4m 05s`, `6s`.
+pub fn human_duration(seconds: u64) -> String {
+    let (h, m, s) = (seconds / 3600, seconds % 3600 / 60, seconds % 60);
+    if h > 0 {
+        format!("{h}h {m:02}m {s:02}s")
+    } else if m > 0 {
+        format!("{m}m {s:02}s")
+    } else {
+        format!("{s}s")
+    }
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "plan of job {}", self.job)?;
+        writeln!(
+            f,
+            "range    {} .. {} (end exclusive, {} days, {}), reports by {}",
+            self.range.start,
+            self.range.end,
+            self.days,
+            self.timezone,
+            self.period.name()
+        )?;
+        match &self.basis {
+            Basis::History(h) => writeln!(
+                f,
+                "basis    history of an earlier run: {} journals in {} days, {} templates, {} departments",
+                h.journals, h.days, h.templates, h.departments
+            )?,
+            Basis::Assumed { journals_per_day, templates, departments } => writeln!(
+                f,
+                "basis    no history — assumed {journals_per_day} journals/day, {templates} templates, {departments} departments"
+            )?,
+        }
+        writeln!(
+            f,
+            "journals ~{} over the range; {} filter combination(s) per window",
+            self.journals, self.filter_combos
+        )?;
+
+        writeln!(
+            f,
+            "\nrecord windows (get_record_list, at most one month each)"
+        )?;
+        writeln!(
+            f,
+            "  {:>3}  {:<10}  {:<10}  {:>11}  {:>11}  {:>8}  {:>6}",
+            "#", "start", "end", "unix start", "unix end", "journals", "calls"
+        )?;
+        for (i, w) in self.record_windows.iter().enumerate() {
+            writeln!(
+                f,
+                "  {:>3}  {:<10}  {:<10}  {:>11}  {:>11}  {:>8}  {:>6}",
+                i + 1,
+                w.window.start_date,
+                w.window.end_date,
+                w.window.start,
+                w.window.end,
+                w.journals,
+                w.calls
+            )?;
+        }
+
+        writeln!(
+            f,
+            "\nstats windows (get_stat_list, at most {MAX_STATS_DAYS} days each) × {} template(s)",
+            self.stats_templates
+        )?;
+        writeln!(
+            f,
+            "  {:>3}  {:<10}  {:<10}  {:>11}  {:>11}",
+            "#", "start", "end", "unix start", "unix end"
+        )?;
+        for (i, w) in self.stats_windows.iter().enumerate() {
+            writeln!(
+                f,
+                "  {:>3}  {:<10}  {:<10}  {:>11}  {:>11}",
+                i + 1,
+                w.start_date,
+                w.end_date,
+                w.start,
+                w.end
+            )?;
+        }
+
+        writeln!(f, "\ncalls per endpoint")?;
+        writeln!(
+            f,
+            "  {:<20}  {:>9}  {:<20}  {:>10}",
+            "endpoint", "calls", "quota", "time"
+        )?;
+        for c in &self.calls {
+            writeln!(
+                f,
+                "  {:<20}  {:>9}  {:<20}  {:>10}",
+                c.endpoint,
+                c.calls,
+                c.quota,
+                human_duration(c.seconds.ceil() as u64)
+            )?;
+        }
+        writeln!(
+            f,
+            "  {:<20}  {:>9}  {:<20}  {:>10}",
+            "total",
+            self.total_calls,
+            "",
+            human_duration(self.eta_seconds)
+        )?;
+        writeln!(f, "\nETA      {} (phases one after another; {ASSUMED_LATENCY_S} s a call assumed for the concurrency bound)", human_duration(self.eta_seconds))?;
+        for note in &self.notes {
+            writeln!(f, "note     {note}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::job::{parse, LoadOptions, RangeSpec, Relative};
+    use std::path::Path;
+
+    fn date(s: &str) -> NaiveDate {
+        crate::job::parse_local_date(s).expect("test date")
+    }
+
+    fn range(a: &str, b: &str) -> DateRange {
+        DateRange::new(date(a), date(b)).expect("test range")
+    }
+
+    fn job(extra: &str) -> Job {
+        let text = format!("name = \"t\"\n[source]\ncorp_id = \"c\"\nsecret = \"s\"\n[range]\nstart = 2026-10-01\nend = 2026-11-01\n{extra}");
+        parse(
+            &text,
+            Path::new("t.toml"),
+            &|_: &str| None,
+            &LoadOptions::default(),
+        )
+        .expect("test job parses")
+    }
+
+    #[test]
+    fn shanghai_windows_are_calendar_months_at_utc_plus_8() {
+        let tz = chrono_tz::Asia::Shanghai;
+        let windows = record_windows(range("2026-01-15", "2026-04-03"), tz);
+        let dates: Vec<_> = windows
+            .iter()
+            .map(|w| (w.start_date.to_string(), w.end_date.to_string()))
+            .collect();
+        assert_eq!(
+            dates,
+            [
+                ("2026-01-15", "2026-02-01"),
+                ("2026-02-01", "2026-03-01"),
+                ("2026-03-01", "2026-04-01"),
+                ("2026-04-01", "2026-04-03")
+            ]
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+        );
+        // Local midnight in Shanghai is 16:00 UTC the day before, every day of the year (no DST).
+        let utc_2026_01_15 = date("2026-01-15")
+            .and_time(NaiveTime::MIN)
+            .and_utc()
+            .timestamp();
+        assert_eq!(windows[0].start, utc_2026_01_15 - 8 * 3600);
+        for w in &windows {
+            assert_eq!(w.end - w.start, w.days() * 86_400, "{w:?}");
+            assert!(w.end - w.start <= 31 * 86_400);
+        }
+        // Windows tile the range: each starts where the previous ended.
+        for pair in windows.windows(2) {
+            assert_eq!(pair[0].end, pair[1].start);
+            assert_eq!(pair[0].end_date, pair[1].start_date);
+        }
+    }
+
+    #[test]
+    fn windows_across_a_year_end_and_a_leap_february() {
+        let windows = record_windows(range("2027-12-31", "2028-03-01"), chrono_tz::Asia::Shanghai);
+        let days: Vec<i64> = windows.iter().map(Window::days).collect();
+        assert_eq!(days, [1, 31, 29]);
+    }
+
+    #[test]
+    fn dst_zone_windows_follow_local_midnights() {
+        // New York leaves DST at 02:00 on 2026-11-01: October's window is 31 whole days, the
+        // window of November 1st lasts 25 hours, and March 8th (DST starts) 23 hours.
+        let w = record_windows(
+            range("2026-10-01", "2026-11-02"),
+            chrono_tz::America::New_York,
+        );
+        assert_eq!(w[0].end - w[0].start, 31 * 86_400);
+        assert_eq!(w[1].end - w[1].start, 86_400 + 3600);
+        let w = record_windows(
+            range("2026-03-08", "2026-03-09"),
+            chrono_tz::America::New_York,
+        );
+        assert_eq!(w[0].end - w[0].start, 86_400 - 3600);
+        // São Paulo once skipped midnight on DST start (2018-11-04 00:00 did not exist).
+        let t = local_midnight(chrono_tz::America::Sao_Paulo, date("2018-11-04"));
+        let one_am = chrono_tz::America::Sao_Paulo
+            .from_local_datetime(&date("2018-11-04").and_hms_opt(1, 0, 0).expect("valid time"))
+            .single()
+            .expect("01:00 exists");
+        assert_eq!(t, one_am.timestamp());
+    }
+
+    #[test]
+    fn stats_windows_are_at_most_365_days() {
+        let w = stats_windows(range("2024-01-01", "2026-03-01"), chrono_tz::Asia::Shanghai);
+        let days: Vec<i64> = w.iter().map(Window::days).collect();
+        assert_eq!(
+            days.iter().sum::<i64>(),
+            (date("2026-03-01") - date("2024-01-01")).num_days()
+        );
+        assert!(days.iter().all(|d| *d <= 365), "{days:?}");
+        assert_eq!(days, [365, 365, 60]); // 2024 has 366 days: its last day opens the second window
+    }
+
+    #[test]
+    fn relative_ranges_resolve_to_whole_periods() {
+        let today = date("2026-11-04"); // a Wednesday
+        assert_eq!(
+            Relative::Month.resolve(today),
+            range("2026-10-01", "2026-11-01")
+        );
+        assert_eq!(
+            Relative::Week.resolve(today),
+            range("2026-10-26", "2026-11-02")
+        );
+        assert_eq!(
+            Relative::Day.resolve(today),
+            range("2026-11-03", "2026-11-04")
+        );
+        assert_eq!(
+            Relative::Days(30).resolve(today),
+            range("2026-10-05", "2026-11-04")
+        );
+        // On a Monday the last whole week ended yesterday; in January the last month is December.
+        assert_eq!(
+            Relative::Week.resolve(date("2026-11-02")),
+            range("2026-10-26", "2026-11-02")
+        );
+        assert_eq!(
+            Relative::Month.resolve(date("2027-01-01")),
+            range("2026-12-01", "2027-01-01")
+        );
+        assert_eq!(
+            Relative::Month.resolve(date("2027-03-31")),
+            range("2027-02-01", "2027-03-01")
+        );
+        let mut j = job("");
+        j.range = RangeSpec::Last(Relative::Week);
+        assert_eq!(j.resolve_range(today), range("2026-10-26", "2026-11-02"));
+        assert_eq!(j.period(), Period::Week);
+    }
+
+    #[test]
+    fn periods_follow_the_range_length() {
+        let mut j = job("");
+        for (a, b, want) in [
+            ("2026-10-01", "2026-10-29", Period::Month),
+            ("2026-10-01", "2026-10-28", Period::Week),
+            ("2026-10-01", "2026-10-08", Period::Week),
+            ("2026-10-01", "2026-10-07", Period::Day),
+        ] {
+            j.range = RangeSpec::Absolute(range(a, b));
+            assert_eq!(j.period(), want, "{a}..{b}");
+        }
+        j.range = RangeSpec::Last(Relative::Days(90));
+        assert_eq!(j.period(), Period::Day);
+    }
+
+    #[test]
+    fn quota_arithmetic() {
+        // Under an hour's quota the minute's pace rules.
+        assert_eq!(quota_seconds(600, 600, None), 60.0);
+        assert_eq!(quota_seconds(10_000, 10_000, Some(150_000)), 60.0);
+        // 300,000 details: the first 150,000 in 15 min then wait the hour, the rest in 15 min.
+        assert_eq!(
+            quota_seconds(300_000, 10_000, Some(150_000)),
+            3600.0 + 15.0 * 60.0
+        );
+        assert!((quota_seconds(150_001, 10_000, Some(150_000)) - 3600.006).abs() < 1e-9);
+        assert_eq!(quota_seconds(0, 600, None), 0.0);
+        assert_eq!(human_duration(3723), "1h 02m 03s");
+        assert_eq!(human_duration(245), "4m 05s");
+        assert_eq!(human_duration(6), "6s");
+    }
+
+    #[test]
+    fn calls_scale_history_to_the_range() {
+        let j = job("");
+        let h = PlanHistory {
+            days: 31,
+            journals: 2050,
+            templates: 4,
+            departments: 9,
+        };
+        let plan = Plan::build(&j, range("2026-10-01", "2026-11-01"), Some(&h));
+        assert_eq!(plan.journals, 2050);
+        assert_eq!(plan.calls_for(Endpoint::RecordList), 21); // 2050 journals: 20 full pages + 1 short
+        assert_eq!(plan.calls_for(Endpoint::RecordDetail), 2050);
+        assert_eq!(plan.calls_for(Endpoint::StatList), 4);
+        assert_eq!(plan.calls_for(Endpoint::DepartmentList), 1);
+        assert_eq!(plan.calls_for(Endpoint::UserList), 9);
+        assert_eq!(plan.calls_for(Endpoint::GetToken), 1);
+        assert_eq!(plan.total_calls, 21 + 2050 + 4 + 1 + 9 + 1);
+        // Details dominate: 2050 calls, 8 in flight at 0.2 s, slower than 10,000/min.
+        let details = plan
+            .calls
+            .iter()
+            .find(|c| c.endpoint == "get_record_detail")
+            .expect("details planned");
+        assert!(
+            (details.seconds - 2050.0 * 0.2 / 8.0).abs() < 1e-9,
+            "{details:?}"
+        );
+
+        // Half the days → half the journals, in two windows of at most one month.
+        let plan = Plan::build(&j, range("2026-10-20", "2026-11-05"), Some(&h));
+        assert_eq!(plan.record_windows.len(), 2);
+        assert_eq!(plan.journals, (2050.0_f64 * 16.0 / 31.0).round() as u64);
+        // 12 days in October (≈794 journals, 8 pages), 4 in November (≈265, 3 pages).
+        assert_eq!(plan.calls_for(Endpoint::RecordList), 8 + 3);
+    }
+
+    #[test]
+    fn filter_combinations_multiply_record_chains() {
+        let j = job("[filters]\ntemplate_ids = [\"a\", \"b\"]\ncreators = [\"u1\", \"u2\", \"u3\"]\n[extract]\ndirectory = \"none\"\nstats = false\n");
+        let combos = j.filters.combos();
+        assert_eq!(combos.len(), 6);
+        assert!(combos
+            .iter()
+            .all(|c| c.len() == 2 && c[0].key == "template_id" && c[1].key == "creator"));
+        let plan = Plan::build(&j, range("2026-10-01", "2026-11-01"), None);
+        assert!(matches!(
+            plan.basis,
+            Basis::Assumed {
+                journals_per_day: 200,
+                ..
+            }
+        ));
+        // 6200 assumed journals over 6 chains: 1033.3 each → 11 pages each.
+        assert_eq!(plan.calls_for(Endpoint::RecordList), 6 * 11);
+        assert_eq!(plan.calls_for(Endpoint::StatList), 0);
+        assert_eq!(plan.calls_for(Endpoint::UserList), 0);
+        assert!(plan.notes.iter().any(|n| n.starts_with("no history")));
+        let text = plan.to_string();
+        assert!(
+            text.contains("no history") && text.contains("2026-10-01"),
+            "{text}"
+        );
+        let json = serde_json::to_value(&plan).expect("plan serialises");
+        assert_eq!(json["record_windows"][0]["start_date"], "2026-10-01");
+        assert_eq!(json["calls"][1]["endpoint"], "get_record_list");
+    }
+
+    #[test]
+    fn empty_windows_still_take_one_call() {
+        let j = job("[plan]\njournals_per_day = 0\n");
+        let plan = Plan::build(&j, range("2026-10-01", "2026-12-01"), None);
+        assert_eq!(plan.calls_for(Endpoint::RecordList), 2);
+        assert_eq!(plan.calls_for(Endpoint::RecordDetail), 0);
+    }
+}
