@@ -1,6 +1,23 @@
-//! `wecom-journal schema`.
-//! STUB: being written.
+//! `wecom-journal schema`: prints the output tables' schemas (Markdown or JSON) on stdout. The
+//! Markdown is what `docs/schema.md` holds; the description itself lives in
+//! `flatten::schema`.
 
-pub fn schema(_format: super::SchemaFormat) -> u8 {
-    super::exit::FAILED
+use std::io::Write;
+
+use crate::flatten::schema;
+
+pub fn schema(format: super::SchemaFormat) -> u8 {
+    let text = match format {
+        super::SchemaFormat::Md => schema::to_markdown(),
+        super::SchemaFormat::Json => schema::to_json(),
+    };
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => super::exit::OK,
+        // A closed pipe (`| head`) is not worth a panic; say what happened and fail.
+        Err(e) => {
+            eprintln!("error: writing the schema to stdout: {e}");
+            super::exit::FAILED
+        }
+    }
 }

@@ -1,4 +1,5 @@
 //! Integration tests: one binary (linking polars once), a module per area. They talk HTTP over
 //! loopback to the simulator and read back the files they make.
+mod flatten;
 mod job;
 mod sinks;
