@@ -2,4 +2,5 @@
 //! loopback to the simulator and read back the files they make.
 mod flatten;
 mod job;
+mod sim;
 mod sinks;
