@@ -80,7 +80,10 @@ pub struct ReportInputs {
 
 impl ReportInputs {
     pub fn new(stat_items: LazyFrame, journals: LazyFrame) -> Self {
-        ReportInputs { stat_items, journals }
+        ReportInputs {
+            stat_items,
+            journals,
+        }
     }
 
     pub fn from_frames(stat_items: &DataFrame, journals: &DataFrame) -> Self {
@@ -92,7 +95,11 @@ impl ReportInputs {
 }
 
 /// Builds one report at the given period grain.
-pub fn build(kind: ReportKind, inputs: &ReportInputs, period: Period) -> Result<DataFrame, ReportError> {
+pub fn build(
+    kind: ReportKind,
+    inputs: &ReportInputs,
+    period: Period,
+) -> Result<DataFrame, ReportError> {
     let report = kind.name();
     let plan = match kind {
         ReportKind::LateRateByDepartment => late_rate_by_department(inputs, period, report)?,
@@ -100,7 +107,8 @@ pub fn build(kind: ReportKind, inputs: &ReportInputs, period: Period) -> Result<
         ReportKind::UnreportedRoster => unreported_roster(inputs, period, report)?,
         ReportKind::ReadRateByTemplate => read_rate_by_template(inputs, period, report)?,
     };
-    plan.collect().map_err(|source| ReportError::Polars { report, source })
+    plan.collect()
+        .map_err(|source| ReportError::Polars { report, source })
 }
 
 /// The `strftime` pattern of a period label. `%G-W%V` is the ISO week-numbering year and week,
@@ -119,7 +127,10 @@ pub fn period_label(date: NaiveDate, period: Period) -> String {
 }
 
 fn period_expr(date_column: &str, period: Period) -> Expr {
-    col(date_column).dt().strftime(period_format(period)).alias("period")
+    col(date_column)
+        .dt()
+        .strftime(period_format(period))
+        .alias("period")
 }
 
 fn check_columns(
@@ -134,7 +145,11 @@ fn check_columns(
         .map_err(|source| ReportError::Polars { report, source })?;
     for column in required {
         if schema.get(column).is_none() {
-            return Err(ReportError::MissingColumn { report, table, column });
+            return Err(ReportError::MissingColumn {
+                report,
+                table,
+                column,
+            });
         }
     }
     Ok(())
@@ -149,16 +164,25 @@ fn rate(num: &str, den: &str, name: &str) -> Expr {
 }
 
 /// One row per DISTINCT user × cycle with its outcome (see the module doc) and its `period`.
-fn user_cycles(inputs: &ReportInputs, period: Period, report: &'static str) -> Result<LazyFrame, ReportError> {
+fn user_cycles(
+    inputs: &ReportInputs,
+    period: Period,
+    report: &'static str,
+) -> Result<LazyFrame, ReportError> {
     check_columns(&inputs.stat_items, "stat_items", STAT_ITEMS_COLUMNS, report)?;
     let is_reported = col("status").eq(lit("reported"));
-    let is_on_time = is_reported.clone().and(col("is_late").fill_null(lit(false)).not());
+    let is_on_time = is_reported
+        .clone()
+        .and(col("is_late").fill_null(lit(false)).not());
     Ok(inputs
         .stat_items
         .clone()
         .filter(col("userid").is_not_null())
         // Sorting first makes `first()` (names, departments) deterministic across runs.
-        .sort(["cycle_begin", "template_id", "userid"], SortMultipleOptions::default())
+        .sort(
+            ["cycle_begin", "template_id", "userid"],
+            SortMultipleOptions::default(),
+        )
         .group_by_stable([col("template_id"), col("cycle_begin"), col("userid")])
         .agg([
             col("template_name").drop_nulls().first(),
@@ -171,7 +195,9 @@ fn user_cycles(inputs: &ReportInputs, period: Period, report: &'static str) -> R
         ])
         .with_columns([
             col("department_name").fill_null(lit(UNKNOWN_DEPARTMENT)),
-            col("is_reported").and(col("is_on_time").not()).alias("is_late"),
+            col("is_reported")
+                .and(col("is_on_time").not())
+                .alias("is_late"),
             period_expr("cycle_date", period),
         ]))
 }
@@ -180,10 +206,20 @@ fn user_cycles(inputs: &ReportInputs, period: Period, report: &'static str) -> R
 fn count_aggs() -> Vec<Expr> {
     vec![
         len().cast(DataType::UInt64).alias("expected"),
-        col("is_reported").sum().cast(DataType::UInt64).alias("reported"),
-        col("is_on_time").sum().cast(DataType::UInt64).alias("on_time"),
+        col("is_reported")
+            .sum()
+            .cast(DataType::UInt64)
+            .alias("reported"),
+        col("is_on_time")
+            .sum()
+            .cast(DataType::UInt64)
+            .alias("on_time"),
         col("is_late").sum().cast(DataType::UInt64).alias("late"),
-        col("is_reported").not().sum().cast(DataType::UInt64).alias("unreported"),
+        col("is_reported")
+            .not()
+            .sum()
+            .cast(DataType::UInt64)
+            .alias("unreported"),
     ]
 }
 
@@ -206,16 +242,31 @@ const COUNT_AND_RATE_COLUMNS: [&str; 8] = [
     "unreported_rate",
 ];
 
-fn late_rate_by_department(inputs: &ReportInputs, period: Period, report: &'static str) -> Result<LazyFrame, ReportError> {
+fn late_rate_by_department(
+    inputs: &ReportInputs,
+    period: Period,
+    report: &'static str,
+) -> Result<LazyFrame, ReportError> {
     let mut aggs = vec![col("template_name").drop_nulls().first()];
     aggs.extend(count_aggs());
-    let mut columns: Vec<Expr> = ["period", "template_id", "template_name", "department_id", "department_name"]
-        .into_iter()
-        .map(col)
-        .collect();
+    let mut columns: Vec<Expr> = [
+        "period",
+        "template_id",
+        "template_name",
+        "department_id",
+        "department_name",
+    ]
+    .into_iter()
+    .map(col)
+    .collect();
     columns.extend(COUNT_AND_RATE_COLUMNS.into_iter().map(col));
     Ok(user_cycles(inputs, period, report)?
-        .group_by([col("period"), col("template_id"), col("department_id"), col("department_name")])
+        .group_by([
+            col("period"),
+            col("template_id"),
+            col("department_id"),
+            col("department_name"),
+        ])
         .agg(aggs)
         .with_columns(rate_columns())
         .select(columns)
@@ -225,17 +276,28 @@ fn late_rate_by_department(inputs: &ReportInputs, period: Period, report: &'stat
         ))
 }
 
-fn late_rate_by_user(inputs: &ReportInputs, period: Period, report: &'static str) -> Result<LazyFrame, ReportError> {
+fn late_rate_by_user(
+    inputs: &ReportInputs,
+    period: Period,
+    report: &'static str,
+) -> Result<LazyFrame, ReportError> {
     let mut aggs = vec![
         col("template_name").drop_nulls().first(),
         col("department_id").drop_nulls().first(),
         col("department_name").first(),
     ];
     aggs.extend(count_aggs());
-    let mut columns: Vec<Expr> = ["period", "template_id", "template_name", "userid", "department_id", "department_name"]
-        .into_iter()
-        .map(col)
-        .collect();
+    let mut columns: Vec<Expr> = [
+        "period",
+        "template_id",
+        "template_name",
+        "userid",
+        "department_id",
+        "department_name",
+    ]
+    .into_iter()
+    .map(col)
+    .collect();
     columns.extend(COUNT_AND_RATE_COLUMNS.into_iter().map(col));
     Ok(user_cycles(inputs, period, report)?
         // Stable: the pairs arrive sorted by cycle, so `first()` is the user's first
@@ -244,10 +306,17 @@ fn late_rate_by_user(inputs: &ReportInputs, period: Period, report: &'static str
         .agg(aggs)
         .with_columns(rate_columns())
         .select(columns)
-        .sort(["period", "template_id", "department_name", "userid"], SortMultipleOptions::default()))
+        .sort(
+            ["period", "template_id", "department_name", "userid"],
+            SortMultipleOptions::default(),
+        ))
 }
 
-fn unreported_roster(inputs: &ReportInputs, period: Period, report: &'static str) -> Result<LazyFrame, ReportError> {
+fn unreported_roster(
+    inputs: &ReportInputs,
+    period: Period,
+    report: &'static str,
+) -> Result<LazyFrame, ReportError> {
     Ok(user_cycles(inputs, period, report)?
         .filter(col("is_reported").not())
         .select([
@@ -267,7 +336,10 @@ fn unreported_roster(inputs: &ReportInputs, period: Period, report: &'static str
 }
 
 /// Journals, one row per DISTINCT journal_uuid (a journal fetched twice counts once).
-fn distinct_journals(inputs: &ReportInputs, report: &'static str) -> Result<LazyFrame, ReportError> {
+fn distinct_journals(
+    inputs: &ReportInputs,
+    report: &'static str,
+) -> Result<LazyFrame, ReportError> {
     check_columns(&inputs.journals, "journals", JOURNALS_COLUMNS, report)?;
     Ok(inputs
         .journals
@@ -286,15 +358,27 @@ fn distinct_journals(inputs: &ReportInputs, report: &'static str) -> Result<Lazy
         ]))
 }
 
-fn read_rate_by_template(inputs: &ReportInputs, period: Period, report: &'static str) -> Result<LazyFrame, ReportError> {
+fn read_rate_by_template(
+    inputs: &ReportInputs,
+    period: Period,
+    report: &'static str,
+) -> Result<LazyFrame, ReportError> {
     Ok(distinct_journals(inputs, report)?
         .with_column(period_expr("report_date", period))
         .group_by([col("period"), col("template_id")])
         .agg([
             col("template_name").drop_nulls().first(),
             len().cast(DataType::UInt64).alias("journals"),
-            col("receiver_count").fill_null(lit(0u64)).sum().cast(DataType::UInt64).alias("receivers"),
-            col("read_count").fill_null(lit(0u64)).sum().cast(DataType::UInt64).alias("reads"),
+            col("receiver_count")
+                .fill_null(lit(0u64))
+                .sum()
+                .cast(DataType::UInt64)
+                .alias("receivers"),
+            col("read_count")
+                .fill_null(lit(0u64))
+                .sum()
+                .cast(DataType::UInt64)
+                .alias("reads"),
         ])
         .with_column(rate("reads", "receivers", "read_rate"))
         .select([
@@ -343,7 +427,10 @@ fn ratio(num: u64, den: u64) -> Option<f64> {
 /// The headline figures over all the inputs (every template and period together).
 pub fn summary(inputs: &ReportInputs) -> Result<ReportSummary, ReportError> {
     const REPORT: &str = "summary";
-    let polars_err = |source| ReportError::Polars { report: REPORT, source };
+    let polars_err = |source| ReportError::Polars {
+        report: REPORT,
+        source,
+    };
 
     // Any period works here: the counts are taken over all pairs.
     let pairs = user_cycles(inputs, Period::Month, REPORT)?;
@@ -358,25 +445,33 @@ pub fn summary(inputs: &ReportInputs) -> Result<ReportSummary, ReportError> {
         .clone()
         .select([
             len().cast(DataType::UInt64).alias("journals"),
-            col("receiver_count").fill_null(lit(0u64)).sum().cast(DataType::UInt64).alias("receivers"),
-            col("read_count").fill_null(lit(0u64)).sum().cast(DataType::UInt64).alias("reads"),
+            col("receiver_count")
+                .fill_null(lit(0u64))
+                .sum()
+                .cast(DataType::UInt64)
+                .alias("receivers"),
+            col("read_count")
+                .fill_null(lit(0u64))
+                .sum()
+                .cast(DataType::UInt64)
+                .alias("reads"),
         ])
         .collect()
         .map_err(polars_err)?;
 
     // Who and where, from both tables.
     let department_key = |id: &str, name: &str| {
-        coalesce(&[
-            col(id).cast(DataType::String),
-            lit("name:") + col(name),
-        ])
-        .alias("department_key")
+        coalesce(&[col(id).cast(DataType::String), lit("name:") + col(name)])
+            .alias("department_key")
     };
     let people = concat(
         [
-            pairs
-                .clone()
-                .select([col("userid"), department_key("department_id", "department_name"), col("template_id"), col("cycle_date").alias("date")]),
+            pairs.clone().select([
+                col("userid"),
+                department_key("department_id", "department_name"),
+                col("template_id"),
+                col("cycle_date").alias("date"),
+            ]),
             journals.select([
                 col("submitter_userid").alias("userid"),
                 department_key("department_id", "department_name"),
@@ -388,9 +483,21 @@ pub fn summary(inputs: &ReportInputs) -> Result<ReportSummary, ReportError> {
     )
     .map_err(polars_err)?
     .select([
-        col("userid").drop_nulls().n_unique().cast(DataType::UInt64).alias("users"),
-        col("department_key").drop_nulls().n_unique().cast(DataType::UInt64).alias("departments"),
-        col("template_id").drop_nulls().n_unique().cast(DataType::UInt64).alias("templates"),
+        col("userid")
+            .drop_nulls()
+            .n_unique()
+            .cast(DataType::UInt64)
+            .alias("users"),
+        col("department_key")
+            .drop_nulls()
+            .n_unique()
+            .cast(DataType::UInt64)
+            .alias("departments"),
+        col("template_id")
+            .drop_nulls()
+            .n_unique()
+            .cast(DataType::UInt64)
+            .alias("templates"),
         col("date").min().cast(DataType::Int32).alias("first_date"),
         col("date").max().cast(DataType::Int32).alias("last_date"),
     ])

@@ -9,7 +9,9 @@ use std::io::Write;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{check_component, commit_file, io_err, temp_path_for, OutputDir, SinkError, WrittenFile};
+use super::{
+    check_component, commit_file, io_err, temp_path_for, OutputDir, SinkError, WrittenFile,
+};
 use crate::job::DateRange;
 use crate::wecom::client::CallStats;
 use crate::wecom::{redact, Secret};
@@ -34,7 +36,10 @@ pub struct ManifestRange {
 
 impl From<DateRange> for ManifestRange {
     fn from(r: DateRange) -> Self {
-        ManifestRange { start: r.start, end: r.end }
+        ManifestRange {
+            start: r.start,
+            end: r.end,
+        }
     }
 }
 
@@ -76,7 +81,12 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    pub fn new(job: impl Into<String>, run_id: impl Into<String>, range: DateRange, started_at: DateTime<Utc>) -> Self {
+    pub fn new(
+        job: impl Into<String>,
+        run_id: impl Into<String>,
+        range: DateRange,
+        started_at: DateTime<Utc>,
+    ) -> Self {
         Manifest {
             job: job.into(),
             run_id: run_id.into(),
@@ -133,13 +143,20 @@ impl Manifest {
 /// Writes `<out>/runs/<run_id>.json` (through a temporary name). Query-string credentials
 /// (`access_token=`, `corpsecret=` …) and every literal occurrence of `secrets` are replaced by
 /// `[redacted]` wherever they appear. Returns the file (its `rows` is 0).
-pub fn write_manifest(out: &OutputDir, manifest: &Manifest, secrets: &[&Secret]) -> Result<WrittenFile, SinkError> {
+pub fn write_manifest(
+    out: &OutputDir,
+    manifest: &Manifest,
+    secrets: &[&Secret],
+) -> Result<WrittenFile, SinkError> {
     let file_name = format!("{}.json", manifest.run_id);
     check_component(&file_name)?;
     let dir = out.runs_dir();
     fs::create_dir_all(&dir).map_err(io_err(&dir))?;
     let final_path = dir.join(file_name);
-    let json_err = |source| SinkError::Json { path: final_path.clone(), source };
+    let json_err = |source| SinkError::Json {
+        path: final_path.clone(),
+        source,
+    };
     let mut value = serde_json::to_value(manifest).map_err(json_err)?;
     scrub(&mut value, secrets);
     let text = serde_json::to_string_pretty(&value).map_err(json_err)?;
@@ -156,7 +173,12 @@ pub fn write_manifest(out: &OutputDir, manifest: &Manifest, secrets: &[&Secret])
         return Err(SinkError::Io { path: temp, source });
     }
     let bytes = commit_file(&temp, &final_path)?;
-    Ok(WrittenFile { path: out.relative(&final_path), format: "json".to_owned(), rows: 0, bytes })
+    Ok(WrittenFile {
+        path: out.relative(&final_path),
+        format: "json".to_owned(),
+        rows: 0,
+        bytes,
+    })
 }
 
 /// Scrubs every string (and key) of the JSON tree, so the structure stays valid whatever the

@@ -44,8 +44,8 @@ mod xlsx;
 pub use manifest::{write_manifest, Gap, Manifest, ManifestRange, RunStatus};
 pub use table::{TableWriter, DEFAULT_FLUSH_ROWS};
 pub use xlsx::{
-    summary_items, workbook_file_name, write_workbook, SheetKind, SummaryItem, SummaryValue, WorkbookOptions,
-    WorkbookSheet,
+    summary_items, workbook_file_name, write_workbook, SheetKind, SummaryItem, SummaryValue,
+    WorkbookOptions, WorkbookSheet,
 };
 
 /// Hive's directory name for rows whose partition value is null.
@@ -119,7 +119,10 @@ impl OutputDir {
     /// Creates the directory (and its parents) if missing.
     pub fn new(root: impl Into<PathBuf>) -> Result<Self, SinkError> {
         let root = root.into();
-        fs::create_dir_all(&root).map_err(|source| SinkError::Io { path: root.clone(), source })?;
+        fs::create_dir_all(&root).map_err(|source| SinkError::Io {
+            path: root.clone(),
+            source,
+        })?;
         Ok(OutputDir { root })
     }
 
@@ -155,7 +158,10 @@ impl OutputDir {
 
     /// A relative name given by a caller, checked to stay under the root.
     fn checked_join(&self, rel: &str) -> Result<PathBuf, SinkError> {
-        let bad = |why| SinkError::BadName { name: rel.to_owned(), why };
+        let bad = |why| SinkError::BadName {
+            name: rel.to_owned(),
+            why,
+        };
         if rel.is_empty() {
             return Err(bad("empty"));
         }
@@ -172,7 +178,10 @@ impl OutputDir {
 
 /// Checks a table or file name used as one path component.
 fn check_component(name: &str) -> Result<(), SinkError> {
-    let bad = |why| SinkError::BadName { name: name.to_owned(), why };
+    let bad = |why| SinkError::BadName {
+        name: name.to_owned(),
+        why,
+    };
     if name.is_empty() {
         return Err(bad("empty"));
     }
@@ -195,7 +204,10 @@ pub fn write_frame(
     let (dir, stem) = match (base.parent(), base.file_name()) {
         (Some(dir), Some(stem)) => (dir.to_path_buf(), stem.to_string_lossy().into_owned()),
         _ => {
-            return Err(SinkError::BadName { name: rel_name.to_owned(), why: "has no file name" });
+            return Err(SinkError::BadName {
+                name: rel_name.to_owned(),
+                why: "has no file name",
+            });
         }
     };
     let mut frame = frame.clone();
@@ -213,7 +225,11 @@ pub fn write_frame(
 /// The formats among `formats` that a dataset or report file is written in, deduplicated, in a
 /// stable order.
 fn table_formats(formats: &[Format]) -> Vec<Format> {
-    let mut out: Vec<Format> = formats.iter().copied().filter(|f| *f != Format::Xlsx).collect();
+    let mut out: Vec<Format> = formats
+        .iter()
+        .copied()
+        .filter(|f| *f != Format::Xlsx)
+        .collect();
     out.sort();
     out.dedup();
     out
@@ -227,18 +243,29 @@ fn temp_token() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
-    format!("{}-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed), nanos)
+    format!(
+        "{}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed),
+        nanos
+    )
 }
 
 /// `.<name>.<token>.tmp` beside `final_path`: hidden (dataset readers skip dot files) and in the
 /// same directory, so the rename is atomic.
 fn temp_path_for(final_path: &Path) -> PathBuf {
-    let name = final_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = final_path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     final_path.with_file_name(format!(".{name}.{}.tmp", temp_token()))
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> SinkError + '_ {
-    move |source| SinkError::Io { path: path.to_path_buf(), source }
+    move |source| SinkError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Renames a finished temporary file over its final name and returns its size.
@@ -256,7 +283,9 @@ struct SharedFile(Arc<Mutex<BufWriter<fs::File>>>);
 
 impl SharedFile {
     fn lock(&self) -> io::Result<std::sync::MutexGuard<'_, BufWriter<fs::File>>> {
-        self.0.lock().map_err(|_| io::Error::other("file writer poisoned by a panic"))
+        self.0
+            .lock()
+            .map_err(|_| io::Error::other("file writer poisoned by a panic"))
     }
 
     fn flush_and_sync(&self) -> io::Result<()> {
@@ -296,13 +325,24 @@ struct FileSink {
 }
 
 impl FileSink {
-    fn create(format: Format, final_path: &Path, schema: &Schema, csv_bom: bool) -> Result<Self, SinkError> {
+    fn create(
+        format: Format,
+        final_path: &Path,
+        schema: &Schema,
+        csv_bom: bool,
+    ) -> Result<Self, SinkError> {
         let dir = final_path.parent().unwrap_or(Path::new("."));
         fs::create_dir_all(dir).map_err(io_err(dir))?;
         let temp = temp_path_for(final_path);
         let handle = fs::File::create(&temp).map_err(io_err(&temp))?;
-        let file = SharedFile(Arc::new(Mutex::new(BufWriter::with_capacity(1 << 20, handle))));
-        let polars_err = |source| SinkError::Polars { path: final_path.to_path_buf(), source };
+        let file = SharedFile(Arc::new(Mutex::new(BufWriter::with_capacity(
+            1 << 20,
+            handle,
+        ))));
+        let polars_err = |source| SinkError::Polars {
+            path: final_path.to_path_buf(),
+            source,
+        };
         let writer = match format {
             Format::Parquet => FormatWriter::Parquet(
                 ParquetWriter::new(file.clone())
@@ -337,12 +377,23 @@ impl FileSink {
                 });
             }
         };
-        Ok(FileSink { format, writer, file, temp, final_path: final_path.to_path_buf(), rows: 0, committed: false })
+        Ok(FileSink {
+            format,
+            writer,
+            file,
+            temp,
+            final_path: final_path.to_path_buf(),
+            rows: 0,
+            committed: false,
+        })
     }
 
     /// Writes a batch whose chunks are aligned (callers rechunk).
     fn write(&mut self, batch: &DataFrame) -> Result<(), SinkError> {
-        let polars_err = |source| SinkError::Polars { path: self.final_path.clone(), source };
+        let polars_err = |source| SinkError::Polars {
+            path: self.final_path.clone(),
+            source,
+        };
         match &mut self.writer {
             FormatWriter::Parquet(w) => w.write_batch(batch).map_err(polars_err)?,
             FormatWriter::Csv(w) => {
@@ -358,7 +409,10 @@ impl FileSink {
 
     /// Writes the footer, syncs, renames into place.
     fn commit(mut self, out: &OutputDir) -> Result<WrittenFile, SinkError> {
-        let polars_err = |source| SinkError::Polars { path: self.final_path.clone(), source };
+        let polars_err = |source| SinkError::Polars {
+            path: self.final_path.clone(),
+            source,
+        };
         match &mut self.writer {
             FormatWriter::Parquet(w) => {
                 w.finish().map_err(polars_err)?;
@@ -399,7 +453,11 @@ fn csv_schema(schema: &Schema) -> Schema {
     schema
         .iter()
         .map(|(name, dtype)| {
-            let dtype = if matches!(dtype, DataType::List(_)) { DataType::String } else { dtype.clone() };
+            let dtype = if matches!(dtype, DataType::List(_)) {
+                DataType::String
+            } else {
+                dtype.clone()
+            };
             (name.clone(), dtype)
         })
         .collect()

@@ -136,7 +136,9 @@ impl TableWriter {
                 continue;
             }
             for format in &self.formats {
-                let path = self.partition_dir(*format, month).join(part_file_name(*format));
+                let path = self
+                    .partition_dir(*format, month)
+                    .join(part_file_name(*format));
                 match fs::remove_file(&path) {
                     Ok(()) => {}
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -169,9 +171,12 @@ impl TableWriter {
                         ),
                     });
                 }
-                batch
-                    .ensure_matches_schema(schema)
-                    .map_err(|source| SinkError::SchemaMismatch { table: self.table.clone(), source })?;
+                batch.ensure_matches_schema(schema).map_err(|source| {
+                    SinkError::SchemaMismatch {
+                        table: self.table.clone(),
+                        source,
+                    }
+                })?;
                 // `ensure_matches_schema` casts null columns only: any other difference is an error.
                 if batch.schema() != schema {
                     return Err(SinkError::SchemaMismatch {
@@ -187,8 +192,15 @@ impl TableWriter {
     }
 
     /// Splits a batch by the month of `column`, keeping row order within each part.
-    fn split(&self, batch: &DataFrame, column: &str) -> Result<Vec<(String, DataFrame)>, SinkError> {
-        let frame_err = |source| SinkError::Frame { table: self.table.clone(), source };
+    fn split(
+        &self,
+        batch: &DataFrame,
+        column: &str,
+    ) -> Result<Vec<(String, DataFrame)>, SinkError> {
+        let frame_err = |source| SinkError::Frame {
+            table: self.table.clone(),
+            source,
+        };
         let labelled = batch
             .clone()
             .lazy()
@@ -201,7 +213,9 @@ impl TableWriter {
             )
             .collect()
             .map_err(frame_err)?;
-        let parts = labelled.partition_by_stable([PARTITION_SCRATCH], true).map_err(frame_err)?;
+        let parts = labelled
+            .partition_by_stable([PARTITION_SCRATCH], true)
+            .map_err(frame_err)?;
         let mut out = Vec::with_capacity(parts.len());
         for part in parts {
             let label = part
@@ -227,8 +241,13 @@ impl TableWriter {
 
     /// Encodes a partition's buffered rows, opening its files on first use.
     fn flush(&mut self, label: &str) -> Result<(), SinkError> {
-        let Some(schema) = self.schema.clone() else { return Ok(()) };
-        let frame_err = |source| SinkError::Frame { table: self.table.clone(), source };
+        let Some(schema) = self.schema.clone() else {
+            return Ok(());
+        };
+        let frame_err = |source| SinkError::Frame {
+            table: self.table.clone(),
+            source,
+        };
         let dirs: Vec<(Format, std::path::PathBuf)> = self
             .formats
             .iter()
@@ -236,13 +255,17 @@ impl TableWriter {
             .collect();
         let csv_bom = self.csv_bom;
         let flush_rows = self.flush_rows;
-        let Some(partition) = self.partitions.get_mut(label) else { return Ok(()) };
+        let Some(partition) = self.partitions.get_mut(label) else {
+            return Ok(());
+        };
         if partition.pending.is_empty() {
             return Ok(());
         }
         if partition.files.is_empty() {
             for (format, path) in dirs {
-                partition.files.push(FileSink::create(format, &path, &schema, csv_bom)?);
+                partition
+                    .files
+                    .push(FileSink::create(format, &path, &schema, csv_bom)?);
             }
         }
         let pending = std::mem::take(&mut partition.pending);
@@ -281,7 +304,11 @@ fn check_partition_column(table: &str, column: &str, schema: &Schema) -> Result<
         Some(DataType::Date | DataType::Datetime(_, _)) => return Ok(()),
         Some(other) => format!("must be a Date, is {other}"),
     };
-    Err(SinkError::PartitionColumn { table: table.to_owned(), column: column.to_owned(), problem })
+    Err(SinkError::PartitionColumn {
+        table: table.to_owned(),
+        column: column.to_owned(),
+        problem,
+    })
 }
 
 fn concat_frames(mut frames: Vec<DataFrame>) -> PolarsResult<DataFrame> {

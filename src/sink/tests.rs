@@ -14,7 +14,15 @@ fn output_names_must_stay_under_the_root() {
     for bad in ["", "..", "a/b", "a\\b"] {
         assert!(check_component(bad).is_err(), "{bad:?}");
     }
-    assert_eq!(out.relative(&dir.path().join("tables").join("users").join("part-0.parquet")), "tables/users/part-0.parquet");
+    assert_eq!(
+        out.relative(
+            &dir.path()
+                .join("tables")
+                .join("users")
+                .join("part-0.parquet")
+        ),
+        "tables/users/part-0.parquet"
+    );
 }
 
 #[test]
@@ -24,13 +32,22 @@ fn temp_names_are_hidden_siblings_and_unique() {
     assert_ne!(a, b);
     assert_eq!(a.parent(), Some(Path::new("/o/tables/t")));
     let name = a.file_name().unwrap().to_string_lossy().into_owned();
-    assert!(name.starts_with(".part-0.parquet.") && name.ends_with(".tmp"), "{name}");
+    assert!(
+        name.starts_with(".part-0.parquet.") && name.ends_with(".tmp"),
+        "{name}"
+    );
 }
 
 #[test]
 fn table_formats_skip_xlsx_and_duplicates() {
     assert_eq!(
-        table_formats(&[Format::Xlsx, Format::Csv, Format::Parquet, Format::Csv, Format::Arrow]),
+        table_formats(&[
+            Format::Xlsx,
+            Format::Csv,
+            Format::Parquet,
+            Format::Csv,
+            Format::Arrow
+        ]),
         [Format::Parquet, Format::Csv, Format::Arrow]
     );
 }
@@ -39,11 +56,25 @@ fn table_formats_skip_xlsx_and_duplicates() {
 fn csv_joins_list_columns_with_semicolons() {
     let lists = Series::new(
         "department_ids".into(),
-        [Some(Series::new("".into(), [1u64, 22])), None, Some(Series::new("".into(), [3u64]))],
+        [
+            Some(Series::new("".into(), [1u64, 22])),
+            None,
+            Some(Series::new("".into(), [3u64])),
+        ],
     );
-    let frame = DataFrame::new_infer_height(vec![Column::new("userid".into(), ["a", "b", "c"]), lists.into()]).unwrap();
+    let frame = DataFrame::new_infer_height(vec![
+        Column::new("userid".into(), ["a", "b", "c"]),
+        lists.into(),
+    ])
+    .unwrap();
     let flat = csv_ready(&frame).unwrap();
     assert_eq!(csv_schema(frame.schema()), **flat.schema());
-    let joined: Vec<Option<&str>> = flat.column("department_ids").unwrap().str().unwrap().iter().collect();
+    let joined: Vec<Option<&str>> = flat
+        .column("department_ids")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .collect();
     assert_eq!(joined, [Some("1;22"), None, Some("3")]);
 }

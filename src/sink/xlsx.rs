@@ -9,7 +9,8 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 use polars_excel_writer::PolarsExcelWriter;
 use rust_xlsxwriter::{
-    Chart, ChartType, ConditionalFormatCell, ConditionalFormatCellRule, Format as CellFormat, Workbook, Worksheet,
+    Chart, ChartType, ConditionalFormatCell, ConditionalFormatCellRule, Format as CellFormat,
+    Workbook, Worksheet,
 };
 
 use super::{check_component, commit_file, temp_path_for, OutputDir, SinkError, WrittenFile};
@@ -50,11 +51,17 @@ pub struct WorkbookSheet<'a> {
 pub struct WorkbookOptions {
     /// `late_rate` cells above this are highlighted.
     pub late_rate_threshold: f64,
+    /// Show times in this zone (the job's) rather than UTC: Excel has no time zones, and an
+    /// analyst reads 21:30 local, not 13:30Z. The Parquet/CSV/Arrow files keep UTC.
+    pub timezone: Option<chrono_tz::Tz>,
 }
 
 impl Default for WorkbookOptions {
     fn default() -> Self {
-        WorkbookOptions { late_rate_threshold: 0.2 }
+        WorkbookOptions {
+            late_rate_threshold: 0.2,
+            timezone: None,
+        }
     }
 }
 
@@ -76,12 +83,20 @@ pub enum SummaryValue {
 
 impl SummaryItem {
     fn new(label: &str, value: SummaryValue) -> Self {
-        SummaryItem { label: label.to_owned(), value }
+        SummaryItem {
+            label: label.to_owned(),
+            value,
+        }
     }
 }
 
 /// The summary sheet's lines for a run.
-pub fn summary_items(job: &str, range: &DateRange, run_id: &str, summary: &ReportSummary) -> Vec<SummaryItem> {
+pub fn summary_items(
+    job: &str,
+    range: &DateRange,
+    run_id: &str,
+    summary: &ReportSummary,
+) -> Vec<SummaryItem> {
     use SummaryValue::*;
     vec![
         SummaryItem::new("job", Text(job.to_owned())),
@@ -112,7 +127,13 @@ pub fn summary_items(job: &str, range: &DateRange, run_id: &str, summary: &Repor
 pub fn workbook_file_name(job: &str, range: &DateRange) -> String {
     let job: String = job
         .chars()
-        .map(|c| if c.is_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' })
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     format!("{job}-{}_{}.xlsx", range.start, range.end)
 }
@@ -128,25 +149,34 @@ pub fn write_workbook(
 ) -> Result<(WrittenFile, Vec<String>), SinkError> {
     check_component(file_name)?;
     let final_path = out.root().join(file_name);
-    let xlsx_err = |message: String| SinkError::Xlsx { path: final_path.clone(), message };
+    let xlsx_err = |message: String| SinkError::Xlsx {
+        path: final_path.clone(),
+        message,
+    };
     let mut warnings = Vec::new();
     let mut workbook = Workbook::new();
 
     let mut used_names = BTreeSet::new();
     let summary_name = unique_sheet_name("summary", &mut used_names);
-    write_summary_sheet(workbook.add_worksheet(), &summary_name, summary).map_err(|e| xlsx_err(e.to_string()))?;
+    write_summary_sheet(workbook.add_worksheet(), &summary_name, summary)
+        .map_err(|e| xlsx_err(e.to_string()))?;
 
     let mut rows = 0u64;
     for sheet in sheets {
         let name = unique_sheet_name(sheet.name, &mut used_names);
         if name != sheet.name {
-            warnings.push(format!("sheet {:?} is named {name:?} (Excel: ≤ 31 characters, unique, no []:*?/\\)", sheet.name));
+            warnings.push(format!(
+                "sheet {:?} is named {name:?} (Excel: ≤ 31 characters, unique, no []:*?/\\)",
+                sheet.name
+            ));
         }
-        let (frame, mut notes) = excel_ready(sheet.frame).map_err(|e| xlsx_err(format!("sheet {name}: {e}")))?;
+        let (frame, mut notes) = excel_ready(sheet.frame, options.timezone)
+            .map_err(|e| xlsx_err(format!("sheet {name}: {e}")))?;
         warnings.extend(notes.drain(..).map(|n| format!("sheet {name}: {n}")));
         rows += frame.height() as u64;
         let worksheet = workbook.add_worksheet();
-        write_data_sheet(worksheet, &name, &frame, sheet.kind, options).map_err(|e| xlsx_err(format!("sheet {name}: {e}")))?;
+        write_data_sheet(worksheet, &name, &frame, sheet.kind, options)
+            .map_err(|e| xlsx_err(format!("sheet {name}: {e}")))?;
     }
 
     let temp = temp_path_for(&final_path);
@@ -162,7 +192,12 @@ pub fn write_workbook(
         }
     };
     Ok((
-        WrittenFile { path: out.relative(&final_path), format: "xlsx".to_owned(), rows, bytes },
+        WrittenFile {
+            path: out.relative(&final_path),
+            format: "xlsx".to_owned(),
+            rows,
+            bytes,
+        },
         warnings,
     ))
 }
@@ -172,7 +207,13 @@ pub fn write_workbook(
 fn unique_sheet_name(wanted: &str, used: &mut BTreeSet<String>) -> String {
     let cleaned: String = wanted
         .chars()
-        .map(|c| if matches!(c, '[' | ']' | ':' | '*' | '?' | '/' | '\\') { '_' } else { c })
+        .map(|c| {
+            if matches!(c, '[' | ']' | ':' | '*' | '?' | '/' | '\\') {
+                '_'
+            } else {
+                c
+            }
+        })
         .collect();
     let cleaned = cleaned.trim_matches('\'');
     let cleaned = if cleaned.is_empty() { "sheet" } else { cleaned };
@@ -189,7 +230,11 @@ fn unique_sheet_name(wanted: &str, used: &mut BTreeSet<String>) -> String {
     name
 }
 
-fn write_summary_sheet(sheet: &mut Worksheet, name: &str, items: &[SummaryItem]) -> Result<(), rust_xlsxwriter::XlsxError> {
+fn write_summary_sheet(
+    sheet: &mut Worksheet,
+    name: &str,
+    items: &[SummaryItem],
+) -> Result<(), rust_xlsxwriter::XlsxError> {
     sheet.set_name(name)?;
     let bold = CellFormat::new().set_bold();
     let percent = CellFormat::new().set_num_format(PERCENT);
@@ -245,7 +290,9 @@ fn write_data_sheet(
         // An Excel table needs a data row: write the header alone.
         let bold = CellFormat::new().set_bold();
         for (i, column) in frame.columns().iter().enumerate() {
-            sheet.write_with_format(0, i as u16, column.name().as_str(), &bold).map_err(|e| e.to_string())?;
+            sheet
+                .write_with_format(0, i as u16, column.name().as_str(), &bold)
+                .map_err(|e| e.to_string())?;
         }
         sheet.set_freeze_panes(1, 0).map_err(|e| e.to_string())?;
         sheet.autofit();
@@ -253,7 +300,10 @@ fn write_data_sheet(
     }
 
     let mut writer = PolarsExcelWriter::new();
-    writer.set_autofit(true).set_freeze_panes(1, 0).set_null_value("");
+    writer
+        .set_autofit(true)
+        .set_freeze_panes(1, 0)
+        .set_null_value("");
     for rate in &rate_columns {
         writer.set_column_format(rate, PERCENT);
     }
@@ -262,20 +312,31 @@ fn write_data_sheet(
             writer.set_column_format(column.name(), DATETIME);
         }
     }
-    writer.write_dataframe_to_worksheet(frame, sheet, 0, 0).map_err(|e| e.to_string())?;
+    writer
+        .write_dataframe_to_worksheet(frame, sheet, 0, 0)
+        .map_err(|e| e.to_string())?;
 
     let last_row = frame.height() as u32;
     if let Some(late_col) = column_index(frame, "late_rate") {
         let highlight = ConditionalFormatCell::new()
-            .set_rule(ConditionalFormatCellRule::GreaterThan(options.late_rate_threshold))
-            .set_format(CellFormat::new().set_font_color("9C0006").set_background_color("FFC7CE"));
+            .set_rule(ConditionalFormatCellRule::GreaterThan(
+                options.late_rate_threshold,
+            ))
+            .set_format(
+                CellFormat::new()
+                    .set_font_color("9C0006")
+                    .set_background_color("FFC7CE"),
+            );
         sheet
             .add_conditional_format(1, late_col, last_row, late_col, &highlight)
             .map_err(|e| e.to_string())?;
     }
 
     if kind == SheetKind::Report(ReportKind::LateRateByDepartment) {
-        if let (Some(dept_col), Some(late_col)) = (column_index(frame, "department_name"), column_index(frame, "late_rate")) {
+        if let (Some(dept_col), Some(late_col)) = (
+            column_index(frame, "department_name"),
+            column_index(frame, "late_rate"),
+        ) {
             let bars = last_row.min(MAX_CHART_BARS as u32);
             let mut chart = Chart::new(ChartType::Bar);
             chart
@@ -288,21 +349,32 @@ fn write_data_sheet(
             chart.legend().set_hidden();
             chart.set_width(720).set_height(480);
             let chart_col = frame.width() as u16 + 1;
-            sheet.insert_chart(1, chart_col, &chart).map_err(|e| e.to_string())?;
+            sheet
+                .insert_chart(1, chart_col, &chart)
+                .map_err(|e| e.to_string())?;
         }
     }
     Ok(())
 }
 
 fn column_index(frame: &DataFrame, name: &str) -> Option<u16> {
-    frame.get_column_index(name).and_then(|i| u16::try_from(i).ok())
+    frame
+        .get_column_index(name)
+        .and_then(|i| u16::try_from(i).ok())
 }
 
 /// Makes a frame fit Excel: lists joined with `;`, ids too big for a double (and `*_id`
 /// integers) as text, over-long strings cut, rows beyond the sheet limit dropped, and types
 /// Excel has no cell for as text. Returns notes on what was cut.
-fn excel_ready(frame: &DataFrame) -> PolarsResult<(DataFrame, Vec<String>)> {
+fn excel_ready(
+    frame: &DataFrame,
+    timezone: Option<chrono_tz::Tz>,
+) -> PolarsResult<(DataFrame, Vec<String>)> {
     let mut notes = Vec::new();
+    let local_zone = timezone
+        .map(|tz| TimeZone::opt_try_new(Some(tz.name())))
+        .transpose()?
+        .flatten();
     let mut exprs = Vec::new();
     for column in frame.columns() {
         let name = column.name().clone();
@@ -327,6 +399,16 @@ fn excel_ready(frame: &DataFrame) -> PolarsResult<(DataFrame, Vec<String>)> {
                 }
             }
             DataType::String => c,
+            // UTC instants as the zone's wall-clock time (see `WorkbookOptions::timezone`).
+            DataType::Datetime(_, Some(_)) => match &local_zone {
+                Some(zone) => c
+                    .dt()
+                    .convert_time_zone(zone.clone())
+                    .dt()
+                    .replace_time_zone(None, lit("raise"), NonExistent::Raise),
+                None => c,
+            },
+            DataType::Datetime(_, None) => c,
             DataType::Boolean
             | DataType::Int8
             | DataType::Int16
@@ -337,7 +419,6 @@ fn excel_ready(frame: &DataFrame) -> PolarsResult<(DataFrame, Vec<String>)> {
             | DataType::Float32
             | DataType::Float64
             | DataType::Date
-            | DataType::Datetime(_, _)
             | DataType::Time
             | DataType::Null => c,
             _ => c.cast(DataType::String),
@@ -357,12 +438,22 @@ fn excel_ready(frame: &DataFrame) -> PolarsResult<(DataFrame, Vec<String>)> {
                 .is_some_and(|c| {
                     c.as_materialized_series()
                         .str()
-                        .map(|s| s.iter().flatten().any(|v| v.chars().count() as i64 > MAX_CELL_CHARS))
+                        .map(|s| {
+                            s.iter()
+                                .flatten()
+                                .any(|v| v.chars().count() as i64 > MAX_CELL_CHARS)
+                        })
                         .unwrap_or(false)
                 });
             if too_long {
-                notes.push(format!("column {name}: texts longer than {MAX_CELL_CHARS} characters were cut"));
-                cut.push(col(name.clone()).str().slice(lit(0i64), lit(MAX_CELL_CHARS)));
+                notes.push(format!(
+                    "column {name}: texts longer than {MAX_CELL_CHARS} characters were cut"
+                ));
+                cut.push(
+                    col(name.clone())
+                        .str()
+                        .slice(lit(0i64), lit(MAX_CELL_CHARS)),
+                );
             }
         }
     }
@@ -397,7 +488,10 @@ mod tests {
         assert_eq!(b.chars().count(), 31);
         assert!(b.ends_with("~2") && a != b, "{a} {b}");
         assert_eq!(unique_sheet_name("a/b:c[1]?'", &mut used), "a_b_c_1__");
-        let chinese = unique_sheet_name("journals_wide__销售日报销售日报销售日报销售日报销售日报", &mut used);
+        let chinese = unique_sheet_name(
+            "journals_wide__销售日报销售日报销售日报销售日报销售日报",
+            &mut used,
+        );
         assert_eq!(chinese.chars().count(), 31);
     }
 
@@ -407,7 +501,13 @@ mod tests {
             start: NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(),
             end: NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
         };
-        assert_eq!(workbook_file_name("monthly-compliance", &range), "monthly-compliance-2026-10-01_2026-11-01.xlsx");
-        assert_eq!(workbook_file_name("a/b c", &range), "a_b_c-2026-10-01_2026-11-01.xlsx");
+        assert_eq!(
+            workbook_file_name("monthly-compliance", &range),
+            "monthly-compliance-2026-10-01_2026-11-01.xlsx"
+        );
+        assert_eq!(
+            workbook_file_name("a/b c", &range),
+            "a_b_c-2026-10-01_2026-11-01.xlsx"
+        );
     }
 }

@@ -12,8 +12,8 @@ use polars::prelude::*;
 use wecom_journal::job::{DateRange, Format, Period, ReportKind};
 use wecom_journal::report::{self, ReportInputs};
 use wecom_journal::sink::{
-    summary_items, workbook_file_name, write_frame, write_manifest, write_workbook, Gap, Manifest, OutputDir,
-    RunStatus, SheetKind, TableWriter, WorkbookOptions, WorkbookSheet, WrittenFile,
+    summary_items, workbook_file_name, write_frame, write_manifest, write_workbook, Gap, Manifest,
+    OutputDir, RunStatus, SheetKind, TableWriter, WorkbookOptions, WorkbookSheet, WrittenFile,
 };
 use wecom_journal::wecom::Secret;
 
@@ -25,36 +25,70 @@ fn d(s: &str) -> NaiveDate {
 
 fn utc_ms(name: &str, values: Vec<Option<i64>>) -> Column {
     Series::new(name.into(), values)
-        .cast(&DataType::Datetime(TimeUnit::Milliseconds, Some(polars::prelude::TimeZone::UTC)))
+        .cast(&DataType::Datetime(
+            TimeUnit::Milliseconds,
+            Some(polars::prelude::TimeZone::UTC),
+        ))
         .unwrap()
         .into()
 }
 
 /// `n` journals, one a day from `first`, with Chinese names and a null department every 5th.
 fn journals(first: &str, n: usize, tag: &str) -> DataFrame {
-    let dates: Vec<NaiveDate> = (0..n).map(|i| d(first) + chrono::Duration::days(i as i64)).collect();
+    let dates: Vec<NaiveDate> = (0..n)
+        .map(|i| d(first) + chrono::Duration::days(i as i64))
+        .collect();
     let times: Vec<Option<i64>> = dates
         .iter()
         .map(|date| {
-            Some(Shanghai.from_local_datetime(&date.and_hms_opt(21, 30, 0).unwrap()).unwrap().timestamp_millis())
+            Some(
+                Shanghai
+                    .from_local_datetime(&date.and_hms_opt(21, 30, 0).unwrap())
+                    .unwrap()
+                    .timestamp_millis(),
+            )
         })
         .collect();
     DataFrame::new_infer_height(vec![
-        Column::new("journal_uuid".into(), (0..n).map(|i| format!("{tag}-{i}")).collect::<Vec<_>>()),
+        Column::new(
+            "journal_uuid".into(),
+            (0..n).map(|i| format!("{tag}-{i}")).collect::<Vec<_>>(),
+        ),
         Column::new("template_id".into(), vec!["T1"; n]),
         Column::new("template_name".into(), vec!["销售日报"; n]),
         utc_ms("report_time", times),
         Column::new("report_date".into(), dates),
-        Column::new("submitter_userid".into(), (0..n).map(|i| format!("user{}", i % 4)).collect::<Vec<_>>()),
-        Column::new("department_id".into(), (0..n).map(|i| (i % 5 != 0).then_some(2u64)).collect::<Vec<_>>()),
+        Column::new(
+            "submitter_userid".into(),
+            (0..n).map(|i| format!("user{}", i % 4)).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "department_id".into(),
+            (0..n)
+                .map(|i| (i % 5 != 0).then_some(2u64))
+                .collect::<Vec<_>>(),
+        ),
         Column::new(
             "department_name".into(),
-            (0..n).map(|i| if i % 5 != 0 { "销售部" } else { "unknown" }).collect::<Vec<_>>(),
+            (0..n)
+                .map(|i| if i % 5 != 0 { "销售部" } else { "unknown" })
+                .collect::<Vec<_>>(),
         ),
-        Column::new("receiver_count".into(), (0..n).map(|i| (i % 3) as u32 + 1).collect::<Vec<_>>()),
-        Column::new("read_count".into(), (0..n).map(|i| (i % 2) as u32).collect::<Vec<_>>()),
+        Column::new(
+            "receiver_count".into(),
+            (0..n).map(|i| (i % 3) as u32 + 1).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "read_count".into(),
+            (0..n).map(|i| (i % 2) as u32).collect::<Vec<_>>(),
+        ),
         Column::new("comment_count".into(), vec![0u32; n]),
-        Column::new("sys_journal_data".into(), (0..n).map(|i| (i % 7 == 0).then(|| format!("{{\"内容\":\"第{i}天\"}}"))).collect::<Vec<_>>()),
+        Column::new(
+            "sys_journal_data".into(),
+            (0..n)
+                .map(|i| (i % 7 == 0).then(|| format!("{{\"内容\":\"第{i}天\"}}")))
+                .collect::<Vec<_>>(),
+        ),
     ])
     .unwrap()
 }
@@ -62,7 +96,11 @@ fn journals(first: &str, n: usize, tag: &str) -> DataFrame {
 fn users() -> DataFrame {
     let ids = Series::new(
         "department_ids".into(),
-        [Some(Series::new("".into(), [2u64, 3])), Some(Series::new("".into(), [3u64])), None],
+        [
+            Some(Series::new("".into(), [2u64, 3])),
+            Some(Series::new("".into(), [3u64])),
+            None,
+        ],
     );
     DataFrame::new_infer_height(vec![
         Column::new("userid".into(), ["zhangsan", "lisi", "wangwu"]),
@@ -76,16 +114,32 @@ fn users() -> DataFrame {
 fn rows_per_month(frames: &[&DataFrame]) -> BTreeMap<String, usize> {
     let mut out = BTreeMap::new();
     for frame in frames {
-        let dates = frame.column("report_date").unwrap().as_materialized_series().date().unwrap().as_date_iter().collect::<Vec<_>>();
+        let dates = frame
+            .column("report_date")
+            .unwrap()
+            .as_materialized_series()
+            .date()
+            .unwrap()
+            .as_date_iter()
+            .collect::<Vec<_>>();
         for date in dates {
-            *out.entry(date.unwrap().format("%Y-%m").to_string()).or_default() += 1;
+            *out.entry(date.unwrap().format("%Y-%m").to_string())
+                .or_default() += 1;
         }
     }
     out
 }
 
-fn write_table(out: &OutputDir, table: &str, batches: &[DataFrame], formats: &[Format], flush_rows: usize) -> Vec<WrittenFile> {
-    let mut writer = TableWriter::create(out, table, Some("report_date"), formats, true).unwrap().with_flush_rows(flush_rows);
+fn write_table(
+    out: &OutputDir,
+    table: &str,
+    batches: &[DataFrame],
+    formats: &[Format],
+    flush_rows: usize,
+) -> Vec<WrittenFile> {
+    let mut writer = TableWriter::create(out, table, Some("report_date"), formats, true)
+        .unwrap()
+        .with_flush_rows(flush_rows);
     for batch in batches {
         writer.write_batch(batch).unwrap();
     }
@@ -110,22 +164,35 @@ fn files_under(root: &Path) -> Vec<PathBuf> {
 }
 
 fn no_temp_files(root: &Path) {
-    let temps: Vec<_> = files_under(root).into_iter().filter(|p| p.to_string_lossy().ends_with(".tmp")).collect();
+    let temps: Vec<_> = files_under(root)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().ends_with(".tmp"))
+        .collect();
     assert!(temps.is_empty(), "temporary files left: {temps:?}");
 }
 
 fn scan_dataset(root: &Path, table: &str) -> DataFrame {
     let pattern = format!("{}/tables/{table}/**/*.parquet", root.display());
-    let args = ScanArgsParquet { hive_options: HiveOptions::new_enabled(), ..Default::default() };
-    LazyFrame::scan_parquet(PlRefPath::new(pattern), args).unwrap().collect().unwrap()
+    let args = ScanArgsParquet {
+        hive_options: HiveOptions::new_enabled(),
+        ..Default::default()
+    };
+    LazyFrame::scan_parquet(PlRefPath::new(pattern), args)
+        .unwrap()
+        .collect()
+        .unwrap()
 }
 
 fn read_parquet(path: &Path) -> DataFrame {
-    ParquetReader::new(fs::File::open(path).unwrap()).finish().unwrap()
+    ParquetReader::new(fs::File::open(path).unwrap())
+        .finish()
+        .unwrap()
 }
 
 fn read_ipc(path: &Path) -> DataFrame {
-    IpcReader::new(fs::File::open(path).unwrap()).finish().unwrap()
+    IpcReader::new(fs::File::open(path).unwrap())
+        .finish()
+        .unwrap()
 }
 
 #[test]
@@ -134,12 +201,20 @@ fn parquet_dataset_is_hive_partitioned_by_month_and_reads_back() {
     let out = OutputDir::new(dir.path()).unwrap();
     // 2026-09-25 + 45 days reaches 2026-11-08: three months, in batches of uneven sizes.
     let all = journals("2026-09-25", 45, "j");
-    let batches = [all.slice(0, 3), all.slice(3, 20), all.slice(23, 1), all.slice(24, 21)];
+    let batches = [
+        all.slice(0, 3),
+        all.slice(3, 20),
+        all.slice(23, 1),
+        all.slice(24, 21),
+    ];
     let files = write_table(&out, "journals", &batches, &[Format::Parquet], 8);
     no_temp_files(dir.path());
 
     let expected = rows_per_month(&[&all]);
-    assert_eq!(expected.keys().collect::<Vec<_>>(), ["2026-09", "2026-10", "2026-11"]);
+    assert_eq!(
+        expected.keys().collect::<Vec<_>>(),
+        ["2026-09", "2026-10", "2026-11"]
+    );
     let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
     assert_eq!(
         paths,
@@ -150,7 +225,14 @@ fn parquet_dataset_is_hive_partitioned_by_month_and_reads_back() {
         ]
     );
     for file in &files {
-        let month = file.path.split("report_month=").nth(1).unwrap().split('/').next().unwrap();
+        let month = file
+            .path
+            .split("report_month=")
+            .nth(1)
+            .unwrap()
+            .split('/')
+            .next()
+            .unwrap();
         assert_eq!(file.rows as usize, expected[month], "{}", file.path);
         assert_eq!(file.format, "parquet");
         let path = dir.path().join(&file.path);
@@ -174,20 +256,43 @@ fn parquet_dataset_is_hive_partitioned_by_month_and_reads_back() {
     let check = back
         .lazy()
         .select([
-            (col("report_month").cast(DataType::String).eq(col("report_date").dt().strftime("%Y-%m")))
-                .all(true)
-                .alias("ok"),
+            (col("report_month")
+                .cast(DataType::String)
+                .eq(col("report_date").dt().strftime("%Y-%m")))
+            .all(true)
+            .alias("ok"),
             col("journal_uuid").n_unique().alias("uuids"),
         ])
         .collect()
         .unwrap();
-    assert_eq!(check.column("ok").unwrap().bool().unwrap().get(0), Some(true));
-    assert_eq!(check.column("uuids").unwrap().as_materialized_series().cast(&DataType::UInt64).unwrap().u64().unwrap().get(0), Some(45));
+    assert_eq!(
+        check.column("ok").unwrap().bool().unwrap().get(0),
+        Some(true)
+    );
+    assert_eq!(
+        check
+            .column("uuids")
+            .unwrap()
+            .as_materialized_series()
+            .cast(&DataType::UInt64)
+            .unwrap()
+            .u64()
+            .unwrap()
+            .get(0),
+        Some(45)
+    );
 
     // Types survive: Datetime(ms, UTC), Date, exact u64, Chinese text.
     let one = read_parquet(&dir.path().join(&files[1].path));
     assert_eq!(one.schema(), all.schema());
-    let names: Vec<Option<&str>> = one.column("template_name").unwrap().str().unwrap().iter().take(1).collect();
+    let names: Vec<Option<&str>> = one
+        .column("template_name")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .take(1)
+        .collect();
     assert_eq!(names, [Some("销售日报")]);
 }
 
@@ -198,12 +303,20 @@ fn rewriting_a_month_replaces_it_and_leaves_other_months_alone() {
     // First run: September (6 rows) and October (31 rows).
     let first = journals("2026-09-25", 37, "first");
     write_table(&out, "journals", &[first.clone()], &ALL_TABLE_FORMATS, 1000);
-    let september = dir.path().join("tables/journals/report_month=2026-09/part-0.parquet");
+    let september = dir
+        .path()
+        .join("tables/journals/report_month=2026-09/part-0.parquet");
     let september_bytes = fs::read(&september).unwrap();
 
     // Second run over October and November: 40 rows from 2026-10-01.
     let second = journals("2026-10-01", 40, "second");
-    write_table(&out, "journals", &[second.slice(0, 17), second.slice(17, 23)], &ALL_TABLE_FORMATS, 1000);
+    write_table(
+        &out,
+        "journals",
+        &[second.slice(0, 17), second.slice(17, 23)],
+        &ALL_TABLE_FORMATS,
+        1000,
+    );
     no_temp_files(dir.path());
 
     let back = scan_dataset(dir.path(), "journals");
@@ -214,15 +327,31 @@ fn rewriting_a_month_replaces_it_and_leaves_other_months_alone() {
     }
     assert_eq!(rows_per_month(&[&back]), expected);
     assert_eq!(back.height(), 6 + 40);
-    assert_eq!(fs::read(&september).unwrap(), september_bytes, "September must be untouched");
+    assert_eq!(
+        fs::read(&september).unwrap(),
+        september_bytes,
+        "September must be untouched"
+    );
     // No duplicate journal in the dataset.
-    let uuids = back.column("journal_uuid").unwrap().as_materialized_series().n_unique().unwrap();
+    let uuids = back
+        .column("journal_uuid")
+        .unwrap()
+        .as_materialized_series()
+        .n_unique()
+        .unwrap();
     assert_eq!(uuids, back.height());
     // CSV and Arrow partitions were replaced the same way.
     for (format, ext) in [(Format::Csv, "csv"), (Format::Arrow, "arrow")] {
-        let path = out.table_dir(format, "journals").join(format!("report_month=2026-10/part-0.{ext}"));
+        let path = out
+            .table_dir(format, "journals")
+            .join(format!("report_month=2026-10/part-0.{ext}"));
         let rows = match format {
-            Format::Csv => CsvReadOptions::default().try_into_reader_with_file_path(Some(path)).unwrap().finish().unwrap().height(),
+            Format::Csv => CsvReadOptions::default()
+                .try_into_reader_with_file_path(Some(path))
+                .unwrap()
+                .finish()
+                .unwrap()
+                .height(),
             _ => read_ipc(&path).height(),
         };
         assert_eq!(rows, second_months["2026-10"], "{ext}");
@@ -231,13 +360,25 @@ fn rewriting_a_month_replaces_it_and_leaves_other_months_alone() {
     // Third run covers November and December but has rows for December only: November's
     // stale files go, September and October stay.
     let third = journals("2026-12-03", 2, "third");
-    let mut writer = TableWriter::create(&out, "journals", Some("report_date"), &ALL_TABLE_FORMATS, false).unwrap();
+    let mut writer = TableWriter::create(
+        &out,
+        "journals",
+        Some("report_date"),
+        &ALL_TABLE_FORMATS,
+        false,
+    )
+    .unwrap();
     writer.covers(["2026-11", "2026-12"]);
     writer.write_batch(&third).unwrap();
     writer.finish().unwrap();
-    let months: Vec<String> = rows_per_month(&[&scan_dataset(dir.path(), "journals")]).into_keys().collect();
+    let months: Vec<String> = rows_per_month(&[&scan_dataset(dir.path(), "journals")])
+        .into_keys()
+        .collect();
     assert_eq!(months, ["2026-09", "2026-10", "2026-12"]);
-    assert!(!dir.path().join("csv/tables/journals/report_month=2026-11").exists());
+    assert!(!dir
+        .path()
+        .join("csv/tables/journals/report_month=2026-11")
+        .exists());
 }
 
 #[test]
@@ -247,25 +388,47 @@ fn csv_has_the_bom_a_header_and_intact_chinese_text() {
     let frame = journals("2026-10-01", 3, "c");
     let files = write_table(&out, "journals", &[frame.clone()], &[Format::Csv], 1000);
     assert_eq!(files.len(), 1);
-    assert_eq!(files[0].path, "csv/tables/journals/report_month=2026-10/part-0.csv");
+    assert_eq!(
+        files[0].path,
+        "csv/tables/journals/report_month=2026-10/part-0.csv"
+    );
     let bytes = fs::read(dir.path().join(&files[0].path)).unwrap();
     assert_eq!(&bytes[..3], b"\xEF\xBB\xBF", "UTF-8 BOM first");
     let text = std::str::from_utf8(&bytes[3..]).unwrap();
     let header = text.lines().next().unwrap();
-    let names: Vec<String> = frame.get_column_names().iter().map(|n| n.to_string()).collect();
+    let names: Vec<String> = frame
+        .get_column_names()
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
     assert_eq!(header, names.join(","));
     assert_eq!(text.lines().count(), 1 + 3);
-    assert!(text.contains("销售日报") && text.contains("销售部") && text.contains("第0天"), "{text}");
+    assert!(
+        text.contains("销售日报") && text.contains("销售部") && text.contains("第0天"),
+        "{text}"
+    );
 
     // Unpartitioned table with a list column, without BOM: joined with ';'.
-    let mut writer = TableWriter::create(&out, "users", None, &[Format::Csv, Format::Parquet], false).unwrap();
+    let mut writer =
+        TableWriter::create(&out, "users", None, &[Format::Csv, Format::Parquet], false).unwrap();
     writer.write_batch(&users()).unwrap();
     let files = writer.finish().unwrap();
     let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
-    assert_eq!(paths, ["csv/tables/users/part-0.csv", "tables/users/part-0.parquet"]);
+    assert_eq!(
+        paths,
+        ["csv/tables/users/part-0.csv", "tables/users/part-0.parquet"]
+    );
     let text = fs::read_to_string(dir.path().join("csv/tables/users/part-0.csv")).unwrap();
     assert!(!text.starts_with('\u{feff}'));
-    assert_eq!(text.lines().collect::<Vec<_>>(), ["userid,department_id,department_ids", "zhangsan,2,2;3", "lisi,3,3", "wangwu,,"]);
+    assert_eq!(
+        text.lines().collect::<Vec<_>>(),
+        [
+            "userid,department_id,department_ids",
+            "zhangsan,2,2;3",
+            "lisi,3,3",
+            "wangwu,,"
+        ]
+    );
     // The Parquet copy keeps the list.
     let back = read_parquet(&dir.path().join("tables/users/part-0.parquet"));
     assert!(back.equals_missing(&users()));
@@ -276,10 +439,19 @@ fn arrow_ipc_files_read_back_with_their_types() {
     let dir = tempfile::tempdir().unwrap();
     let out = OutputDir::new(dir.path()).unwrap();
     let frame = journals("2026-10-20", 20, "a");
-    let files = write_table(&out, "journals", &[frame.slice(0, 5), frame.slice(5, 15)], &[Format::Arrow], 4);
+    let files = write_table(
+        &out,
+        "journals",
+        &[frame.slice(0, 5), frame.slice(5, 15)],
+        &[Format::Arrow],
+        4,
+    );
     let mut rows = 0;
     for file in &files {
-        assert!(file.path.starts_with("arrow/tables/journals/report_month=") && file.path.ends_with("/part-0.arrow"));
+        assert!(
+            file.path.starts_with("arrow/tables/journals/report_month=")
+                && file.path.ends_with("/part-0.arrow")
+        );
         let back = read_ipc(&dir.path().join(&file.path));
         assert_eq!(back.height() as u64, file.rows);
         assert_eq!(back.schema(), frame.schema());
@@ -304,17 +476,37 @@ fn ids_above_two_to_the_53_stay_exact() {
         Column::new("report_date".into(), [d("2026-10-01"), d("2026-10-02")]),
     ])
     .unwrap();
-    let files = write_table(&out, "journal_comments", &[comments], &ALL_TABLE_FORMATS, 100);
+    let files = write_table(
+        &out,
+        "journal_comments",
+        &[comments],
+        &ALL_TABLE_FORMATS,
+        100,
+    );
     for file in files {
         let path = dir.path().join(&file.path);
         match file.format.as_str() {
             "csv" => {
                 let text = fs::read_to_string(&path).unwrap();
-                assert!(text.contains("9007199254740993") && text.contains("18446744073709551614"), "{text}");
+                assert!(
+                    text.contains("9007199254740993") && text.contains("18446744073709551614"),
+                    "{text}"
+                );
             }
             "parquet" | "arrow" => {
-                let back = if file.format == "parquet" { read_parquet(&path) } else { read_ipc(&path) };
-                let got: Vec<u64> = back.column("comment_id").unwrap().u64().unwrap().iter().flatten().collect();
+                let back = if file.format == "parquet" {
+                    read_parquet(&path)
+                } else {
+                    read_ipc(&path)
+                };
+                let got: Vec<u64> = back
+                    .column("comment_id")
+                    .unwrap()
+                    .u64()
+                    .unwrap()
+                    .iter()
+                    .flatten()
+                    .collect();
                 assert_eq!(got, ids);
             }
             other => panic!("unexpected format {other}"),
@@ -326,17 +518,41 @@ fn ids_above_two_to_the_53_stay_exact() {
 fn bad_batches_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let out = OutputDir::new(dir.path()).unwrap();
-    let mut writer = TableWriter::create(&out, "journals", Some("no_such_column"), &[Format::Parquet], false).unwrap();
-    let err = writer.write_batch(&journals("2026-10-01", 2, "x")).unwrap_err().to_string();
-    assert!(err.contains("journals") && err.contains("no_such_column"), "{err}");
+    let mut writer = TableWriter::create(
+        &out,
+        "journals",
+        Some("no_such_column"),
+        &[Format::Parquet],
+        false,
+    )
+    .unwrap();
+    let err = writer
+        .write_batch(&journals("2026-10-01", 2, "x"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("journals") && err.contains("no_such_column"),
+        "{err}"
+    );
 
-    let mut writer = TableWriter::create(&out, "journals", Some("report_date"), &[Format::Parquet], false).unwrap();
+    let mut writer = TableWriter::create(
+        &out,
+        "journals",
+        Some("report_date"),
+        &[Format::Parquet],
+        false,
+    )
+    .unwrap();
     writer.write_batch(&journals("2026-10-01", 2, "x")).unwrap();
     let err = writer.write_batch(&users()).unwrap_err().to_string();
     assert!(err.contains("journals") && err.contains("schema"), "{err}");
     drop(writer);
     // An abandoned writer leaves neither a temporary nor a final file.
-    assert!(files_under(dir.path()).is_empty(), "{:?}", files_under(dir.path()));
+    assert!(
+        files_under(dir.path()).is_empty(),
+        "{:?}",
+        files_under(dir.path())
+    );
 
     assert!(TableWriter::create(&out, "../escape", None, &[Format::Parquet], false).is_err());
 }
@@ -344,7 +560,12 @@ fn bad_batches_are_clear_errors() {
 /// Inputs for the report and workbook tests: two departments over two days.
 fn report_inputs() -> ReportInputs {
     let users = ["u1", "u2", "u3", "u4"];
-    let depts = [(2u64, "销售部"), (2, "销售部"), (3, "技术部"), (3, "技术部")];
+    let depts = [
+        (2u64, "销售部"),
+        (2, "销售部"),
+        (3, "技术部"),
+        (3, "技术部"),
+    ];
     let mut template_id = Vec::new();
     let mut userid = Vec::new();
     let mut dept_id = Vec::new();
@@ -366,7 +587,14 @@ fn report_inputs() -> ReportInputs {
     }
     let begins: Vec<Option<i64>> = dates
         .iter()
-        .map(|date| Some(Shanghai.from_local_datetime(&date.and_hms_opt(0, 0, 0).unwrap()).unwrap().timestamp_millis()))
+        .map(|date| {
+            Some(
+                Shanghai
+                    .from_local_datetime(&date.and_hms_opt(0, 0, 0).unwrap())
+                    .unwrap()
+                    .timestamp_millis(),
+            )
+        })
         .collect();
     let ends = begins.iter().map(|b| b.map(|b| b + 86_400_000)).collect();
     let n = userid.len();
@@ -396,7 +624,14 @@ fn reports_are_written_in_every_table_format() {
     let mut all = Vec::new();
     for kind in ReportKind::ALL {
         let frame = report::build(kind, &inputs, Period::Month).unwrap();
-        let files = write_frame(&out, &format!("reports/{}", kind.name()), &frame, &[Format::Parquet, Format::Csv, Format::Arrow, Format::Xlsx], true).unwrap();
+        let files = write_frame(
+            &out,
+            &format!("reports/{}", kind.name()),
+            &frame,
+            &[Format::Parquet, Format::Csv, Format::Arrow, Format::Xlsx],
+            true,
+        )
+        .unwrap();
         assert_eq!(files.len(), 3, "{}", kind.name());
         for file in &files {
             assert_eq!(file.rows as usize, frame.height());
@@ -406,7 +641,10 @@ fn reports_are_written_in_every_table_format() {
                 "arrow" => assert!(read_ipc(&path).equals_missing(&frame)),
                 "csv" => {
                     let text = fs::read_to_string(&path).unwrap();
-                    assert_eq!(text.trim_start_matches('\u{feff}').lines().count(), frame.height() + 1);
+                    assert_eq!(
+                        text.trim_start_matches('\u{feff}').lines().count(),
+                        frame.height() + 1
+                    );
                 }
                 other => panic!("{other}"),
             }
@@ -422,7 +660,7 @@ fn reports_are_written_in_every_table_format() {
 
 /// The text of every entry of a zip, by name.
 fn unzip(path: &Path) -> BTreeMap<String, String> {
-    let mut archive = zip::ZipArchive::new(fs::File::open(path).unwrap()).unwrap();
+    let mut archive = ::zip::ZipArchive::new(fs::File::open(path).unwrap()).unwrap();
     let mut out = BTreeMap::new();
     for i in 0..archive.len() {
         let mut entry = archive.by_index(i).unwrap();
@@ -467,7 +705,10 @@ fn attr(xml: &str, name: &str) -> Vec<String> {
 
 /// Header row (row 1) of a worksheet, resolved through the shared strings.
 fn header_row(sheet_xml: &str, shared: &[String]) -> Vec<String> {
-    let row = xml_texts(sheet_xml, "row").into_iter().next().unwrap_or_default();
+    let row = xml_texts(sheet_xml, "row")
+        .into_iter()
+        .next()
+        .unwrap_or_default();
     xml_texts(&row, "c")
         .iter()
         .map(|cell| {
@@ -482,31 +723,61 @@ fn the_workbook_has_a_summary_first_then_reports_and_tables() {
     let dir = tempfile::tempdir().unwrap();
     let out = OutputDir::new(dir.path()).unwrap();
     let inputs = report_inputs();
-    let reports: Vec<(ReportKind, DataFrame)> =
-        ReportKind::ALL.iter().map(|k| (*k, report::build(*k, &inputs, Period::Week).unwrap())).collect();
+    let reports: Vec<(ReportKind, DataFrame)> = ReportKind::ALL
+        .iter()
+        .map(|k| (*k, report::build(*k, &inputs, Period::Week).unwrap()))
+        .collect();
     let wide = journals("2026-10-07", 3, "w");
     let wide_name = "journals_wide__ZLqk8pcsAoXZ1eY56vpAgfX28MqNd5TyC3ao4ssM";
     let empty = wide.clear();
-    let mut sheets: Vec<WorkbookSheet> =
-        reports.iter().map(|(k, f)| WorkbookSheet { name: k.name(), frame: f, kind: SheetKind::Report(*k) }).collect();
-    sheets.push(WorkbookSheet { name: wide_name, frame: &wide, kind: SheetKind::Table });
-    sheets.push(WorkbookSheet { name: "journals_wide__empty", frame: &empty, kind: SheetKind::Table });
+    let mut sheets: Vec<WorkbookSheet> = reports
+        .iter()
+        .map(|(k, f)| WorkbookSheet {
+            name: k.name(),
+            frame: f,
+            kind: SheetKind::Report(*k),
+        })
+        .collect();
+    sheets.push(WorkbookSheet {
+        name: wide_name,
+        frame: &wide,
+        kind: SheetKind::Table,
+    });
+    sheets.push(WorkbookSheet {
+        name: "journals_wide__empty",
+        frame: &empty,
+        kind: SheetKind::Table,
+    });
 
-    let range = DateRange { start: d("2026-10-01"), end: d("2026-11-01") };
+    let range = DateRange {
+        start: d("2026-10-01"),
+        end: d("2026-11-01"),
+    };
     let summary = report::summary(&inputs).unwrap();
     let items = summary_items("monthly-compliance", &range, "run-1", &summary);
     let name = workbook_file_name("monthly-compliance", &range);
-    let (file, warnings) = write_workbook(&out, &name, &items, &sheets, &WorkbookOptions::default()).unwrap();
+    let options = WorkbookOptions {
+        timezone: Some(Shanghai),
+        ..WorkbookOptions::default()
+    };
+    let (file, warnings) = write_workbook(&out, &name, &items, &sheets, &options).unwrap();
     assert_eq!(file.path, "monthly-compliance-2026-10-01_2026-11-01.xlsx");
     assert_eq!(file.format, "xlsx");
     let data_rows: usize = reports.iter().map(|(_, f)| f.height()).sum::<usize>() + 3;
     assert_eq!(file.rows as usize, data_rows);
-    assert!(warnings.iter().any(|w| w.contains(wide_name)), "{warnings:?}");
+    assert!(
+        warnings.iter().any(|w| w.contains(wide_name)),
+        "{warnings:?}"
+    );
     no_temp_files(dir.path());
 
     let zip = unzip(&dir.path().join(&file.path));
     let names = attr(&zip["xl/workbook.xml"], "name");
-    let sheet_names: Vec<&str> = names.iter().map(String::as_str).filter(|n| !n.starts_with("_xlnm")).collect();
+    let sheet_names: Vec<&str> = names
+        .iter()
+        .map(String::as_str)
+        .filter(|n| !n.starts_with("_xlnm"))
+        .collect();
     assert_eq!(
         sheet_names,
         [
@@ -524,36 +795,83 @@ fn the_workbook_has_a_summary_first_then_reports_and_tables() {
         .iter()
         .map(|si| xml_texts(si, "t").concat())
         .collect();
-    assert_eq!(header_row(&zip["xl/worksheets/sheet1.xml"], &shared), ["item", "value"]);
+    assert_eq!(
+        header_row(&zip["xl/worksheets/sheet1.xml"], &shared),
+        ["item", "value"]
+    );
     for (i, (_, frame)) in reports.iter().enumerate() {
         let sheet = &zip[&format!("xl/worksheets/sheet{}.xml", i + 2)];
-        let want: Vec<String> = frame.get_column_names().iter().map(|n| n.to_string()).collect();
+        let want: Vec<String> = frame
+            .get_column_names()
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
         assert_eq!(header_row(sheet, &shared), want, "sheet {}", i + 2);
         // Headers frozen.
         assert!(sheet.contains("ySplit=\"1\""), "sheet {} not frozen", i + 2);
     }
+    // Times shown in the job's zone: the first wide row was reported 2026-10-07 21:30 local
+    // (13:30Z); Excel counts days from 1899-12-30.
+    let wide_sheet = &zip["xl/worksheets/sheet6.xml"];
+    let d2 = wide_sheet.split("<c r=\"D2\"").nth(1).unwrap();
+    let serial: f64 = xml_texts(d2, "v")[0].parse().unwrap();
+    let local = d("2026-10-07").and_hms_opt(21, 30, 0).unwrap()
+        - d("1899-12-30").and_hms_opt(0, 0, 0).unwrap();
+    assert!(
+        (serial - local.num_seconds() as f64 / 86_400.0).abs() < 1e-6,
+        "{serial}"
+    );
     let empty_sheet = &zip["xl/worksheets/sheet7.xml"];
-    let want: Vec<String> = empty.get_column_names().iter().map(|n| n.to_string()).collect();
+    let want: Vec<String> = empty
+        .get_column_names()
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
     assert_eq!(header_row(empty_sheet, &shared), want);
     assert!(shared.contains(&"销售日报".to_owned()) && shared.contains(&"技术部".to_owned()));
 
     // Late rates highlighted over 20 %, rates as percentages, the chart on the department sheet.
     let department_sheet = &zip["xl/worksheets/sheet2.xml"];
-    assert!(department_sheet.contains("<conditionalFormatting"), "no conditional format");
-    assert!(department_sheet.contains("<formula>0.2</formula>"), "threshold 0.2 expected");
+    assert!(
+        department_sheet.contains("<conditionalFormatting"),
+        "no conditional format"
+    );
+    assert!(
+        department_sheet.contains("<formula>0.2</formula>"),
+        "threshold 0.2 expected"
+    );
     assert!(zip["xl/styles.xml"].contains("formatCode=\"0.0%\""));
-    let charts: Vec<&String> = zip.keys().filter(|k| k.starts_with("xl/charts/chart")).collect();
+    let charts: Vec<&String> = zip
+        .keys()
+        .filter(|k| k.starts_with("xl/charts/chart"))
+        .collect();
     assert_eq!(charts.len(), 1, "{charts:?}");
     let chart = &zip[charts[0]];
-    assert!(chart.contains("<c:barChart>") && chart.contains("late_rate_by_department"), "{chart}");
+    assert!(
+        chart.contains("<c:barChart>") && chart.contains("late_rate_by_department"),
+        "{chart}"
+    );
     assert!(zip["xl/worksheets/_rels/sheet2.xml.rels"].contains("drawing"));
 
     // The summary sheet holds the headline numbers.
     let summary_sheet = &zip["xl/worksheets/sheet1.xml"];
     let values: Vec<String> = xml_texts(summary_sheet, "v");
     // 8 pairs: u1, u2, u3 reported both days (u2 late once), u4 never → late_rate 1/6.
-    assert_eq!((summary.expected, summary.reported, summary.late, summary.unreported), (8, 6, 1, 2));
-    assert!(values.iter().any(|v| v.parse::<f64>().ok() == Some(1.0 / 6.0)), "{values:?}");
+    assert_eq!(
+        (
+            summary.expected,
+            summary.reported,
+            summary.late,
+            summary.unreported
+        ),
+        (8, 6, 1, 2)
+    );
+    assert!(
+        values
+            .iter()
+            .any(|v| v.parse::<f64>().ok() == Some(1.0 / 6.0)),
+        "{values:?}"
+    );
 }
 
 #[test]
@@ -562,20 +880,60 @@ fn the_manifest_lists_every_file_and_holds_no_secret() {
     let out = OutputDir::new(dir.path()).unwrap();
     let corp_secret = Secret::new("Cs3cr3t-corp-secret-0123456789abcdefghijk");
     let token = Secret::new("ACCESS-TOKEN-zyxwvu-98765");
-    let range = DateRange { start: d("2026-10-01"), end: d("2026-11-01") };
-    let mut manifest = Manifest::new("monthly-compliance", "20261101T010203Z-1a2b", range, Utc::now());
+    let range = DateRange {
+        start: d("2026-10-01"),
+        end: d("2026-11-01"),
+    };
+    let mut manifest = Manifest::new(
+        "monthly-compliance",
+        "20261101T010203Z-1a2b",
+        range,
+        Utc::now(),
+    );
 
     let frame = journals("2026-09-28", 10, "m");
-    let mut writer = TableWriter::create(&out, "journals", Some("report_date"), &ALL_TABLE_FORMATS, true).unwrap();
+    let mut writer = TableWriter::create(
+        &out,
+        "journals",
+        Some("report_date"),
+        &ALL_TABLE_FORMATS,
+        true,
+    )
+    .unwrap();
     writer.write_batch(&frame).unwrap();
     manifest.add_files(writer.finish().unwrap());
     manifest.add_rows("journals", frame.height() as u64);
     let inputs = report_inputs();
     let report = report::build(ReportKind::LateRateByDepartment, &inputs, Period::Month).unwrap();
-    manifest.add_files(write_frame(&out, "reports/late_rate_by_department", &report, &ALL_TABLE_FORMATS, false).unwrap());
-    let items = summary_items("monthly-compliance", &range, &manifest.run_id, &report::summary(&inputs).unwrap());
-    let sheets = [WorkbookSheet { name: "late_rate_by_department", frame: &report, kind: SheetKind::Report(ReportKind::LateRateByDepartment) }];
-    let (xlsx, _) = write_workbook(&out, &workbook_file_name("monthly-compliance", &range), &items, &sheets, &WorkbookOptions::default()).unwrap();
+    manifest.add_files(
+        write_frame(
+            &out,
+            "reports/late_rate_by_department",
+            &report,
+            &ALL_TABLE_FORMATS,
+            false,
+        )
+        .unwrap(),
+    );
+    let items = summary_items(
+        "monthly-compliance",
+        &range,
+        &manifest.run_id,
+        &report::summary(&inputs).unwrap(),
+    );
+    let sheets = [WorkbookSheet {
+        name: "late_rate_by_department",
+        frame: &report,
+        kind: SheetKind::Report(ReportKind::LateRateByDepartment),
+    }];
+    let (xlsx, _) = write_workbook(
+        &out,
+        &workbook_file_name("monthly-compliance", &range),
+        &items,
+        &sheets,
+        &WorkbookOptions::default(),
+    )
+    .unwrap();
     manifest.add_files([xlsx]);
 
     // Credentials leaking into free text, as an error message quoting a URL might.
@@ -597,14 +955,21 @@ fn the_manifest_lists_every_file_and_holds_no_secret() {
     assert_eq!(written.path, "runs/20261101T010203Z-1a2b.json");
     let text = fs::read_to_string(dir.path().join(&written.path)).unwrap();
     for secret in [&corp_secret, &token] {
-        assert!(!text.contains(secret.expose()), "secret in manifest: {text}");
+        assert!(
+            !text.contains(secret.expose()),
+            "secret in manifest: {text}"
+        );
     }
     assert!(text.contains("[redacted]"));
     assert!(text.contains("301065") && text.contains("\"status\": \"finished_with_gaps\""));
 
     // It parses back, and lists exactly the files on disk (besides itself), with their rows.
     let back: Manifest = serde_json::from_str(&text).unwrap();
-    let listed: BTreeMap<String, u64> = back.files.iter().map(|f| (f.path.clone(), f.rows)).collect();
+    let listed: BTreeMap<String, u64> = back
+        .files
+        .iter()
+        .map(|f| (f.path.clone(), f.rows))
+        .collect();
     let on_disk: Vec<String> = files_under(dir.path())
         .iter()
         .map(|p| out.relative(p))
