@@ -306,6 +306,15 @@ fn load_directory(job: &Job, store: &Store) -> Result<Directory> {
     })
 }
 
+/// The whole months a range touches: from the first of its first month to the first of the
+/// month after its last day.
+fn month_span(range: DateRange) -> DateRange {
+    let start = range.start.with_day(1).expect("day 1 exists");
+    let last_day = range.end.pred_opt().unwrap_or(range.end).max(range.start);
+    let end = last_day.with_day(1).expect("day 1 exists").checked_add_months(chrono::Months::new(1)).expect("dates stay in range");
+    DateRange { start, end }
+}
+
 /// The months (`YYYY-MM`) a range touches: the partitions a run is responsible for.
 fn months_of(range: DateRange) -> Vec<String> {
     let mut months = vec![];
@@ -322,7 +331,11 @@ pub fn build_outputs(job: &Job, range: DateRange, store: &Store, out: &OutputDir
     let tz = job.source.timezone;
     let formats = &job.output.formats;
     let bom = job.output.csv_bom;
-    let (start_ts, end_ts) = (local_midnight(tz, range.start), local_midnight(tz, range.end));
+    // Partitions are whole months and a run replaces those it touches, so it flattens every
+    // stored row of those months, not only the job's range (else a mid-month range would wipe
+    // the first half of its month). Reports cover the job's range alone.
+    let months_span = month_span(range);
+    let (start_ts, end_ts) = (local_midnight(tz, months_span.start), local_midnight(tz, months_span.end));
     let months = months_of(range);
     let directory = load_directory(job, store)?;
     let want_wide = formats.contains(&Format::Xlsx);
@@ -400,7 +413,11 @@ pub fn build_outputs(job: &Job, range: DateRange, store: &Store, out: &OutputDir
     // Reports.
     let t = Instant::now();
     let journals = concat_frames(report_journals, &JOURNALS, REPORT_JOURNAL_COLUMNS)?;
-    let inputs = ReportInputs::from_frames(&stats.stat_items, &journals);
+    let in_range = |column: &str| col(column).gt_eq(lit(range.start)).and(col(column).lt(lit(range.end)));
+    let inputs = ReportInputs::new(
+        stats.stat_items.clone().lazy().filter(in_range("cycle_date")),
+        journals.lazy().filter(in_range("report_date")),
+    );
     let period = job.period();
     let mut reports: Vec<(job::ReportKind, DataFrame)> = vec![];
     for kind in &job.output.reports {
@@ -433,7 +450,7 @@ pub fn build_outputs(job: &Job, range: DateRange, store: &Store, out: &OutputDir
         }
         let mut sheets: Vec<WorkbookSheet<'_>> = reports.iter().map(|(kind, frame)| WorkbookSheet { name: kind.name(), frame, kind: SheetKind::Report(*kind) }).collect();
         sheets.extend(wide.iter().map(|(name, frame)| WorkbookSheet { name, frame, kind: SheetKind::Table }));
-        let (file, warnings) = sink::write_workbook(out, &sink::workbook_file_name(&job.name, &range), &items, &sheets, &WorkbookOptions::default())?;
+        let (file, warnings) = sink::write_workbook(out, &sink::workbook_file_name(&job.name, &range), &items, &sheets, &WorkbookOptions { timezone: Some(tz), ..WorkbookOptions::default() })?;
         manifest.warnings.extend(warnings);
         manifest.add_files([file]);
         manifest.add_duration("workbook", t.elapsed());

@@ -66,7 +66,7 @@ pub fn read_parquet(path: &Path) -> DataFrame {
 
 /// The text of every entry of a zip (an XLSX workbook), by name.
 pub fn unzip(path: &Path) -> BTreeMap<String, String> {
-    let mut archive = zip::ZipArchive::new(fs::File::open(path).expect("the zip opens")).expect("a zip archive");
+    let mut archive = ::zip::ZipArchive::new(fs::File::open(path).expect("the zip opens")).expect("a zip archive");
     let mut out = BTreeMap::new();
     for i in 0..archive.len() {
         let mut entry = archive.by_index(i).expect("a zip entry");

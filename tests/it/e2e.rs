@@ -162,7 +162,7 @@ fn run_sandbox_month_matches_the_simulator_then_reruns_and_rebuilds_identically(
     let journals = scan_dataset(&out, "journals");
     assert_eq!(journals.height(), journals_in_range);
     let months: BTreeSet<String> =
-        journals.column("report_month").unwrap().cast(&DataType::String).unwrap().str().unwrap().into_iter().flatten().map(str::to_string).collect();
+        journals.column("report_month").unwrap().cast(&DataType::String).unwrap().str().unwrap().iter().flatten().map(str::to_string).collect();
     assert_eq!(months, BTreeSet::from(["2026-10".to_string()]));
     let stat_items = scan_dataset(&out, "stat_items");
     assert_eq!(stat_items.height() as u64, expected.values().map(|c| c.expected).sum::<u64>());
@@ -180,7 +180,7 @@ fn run_sandbox_month_matches_the_simulator_then_reruns_and_rebuilds_identically(
     }
     let csv_rows = CsvReadOptions::default()
         .with_has_header(true)
-        .try_into_reader_with_file_path(Some(out.join("tables/journals/report_month=2026-10/part-0.csv")))
+        .try_into_reader_with_file_path(Some(out.join("csv/tables/journals/report_month=2026-10/part-0.csv")))
         .unwrap()
         .finish()
         .unwrap();
