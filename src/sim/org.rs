@@ -128,6 +128,16 @@ struct Habit {
     late: f64,
 }
 
+/// One cycle template's cycles and who must report them.
+struct CyclePlan<'a> {
+    /// Index into the templates.
+    template: usize,
+    cycles: &'a [Cycle],
+    expected: &'a [usize],
+    report_range: StatRange,
+    white_range: StatRange,
+}
+
 struct Cycle {
     begin: i64,
     end: i64,
@@ -403,18 +413,19 @@ pub fn generate(config: &SimConfig) -> Org {
         })
         .collect();
 
-    let plan: [(usize, &[Cycle], &[usize], StatRange, StatRange); 3] = [
-        (
-            0,
-            day_cycles.as_slice(),
-            daily_expected.as_slice(),
-            StatRange {
-                party_list: vec![PartyRef {
-                    open_partyid: "1".into(),
-                }],
-                ..Default::default()
-            },
-            StatRange {
+    let everyone_party = StatRange {
+        party_list: vec![PartyRef {
+            open_partyid: "1".into(),
+        }],
+        ..Default::default()
+    };
+    let plan = [
+        CyclePlan {
+            template: 0,
+            cycles: &day_cycles,
+            expected: &daily_expected,
+            report_range: everyone_party.clone(),
+            white_range: StatRange {
                 user_list: g
                     .users
                     .first()
@@ -425,24 +436,19 @@ pub fn generate(config: &SimConfig) -> Org {
                     .collect(),
                 ..Default::default()
             },
-        ),
-        (
-            1,
-            week_cycles.as_slice(),
-            everyone.as_slice(),
-            StatRange {
-                party_list: vec![PartyRef {
-                    open_partyid: "1".into(),
-                }],
-                ..Default::default()
-            },
-            StatRange::default(),
-        ),
-        (
-            2,
-            month_cycles.as_slice(),
-            monthly_expected.as_slice(),
-            StatRange {
+        },
+        CyclePlan {
+            template: 1,
+            cycles: &week_cycles,
+            expected: &everyone,
+            report_range: everyone_party,
+            white_range: StatRange::default(),
+        },
+        CyclePlan {
+            template: 2,
+            cycles: &month_cycles,
+            expected: &monthly_expected,
+            report_range: StatRange {
                 user_list: leaders
                     .iter()
                     .map(|&i| UserRef {
@@ -454,11 +460,18 @@ pub fn generate(config: &SimConfig) -> Org {
                 }],
                 ..Default::default()
             },
-            StatRange::default(),
-        ),
+            white_range: StatRange::default(),
+        },
     ];
 
-    for (t, cycles, expected, report_range, white_range) in plan {
+    for CyclePlan {
+        template: t,
+        cycles,
+        expected,
+        report_range,
+        white_range,
+    } in plan
+    {
         let template = &templates[t];
         for cycle in cycles {
             let mut report_list = Vec::new();
@@ -723,7 +736,7 @@ impl Generator<'_> {
         Member {
             userid: user.userid.clone(),
             // Older responses leave the name out.
-            name: (u % 3 != 0).then(|| user.name.clone()),
+            name: (!u.is_multiple_of(3)).then(|| user.name.clone()),
         }
     }
 
@@ -913,7 +926,9 @@ impl Generator<'_> {
             "doc{:016x}",
             super::rng::mix(self.config.seed ^ (doc_n << 1))
         );
-        let doc_url = (doc_n % 2 == 0).then(|| format!("https://doc.weixin.qq.com/doc/{docid}"));
+        let doc_url = doc_n
+            .is_multiple_of(2)
+            .then(|| format!("https://doc.weixin.qq.com/doc/{docid}"));
         let students: Vec<NamedRef> = (0..self.rng.below(3))
             .map(|i| NamedRef {
                 name: format!("学员{}", i + 1),
