@@ -1004,3 +1004,48 @@ async fn cli_prints_where_it_listens_then_serves() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// The outcome of one call as a client sees it: HTTP status, then errcode or "cut".
+async fn outcome(c: &reqwest::Client, url: String, body: &Value) -> String {
+    let r = c.post(url).json(body).send().await.unwrap();
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    match serde_json::from_str::<Value>(&text) {
+        Ok(v) => format!("{status}:{}", v["errcode"]),
+        Err(_) => format!("{status}:cut"),
+    }
+}
+
+#[tokio::test]
+async fn the_same_seed_gives_the_same_fault_sequence() {
+    let c = http();
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        let h = start(SimConfig {
+            fault_rate: 0.4,
+            ..config()
+        })
+        .await;
+        let tok = token(&c, &h).await;
+        let body = json!({"journaluuid": h.org.journals[0].journal_uuid});
+        let mut seq = Vec::new();
+        for _ in 0..25 {
+            seq.push(
+                outcome(
+                    &c,
+                    format!("{}{DETAIL}?access_token={tok}", h.base_url),
+                    &body,
+                )
+                .await,
+            );
+        }
+        runs.push(seq);
+        h.shutdown().await;
+    }
+    assert_eq!(runs[0], runs[1]);
+    assert!(
+        runs[0].iter().any(|o| o == "200:0") && runs[0].iter().any(|o| o != "200:0"),
+        "{:?}",
+        runs[0]
+    );
+}
