@@ -24,7 +24,7 @@ mod ratelimit;
 mod retry;
 mod token;
 
-pub use retry::{backoff_delay, classify_errcode, Verdict, MAX_BUSY_RETRIES};
+pub use retry::{backoff_delay, classify_errcode, RetryBudget, Step, Verdict, MAX_BUSY_RETRIES};
 
 /// The endpoints this client calls; each has its own rate limit and call counter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -426,8 +426,9 @@ impl WecomClient {
     }
 
     /// Makes `call` until it succeeds or its failure is not worth another try, following
-    /// [`retry::classify`]: at most `max_retries` retries (-1 at most [`MAX_BUSY_RETRIES`]),
-    /// one token refresh on 40014 / 42001, a whole quota period of silence on 45009.
+    /// [`retry::classify`] within a [`RetryBudget`]: at most `max_retries` retries (-1 at most
+    /// [`MAX_BUSY_RETRIES`]), one token refresh on 40014 / 42001, a whole quota period of
+    /// silence on 45009.
     /// `lease` gives the token of each attempt (`no_token` for `gettoken` and downloads).
     async fn with_retries<T, L, LF>(
         &self,
@@ -443,9 +444,7 @@ impl WecomClient {
         let get_lease = lease;
         let inner = &self.inner;
         let name = call.endpoint.name();
-        let mut retries = 0u32;
-        let mut busy_retries = 0u32;
-        let mut token_refreshed = false;
+        let mut budget = RetryBudget::new(inner.config.max_retries);
         loop {
             let lease = get_lease().await?;
             let outcome = match self.attempt(call, lease.as_ref()).await {
@@ -456,59 +455,48 @@ impl WecomClient {
                 Ok(value) => return Ok(value),
                 Err(e) => self.scrub(e, lease.as_ref().map(|l| &l.token), extra_secrets),
             };
-            let verdict = retry::classify(&err);
-            let wait = match verdict {
-                Verdict::GiveUp => None,
-                Verdict::RefreshToken => match &lease {
-                    Some(lease) if !token_refreshed => {
-                        token_refreshed = true;
-                        inner.token.invalidate(lease.generation).await;
-                        Some(Duration::ZERO)
-                    }
-                    _ => None,
-                },
-                Verdict::WaitForNextPeriod => {
-                    self.count(|s| s.quota_errors += 1);
-                    (retries < inner.config.max_retries).then(|| {
-                        inner
-                            .limits
-                            .block_for(call.endpoint, inner.config.quota_period);
-                        inner.config.quota_period
-                    })
-                }
-                Verdict::Backoff { busy } => {
-                    let allowed = retries < inner.config.max_retries
-                        && (!busy || busy_retries < MAX_BUSY_RETRIES);
-                    allowed.then(|| {
-                        if busy {
-                            busy_retries += 1;
-                        }
-                        backoff_delay(
-                            inner.config.backoff_base,
-                            inner.config.backoff_max,
-                            retries,
-                            retry::jitter_unit(),
-                        )
-                    })
-                }
-            };
-            let Some(wait) = wait else {
-                tracing::warn!(endpoint = name, retries, error = %err, "call failed");
+            let mut verdict = retry::classify(&err);
+            if verdict == Verdict::QuotaExceeded {
+                self.count(|s| s.quota_errors += 1);
+            }
+            if verdict == Verdict::RefreshToken && lease.is_none() {
+                // A call made without a token cannot be helped by a new one.
+                verdict = Verdict::GiveUp;
+            }
+            let Some(step) = budget.admit(verdict) else {
+                tracing::warn!(endpoint = name, retries = budget.retries(), error = %err, "call failed");
                 return Err(err);
             };
-            if verdict != Verdict::RefreshToken {
-                retries += 1;
-            }
             self.count(|s| *s.retries.entry(name).or_default() += 1);
+            let wait = match step {
+                Step::RefreshToken => {
+                    if let Some(lease) = &lease {
+                        inner.token.invalidate(lease.generation).await;
+                    }
+                    Duration::ZERO
+                }
+                Step::NextPeriod => {
+                    // Enforced by the endpoint's block, which every caller respects.
+                    inner
+                        .limits
+                        .block_for(call.endpoint, inner.config.quota_period);
+                    inner.config.quota_period
+                }
+                Step::Backoff { retry } => backoff_delay(
+                    inner.config.backoff_base,
+                    inner.config.backoff_max,
+                    retry,
+                    retry::jitter_unit(),
+                ),
+            };
             tracing::warn!(
                 endpoint = name,
-                retry = retries,
+                retry = budget.retries(),
                 wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
                 error = %err,
                 "retrying"
             );
-            // A 45009 wait is enforced by the endpoint's block, shared with every caller.
-            if verdict != Verdict::WaitForNextPeriod && !wait.is_zero() {
+            if let Step::Backoff { .. } = step {
                 tokio::time::sleep(wait).await;
             }
         }

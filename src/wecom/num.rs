@@ -24,7 +24,7 @@ impl<'de> Visitor<'de> for LenientU64 {
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
         // Only whole numbers that f64 holds exactly; anything else is a real decoding error.
-        if v.fract() == 0.0 && v >= 0.0 && v <= 9_007_199_254_740_992.0 {
+        if v.fract() == 0.0 && (0.0..=9_007_199_254_740_992.0).contains(&v) {
             Ok(Some(v as u64))
         } else {
             Err(E::custom(format!("{v} is not an exact unsigned integer")))

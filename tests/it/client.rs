@@ -19,11 +19,16 @@ use wecom_journal::wecom::{
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
+/// The quota's "minute" in these tests, for the simulator and the client alike: the documented
+/// quotas per a shorter period, so that following them does not make the tests slow.
+const TEST_PERIOD: Duration = Duration::from_secs(1);
+
 /// A small organisation: enough journals for every control shape, quick to fetch.
 fn small_sim(users: usize) -> SimConfig {
     SimConfig {
         users,
         days: 31,
+        quota_period: TEST_PERIOD,
         ..SimConfig::default()
     }
 }
@@ -86,6 +91,7 @@ fn client_config(sim: &SimHandle) -> ClientConfig {
     config.backoff_base = Duration::from_millis(5);
     config.backoff_max = Duration::from_millis(100);
     config.timeout = Duration::from_secs(5);
+    config.quota_period = TEST_PERIOD;
     config
 }
 
@@ -468,13 +474,21 @@ async fn no_permission_is_a_clear_error_that_is_not_retried() -> TestResult {
 // ---------------------------------------------------------------------------------------------
 // Secrets
 
-/// A `tracing` writer into a shared buffer.
-#[derive(Clone, Default)]
-struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+thread_local! {
+    /// The log capture of the test running on this thread, if it asked for one.
+    static CAPTURE: std::cell::RefCell<Option<Arc<Mutex<Vec<u8>>>>> = const { std::cell::RefCell::new(None) };
+}
 
-impl Write for LogBuffer {
+/// A `tracing` writer into the current thread's capture buffer (nothing when there is none).
+struct ThreadCapture;
+
+impl Write for ThreadCapture {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("log buffer").extend_from_slice(buf);
+        CAPTURE.with(|c| {
+            if let Some(sink) = c.borrow().as_ref() {
+                sink.lock().expect("log buffer").extend_from_slice(buf);
+            }
+        });
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -482,11 +496,38 @@ impl Write for LogBuffer {
     }
 }
 
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogBuffer {
-    type Writer = LogBuffer;
-    fn make_writer(&'a self) -> LogBuffer {
-        self.clone()
+/// Captures, until the guard drops, everything logged on this thread at TRACE level.
+///
+/// Why a global subscriber and not `tracing::subscriber::set_default`: tracing caches each
+/// call site's interest process-wide, and a call site first reached by another test thread while
+/// no subscriber exists can be cached as "never", silently emptying a thread-local capture. A
+/// global subscriber whose filter asks "is this thread capturing?" on every event cannot be
+/// cached away. (If another test installed a global subscriber first, the capture stays empty
+/// and the test's "was anything logged" check fails loudly.)
+fn capture_logs() -> (Arc<Mutex<Vec<u8>>>, impl Drop) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let capturing = tracing_subscriber::filter::dynamic_filter_fn(|_, _| {
+            CAPTURE.with(|c| c.borrow().is_some())
+        });
+        let layer = tracing_subscriber::fmt::layer()
+            .with_ansi(false)
+            .with_writer(|| ThreadCapture)
+            .with_filter(capturing);
+        let _ = tracing_subscriber::registry().with(layer).try_init();
+    });
+    struct Release;
+    impl Drop for Release {
+        fn drop(&mut self) {
+            CAPTURE.with(|c| c.borrow_mut().take());
+        }
     }
+    let buffer = Arc::new(Mutex::new(Vec::new()));
+    CAPTURE.with(|c| *c.borrow_mut() = Some(buffer.clone()));
+    (buffer, Release)
 }
 
 /// A loopback TCP proxy in front of the simulator that records every byte both ways, so the
@@ -562,15 +603,9 @@ async fn copy_logged(
 /// a run with a wrong secret, a fault-ridden run and an expired token never hold a credential.
 #[tokio::test(flavor = "current_thread")]
 async fn secrets_never_reach_logs_or_errors() -> TestResult {
-    let logs = LogBuffer::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(logs.clone())
-        .with_ansi(false)
-        .finish();
-    // Thread-local: this test's current-thread runtime runs every client task on this thread,
-    // while the simulator runs on its own runtime and is not captured.
-    let _guard = tracing::subscriber::set_default(subscriber);
+    // This test's current-thread runtime runs every client task on this thread, while the
+    // simulator runs on its own runtime, not captured.
+    let (logs, _capture) = capture_logs();
 
     let period = Duration::from_millis(100);
     let config = SimConfig {
@@ -649,7 +684,7 @@ async fn secrets_never_reach_logs_or_errors() -> TestResult {
     ));
     texts.push(format!("{:?}", client.stats()));
 
-    let logs = String::from_utf8(logs.0.lock().expect("logs").clone())?;
+    let logs = String::from_utf8(logs.lock().expect("logs").clone())?;
     assert!(
         logs.contains("retrying"),
         "the run was logged at all:\n{logs}"

@@ -19,16 +19,82 @@ pub enum Verdict {
     /// own smaller budget ([`MAX_BUSY_RETRIES`]).
     Backoff { busy: bool },
     /// 45009: the quota of this period is spent; wait for the next period, then retry.
-    WaitForNextPeriod,
+    QuotaExceeded,
     /// 40014 / 42001: the cached token is no good; refresh it (once per call) and retry.
     RefreshToken,
+}
+
+/// What the call loop does next, once the budget admits a retry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Drop the cached token, get a new one, and call again at once.
+    RefreshToken,
+    /// Wait `backoff_delay(.., retry, ..)` and call again.
+    Backoff { retry: u32 },
+    /// Wait for the quota's next period and call again.
+    NextPeriod,
+}
+
+/// The retries one call may still make: `max_retries` in all, errcode -1 at most
+/// [`MAX_BUSY_RETRIES`] of them, and one token refresh (which is not counted as a retry, since
+/// it is not the server's failure).
+#[derive(Debug, Clone)]
+pub struct RetryBudget {
+    max_retries: u32,
+    retries: u32,
+    busy_retries: u32,
+    token_refreshed: bool,
+}
+
+impl RetryBudget {
+    pub fn new(max_retries: u32) -> Self {
+        RetryBudget {
+            max_retries,
+            retries: 0,
+            busy_retries: 0,
+            token_refreshed: false,
+        }
+    }
+
+    /// Retries taken so far (token refreshes aside).
+    pub fn retries(&self) -> u32 {
+        self.retries
+    }
+
+    /// The next step after a failure with `verdict`, or `None` when the call must give up.
+    pub fn admit(&mut self, verdict: Verdict) -> Option<Step> {
+        match verdict {
+            Verdict::GiveUp => None,
+            Verdict::RefreshToken => {
+                if self.token_refreshed {
+                    return None;
+                }
+                self.token_refreshed = true;
+                Some(Step::RefreshToken)
+            }
+            Verdict::QuotaExceeded => self.take(false).map(|_| Step::NextPeriod),
+            Verdict::Backoff { busy } => self.take(busy).map(|retry| Step::Backoff { retry }),
+        }
+    }
+
+    /// Takes one retry (returning its index), or `None` when the budget is spent.
+    fn take(&mut self, busy: bool) -> Option<u32> {
+        if self.retries >= self.max_retries || (busy && self.busy_retries >= MAX_BUSY_RETRIES) {
+            return None;
+        }
+        if busy {
+            self.busy_retries += 1;
+        }
+        self.retries += 1;
+        Some(self.retries - 1)
+    }
 }
 
 /// The verdict for an errcode WeCom answered with.
 pub fn classify_errcode(errcode: i64) -> Verdict {
     match errcode {
         -1 => Verdict::Backoff { busy: true },
-        45009 => Verdict::WaitForNextPeriod,
+        45009 => Verdict::QuotaExceeded,
         // Too many concurrent calls; an internal failure of the journal service.
         45033 | 301067 => Verdict::Backoff { busy: false },
         40014 | 42001 => Verdict::RefreshToken,
@@ -86,7 +152,7 @@ mod tests {
     #[test]
     fn errcodes_are_classified_as_the_api_documents() {
         assert_eq!(classify_errcode(-1), Verdict::Backoff { busy: true });
-        assert_eq!(classify_errcode(45009), Verdict::WaitForNextPeriod);
+        assert_eq!(classify_errcode(45009), Verdict::QuotaExceeded);
         assert_eq!(classify_errcode(45033), Verdict::Backoff { busy: false });
         assert_eq!(classify_errcode(301067), Verdict::Backoff { busy: false });
         assert_eq!(classify_errcode(40014), Verdict::RefreshToken);
@@ -94,6 +160,49 @@ mod tests {
         for never in [301065, 301066, 301084, 48002, 60020, 40001, 60011, 12345] {
             assert_eq!(classify_errcode(never), Verdict::GiveUp, "errcode {never}");
         }
+    }
+
+    #[test]
+    fn busy_is_retried_at_most_three_times_within_the_whole_budget() {
+        let mut b = RetryBudget::new(6);
+        let busy = Verdict::Backoff { busy: true };
+        assert_eq!(b.admit(busy), Some(Step::Backoff { retry: 0 }));
+        assert_eq!(
+            b.admit(Verdict::Backoff { busy: false }),
+            Some(Step::Backoff { retry: 1 })
+        );
+        assert_eq!(b.admit(busy), Some(Step::Backoff { retry: 2 }));
+        assert_eq!(b.admit(busy), Some(Step::Backoff { retry: 3 }));
+        assert_eq!(b.admit(busy), None, "a fourth -1 is not retried");
+        // Other transient failures still have budget left: 6 in all.
+        assert_eq!(b.admit(Verdict::QuotaExceeded), Some(Step::NextPeriod));
+        assert_eq!(
+            b.admit(Verdict::Backoff { busy: false }),
+            Some(Step::Backoff { retry: 5 })
+        );
+        assert_eq!(b.admit(Verdict::Backoff { busy: false }), None);
+        assert_eq!(b.admit(Verdict::QuotaExceeded), None);
+        assert_eq!(b.retries(), 6);
+    }
+
+    #[test]
+    fn the_token_is_refreshed_once_and_that_costs_no_retry() {
+        let mut b = RetryBudget::new(1);
+        assert_eq!(b.admit(Verdict::RefreshToken), Some(Step::RefreshToken));
+        assert_eq!(b.retries(), 0);
+        assert_eq!(
+            b.admit(Verdict::RefreshToken),
+            None,
+            "a second bad token is reported"
+        );
+        assert_eq!(
+            b.admit(Verdict::Backoff { busy: false }),
+            Some(Step::Backoff { retry: 0 })
+        );
+        assert_eq!(b.admit(Verdict::GiveUp), None);
+        let mut none = RetryBudget::new(0);
+        assert_eq!(none.admit(Verdict::Backoff { busy: false }), None);
+        assert_eq!(none.admit(Verdict::GiveUp), None);
     }
 
     #[test]
