@@ -302,7 +302,13 @@ fn rewriting_a_month_replaces_it_and_leaves_other_months_alone() {
     let out = OutputDir::new(dir.path()).unwrap();
     // First run: September (6 rows) and October (31 rows).
     let first = journals("2026-09-25", 37, "first");
-    write_table(&out, "journals", &[first.clone()], &ALL_TABLE_FORMATS, 1000);
+    write_table(
+        &out,
+        "journals",
+        std::slice::from_ref(&first),
+        &ALL_TABLE_FORMATS,
+        1000,
+    );
     let september = dir
         .path()
         .join("tables/journals/report_month=2026-09/part-0.parquet");
@@ -386,7 +392,13 @@ fn csv_has_the_bom_a_header_and_intact_chinese_text() {
     let dir = tempfile::tempdir().unwrap();
     let out = OutputDir::new(dir.path()).unwrap();
     let frame = journals("2026-10-01", 3, "c");
-    let files = write_table(&out, "journals", &[frame.clone()], &[Format::Csv], 1000);
+    let files = write_table(
+        &out,
+        "journals",
+        std::slice::from_ref(&frame),
+        &[Format::Csv],
+        1000,
+    );
     assert_eq!(files.len(), 1);
     assert_eq!(
         files[0].path,
