@@ -308,7 +308,8 @@ impl Write for SharedFile {
 }
 
 enum FormatWriter {
-    Parquet(polars::io::parquet::write::BatchedWriter<SharedFile>),
+    // Boxed: the Parquet writer is several times the size of the others.
+    Parquet(Box<polars::io::parquet::write::BatchedWriter<SharedFile>>),
     Csv(polars::io::csv::write::BatchedWriter<SharedFile>),
     Arrow(polars::io::ipc::BatchedWriter<SharedFile>),
 }
@@ -344,13 +345,13 @@ impl FileSink {
             source,
         };
         let writer = match format {
-            Format::Parquet => FormatWriter::Parquet(
+            Format::Parquet => FormatWriter::Parquet(Box::new(
                 ParquetWriter::new(file.clone())
                     .with_compression(ParquetCompression::Zstd(None))
                     .with_statistics(StatisticsOptions::default())
                     .batched(schema)
                     .map_err(polars_err)?,
-            ),
+            )),
             Format::Csv => FormatWriter::Csv(
                 CsvWriter::new(file.clone())
                     .include_header(true)

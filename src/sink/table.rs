@@ -119,6 +119,20 @@ impl TableWriter {
     /// Flushes, writes footers and renames every file into place. Returns the files written,
     /// sorted by path.
     pub fn finish(mut self) -> Result<Vec<WrittenFile>, SinkError> {
+        // An unpartitioned table that got only empty batches (no directory, say) is still
+        // written, empty, so readers find the table with its columns rather than nothing.
+        if self.partition_column.is_none() && self.partitions.is_empty() {
+            if let Some(schema) = &self.schema {
+                let empty = DataFrame::empty_with_schema(schema);
+                self.partitions.insert(
+                    String::new(),
+                    Partition {
+                        pending: vec![empty],
+                        ..Partition::default()
+                    },
+                );
+            }
+        }
         let labels: Vec<String> = self.partitions.keys().cloned().collect();
         for label in &labels {
             self.flush(label)?;

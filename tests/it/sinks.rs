@@ -302,7 +302,13 @@ fn rewriting_a_month_replaces_it_and_leaves_other_months_alone() {
     let out = OutputDir::new(dir.path()).unwrap();
     // First run: September (6 rows) and October (31 rows).
     let first = journals("2026-09-25", 37, "first");
-    write_table(&out, "journals", &[first.clone()], &ALL_TABLE_FORMATS, 1000);
+    write_table(
+        &out,
+        "journals",
+        std::slice::from_ref(&first),
+        &ALL_TABLE_FORMATS,
+        1000,
+    );
     let september = dir
         .path()
         .join("tables/journals/report_month=2026-09/part-0.parquet");
@@ -386,7 +392,13 @@ fn csv_has_the_bom_a_header_and_intact_chinese_text() {
     let dir = tempfile::tempdir().unwrap();
     let out = OutputDir::new(dir.path()).unwrap();
     let frame = journals("2026-10-01", 3, "c");
-    let files = write_table(&out, "journals", &[frame.clone()], &[Format::Csv], 1000);
+    let files = write_table(
+        &out,
+        "journals",
+        std::slice::from_ref(&frame),
+        &[Format::Csv],
+        1000,
+    );
     assert_eq!(files.len(), 1);
     assert_eq!(
         files[0].path,
@@ -989,4 +1001,220 @@ fn the_manifest_lists_every_file_and_holds_no_secret() {
     }
     assert_eq!(back.rows["journals"], 10);
     assert_eq!(back.durations_ms["sink"], 1234);
+}
+
+/// The simulator's synthetic org, flattened batch by batch into every table, streamed to
+/// Parquet and CSV, read back through the Hive partitions and reported on. The figures are
+/// checked against the org's own stat cycles and journals, counted here in plain Rust.
+#[test]
+fn a_simulated_org_goes_through_flatten_sinks_and_reports() {
+    use std::collections::BTreeSet;
+    use wecom_journal::flatten::{
+        self, directory_tables, flatten_journals, flatten_stats, Directory, Warnings,
+    };
+    use wecom_journal::sim::{Org, SimConfig};
+    use wecom_journal::wecom::types::{DepartmentListResponse, UserListResponse};
+
+    // 40 days from 2026-10-01: journals and cycles in October and November.
+    let config = SimConfig {
+        users: 24,
+        days: 40,
+        ..SimConfig::default()
+    };
+    let org = Org::generate(&config);
+    let directory = Directory::from_api(
+        &DepartmentListResponse {
+            department: org.departments.clone(),
+        },
+        &[UserListResponse {
+            userlist: org.users.clone(),
+        }],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = OutputDir::new(dir.path()).unwrap();
+    let formats = [Format::Parquet, Format::Csv];
+    let mut writers: BTreeMap<&str, TableWriter> = flatten::TABLES
+        .iter()
+        .map(|spec| {
+            let writer = TableWriter::create(&out, spec.name, spec.partition_by, &formats, true)
+                .unwrap()
+                .with_flush_rows(500);
+            (spec.name, writer)
+        })
+        .collect();
+
+    let mut warnings = Warnings::default();
+    for batch in org.journals.chunks(37) {
+        let tables = flatten_journals(batch, &directory, config.timezone, &mut warnings).unwrap();
+        for (name, frame) in tables.iter() {
+            writers.get_mut(name).unwrap().write_batch(frame).unwrap();
+        }
+    }
+    for batch in org.stats.chunks(5) {
+        let tables = flatten_stats(batch, &directory, config.timezone).unwrap();
+        writers
+            .get_mut("stat_cycles")
+            .unwrap()
+            .write_batch(&tables.stat_cycles)
+            .unwrap();
+        writers
+            .get_mut("stat_items")
+            .unwrap()
+            .write_batch(&tables.stat_items)
+            .unwrap();
+    }
+    let (departments, users) = directory_tables(&directory).unwrap();
+    writers
+        .get_mut("departments")
+        .unwrap()
+        .write_batch(&departments)
+        .unwrap();
+    writers
+        .get_mut("users")
+        .unwrap()
+        .write_batch(&users)
+        .unwrap();
+    let mut files = Vec::new();
+    for (_, writer) in writers {
+        files.extend(writer.finish().unwrap());
+    }
+    no_temp_files(dir.path());
+    assert!(
+        files
+            .iter()
+            .any(|f| f.path == "tables/journals/report_month=2026-11/part-0.parquet"),
+        "{files:?}"
+    );
+    assert!(files
+        .iter()
+        .any(|f| f.path == "tables/users/part-0.parquet"));
+    assert!(files
+        .iter()
+        .any(|f| f.path == "csv/tables/stat_items/report_month=2026-10/part-0.csv"));
+
+    // Read back through the partitions.
+    let journals = scan_dataset(dir.path(), "journals");
+    let stat_items = scan_dataset(dir.path(), "stat_items");
+    assert_eq!(journals.height(), org.journals.len());
+    let receivers: usize = org.journals.iter().map(|j| j.receivers.len()).sum();
+    assert_eq!(
+        scan_dataset(dir.path(), "journal_receivers").height(),
+        receivers
+    );
+    let rows_by_file: u64 = files
+        .iter()
+        .filter(|f| f.format == "parquet" && f.path.starts_with("tables/journals/"))
+        .map(|f| f.rows)
+        .sum();
+    assert_eq!(rows_by_file as usize, org.journals.len());
+
+    // The oracle: distinct user × cycle pairs of the org's stats; a reported pair is late when
+    // the user's first item is flagged late.
+    let mut expected = BTreeSet::new();
+    let mut reported = BTreeMap::new();
+    for cycle in &org.stats {
+        let key = |userid: &str| {
+            (
+                cycle.template_id.clone(),
+                cycle.cycle_begin_time,
+                userid.to_owned(),
+            )
+        };
+        for entry in &cycle.report_list {
+            expected.insert(key(&entry.user.userid));
+            let late = entry.itemlist.first().is_some_and(|item| item.flag == 1);
+            reported.entry(key(&entry.user.userid)).or_insert(late);
+        }
+        for entry in &cycle.unreport_list {
+            expected.insert(key(&entry.user.userid));
+        }
+    }
+    let late = reported.values().filter(|late| **late).count() as u64;
+    assert!(
+        late > 0 && expected.len() > reported.len(),
+        "the sim should have late and missing reports"
+    );
+
+    let inputs = ReportInputs::from_frames(&stat_items, &journals);
+    let summary = report::summary(&inputs).unwrap();
+    assert_eq!(summary.expected, expected.len() as u64);
+    assert_eq!(summary.reported, reported.len() as u64);
+    assert_eq!(summary.late, late);
+    assert_eq!(summary.unreported, (expected.len() - reported.len()) as u64);
+    assert_eq!(summary.journals, org.journals.len() as u64);
+    assert_eq!(summary.receivers, receivers as u64);
+    let reads: usize = org.journals.iter().map(|j| j.readed_receivers.len()).sum();
+    assert_eq!(summary.reads, reads as u64);
+
+    // Reports add up to the same totals, whatever the period.
+    for period in [Period::Day, Period::Week, Period::Month] {
+        let by_dept = report::build(ReportKind::LateRateByDepartment, &inputs, period).unwrap();
+        let total = |c: &str| {
+            by_dept
+                .column(c)
+                .unwrap()
+                .as_materialized_series()
+                .sum::<u64>()
+                .unwrap()
+        };
+        assert_eq!(
+            (total("expected"), total("reported"), total("late")),
+            (summary.expected, summary.reported, summary.late)
+        );
+        let roster = report::build(ReportKind::UnreportedRoster, &inputs, period).unwrap();
+        assert_eq!(roster.height() as u64, summary.unreported);
+        let reads = report::build(ReportKind::ReadRateByTemplate, &inputs, period).unwrap();
+        let journals_total = reads
+            .column("journals")
+            .unwrap()
+            .as_materialized_series()
+            .sum::<u64>()
+            .unwrap();
+        assert_eq!(journals_total, summary.journals);
+    }
+    // Every user has a directory department: none is `unknown`.
+    let by_user = report::build(ReportKind::LateRateByUser, &inputs, Period::Month).unwrap();
+    let unknown = by_user
+        .column("department_name")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .filter(|d| *d == Some("unknown"))
+        .count();
+    assert_eq!(unknown, 0);
+}
+
+#[test]
+fn an_unpartitioned_table_without_rows_is_written_empty_with_its_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = OutputDir::new(dir.path()).unwrap();
+    let mut writer =
+        TableWriter::create(&out, "departments", None, &ALL_TABLE_FORMATS, true).unwrap();
+    writer.write_batch(&users().clear()).unwrap();
+    let files = writer.finish().unwrap();
+    assert_eq!(files.len(), 3);
+    assert!(files.iter().all(|f| f.rows == 0));
+    let back = read_parquet(&dir.path().join("tables/departments/part-0.parquet"));
+    assert_eq!((back.height(), back.schema()), (0, users().schema()));
+    assert_eq!(
+        read_ipc(&dir.path().join("arrow/tables/departments/part-0.arrow")).schema(),
+        users().schema()
+    );
+    let csv = fs::read_to_string(dir.path().join("csv/tables/departments/part-0.csv")).unwrap();
+    assert_eq!(csv, "\u{feff}userid,department_id,department_ids\n");
+
+    // A partitioned table without rows writes nothing (there is no month to name).
+    let mut writer = TableWriter::create(
+        &out,
+        "journals",
+        Some("report_date"),
+        &ALL_TABLE_FORMATS,
+        true,
+    )
+    .unwrap();
+    writer
+        .write_batch(&journals("2026-10-01", 0, "none"))
+        .unwrap();
+    assert!(writer.finish().unwrap().is_empty());
 }
