@@ -1,6 +1,178 @@
-//! `wecom-journal sim`.
-//! STUB: being written.
+//! `wecom-journal sim`: serve the built-in simulator until SIGINT / SIGTERM.
+//!
+//! The first line of standard output is `base_url=… corp_id=… secret=…` (flushed at once), so a
+//! script or a test can start it with `--addr 127.0.0.1:0` and read where it listens. The secret
+//! printed is the simulator's own, never a real one.
 
-pub fn sim(_args: super::SimArgs) -> u8 {
-    super::exit::FAILED
+use std::io::Write;
+
+use chrono::{Days, NaiveDate, Utc};
+
+use crate::sim::{SimConfig, SimHandle};
+
+/// The simulator's configuration from the command line, or a message saying what is wrong.
+fn config(args: &super::SimArgs) -> Result<SimConfig, String> {
+    let defaults = SimConfig::default();
+    if !(0.0..=1.0).contains(&args.fault_rate) {
+        return Err(format!(
+            "--fault-rate {} is not between 0 and 1",
+            args.fault_rate
+        ));
+    }
+    let timezone = defaults.timezone;
+    let start = match &args.start {
+        Some(s) => NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+            .map_err(|e| format!("--start {s:?} is not a date YYYY-MM-DD: {e}"))?,
+        None => {
+            // The days end yesterday, local time.
+            let today = Utc::now().with_timezone(&timezone).date_naive();
+            today
+                .checked_sub_days(Days::new(args.days as u64))
+                .ok_or_else(|| format!("--days {} reaches before the earliest date", args.days))?
+        }
+    };
+    if start
+        .checked_add_days(Days::new(args.days as u64 + 1))
+        .is_none()
+    {
+        return Err(format!(
+            "--start {start} with --days {} goes past the latest date",
+            args.days
+        ));
+    }
+    if args.record_list_per_minute == 0 {
+        return Err("--record-list-per-minute must be at least 1".into());
+    }
+    Ok(SimConfig {
+        seed: args.seed,
+        users: args.users,
+        start,
+        days: args.days,
+        timezone,
+        corp_id: args.corp_id.clone().unwrap_or(defaults.corp_id.clone()),
+        secret: args.secret.clone().unwrap_or(defaults.secret.clone()),
+        fault_rate: args.fault_rate,
+        record_list_per_minute: args.record_list_per_minute,
+        ..defaults
+    })
+}
+
+pub fn sim(args: super::SimArgs) -> u8 {
+    let config = match config(&args) {
+        Ok(c) => c,
+        Err(message) => {
+            eprintln!("wecom-journal sim: {message}");
+            return super::exit::USAGE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("wecom-journal sim: cannot start the async runtime: {e}");
+            return super::exit::FAILED;
+        }
+    };
+    runtime.block_on(async move {
+        let (start, days, users) = (config.start, config.days, config.users);
+        let handle = match SimHandle::start(config, args.addr).await {
+            Ok(h) => h,
+            Err(e) => {
+                eprintln!("wecom-journal sim: cannot listen on {}: {e}", args.addr);
+                return super::exit::FAILED;
+            }
+        };
+        {
+            let mut out = std::io::stdout().lock();
+            let printed = writeln!(out, "base_url={} corp_id={} secret={}", handle.base_url, handle.corp_id, handle.secret)
+                .and_then(|()| out.flush());
+            if let Err(e) = printed {
+                eprintln!("wecom-journal sim: cannot write to standard output: {e}");
+                return super::exit::FAILED;
+            }
+        }
+        tracing::info!(
+            "simulator serving {} journals of {users} users over {days} days from {start}; stop with Ctrl-C",
+            handle.org.journals.len()
+        );
+        wait_for_stop().await;
+        tracing::info!("simulator stopping");
+        handle.shutdown().await;
+        super::exit::OK
+    })
+}
+
+/// Waits for SIGINT (Ctrl-C) or, on Unix, SIGTERM.
+async fn wait_for_stop() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn args(extra: &[&str]) -> super::super::SimArgs {
+        let mut argv = vec!["wecom-journal", "sim"];
+        argv.extend_from_slice(extra);
+        match super::super::Cli::try_parse_from(argv).map(|c| c.command) {
+            Ok(super::super::Command::Sim(a)) => a,
+            other => panic!("not a sim command: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults_end_yesterday_in_shanghai() {
+        let c = config(&args(&["--days", "10"])).unwrap();
+        let today = Utc::now()
+            .with_timezone(&chrono_tz::Asia::Shanghai)
+            .date_naive();
+        assert_eq!(c.start + Days::new(10), today);
+        assert_eq!(c.days, 10);
+    }
+
+    #[test]
+    fn explicit_values_are_used_and_bad_ones_refused() {
+        let c = config(&args(&[
+            "--start",
+            "2026-10-01",
+            "--seed",
+            "3",
+            "--secret",
+            "s",
+            "--corp-id",
+            "c",
+        ]))
+        .unwrap();
+        assert_eq!(
+            (c.start, c.seed, c.secret.as_str(), c.corp_id.as_str()),
+            (NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(), 3, "s", "c")
+        );
+        assert!(config(&args(&["--start", "2026-13-01"]))
+            .unwrap_err()
+            .contains("--start"));
+        assert!(config(&args(&["--fault-rate", "1.5"]))
+            .unwrap_err()
+            .contains("--fault-rate"));
+    }
 }

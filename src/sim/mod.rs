@@ -2,18 +2,37 @@
 //! over a deterministic synthetic organisation (see `../shared/design.md` §8).
 //!
 //! Owns the synthetic data ([`org`]) and the server ([`server`]); it enforces the real API's
-//! rules and injects faults on request. It must not use the client or anything downstream: it
-//! is the other side of the wire, and tests compare the pipeline's output with [`Org`].
+//! rules and injects faults on request ([`faults`]). It must not use the client or anything
+//! downstream: it is the other side of the wire, and tests compare the pipeline's output with
+//! [`Org`].
 //!
-//! STUB: signatures are the contract; bodies are being written.
+//! Choices where WeCom's documentation is silent:
+//! - record list `department` filter: a journal matches when its creator is a *direct* member
+//!   of that department (any of the creator's `department` ids, not sub-departments); several
+//!   filters of one key are alternatives, different keys must all match;
+//! - both time bounds of the record list are inclusive (by `report_time`); stat cycles are
+//!   those whose `cycle_begin_time` lies in `[starttime, endtime]`;
+//! - a template in [`SimConfig::denied_template_ids`] answers 301065 to a record list filtered
+//!   by it, to the details and wedrive files of its journals and to its stats, but its journals
+//!   still appear in an unfiltered record list (so a client meets the gap on the details);
+//! - an unknown `template_id` in `get_stat_list` is 301066;
+//! - quotas are fixed windows aligned to multiples of `quota_period` since the Unix epoch.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
 
 pub use crate::wecom::types::{Department, DirectoryUser, JournalDetail, StatCycle};
+
+pub mod faults;
+pub mod org;
+mod rng;
+pub mod server;
+
+pub use faults::Fault;
 
 /// What the simulator serves and how it misbehaves.
 #[derive(Debug, Clone)]
@@ -38,6 +57,8 @@ pub struct SimConfig {
     pub quota_period: Duration,
     /// Lifetime of an access token (`expires_in`).
     pub token_ttl: Duration,
+    /// Templates the app may not read: 301065 (see the module doc for where).
+    pub denied_template_ids: Vec<String>,
 }
 
 impl Default for SimConfig {
@@ -55,8 +76,19 @@ impl Default for SimConfig {
             per_api_per_minute: 10_000,
             quota_period: Duration::from_secs(60),
             token_ttl: Duration::from_secs(7200),
+            denied_template_ids: Vec::new(),
         }
     }
+}
+
+/// A template of the synthetic organisation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimTemplate {
+    pub id: String,
+    pub name: String,
+    /// 2 daily, 3 weekly, 4 monthly (as in the stats); 0 for the free-form 汇报 template, which
+    /// has no cycles and no stats.
+    pub report_type: u64,
 }
 
 /// The synthetic organisation: everything the simulator serves, for tests to compare against.
@@ -64,29 +96,156 @@ impl Default for SimConfig {
 pub struct Org {
     pub departments: Vec<Department>,
     pub users: Vec<DirectoryUser>,
-    /// Every journal, ordered by `report_time`.
+    /// Daily (日报), weekly (周报), monthly (月报) and the free-form 汇报, in that order.
+    pub templates: Vec<SimTemplate>,
+    /// Every journal, ordered by `report_time` (then uuid): the record list's order.
     pub journals: Vec<JournalDetail>,
-    /// Every completed stat cycle of every template.
+    /// Every completed stat cycle of every template, ordered by cycle start.
     pub stats: Vec<StatCycle>,
 }
 
 impl Org {
-    pub fn generate(_config: &SimConfig) -> Org {
-        todo!()
+    /// The organisation for `config`'s seed, users, days and timezone (see [`org`]).
+    pub fn generate(config: &SimConfig) -> Org {
+        org::generate(config)
+    }
+
+    pub fn template(&self, id: &str) -> Option<&SimTemplate> {
+        self.templates.iter().find(|t| t.id == id)
+    }
+
+    pub fn template_named(&self, name: &str) -> Option<&SimTemplate> {
+        self.templates.iter().find(|t| t.name == name)
+    }
+
+    pub fn user(&self, userid: &str) -> Option<&DirectoryUser> {
+        self.users.iter().find(|u| u.userid == userid)
+    }
+
+    pub fn journal(&self, uuid: &str) -> Option<&JournalDetail> {
+        self.journals.iter().find(|j| j.journal_uuid == uuid)
     }
 }
 
-/// A running simulator.
+/// Calls to one path.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PathCounts {
+    /// Answered with errcode 0 (or file bytes).
+    pub ok: u64,
+    /// Answered with an errcode, an HTTP error or a truncated body.
+    pub failed: u64,
+}
+
+/// What the simulator has served; also served as JSON at `GET /sim/stats`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimCounters {
+    /// By path (`/cgi-bin/oa/journal/get_record_list` …; wedrive bytes under `/sim/wedrive`).
+    pub calls: std::collections::BTreeMap<String, PathCounts>,
+    /// 45009 answers because a quota was used up (injected 45009 faults are not counted here).
+    pub quota_exceeded: u64,
+    /// Injected faults in all.
+    pub faults_injected: u64,
+    /// Injected faults by kind: `busy`, `quota`, `http_502`, `slow`, `truncated`.
+    pub faults: std::collections::BTreeMap<String, u64>,
+    pub tokens_issued: u64,
+}
+
+impl SimCounters {
+    /// All calls to `path`, successful or not.
+    pub fn calls_to(&self, path: &str) -> u64 {
+        self.calls.get(path).map(|c| c.ok + c.failed).unwrap_or(0)
+    }
+}
+
+/// A running simulator. Dropping it stops the server (without waiting); [`SimHandle::shutdown`]
+/// stops it and waits.
 pub struct SimHandle {
     pub base_url: String,
     pub corp_id: String,
     pub secret: String,
     pub org: Arc<Org>,
+    pub addr: SocketAddr,
+    sim: Arc<server::Sim>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl std::fmt::Debug for SimHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimHandle")
+            .field("base_url", &self.base_url)
+            .field("corp_id", &self.corp_id)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SimHandle {
     /// Starts serving on `addr` (port 0 picks a free one) in the current tokio runtime.
-    pub async fn start(_config: SimConfig, _addr: SocketAddr) -> std::io::Result<SimHandle> {
-        todo!()
+    pub async fn start(config: SimConfig, addr: SocketAddr) -> std::io::Result<SimHandle> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let base_url = format!("http://{addr}");
+        let org = Arc::new(Org::generate(&config));
+        let corp_id = config.corp_id.clone();
+        let secret = config.secret.clone();
+        let sim = Arc::new(server::Sim::new(config, org.clone(), base_url.clone()));
+        let app = server::router(sim.clone());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await
+        });
+        Ok(SimHandle {
+            base_url,
+            corp_id,
+            secret,
+            org,
+            addr,
+            sim,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    /// What has been served so far.
+    pub fn counters(&self) -> SimCounters {
+        self.sim.counters()
+    }
+
+    /// Every token issued so far answers 42001 (expired) from now on, as when a token expires
+    /// in the middle of a run.
+    pub fn expire_tokens(&self) {
+        self.sim.expire_tokens();
+    }
+
+    /// Changes the share of API calls that get an injected fault (clamped to 0..=1).
+    pub fn set_fault_rate(&self, rate: f64) {
+        self.sim.set_fault_rate(rate);
+    }
+
+    /// Stops accepting connections, lets calls in flight finish (at most 5 s), and waits.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(mut task) = self.task.take() {
+            if tokio::time::timeout(Duration::from_secs(5), &mut task)
+                .await
+                .is_err()
+            {
+                task.abort();
+            }
+        }
+    }
+}
+
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
     }
 }

@@ -1,3 +1,4 @@
 //! Integration tests: one binary (linking polars once), a module per area. They talk HTTP over
 //! loopback to the simulator and read back the files they make.
 mod flatten;
+mod sim;
