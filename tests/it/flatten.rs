@@ -1446,3 +1446,29 @@ fn the_simulators_org_flattens_in_batches_consistently_with_its_stats() {
     assert_eq!(departments.height(), org.departments.len());
     assert_eq!(users.height(), org.users.len());
 }
+
+#[test]
+fn an_impossible_timestamp_is_an_error_naming_the_journal() {
+    let mut d = journal("j-broken", vec![]);
+    d.report_time = i64::MAX / 10;
+    let e = flatten_journals(
+        &[d],
+        &Directory::empty(),
+        Shanghai,
+        &mut Warnings::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("j-broken") && e.contains("report_time"), "{e}");
+    let mut stats: StatListResponse = serde_json::from_str(STATS).unwrap();
+    stats.stat_list[0].cycle_end_time = u64::MAX;
+    let e = flatten_stats(&stats.stat_list, &Directory::empty(), Shanghai)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("tpl-daily")
+            && e.contains("cycle_end_time")
+            && e.contains(&u64::MAX.to_string()),
+        "{e}"
+    );
+}
