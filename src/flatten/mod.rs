@@ -41,7 +41,7 @@ pub enum FlattenError {
         source: std::io::Error,
     },
     #[error("{what}: timestamp {value} is out of range")]
-    Timestamp { what: String, value: i64 },
+    Timestamp { what: String, value: i128 },
     #[error("building table {table}: {source}")]
     Polars {
         table: &'static str,
@@ -162,7 +162,10 @@ fn time_and_date(
     tz: Tz,
     what: impl FnOnce() -> String,
 ) -> Result<(i64, i32), FlattenError> {
-    let err = |what: String| FlattenError::Timestamp { what, value: secs };
+    let err = |what: String| FlattenError::Timestamp {
+        what,
+        value: secs.into(),
+    };
     let (Some(ms), Some(t)) = (secs.checked_mul(1000), DateTime::from_timestamp(secs, 0)) else {
         return Err(err(what()));
     };
@@ -576,7 +579,7 @@ pub fn flatten_stats(
         let secs = |v: u64, field: &str| {
             i64::try_from(v).map_err(|_| FlattenError::Timestamp {
                 what: what(field),
-                value: i64::MAX,
+                value: v.into(),
             })
         };
         let (begin, date) =

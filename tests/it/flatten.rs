@@ -1304,3 +1304,171 @@ fn value_json_keeps_a_non_object_value_of_a_known_type() {
     assert_eq!(str_at(&t.journal_controls, "value_text", 0), None);
     assert_eq!(w.undecodable_values.get("Number"), Some(&1));
 }
+
+// ---------------------------------------------------------------------------------------------
+// The simulator's organisation, flattened in batches as the run streams it
+
+#[test]
+fn the_simulators_org_flattens_in_batches_consistently_with_its_stats() {
+    use wecom_journal::sim::{Org, SimConfig};
+    let org = Org::generate(&SimConfig {
+        users: 40,
+        days: 21,
+        ..SimConfig::default()
+    });
+    assert!(!org.journals.is_empty() && !org.stats.is_empty());
+    let dir = Directory::from_api(
+        &DepartmentListResponse {
+            department: org.departments.clone(),
+        },
+        &[UserListResponse {
+            userlist: org.users.clone(),
+        }],
+    );
+
+    let mut warnings = Warnings::default();
+    let mut journals: Option<DataFrame> = None;
+    let mut control_rows = 0;
+    for batch in org.journals.chunks(97) {
+        let mut w = Warnings::default();
+        let t = flatten_journals(batch, &dir, Shanghai, &mut w).unwrap();
+        warnings.merge(&w);
+        control_rows += t.journal_controls.height();
+        match journals.as_mut() {
+            Some(j) => {
+                j.vstack_mut(&t.journals).unwrap();
+            }
+            None => journals = Some(t.journals),
+        }
+    }
+    let journals = journals.unwrap();
+    assert_eq!(journals.height(), org.journals.len());
+
+    // Every control, Table cells included, is a row; undocumented types are counted, not lost.
+    let mut all = vec![];
+    for j in &org.journals {
+        depth_first(&j.apply_data.contents, &mut all);
+    }
+    assert_eq!(control_rows, all.len());
+    let mut unknown: std::collections::BTreeMap<String, u64> = Default::default();
+    for c in &all {
+        if !ControlValue::KNOWN_CONTROLS.contains(&c.control.as_str()) {
+            *unknown.entry(c.control.clone()).or_default() += 1;
+        }
+    }
+    assert!(
+        !unknown.is_empty(),
+        "the simulator sends an undocumented control type"
+    );
+    assert_eq!(warnings.unknown_control_types, unknown);
+    assert!(warnings.undecodable_values.is_empty(), "{warnings}");
+
+    // Submitters' departments are their main departments.
+    for i in 0..journals.height() {
+        let submitter = str_at(&journals, "submitter_userid", i).unwrap();
+        let user = org.user(&submitter).unwrap();
+        let main = user.main_department.unwrap();
+        let name = &org.departments.iter().find(|d| d.id == main).unwrap().name;
+        assert_eq!(
+            journals
+                .column("department_id")
+                .unwrap()
+                .u64()
+                .unwrap()
+                .get(i),
+            Some(main)
+        );
+        assert_eq!(str_at(&journals, "department_name", i).as_ref(), Some(name));
+    }
+
+    // Stats agree with the details: a reported item names a journal with the same report_time,
+    // late exactly when submitted after the counting window.
+    let report_time: HashMap<String, i64> = (0..journals.height())
+        .map(|i| {
+            (
+                str_at(&journals, "journal_uuid", i).unwrap(),
+                time_at(&journals, "report_time", i).unwrap(),
+            )
+        })
+        .collect();
+    let st = flatten_stats(&org.stats, &dir, Shanghai).unwrap();
+    let cycles = &st.stat_cycles;
+    assert_eq!(cycles.height(), org.stats.len());
+    let u = |c: &str, i| cycles.column(c).unwrap().u32().unwrap().get(i).unwrap();
+    for i in 0..cycles.height() {
+        assert_eq!(u("expected", i), u("reported", i) + u("unreported", i));
+        assert!(u("late", i) <= u("reported", i));
+    }
+    let items = &st.stat_items;
+    let mut late = 0;
+    let mut stat_end: HashMap<(String, i64), i64> = HashMap::new();
+    for i in 0..cycles.height() {
+        stat_end.insert(
+            (
+                str_at(cycles, "template_id", i).unwrap(),
+                time_at(cycles, "cycle_begin", i).unwrap(),
+            ),
+            time_at(cycles, "stat_end", i).unwrap(),
+        );
+    }
+    for i in 0..items.height() {
+        let is_late = items.column("is_late").unwrap().bool().unwrap().get(i);
+        if str_at(items, "status", i).as_deref() != Some("reported") {
+            assert_eq!(is_late, None);
+            continue;
+        }
+        let uuid = str_at(items, "journal_uuid", i).unwrap();
+        let t = time_at(items, "report_time", i).unwrap();
+        assert_eq!(
+            report_time.get(&uuid),
+            Some(&t),
+            "journal {uuid} of a stat item"
+        );
+        let end = stat_end[&(
+            str_at(items, "template_id", i).unwrap(),
+            time_at(items, "cycle_begin", i).unwrap(),
+        )];
+        assert_eq!(is_late, Some(t > end), "journal {uuid}");
+        late += u32::from(is_late == Some(true));
+    }
+    let total_late: u32 = cycles
+        .column("late")
+        .unwrap()
+        .u32()
+        .unwrap()
+        .iter()
+        .flatten()
+        .sum();
+    assert_eq!(total_late, late);
+    assert!(late > 0, "the simulator makes some journals late");
+
+    let (departments, users) = directory_tables(&dir).unwrap();
+    assert_eq!(departments.height(), org.departments.len());
+    assert_eq!(users.height(), org.users.len());
+}
+
+#[test]
+fn an_impossible_timestamp_is_an_error_naming_the_journal() {
+    let mut d = journal("j-broken", vec![]);
+    d.report_time = i64::MAX / 10;
+    let e = flatten_journals(
+        &[d],
+        &Directory::empty(),
+        Shanghai,
+        &mut Warnings::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("j-broken") && e.contains("report_time"), "{e}");
+    let mut stats: StatListResponse = serde_json::from_str(STATS).unwrap();
+    stats.stat_list[0].cycle_end_time = u64::MAX;
+    let e = flatten_stats(&stats.stat_list, &Directory::empty(), Shanghai)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("tpl-daily")
+            && e.contains("cycle_end_time")
+            && e.contains(&u64::MAX.to_string()),
+        "{e}"
+    );
+}
