@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use chrono::{NaiveDate, Utc};
 use wecom_journal::extract::{extract, ExtractOptions};
 use wecom_journal::job::{
-    DateRange, DirectorySource, ExtractSettings, Filters, Job, OutputSettings, RangeSpec, Source,
+    DateRange, DirectorySource, ExtractSettings, Filters, Job, OutputSettings, PlanSettings, RangeSpec, Source,
 };
 use wecom_journal::sim::{SimConfig, SimHandle};
 use wecom_journal::store::Store;
@@ -76,6 +76,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             refresh_days: 7,
         },
         output: OutputSettings { dir: dir.path().to_path_buf(), formats: vec![], reports: vec![], csv_bom: false },
+        period_override: None,
+        plan: PlanSettings::default(),
     };
     let mut config = ClientConfig::new(sim.base_url.clone(), sim.corp_id.clone(), Secret::new(sim.secret.clone()));
     config.limits = limits;
@@ -118,14 +120,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "45009 answers: client {} · simulator {} · retries {}",
         stats.quota_errors,
-        sim_counters.quota_errors,
+        sim_counters.quota_exceeded,
         stats.retries.values().sum::<u64>()
     );
     println!(
         "simulator calls: {}",
         Endpoint::ALL
             .iter()
-            .map(|e| format!("{} {}", e.name(), sim_counters.calls.get(e.path()).copied().unwrap_or(0)))
+            .map(|e| format!("{} {}", e.name(), sim_counters.calls.get(e.path()).map_or(0, |c| c.ok + c.failed)))
             .collect::<Vec<_>>()
             .join(", ")
     );

@@ -29,7 +29,7 @@ pub mod windows;
 
 use progress::StageProgress;
 pub use windows::{
-    filter_combinations, month_windows, needs_detail, needs_stat, range_window, window_action, year_windows,
+    filter_combinations, month_windows, needs_detail, needs_stat, range_window, stats_windows, window_action,
     Window, WindowAction,
 };
 
@@ -411,6 +411,7 @@ impl Ctx<'_> {
         let mut queued: HashSet<String> = HashSet::new();
         let mut next_leaf = 0;
         let mut in_flight = FuturesUnordered::new();
+        let mut refused = RefusedDetails::default();
         loop {
             while in_flight.len() < self.max_in_flight {
                 if let Some((leaf, uuid)) = pending.pop_front() {
@@ -455,7 +456,7 @@ impl Ctx<'_> {
                     summary.details_fetched += 1;
                 }
                 Err(err) if err.is_permission_gap() => {
-                    summary.gaps.push(gap(format!("journal {uuid}"), &err));
+                    refused.add(uuid, &err);
                 }
                 Err(err) => {
                     let w = &leaves[leaf];
@@ -467,6 +468,10 @@ impl Ctx<'_> {
             }
             bar.inc(1);
         }
+        for g in refused.into_gaps() {
+            tracing::warn!(what = %g.what, errcode = g.errcode, "gap: {}", g.message);
+            summary.gaps.push(g);
+        }
         bar.finish(&format!("{} fetched, {} kept", summary.details_fetched, summary.details_skipped));
         Ok(())
     }
@@ -474,7 +479,7 @@ impl Ctx<'_> {
     // -----------------------------------------------------------------------------------------
     // Stats
 
-    /// Fetches each template's stat windows (a year at most each) not stored complete.
+    /// Fetches each template's stat windows (365 days at most each) not stored complete.
     async fn stats(&self, range: DateRange, summary: &mut ExtractSummary) -> Result<(), ExtractError> {
         let whole = range_window(range, self.tz);
         let templates = if self.job.filters.template_ids.is_empty() {
@@ -484,7 +489,7 @@ impl Ctx<'_> {
         };
         let mut tasks = Vec::new();
         for template in &templates {
-            for window in year_windows(range, self.tz) {
+            for window in stats_windows(range, self.tz) {
                 let fetched_at = self.store.stat_fetched_at(template, window.start_ts, window.end_ts)?;
                 if needs_stat(fetched_at, window, self.as_of, self.opts.full_refresh) {
                     tasks.push((template.clone(), window));
@@ -575,6 +580,40 @@ impl Ctx<'_> {
         summary.directory_fetched = true;
         bar.finish(&format!("{} users lists", lists.len()));
         Ok(())
+    }
+}
+
+/// Details WeCom refused (a template the app may not read refuses every journal of it): one
+/// gap per errcode, naming how many and a few uuids, rather than one per journal.
+#[derive(Default)]
+struct RefusedDetails {
+    by_errcode: std::collections::BTreeMap<i64, (Gap, u64, Vec<String>)>,
+}
+
+impl RefusedDetails {
+    /// uuids named in a gap.
+    const SAMPLE: usize = 5;
+
+    fn add(&mut self, uuid: String, err: &WecomError) {
+        let entry = self
+            .by_errcode
+            .entry(err.errcode().unwrap_or(0))
+            .or_insert_with(|| (gap(String::new(), err), 0, Vec::new()));
+        entry.1 += 1;
+        if entry.2.len() < Self::SAMPLE {
+            entry.2.push(uuid);
+        }
+    }
+
+    fn into_gaps(self) -> Vec<Gap> {
+        self.by_errcode
+            .into_values()
+            .map(|(mut g, count, sample)| {
+                let more = if count as usize > sample.len() { ", …" } else { "" };
+                g.what = format!("{count} journal detail(s): {}{more}", sample.join(", "));
+                g
+            })
+            .collect()
     }
 }
 

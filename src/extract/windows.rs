@@ -2,10 +2,9 @@
 //! job pages, how a window is halved, and whether a stored detail or window is fetched again.
 //! No I/O here, so each rule is tested on its own.
 
-use chrono::{Datelike, NaiveDate, TimeZone};
 use chrono_tz::Tz;
 
-use crate::job::{DateRange, Filters};
+use crate::job::{plan, DateRange, Filters};
 use crate::store::{DetailState, WindowRecord, WindowState};
 use crate::wecom::types::RecordFilter;
 
@@ -42,84 +41,36 @@ impl Window {
     }
 }
 
-/// The instant a local date starts in `tz` (the first valid instant of the day when a DST
-/// change skips midnight).
-pub fn local_day_start(tz: Tz, date: NaiveDate) -> i64 {
-    let midnight = date.and_time(chrono::NaiveTime::MIN);
-    if let Some(t) = tz.from_local_datetime(&midnight).earliest() {
-        return t.timestamp();
+impl From<plan::Window> for Window {
+    fn from(w: plan::Window) -> Window {
+        Window { start_ts: w.start, end_ts: w.end }
     }
-    // Midnight skipped by a DST change: the day starts at the first local time that exists.
-    (1..=4)
-        .filter_map(|h| tz.from_local_datetime(&(midnight + chrono::Duration::hours(h))).earliest())
-        .next()
-        .map(|t| t.timestamp())
-        // No zone skips more than a few hours; fall back to UTC midnight rather than panic.
-        .unwrap_or_else(|| midnight.and_utc().timestamp())
-}
-
-fn first_of_next_month(d: NaiveDate) -> NaiveDate {
-    let (y, m) = if d.month() == 12 { (d.year() + 1, 1) } else { (d.year(), d.month() + 1) };
-    NaiveDate::from_ymd_opt(y, m, 1).unwrap_or(NaiveDate::MAX)
-}
-
-fn first_of_next_year(d: NaiveDate) -> NaiveDate {
-    NaiveDate::from_ymd_opt(d.year() + 1, 1, 1).unwrap_or(NaiveDate::MAX)
-}
-
-fn calendar_windows(range: DateRange, tz: Tz, next: fn(NaiveDate) -> NaiveDate) -> Vec<Window> {
-    let mut out = Vec::new();
-    let mut day = range.start;
-    while day < range.end {
-        let end = next(day).min(range.end);
-        out.push(Window { start_ts: local_day_start(tz, day), end_ts: local_day_start(tz, end) });
-        day = end;
-    }
-    out
 }
 
 /// Record-list windows: the calendar months of the range in its timezone (the first and last
-/// cut by the range), each at most a month as the API requires.
+/// cut by the range), each at most a month as the API requires. The plan's windows
+/// ([`plan::record_windows`]), so the plan counts the calls the extraction makes.
 pub fn month_windows(range: DateRange, tz: Tz) -> Vec<Window> {
-    calendar_windows(range, tz, first_of_next_month)
+    plan::record_windows(range, tz).into_iter().map(Window::from).collect()
 }
 
-/// Stat windows: the calendar years of the range (the API takes at most a year).
-pub fn year_windows(range: DateRange, tz: Tz) -> Vec<Window> {
-    calendar_windows(range, tz, first_of_next_year)
+/// Stat windows: spans of at most 365 days from the range's start (the API takes at most a
+/// year), as the plan counts them ([`plan::stats_windows`]).
+pub fn stats_windows(range: DateRange, tz: Tz) -> Vec<Window> {
+    plan::stats_windows(range, tz).into_iter().map(Window::from).collect()
 }
 
 /// The whole range as one window.
 pub fn range_window(range: DateRange, tz: Tz) -> Window {
-    Window { start_ts: local_day_start(tz, range.start), end_ts: local_day_start(tz, range.end) }
+    Window { start_ts: plan::local_midnight(tz, range.start), end_ts: plan::local_midnight(tz, range.end) }
 }
 
 /// The filter combinations to page: the cartesian product of the non-empty lists of
 /// `template_ids` × `creators` × `departments`, one value per key in each call (the API ANDs
-/// the filters of a call); no filter at all gives one combination without filters.
+/// the filters of a call); no filter at all gives one combination without filters. The plan's
+/// ([`Filters::combos`]).
 pub fn filter_combinations(filters: &Filters) -> Vec<Vec<RecordFilter>> {
-    let keys: [(&str, &Vec<String>); 3] = [
-        ("template_id", &filters.template_ids),
-        ("creator", &filters.creators),
-        ("department", &filters.departments),
-    ];
-    let mut combos: Vec<Vec<RecordFilter>> = vec![Vec::new()];
-    for (key, values) in keys {
-        if values.is_empty() {
-            continue;
-        }
-        combos = combos
-            .into_iter()
-            .flat_map(|combo| {
-                values.iter().map(move |value| {
-                    let mut c = combo.clone();
-                    c.push(RecordFilter { key: key.to_string(), value: value.clone() });
-                    c
-                })
-            })
-            .collect();
-    }
-    combos
+    filters.combos()
 }
 
 /// What to do with a record window, given what the store says of it.
@@ -185,6 +136,7 @@ pub fn needs_stat(fetched_at: Option<i64>, window: Window, as_of: i64, full_refr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::NaiveDate;
 
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()
@@ -205,15 +157,16 @@ mod tests {
     }
 
     #[test]
-    fn months_follow_dst_and_years_cut_on_new_year() {
+    fn months_follow_dst_and_stats_windows_are_at_most_365_days() {
         let tz = chrono_tz::Europe::Berlin;
         let w = month_windows(DateRange { start: d("2026-03-01"), end: d("2026-04-01") }, tz);
         // March loses an hour to DST.
         assert_eq!(w[0].end_ts - w[0].start_ts, 31 * DAY_S - 3600);
-        let y = year_windows(DateRange { start: d("2025-06-01"), end: d("2027-02-01") }, tz);
-        assert_eq!(y.len(), 3);
-        assert_eq!(y[1].start_ts, local_day_start(tz, d("2026-01-01")));
-        assert_eq!(y[2].end_ts, local_day_start(tz, d("2027-02-01")));
+        let y = stats_windows(DateRange { start: d("2025-06-01"), end: d("2027-02-01") }, tz);
+        assert_eq!(y.len(), 2);
+        assert_eq!(y[0].start_ts, plan::local_midnight(tz, d("2025-06-01")));
+        assert_eq!(y[1].start_ts, plan::local_midnight(tz, d("2026-06-01")));
+        assert_eq!(y[1].end_ts, plan::local_midnight(tz, d("2027-02-01")));
     }
 
     #[test]

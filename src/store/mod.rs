@@ -16,6 +16,7 @@ use std::sync::{Mutex, MutexGuard};
 use rusqlite::{params, Connection, OptionalExtension};
 use thiserror::Error;
 
+use crate::job::plan::PlanHistory;
 use crate::wecom::types::{
     Department, DepartmentListResponse, DirectoryUser, JournalDetail, RecordFilter, StatCycle,
     StatListResponse, UserListResponse,
@@ -200,18 +201,6 @@ pub struct StoreCounts {
     pub directory_departments: u64,
     pub directory_users: u64,
     pub runs: u64,
-}
-
-/// What earlier runs saw, for the plan's estimates (mirrors `job::plan::PlanHistory`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StoreHistory {
-    /// Days covered by the stored details (first to last report day, inclusive).
-    pub days: u32,
-    pub journals: u64,
-    /// Distinct template ids of the stored details.
-    pub templates: u32,
-    /// Departments of the latest directory snapshot.
-    pub departments: u32,
 }
 
 const SCHEMA: &str = r#"
@@ -967,8 +956,10 @@ impl Store {
         Ok(seen.len() as u64)
     }
 
-    /// What earlier runs saw, for the plan; `None` when no detail was ever stored.
-    pub fn plan_history(&self) -> Result<Option<StoreHistory>> {
+    /// What earlier runs saw, for the plan: the days from the first to the last stored
+    /// detail, the details stored, their distinct templates, the directory's departments;
+    /// `None` when no detail was ever stored.
+    pub fn plan_history(&self) -> Result<Option<PlanHistory>> {
         let what = "summarising stored details";
         let (journals, first, last, templates) = {
             let conn = self.conn();
@@ -987,7 +978,7 @@ impl Store {
             let conn = self.conn();
             self.count_directory_departments(&conn)?
         };
-        Ok(Some(StoreHistory {
+        Ok(Some(PlanHistory {
             days: ((last - first) / 86_400 + 1).clamp(1, u32::MAX as i64) as u32,
             journals: journals as u64,
             templates: templates as u32,
@@ -1163,6 +1154,6 @@ mod tests {
             store.put_detail(&d, &raw, 1).unwrap();
         }
         let h = store.plan_history().unwrap().unwrap();
-        assert_eq!(h, StoreHistory { days: 3, journals: 2, templates: 2, departments: 0 });
+        assert_eq!(h, PlanHistory { days: 3, journals: 2, templates: 2, departments: 0 });
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use wecom_journal::extract::{extract, month_windows, ExtractOptions, ExtractSummary};
 use wecom_journal::job::{
-    DateRange, DirectorySource, ExtractSettings, Filters, Job, OutputSettings, RangeSpec, Source,
+    DateRange, DirectorySource, ExtractSettings, Filters, Job, OutputSettings, PlanSettings, RangeSpec, Source,
 };
 use wecom_journal::sim::{SimConfig, SimHandle};
 use wecom_journal::store::{Store, WindowState};
@@ -36,8 +36,9 @@ impl SimThread {
         SimThread { handle, runtime: Some(runtime) }
     }
 
+    /// Calls of an endpoint the simulator answered, successful or not.
     fn calls(&self, endpoint: Endpoint) -> u64 {
-        self.handle.counters().calls.get(endpoint.path()).copied().unwrap_or(0)
+        self.handle.counters().calls.get(endpoint.path()).map_or(0, |c| c.ok + c.failed)
     }
 
     /// Calls per endpoint the simulator answered so far.
@@ -95,6 +96,8 @@ fn job(sim: &SimHandle, range: DateRange, dir: &Path) -> Job {
             refresh_days: 7,
         },
         output: OutputSettings { dir: dir.to_path_buf(), formats: vec![], reports: vec![], csv_bom: false },
+        period_override: None,
+        plan: PlanSettings::default(),
     }
 }
 
@@ -577,7 +580,8 @@ fn sim_stats(sim: &kill::SimProcess) -> Result<BTreeMap<String, u64>, Box<dyn st
         reqwest::get(format!("{}/sim/stats", sim.base_url)).await?.json::<serde_json::Value>().await
     })?;
     let calls = body.get("calls").and_then(|c| c.as_object()).ok_or("no calls in /sim/stats")?;
-    Ok(calls.iter().filter_map(|(k, v)| v.as_u64().map(|n| (k.clone(), n))).collect())
+    let count = |v: &serde_json::Value| v["ok"].as_u64().unwrap_or(0) + v["failed"].as_u64().unwrap_or(0);
+    Ok(calls.iter().map(|(k, v)| (k.clone(), count(v))).collect())
 }
 
 // ---------------------------------------------------------------------------------------------
