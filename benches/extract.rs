@@ -11,14 +11,18 @@ use std::time::{Duration, Instant};
 use chrono::{NaiveDate, Utc};
 use wecom_journal::extract::{extract, ExtractOptions};
 use wecom_journal::job::{
-    DateRange, DirectorySource, ExtractSettings, Filters, Job, OutputSettings, PlanSettings, RangeSpec, Source,
+    DateRange, DirectorySource, ExtractSettings, Filters, Job, OutputSettings, PlanSettings,
+    RangeSpec, Source,
 };
 use wecom_journal::sim::{SimConfig, SimHandle};
 use wecom_journal::store::Store;
 use wecom_journal::wecom::{ClientConfig, Endpoint, Limits, Secret, WecomClient};
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// Peak resident set size of this process (VmHWM), in MiB.
@@ -37,7 +41,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let period = Duration::from_secs(2);
     let start = NaiveDate::from_ymd_opt(2026, 8, 1).ok_or("a date")?;
 
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let sim_config = SimConfig {
         users,
         start,
@@ -55,7 +61,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         max_in_flight: 8,
     };
     let dir = tempfile::tempdir()?;
-    let range = DateRange { start, end: start + chrono::Duration::days(i64::from(days)) };
+    let range = DateRange {
+        start,
+        end: start + chrono::Duration::days(i64::from(days)),
+    };
     let job = Job {
         name: "bench".into(),
         path: None,
@@ -75,16 +84,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             wedrive_files: false,
             refresh_days: 7,
         },
-        output: OutputSettings { dir: dir.path().to_path_buf(), formats: vec![], reports: vec![], csv_bom: false },
+        output: OutputSettings {
+            dir: dir.path().to_path_buf(),
+            formats: vec![],
+            reports: vec![],
+            csv_bom: false,
+        },
         period_override: None,
         plan: PlanSettings::default(),
     };
-    let mut config = ClientConfig::new(sim.base_url.clone(), sim.corp_id.clone(), Secret::new(sim.secret.clone()));
+    let mut config = ClientConfig::new(
+        sim.base_url.clone(),
+        sim.corp_id.clone(),
+        Secret::new(sim.secret.clone()),
+    );
     config.limits = limits;
     config.quota_period = period;
     let client = WecomClient::new(config)?;
     let store = Store::open(dir.path().join("store.sqlite"))?;
-    let opts = ExtractOptions { full_refresh: false, progress: false, now: Utc::now(), run_id: "bench".into() };
+    let opts = ExtractOptions {
+        full_refresh: false,
+        progress: false,
+        now: Utc::now(),
+        run_id: "bench".into(),
+    };
 
     let started = Instant::now();
     let summary = runtime.block_on(extract(&job, range, &client, &store, &opts))?;
@@ -93,7 +116,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let stats = client.stats();
     let sim_counters = sim.counters();
     let per_s = |quota: u32| f64::from(quota) / period.as_secs_f64();
-    let share = |calls: u64, took: Duration, quota: u32| calls as f64 / took.as_secs_f64() / per_s(quota) * 100.0;
+    let share = |calls: u64, took: Duration, quota: u32| {
+        calls as f64 / took.as_secs_f64() / per_s(quota) * 100.0
+    };
     println!("extraction bench: {users} users, {days} days, quota period {period:?}");
     println!(
         "journals {} · list calls {} · details {} · stat windows {} · total {:.1} s",
@@ -106,8 +131,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("| stage | calls | time | rate | quota | share |");
     println!("|---|---:|---:|---:|---:|---:|");
     for (stage, calls, took, quota) in [
-        ("record list", summary.list_calls, summary.durations.records, list_quota),
-        ("details", summary.details_fetched, summary.durations.details, detail_quota),
+        (
+            "record list",
+            summary.list_calls,
+            summary.durations.records,
+            list_quota,
+        ),
+        (
+            "details",
+            summary.details_fetched,
+            summary.durations.details,
+            detail_quota,
+        ),
     ] {
         println!(
             "| {stage} | {calls} | {:.2} s | {:.1}/s | {:.0}/s | {:.1} % |",
@@ -127,7 +162,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "simulator calls: {}",
         Endpoint::ALL
             .iter()
-            .map(|e| format!("{} {}", e.name(), sim_counters.calls.get(e.path()).map_or(0, |c| c.ok + c.failed)))
+            .map(|e| format!(
+                "{} {}",
+                e.name(),
+                sim_counters
+                    .calls
+                    .get(e.path())
+                    .map_or(0, |c| c.ok + c.failed)
+            ))
             .collect::<Vec<_>>()
             .join(", ")
     );

@@ -37,13 +37,25 @@ impl Window {
         if mid >= self.end_ts {
             return None;
         }
-        Some((Window { start_ts: self.start_ts, end_ts: mid }, Window { start_ts: mid, end_ts: self.end_ts }))
+        Some((
+            Window {
+                start_ts: self.start_ts,
+                end_ts: mid,
+            },
+            Window {
+                start_ts: mid,
+                end_ts: self.end_ts,
+            },
+        ))
     }
 }
 
 impl From<plan::Window> for Window {
     fn from(w: plan::Window) -> Window {
-        Window { start_ts: w.start, end_ts: w.end }
+        Window {
+            start_ts: w.start,
+            end_ts: w.end,
+        }
     }
 }
 
@@ -51,18 +63,27 @@ impl From<plan::Window> for Window {
 /// cut by the range), each at most a month as the API requires. The plan's windows
 /// ([`plan::record_windows`]), so the plan counts the calls the extraction makes.
 pub fn month_windows(range: DateRange, tz: Tz) -> Vec<Window> {
-    plan::record_windows(range, tz).into_iter().map(Window::from).collect()
+    plan::record_windows(range, tz)
+        .into_iter()
+        .map(Window::from)
+        .collect()
 }
 
 /// Stat windows: spans of at most 365 days from the range's start (the API takes at most a
 /// year), as the plan counts them ([`plan::stats_windows`]).
 pub fn stats_windows(range: DateRange, tz: Tz) -> Vec<Window> {
-    plan::stats_windows(range, tz).into_iter().map(Window::from).collect()
+    plan::stats_windows(range, tz)
+        .into_iter()
+        .map(Window::from)
+        .collect()
 }
 
 /// The whole range as one window.
 pub fn range_window(range: DateRange, tz: Tz) -> Window {
-    Window { start_ts: plan::local_midnight(tz, range.start), end_ts: plan::local_midnight(tz, range.end) }
+    Window {
+        start_ts: plan::local_midnight(tz, range.start),
+        end_ts: plan::local_midnight(tz, range.end),
+    }
 }
 
 /// The filter combinations to page: the cartesian product of the non-empty lists of
@@ -89,8 +110,14 @@ pub enum WindowAction {
 /// The window rule. A window paged to the end after it closed is final and never paged again;
 /// one paged while open is paged again by a later run. Work this run (or the run it resumes,
 /// i.e. at or after `as_of`) is never redone; `full_refresh` redoes everything older.
-pub fn window_action(stored: Option<&WindowRecord>, as_of: i64, full_refresh: bool) -> WindowAction {
-    let Some(w) = stored else { return WindowAction::Page };
+pub fn window_action(
+    stored: Option<&WindowRecord>,
+    as_of: i64,
+    full_refresh: bool,
+) -> WindowAction {
+    let Some(w) = stored else {
+        return WindowAction::Page;
+    };
     let this_run = w.paged_at >= as_of;
     match w.state {
         WindowState::Split => WindowAction::Split,
@@ -101,7 +128,9 @@ pub fn window_action(stored: Option<&WindowRecord>, as_of: i64, full_refresh: bo
         // A listing cut short continues where it stopped, unless it is an old listing of a
         // window that was still open (or a full refresh), which is paged again whole.
         WindowState::Partial if this_run || (!full_refresh && w.paged_at >= w.end_ts) => {
-            WindowAction::Continue { cursor: w.next_cursor }
+            WindowAction::Continue {
+                cursor: w.next_cursor,
+            }
         }
         WindowState::Partial => WindowAction::Page,
     }
@@ -112,7 +141,12 @@ pub fn window_action(stored: Option<&WindowRecord>, as_of: i64, full_refresh: bo
 /// run's as-of time. So a killed-and-restarted run fetches no fresh detail again, and a run
 /// with nothing new fetches only what `refresh_days` requires. `full_refresh` fetches every
 /// detail not already fetched by this run.
-pub fn needs_detail(stored: Option<DetailState>, as_of: i64, refresh_days: u32, full_refresh: bool) -> bool {
+pub fn needs_detail(
+    stored: Option<DetailState>,
+    as_of: i64,
+    refresh_days: u32,
+    full_refresh: bool,
+) -> bool {
     let Some(s) = stored else { return true };
     if s.fetched_at >= as_of {
         return false;
@@ -120,13 +154,17 @@ pub fn needs_detail(stored: Option<DetailState>, as_of: i64, refresh_days: u32, 
     if full_refresh {
         return true;
     }
-    s.fetched_at < s.report_time.saturating_add(i64::from(refresh_days) * DAY_S)
+    s.fetched_at
+        < s.report_time
+            .saturating_add(i64::from(refresh_days) * DAY_S)
 }
 
 /// The stat rule: a template's window is fetched unless stored after it closed (complete, so it
 /// cannot change) or by this run; `full_refresh` refetches everything older than this run.
 pub fn needs_stat(fetched_at: Option<i64>, window: Window, as_of: i64, full_refresh: bool) -> bool {
-    let Some(fetched_at) = fetched_at else { return true };
+    let Some(fetched_at) = fetched_at else {
+        return true;
+    };
     if fetched_at >= as_of {
         return false;
     }
@@ -145,7 +183,13 @@ mod tests {
     #[test]
     fn months_are_calendar_months_in_the_job_timezone() {
         let tz = chrono_tz::Asia::Shanghai;
-        let w = month_windows(DateRange { start: d("2026-09-15"), end: d("2026-12-01") }, tz);
+        let w = month_windows(
+            DateRange {
+                start: d("2026-09-15"),
+                end: d("2026-12-01"),
+            },
+            tz,
+        );
         assert_eq!(w.len(), 3);
         // 2026-09-15 00:00 +08:00 = 2026-09-14 16:00 UTC.
         assert_eq!(w[0].start_ts, 1_788_220_800 + 14 * DAY_S - 8 * 3600);
@@ -153,16 +197,35 @@ mod tests {
         assert_eq!(w[1].end_ts - w[1].start_ts, 31 * DAY_S, "October");
         assert_eq!(w[2].end_ts - w[2].start_ts, 30 * DAY_S, "November");
         assert!(w.iter().all(|w| w.end_ts - w.start_ts <= 31 * DAY_S));
-        assert!(month_windows(DateRange { start: d("2026-10-01"), end: d("2026-10-01") }, tz).is_empty());
+        assert!(month_windows(
+            DateRange {
+                start: d("2026-10-01"),
+                end: d("2026-10-01")
+            },
+            tz
+        )
+        .is_empty());
     }
 
     #[test]
     fn months_follow_dst_and_stats_windows_are_at_most_365_days() {
         let tz = chrono_tz::Europe::Berlin;
-        let w = month_windows(DateRange { start: d("2026-03-01"), end: d("2026-04-01") }, tz);
+        let w = month_windows(
+            DateRange {
+                start: d("2026-03-01"),
+                end: d("2026-04-01"),
+            },
+            tz,
+        );
         // March loses an hour to DST.
         assert_eq!(w[0].end_ts - w[0].start_ts, 31 * DAY_S - 3600);
-        let y = stats_windows(DateRange { start: d("2025-06-01"), end: d("2027-02-01") }, tz);
+        let y = stats_windows(
+            DateRange {
+                start: d("2025-06-01"),
+                end: d("2027-02-01"),
+            },
+            tz,
+        );
         assert_eq!(y.len(), 2);
         assert_eq!(y[0].start_ts, plan::local_midnight(tz, d("2025-06-01")));
         assert_eq!(y[1].start_ts, plan::local_midnight(tz, d("2026-06-01")));
@@ -171,7 +234,10 @@ mod tests {
 
     #[test]
     fn halving_goes_down_to_a_day_on_day_boundaries() {
-        let w = Window { start_ts: 0, end_ts: 31 * DAY_S };
+        let w = Window {
+            start_ts: 0,
+            end_ts: 31 * DAY_S,
+        };
         let (a, b) = w.halves().unwrap();
         assert_eq!((a.end_ts, b.start_ts), (15 * DAY_S, 15 * DAY_S));
         let mut smallest = w;
@@ -179,15 +245,30 @@ mod tests {
             smallest = left;
         }
         assert_eq!(smallest.end_ts - smallest.start_ts, DAY_S);
-        assert_eq!(Window { start_ts: 0, end_ts: DAY_S }.halves(), None);
-        let (a, b) = Window { start_ts: 0, end_ts: DAY_S + 3600 }.halves().unwrap();
+        assert_eq!(
+            Window {
+                start_ts: 0,
+                end_ts: DAY_S
+            }
+            .halves(),
+            None
+        );
+        let (a, b) = Window {
+            start_ts: 0,
+            end_ts: DAY_S + 3600,
+        }
+        .halves()
+        .unwrap();
         assert_eq!((a.end_ts, b.end_ts), (DAY_S, DAY_S + 3600));
         assert_eq!(w.api_endtime(), 31 * DAY_S - 1);
     }
 
     #[test]
     fn filter_combinations_are_the_product_of_non_empty_lists() {
-        assert_eq!(filter_combinations(&Filters::default()), vec![Vec::<RecordFilter>::new()]);
+        assert_eq!(
+            filter_combinations(&Filters::default()),
+            vec![Vec::<RecordFilter>::new()]
+        );
         let f = Filters {
             template_ids: vec!["t1".into(), "t2".into()],
             creators: vec![],
@@ -223,24 +304,56 @@ mod tests {
         let as_of = 1000;
         assert_eq!(window_action(None, as_of, false), Page);
         // Paged after it closed: final.
-        assert_eq!(window_action(Some(&window(WindowState::Done, 300)), as_of, false), Skip);
-        assert_eq!(window_action(Some(&window(WindowState::Done, 300)), as_of, true), Page);
+        assert_eq!(
+            window_action(Some(&window(WindowState::Done, 300)), as_of, false),
+            Skip
+        );
+        assert_eq!(
+            window_action(Some(&window(WindowState::Done, 300)), as_of, true),
+            Page
+        );
         // Paged while open: again.
-        assert_eq!(window_action(Some(&window(WindowState::Done, 150)), as_of, false), Page);
+        assert_eq!(
+            window_action(Some(&window(WindowState::Done, 150)), as_of, false),
+            Page
+        );
         // Paged by this run (or the run it resumes): never again, even in a full refresh.
-        assert_eq!(window_action(Some(&window(WindowState::Done, 1000)), as_of, true), Skip);
-        assert_eq!(window_action(Some(&window(WindowState::Partial, 1001)), as_of, true), Continue { cursor: 7 });
-        assert_eq!(window_action(Some(&window(WindowState::Partial, 300)), as_of, false), Continue { cursor: 7 });
-        assert_eq!(window_action(Some(&window(WindowState::Partial, 300)), as_of, true), Page);
-        assert_eq!(window_action(Some(&window(WindowState::Partial, 150)), as_of, false), Page);
-        assert_eq!(window_action(Some(&window(WindowState::Split, 150)), as_of, true), Split);
+        assert_eq!(
+            window_action(Some(&window(WindowState::Done, 1000)), as_of, true),
+            Skip
+        );
+        assert_eq!(
+            window_action(Some(&window(WindowState::Partial, 1001)), as_of, true),
+            Continue { cursor: 7 }
+        );
+        assert_eq!(
+            window_action(Some(&window(WindowState::Partial, 300)), as_of, false),
+            Continue { cursor: 7 }
+        );
+        assert_eq!(
+            window_action(Some(&window(WindowState::Partial, 300)), as_of, true),
+            Page
+        );
+        assert_eq!(
+            window_action(Some(&window(WindowState::Partial, 150)), as_of, false),
+            Page
+        );
+        assert_eq!(
+            window_action(Some(&window(WindowState::Split, 150)), as_of, true),
+            Split
+        );
     }
 
     #[test]
     fn detail_rule() {
         let as_of = 100 * DAY_S;
         let report = 90 * DAY_S;
-        let state = |fetched_at| Some(DetailState { report_time: report, fetched_at });
+        let state = |fetched_at| {
+            Some(DetailState {
+                report_time: report,
+                fetched_at,
+            })
+        };
         assert!(needs_detail(None, as_of, 7, false));
         // Fetched 2 days after the report, refresh 7 days, before this run: young, fetch.
         assert!(needs_detail(state(report + 2 * DAY_S), as_of, 7, false));
@@ -256,9 +369,15 @@ mod tests {
 
     #[test]
     fn stat_rule() {
-        let w = Window { start_ts: 0, end_ts: 100 };
+        let w = Window {
+            start_ts: 0,
+            end_ts: 100,
+        };
         assert!(needs_stat(None, w, 1000, false));
-        assert!(!needs_stat(Some(150), w, 1000, false), "fetched after the window closed");
+        assert!(
+            !needs_stat(Some(150), w, 1000, false),
+            "fetched after the window closed"
+        );
         assert!(needs_stat(Some(50), w, 1000, false), "fetched while open");
         assert!(!needs_stat(Some(50), w, 40, false), "fetched by this run");
         assert!(needs_stat(Some(150), w, 1000, true));
