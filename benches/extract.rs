@@ -68,29 +68,52 @@ impl Bench {
             extract: ExtractSettings {
                 details,
                 stats: details,
-                directory: if details { DirectorySource::Api } else { DirectorySource::None },
+                directory: if details {
+                    DirectorySource::Api
+                } else {
+                    DirectorySource::None
+                },
                 wedrive_files: false,
                 refresh_days: 7,
             },
-            output: OutputSettings { dir: dir.to_path_buf(), formats: vec![], reports: vec![], csv_bom: false },
+            output: OutputSettings {
+                dir: dir.to_path_buf(),
+                formats: vec![],
+                reports: vec![],
+                csv_bom: false,
+            },
             period_override: None,
             plan: PlanSettings::default(),
         }
     }
 
     /// One extraction into a fresh store; the summary and the client's 45009 count.
-    fn extract(&self, job: &Job, range: DateRange) -> Result<(ExtractSummary, u64), Box<dyn std::error::Error>> {
+    fn extract(
+        &self,
+        job: &Job,
+        range: DateRange,
+    ) -> Result<(ExtractSummary, u64), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
-        let mut config =
-            ClientConfig::new(self.sim.base_url.clone(), self.sim.corp_id.clone(), Secret::new(self.sim.secret.clone()));
+        let mut config = ClientConfig::new(
+            self.sim.base_url.clone(),
+            self.sim.corp_id.clone(),
+            Secret::new(self.sim.secret.clone()),
+        );
         config.limits = self.limits.clone();
         config.quota_period = self.period;
         let client = WecomClient::new(config)?;
         // A token first, so the stage timings are the stages' own.
         self.runtime.block_on(client.department_list(None))?;
         let store = Store::open(dir.path().join("store.sqlite"))?;
-        let opts = ExtractOptions { full_refresh: false, progress: false, now: Utc::now(), run_id: job.name.clone() };
-        let summary = self.runtime.block_on(extract(job, range, &client, &store, &opts))?;
+        let opts = ExtractOptions {
+            full_refresh: false,
+            progress: false,
+            now: Utc::now(),
+            run_id: job.name.clone(),
+        };
+        let summary = self
+            .runtime
+            .block_on(extract(job, range, &client, &store, &opts))?;
         Ok((summary, client.stats().quota_errors))
     }
 }
@@ -104,7 +127,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let period = Duration::from_secs(env_or("BENCH_PERIOD_S", 2));
     let start = NaiveDate::from_ymd_opt(2025, 11, 1).ok_or("a date")?;
 
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let sim_config = SimConfig {
         users,
         start,
@@ -122,7 +147,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         max_in_flight: 8,
     };
     let rss_with_sim = peak_rss_mib();
-    let bench = Bench { runtime, sim, period, limits };
+    let bench = Bench {
+        runtime,
+        sim,
+        period,
+        limits,
+    };
     let per_s = |quota: u32| f64::from(quota) / period.as_secs_f64();
     let ceiling = client_ceiling(period);
     println!(
@@ -132,19 +162,42 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     // Records only, over many months: windows paged concurrently, pages in cursor order.
-    let list_range = DateRange { start, end: start + chrono::Duration::days(i64::from(list_days)) };
+    let list_range = DateRange {
+        start,
+        end: start + chrono::Duration::days(i64::from(list_days)),
+    };
     let dir = tempfile::tempdir()?;
-    let (records, list_45009) = bench.extract(&bench.job("bench-records", list_range, dir.path(), false), list_range)?;
+    let (records, list_45009) = bench.extract(
+        &bench.job("bench-records", list_range, dir.path(), false),
+        list_range,
+    )?;
     // Details (with stats and directory) over the last months.
-    let detail_range =
-        DateRange { start: list_range.end - chrono::Duration::days(i64::from(detail_days)), end: list_range.end };
-    let (details, detail_45009) = bench.extract(&bench.job("bench-details", detail_range, dir.path(), true), detail_range)?;
+    let detail_range = DateRange {
+        start: list_range.end - chrono::Duration::days(i64::from(detail_days)),
+        end: list_range.end,
+    };
+    let (details, detail_45009) = bench.extract(
+        &bench.job("bench-details", detail_range, dir.path(), true),
+        detail_range,
+    )?;
 
     println!("| stage | range | calls | time | rate | quota | share of quota | share of client ceiling |");
     println!("|---|---|---:|---:|---:|---:|---:|---:|");
     for (stage, days, calls, took, quota) in [
-        ("record list", list_days, records.list_calls, records.durations.records, list_quota),
-        ("details", detail_days, details.details_fetched, details.durations.details, detail_quota),
+        (
+            "record list",
+            list_days,
+            records.list_calls,
+            records.durations.records,
+            list_quota,
+        ),
+        (
+            "details",
+            detail_days,
+            details.details_fetched,
+            details.durations.details,
+            detail_quota,
+        ),
     ] {
         let rate = calls as f64 / took.as_secs_f64();
         println!(
@@ -168,7 +221,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "simulator calls: {}",
         Endpoint::ALL
             .iter()
-            .map(|e| format!("{} {}", e.name(), sim_counters.calls.get(e.path()).map_or(0, |c| c.ok + c.failed)))
+            .map(|e| format!(
+                "{} {}",
+                e.name(),
+                sim_counters
+                    .calls
+                    .get(e.path())
+                    .map_or(0, |c| c.ok + c.failed)
+            ))
             .collect::<Vec<_>>()
             .join(", ")
     );
