@@ -680,16 +680,14 @@ formats = ["csv"]
 
 /// What a store holds, for comparing runs: details by uuid (as JSON values), done windows with
 /// their uuids, stat responses (as JSON values).
-fn content(
-    store: &Store,
-) -> Result<
-    (
-        BTreeMap<String, serde_json::Value>,
-        BTreeSet<(String, i64, i64, Vec<String>)>,
-        BTreeMap<String, serde_json::Value>,
-    ),
-    Box<dyn std::error::Error>,
-> {
+#[derive(Debug, PartialEq)]
+struct Content {
+    details: BTreeMap<String, serde_json::Value>,
+    windows: BTreeSet<(String, i64, i64, Vec<String>)>,
+    stats: BTreeMap<String, serde_json::Value>,
+}
+
+fn content(store: &Store) -> Result<Content, Box<dyn std::error::Error>> {
     let mut details = BTreeMap::new();
     for (uuid, raw) in store.detail_raws()? {
         details.insert(uuid, serde_json::from_str(&raw)?);
@@ -718,7 +716,11 @@ fn content(
             Ok(())
         },
     )?;
-    Ok((details, windows, stats))
+    Ok(Content {
+        details,
+        windows,
+        stats,
+    })
 }
 
 #[test]
@@ -767,13 +769,17 @@ fn a_run_killed_at_any_point_resumes_to_the_same_store_with_fewer_calls() -> Tes
             calls_of(&sim, "/cgi-bin/oa/journal/get_record_detail")? - detail_calls_before;
         let store = Store::open(out.join("store.sqlite"))?;
         let got = content(&store)?;
-        assert_eq!(got.0.len(), want.0.len(), "kill point {n}: details");
+        assert_eq!(
+            got.details.len(),
+            want.details.len(),
+            "kill point {n}: details"
+        );
         assert!(
-            got.0 == want.0,
+            got.details == want.details,
             "kill point {n}: the details differ from the uninterrupted run's"
         );
-        assert_eq!(got.1, want.1, "kill point {n}: record windows");
-        assert_eq!(got.2, want.2, "kill point {n}: stats");
+        assert_eq!(got.windows, want.windows, "kill point {n}: record windows");
+        assert_eq!(got.stats, want.stats, "kill point {n}: stats");
         assert!(
             resumed_calls < fresh_calls,
             "kill point {n}: the resumed run made {resumed_calls} calls, a fresh run {fresh_calls}"
