@@ -29,8 +29,8 @@ pub mod windows;
 
 use progress::StageProgress;
 pub use windows::{
-    filter_combinations, month_windows, needs_detail, needs_stat, range_window, window_action, year_windows,
-    Window, WindowAction,
+    filter_combinations, month_windows, needs_detail, needs_stat, range_window, stats_windows,
+    window_action, Window, WindowAction,
 };
 
 /// Journals per record-list page (the API's maximum).
@@ -143,13 +143,19 @@ pub async fn extract(
         store,
         opts,
         as_of,
-        clock: Clock { base: opts.now.timestamp(), started: Instant::now() },
+        clock: Clock {
+            base: opts.now.timestamp(),
+            started: Instant::now(),
+        },
         max_in_flight: job.source.limits.max_in_flight.max(1),
     };
     if as_of < opts.now.timestamp() {
         tracing::info!(run_id = %opts.run_id, as_of, "resuming an unfinished run of {} {range_label}", job.name);
     }
-    let mut summary = ExtractSummary { as_of, ..Default::default() };
+    let mut summary = ExtractSummary {
+        as_of,
+        ..Default::default()
+    };
 
     let t = Instant::now();
     let leaves = ctx.records(range, &mut summary).await?;
@@ -229,7 +235,11 @@ fn describe_filters(filters: &[RecordFilter]) -> String {
     if filters.is_empty() {
         return "no filter".into();
     }
-    filters.iter().map(|f| format!("{}={}", f.key, f.value)).collect::<Vec<_>>().join(", ")
+    filters
+        .iter()
+        .map(|f| format!("{}={}", f.key, f.value))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl Ctx<'_> {
@@ -247,7 +257,11 @@ impl Ctx<'_> {
     /// Pages every window of every filter combination (up to `max_in_flight` windows at once,
     /// each window's pages in cursor order) and returns the leaf windows whose listings are
     /// stored.
-    async fn records(&self, range: DateRange, summary: &mut ExtractSummary) -> Result<Vec<Leaf>, ExtractError> {
+    async fn records(
+        &self,
+        range: DateRange,
+        summary: &mut ExtractSummary,
+    ) -> Result<Vec<Leaf>, ExtractError> {
         let combos = filter_combinations(&self.job.filters);
         let keys: Vec<String> = combos.iter().map(|c| filter_key(c)).collect();
         let mut queue: VecDeque<WindowTask> = VecDeque::new();
@@ -256,27 +270,45 @@ impl Ctx<'_> {
                 queue.push_back(WindowTask { combo, window });
             }
         }
-        let mut bar = StageProgress::new("records", "windows", Some(queue.len() as u64), self.opts.progress);
+        let mut bar = StageProgress::new(
+            "records",
+            "windows",
+            Some(queue.len() as u64),
+            self.opts.progress,
+        );
         let mut leaves = Vec::new();
         let mut in_flight = FuturesUnordered::new();
         loop {
             while in_flight.len() < self.max_in_flight {
                 let Some(task) = queue.pop_front() else { break };
                 let (filters, key) = (&combos[task.combo], &keys[task.combo]);
-                in_flight.push(async move { (task.clone(), self.page_window(filters, key, task.window).await) });
+                in_flight.push(async move {
+                    (
+                        task.clone(),
+                        self.page_window(filters, key, task.window).await,
+                    )
+                });
             }
-            let Some((task, outcome)) = in_flight.next().await else { break };
+            let Some((task, outcome)) = in_flight.next().await else {
+                break;
+            };
             match outcome? {
                 WindowOutcome::Listed { journals, calls } => {
                     summary.windows_paged += 1;
                     summary.list_calls += calls;
                     summary.journals_listed += journals;
-                    leaves.push(Leaf { filter_key: keys[task.combo].clone(), window: task.window });
+                    leaves.push(Leaf {
+                        filter_key: keys[task.combo].clone(),
+                        window: task.window,
+                    });
                 }
                 WindowOutcome::Skipped { journals } => {
                     summary.windows_skipped += 1;
                     summary.journals_listed += journals;
-                    leaves.push(Leaf { filter_key: keys[task.combo].clone(), window: task.window });
+                    leaves.push(Leaf {
+                        filter_key: keys[task.combo].clone(),
+                        window: task.window,
+                    });
                 }
                 WindowOutcome::Split { calls } => {
                     summary.list_calls += calls;
@@ -285,8 +317,14 @@ impl Ctx<'_> {
                     }
                     // `Split` is only returned for a window that has halves.
                     if let Some((a, b)) = task.window.halves() {
-                        queue.push_front(WindowTask { combo: task.combo, window: b });
-                        queue.push_front(WindowTask { combo: task.combo, window: a });
+                        queue.push_front(WindowTask {
+                            combo: task.combo,
+                            window: b,
+                        });
+                        queue.push_front(WindowTask {
+                            combo: task.combo,
+                            window: a,
+                        });
                         bar.inc_length(2);
                     }
                 }
@@ -302,30 +340,49 @@ impl Ctx<'_> {
         leaves.sort_by(|a, b| (a.window, &a.filter_key).cmp(&(b.window, &b.filter_key)));
         bar.finish(&format!(
             "{} paged, {} stored, {} list calls, {} journals",
-            summary.windows_paged, summary.windows_skipped, summary.list_calls, summary.journals_listed
+            summary.windows_paged,
+            summary.windows_skipped,
+            summary.list_calls,
+            summary.journals_listed
         ));
         Ok(leaves)
     }
 
     /// Pages one window of one filter combination to `endflag = 1`, storing each page as it
     /// arrives; a window that answers 301066 is marked split (the caller pages its halves).
-    async fn page_window(&self, filters: &[RecordFilter], key: &str, w: Window) -> Result<WindowOutcome, ExtractError> {
+    async fn page_window(
+        &self,
+        filters: &[RecordFilter],
+        key: &str,
+        w: Window,
+    ) -> Result<WindowOutcome, ExtractError> {
         let stored = self.store.record_window(key, w.start_ts, w.end_ts)?;
-        let (mut cursor, paged_at) = match window_action(stored.as_ref(), self.as_of, self.opts.full_refresh) {
-            WindowAction::Skip => {
-                return Ok(WindowOutcome::Skipped { journals: stored.as_ref().map(|s| s.journals).unwrap_or(0) })
-            }
-            WindowAction::Split => return Ok(WindowOutcome::Split { calls: 0 }),
-            WindowAction::Page => {
-                let paged_at = self.clock.ts();
-                self.store.begin_window(key, w.start_ts, w.end_ts, paged_at)?;
-                (0, paged_at)
-            }
-            WindowAction::Continue { cursor } => (cursor, stored.as_ref().map(|s| s.paged_at).unwrap_or(self.as_of)),
-        };
+        let (mut cursor, paged_at) =
+            match window_action(stored.as_ref(), self.as_of, self.opts.full_refresh) {
+                WindowAction::Skip => {
+                    return Ok(WindowOutcome::Skipped {
+                        journals: stored.as_ref().map(|s| s.journals).unwrap_or(0),
+                    })
+                }
+                WindowAction::Split => return Ok(WindowOutcome::Split { calls: 0 }),
+                WindowAction::Page => {
+                    let paged_at = self.clock.ts();
+                    self.store
+                        .begin_window(key, w.start_ts, w.end_ts, paged_at)?;
+                    (0, paged_at)
+                }
+                WindowAction::Continue { cursor } => (
+                    cursor,
+                    stored.as_ref().map(|s| s.paged_at).unwrap_or(self.as_of),
+                ),
+            };
         let mut restarted = cursor == 0;
         let mut calls = 0u64;
-        let mut journals = stored.as_ref().filter(|_| cursor != 0).map(|s| s.journals).unwrap_or(0);
+        let mut journals = stored
+            .as_ref()
+            .filter(|_| cursor != 0)
+            .map(|s| s.journals)
+            .unwrap_or(0);
         loop {
             let request = RecordListRequest {
                 starttime: w.start_ts,
@@ -367,7 +424,8 @@ impl Ctx<'_> {
                     // A stored cursor from a killed run that the API no longer accepts: page
                     // the window again from its start (once).
                     restarted = true;
-                    self.store.begin_window(key, w.start_ts, w.end_ts, paged_at)?;
+                    self.store
+                        .begin_window(key, w.start_ts, w.end_ts, paged_at)?;
                     cursor = 0;
                     journals = 0;
                 }
@@ -377,15 +435,27 @@ impl Ctx<'_> {
                         self.describe(w),
                         describe_filters(filters)
                     );
-                    self.store.put_window_split(key, w.start_ts, w.end_ts, paged_at)?;
+                    self.store
+                        .put_window_split(key, w.start_ts, w.end_ts, paged_at)?;
                     return Ok(WindowOutcome::Split { calls });
                 }
                 Err(err) if err.is_permission_gap() => {
-                    let what = format!("record window {} ({})", self.describe(w), describe_filters(filters));
-                    return Ok(WindowOutcome::Gap { gap: gap(what, &err), calls });
+                    let what = format!(
+                        "record window {} ({})",
+                        self.describe(w),
+                        describe_filters(filters)
+                    );
+                    return Ok(WindowOutcome::Gap {
+                        gap: gap(what, &err),
+                        calls,
+                    });
                 }
                 Err(err) => {
-                    let halved = if err.errcode() == Some(301066) { ", halved down to a day" } else { "" };
+                    let halved = if err.errcode() == Some(301066) {
+                        ", halved down to a day"
+                    } else {
+                        ""
+                    };
                     return Err(ExtractError::Api {
                         context: format!(
                             "record window {} ({}), cursor {cursor}{halved}",
@@ -404,13 +474,18 @@ impl Ctx<'_> {
 
     /// Fetches the details the rule asks for, `max_in_flight` at a time, window after window,
     /// storing each as it arrives. Memory holds one window's uuids at a time.
-    async fn details(&self, leaves: &[Leaf], summary: &mut ExtractSummary) -> Result<(), ExtractError> {
+    async fn details(
+        &self,
+        leaves: &[Leaf],
+        summary: &mut ExtractSummary,
+    ) -> Result<(), ExtractError> {
         let mut bar = StageProgress::new("details", "details", Some(0), self.opts.progress);
         let mut pending: VecDeque<(usize, String)> = VecDeque::new();
         // uuids queued or in flight, so one listed by two windows is not fetched twice at once.
         let mut queued: HashSet<String> = HashSet::new();
         let mut next_leaf = 0;
         let mut in_flight = FuturesUnordered::new();
+        let mut refused = RefusedDetails::default();
         loop {
             while in_flight.len() < self.max_in_flight {
                 if let Some((leaf, uuid)) = pending.pop_front() {
@@ -420,10 +495,16 @@ impl Ctx<'_> {
                     });
                     continue;
                 }
-                let Some(leaf) = leaves.get(next_leaf) else { break };
+                let Some(leaf) = leaves.get(next_leaf) else {
+                    break;
+                };
                 next_leaf += 1;
                 let mut wanted = 0;
-                for uuid in self.store.window_uuids(&leaf.filter_key, leaf.window.start_ts, leaf.window.end_ts)? {
+                for uuid in self.store.window_uuids(
+                    &leaf.filter_key,
+                    leaf.window.start_ts,
+                    leaf.window.end_ts,
+                )? {
                     let state = self.store.detail_state(&uuid)?;
                     let job = &self.job.extract;
                     if !queued.contains(&uuid)
@@ -438,7 +519,9 @@ impl Ctx<'_> {
                 }
                 bar.inc_length(wanted);
             }
-            let Some((leaf, uuid, result)) = in_flight.next().await else { break };
+            let Some((leaf, uuid, result)) = in_flight.next().await else {
+                break;
+            };
             queued.remove(&uuid);
             match result {
                 Ok(fetched) => {
@@ -450,42 +533,60 @@ impl Ctx<'_> {
                         );
                         detail.journal_uuid = uuid.clone();
                     }
-                    let raw = info_json(&fetched.raw).unwrap_or_else(|| serde_json::to_string(&detail).unwrap_or_default());
+                    let raw = info_json(&fetched.raw)
+                        .unwrap_or_else(|| serde_json::to_string(&detail).unwrap_or_default());
                     self.store.put_detail(&detail, &raw, self.clock.ts())?;
                     summary.details_fetched += 1;
                 }
                 Err(err) if err.is_permission_gap() => {
-                    summary.gaps.push(gap(format!("journal {uuid}"), &err));
+                    refused.add(uuid, &err);
                 }
                 Err(err) => {
                     let w = &leaves[leaf];
                     return Err(ExtractError::Api {
-                        context: format!("journal {uuid} (listed in record window {})", self.describe(w.window)),
+                        context: format!(
+                            "journal {uuid} (listed in record window {})",
+                            self.describe(w.window)
+                        ),
                         source: err,
                     });
                 }
             }
             bar.inc(1);
         }
-        bar.finish(&format!("{} fetched, {} kept", summary.details_fetched, summary.details_skipped));
+        for g in refused.into_gaps() {
+            tracing::warn!(what = %g.what, errcode = g.errcode, "gap: {}", g.message);
+            summary.gaps.push(g);
+        }
+        bar.finish(&format!(
+            "{} fetched, {} kept",
+            summary.details_fetched, summary.details_skipped
+        ));
         Ok(())
     }
 
     // -----------------------------------------------------------------------------------------
     // Stats
 
-    /// Fetches each template's stat windows (a year at most each) not stored complete.
-    async fn stats(&self, range: DateRange, summary: &mut ExtractSummary) -> Result<(), ExtractError> {
+    /// Fetches each template's stat windows (365 days at most each) not stored complete.
+    async fn stats(
+        &self,
+        range: DateRange,
+        summary: &mut ExtractSummary,
+    ) -> Result<(), ExtractError> {
         let whole = range_window(range, self.tz);
         let templates = if self.job.filters.template_ids.is_empty() {
-            self.store.template_ids_in_range(whole.start_ts, whole.end_ts)?
+            self.store
+                .template_ids_in_range(whole.start_ts, whole.end_ts)?
         } else {
             self.job.filters.template_ids.clone()
         };
         let mut tasks = Vec::new();
         for template in &templates {
-            for window in year_windows(range, self.tz) {
-                let fetched_at = self.store.stat_fetched_at(template, window.start_ts, window.end_ts)?;
+            for window in stats_windows(range, self.tz) {
+                let fetched_at =
+                    self.store
+                        .stat_fetched_at(template, window.start_ts, window.end_ts)?;
                 if needs_stat(fetched_at, window, self.as_of, self.opts.full_refresh) {
                     tasks.push((template.clone(), window));
                 } else {
@@ -493,7 +594,12 @@ impl Ctx<'_> {
                 }
             }
         }
-        let mut bar = StageProgress::new("stats", "stat windows", Some(tasks.len() as u64), self.opts.progress);
+        let mut bar = StageProgress::new(
+            "stats",
+            "stat windows",
+            Some(tasks.len() as u64),
+            self.opts.progress,
+        );
         let mut results = futures::stream::iter(tasks)
             .map(|(template, window)| async move {
                 let request = StatListRequest {
@@ -508,11 +614,20 @@ impl Ctx<'_> {
         while let Some((template, window, result)) = results.next().await {
             match result {
                 Ok(fetched) => {
-                    self.store.put_stat(&template, window.start_ts, window.end_ts, &fetched.raw, self.clock.ts())?;
+                    self.store.put_stat(
+                        &template,
+                        window.start_ts,
+                        window.end_ts,
+                        &fetched.raw,
+                        self.clock.ts(),
+                    )?;
                     summary.stats_fetched += 1;
                 }
                 Err(err) if err.is_permission_gap() => {
-                    let g = gap(format!("template {template} stats {}", self.describe(window)), &err);
+                    let g = gap(
+                        format!("template {template} stats {}", self.describe(window)),
+                        &err,
+                    );
                     tracing::warn!(what = %g.what, errcode = g.errcode, "gap: {}", g.message);
                     summary.gaps.push(g);
                 }
@@ -525,7 +640,10 @@ impl Ctx<'_> {
             }
             bar.inc(1);
         }
-        bar.finish(&format!("{} fetched, {} stored complete", summary.stats_fetched, summary.stats_skipped));
+        bar.finish(&format!(
+            "{} fetched, {} stored complete",
+            summary.stats_fetched, summary.stats_skipped
+        ));
         Ok(())
     }
 
@@ -540,7 +658,12 @@ impl Ctx<'_> {
             // A CSV is read by the run itself; "none" has nothing to read.
             DirectorySource::Csv(_) | DirectorySource::None => return Ok(()),
         }
-        if !self.opts.full_refresh && self.store.directory_fetched_at()?.is_some_and(|t| t >= self.as_of) {
+        if !self.opts.full_refresh
+            && self
+                .store
+                .directory_fetched_at()?
+                .is_some_and(|t| t >= self.as_of)
+        {
             return Ok(());
         }
         let fetched_at = self.clock.ts();
@@ -550,10 +673,20 @@ impl Ctx<'_> {
                 summary.gaps.push(gap("department list".into(), &err));
                 return Ok(());
             }
-            Err(err) => return Err(ExtractError::Api { context: "department list".into(), source: err }),
+            Err(err) => {
+                return Err(ExtractError::Api {
+                    context: "department list".into(),
+                    source: err,
+                })
+            }
         };
         let ids: Vec<u64> = departments.value.department.iter().map(|d| d.id).collect();
-        let mut bar = StageProgress::new("directory", "departments", Some(ids.len() as u64), self.opts.progress);
+        let mut bar = StageProgress::new(
+            "directory",
+            "departments",
+            Some(ids.len() as u64),
+            self.opts.progress,
+        );
         let mut results = futures::stream::iter(ids)
             .map(|id| async move { (id, self.client.user_list(id).await) })
             .buffer_unordered(self.max_in_flight);
@@ -562,19 +695,63 @@ impl Ctx<'_> {
             match result {
                 Ok(fetched) => lists.push((id, fetched.raw)),
                 Err(err) if err.is_permission_gap() => {
-                    summary.gaps.push(gap(format!("users of department {id}"), &err));
+                    summary
+                        .gaps
+                        .push(gap(format!("users of department {id}"), &err));
                 }
                 Err(err) => {
-                    return Err(ExtractError::Api { context: format!("users of department {id}"), source: err })
+                    return Err(ExtractError::Api {
+                        context: format!("users of department {id}"),
+                        source: err,
+                    })
                 }
             }
             bar.inc(1);
         }
         lists.sort_by_key(|(id, _)| *id);
-        self.store.put_directory(fetched_at, &departments.raw, &lists)?;
+        self.store
+            .put_directory(fetched_at, &departments.raw, &lists)?;
         summary.directory_fetched = true;
         bar.finish(&format!("{} users lists", lists.len()));
         Ok(())
+    }
+}
+
+/// Details WeCom refused (a template the app may not read refuses every journal of it): one
+/// gap per errcode, naming how many and a few uuids, rather than one per journal.
+#[derive(Default)]
+struct RefusedDetails {
+    by_errcode: std::collections::BTreeMap<i64, (Gap, u64, Vec<String>)>,
+}
+
+impl RefusedDetails {
+    /// uuids named in a gap.
+    const SAMPLE: usize = 5;
+
+    fn add(&mut self, uuid: String, err: &WecomError) {
+        let entry = self
+            .by_errcode
+            .entry(err.errcode().unwrap_or(0))
+            .or_insert_with(|| (gap(String::new(), err), 0, Vec::new()));
+        entry.1 += 1;
+        if entry.2.len() < Self::SAMPLE {
+            entry.2.push(uuid);
+        }
+    }
+
+    fn into_gaps(self) -> Vec<Gap> {
+        self.by_errcode
+            .into_values()
+            .map(|(mut g, count, sample)| {
+                let more = if count as usize > sample.len() {
+                    ", …"
+                } else {
+                    ""
+                };
+                g.what = format!("{count} journal detail(s): {}{more}", sample.join(", "));
+                g
+            })
+            .collect()
     }
 }
 
@@ -592,7 +769,10 @@ mod tests {
     #[test]
     fn info_json_keeps_big_ids_and_order() {
         let body = r#"{"errcode":0,"errmsg":"ok","info":{"journal_uuid":"u","z":1,"a":{"commentid":18446744073709551615}}}"#;
-        assert_eq!(info_json(body).unwrap(), r#"{"journal_uuid":"u","z":1,"a":{"commentid":18446744073709551615}}"#);
+        assert_eq!(
+            info_json(body).unwrap(),
+            r#"{"journal_uuid":"u","z":1,"a":{"commentid":18446744073709551615}}"#
+        );
         assert_eq!(info_json("not json"), None);
     }
 }

@@ -19,7 +19,12 @@ pub(crate) struct StageProgress {
 }
 
 impl StageProgress {
-    pub(crate) fn new(stage: &'static str, unit: &'static str, total: Option<u64>, terminal: bool) -> Self {
+    pub(crate) fn new(
+        stage: &'static str,
+        unit: &'static str,
+        total: Option<u64>,
+        terminal: bool,
+    ) -> Self {
         let bar = terminal.then(|| {
             let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
             let template = if total.is_some() {
@@ -41,7 +46,15 @@ impl StageProgress {
             }
         }
         let now = Instant::now();
-        StageProgress { stage, unit, bar, done: 0, total, started: now, last_log: now }
+        StageProgress {
+            stage,
+            unit,
+            bar,
+            done: 0,
+            total,
+            started: now,
+            last_log: now,
+        }
     }
 
     pub(crate) fn inc_length(&mut self, n: u64) {
@@ -60,7 +73,12 @@ impl StageProgress {
                 let rate = self.done as f64 / self.started.elapsed().as_secs_f64().max(1e-3);
                 let (stage, unit, done) = (self.stage, self.unit, self.done);
                 match self.total {
-                    Some(total) => tracing::info!(stage, done, total, "{stage}: {done}/{total} {unit} ({rate:.1}/s)"),
+                    Some(total) => tracing::info!(
+                        stage,
+                        done,
+                        total,
+                        "{stage}: {done}/{total} {unit} ({rate:.1}/s)"
+                    ),
                     None => tracing::info!(stage, done, "{stage}: {done} {unit} ({rate:.1}/s)"),
                 }
             }

@@ -2,10 +2,9 @@
 //! job pages, how a window is halved, and whether a stored detail or window is fetched again.
 //! No I/O here, so each rule is tested on its own.
 
-use chrono::{Datelike, NaiveDate, TimeZone};
 use chrono_tz::Tz;
 
-use crate::job::{DateRange, Filters};
+use crate::job::{plan, DateRange, Filters};
 use crate::store::{DetailState, WindowRecord, WindowState};
 use crate::wecom::types::RecordFilter;
 
@@ -38,88 +37,61 @@ impl Window {
         if mid >= self.end_ts {
             return None;
         }
-        Some((Window { start_ts: self.start_ts, end_ts: mid }, Window { start_ts: mid, end_ts: self.end_ts }))
+        Some((
+            Window {
+                start_ts: self.start_ts,
+                end_ts: mid,
+            },
+            Window {
+                start_ts: mid,
+                end_ts: self.end_ts,
+            },
+        ))
     }
 }
 
-/// The instant a local date starts in `tz` (the first valid instant of the day when a DST
-/// change skips midnight).
-pub fn local_day_start(tz: Tz, date: NaiveDate) -> i64 {
-    let midnight = date.and_time(chrono::NaiveTime::MIN);
-    if let Some(t) = tz.from_local_datetime(&midnight).earliest() {
-        return t.timestamp();
+impl From<plan::Window> for Window {
+    fn from(w: plan::Window) -> Window {
+        Window {
+            start_ts: w.start,
+            end_ts: w.end,
+        }
     }
-    // Midnight skipped by a DST change: the day starts at the first local time that exists.
-    (1..=4)
-        .filter_map(|h| tz.from_local_datetime(&(midnight + chrono::Duration::hours(h))).earliest())
-        .next()
-        .map(|t| t.timestamp())
-        // No zone skips more than a few hours; fall back to UTC midnight rather than panic.
-        .unwrap_or_else(|| midnight.and_utc().timestamp())
-}
-
-fn first_of_next_month(d: NaiveDate) -> NaiveDate {
-    let (y, m) = if d.month() == 12 { (d.year() + 1, 1) } else { (d.year(), d.month() + 1) };
-    NaiveDate::from_ymd_opt(y, m, 1).unwrap_or(NaiveDate::MAX)
-}
-
-fn first_of_next_year(d: NaiveDate) -> NaiveDate {
-    NaiveDate::from_ymd_opt(d.year() + 1, 1, 1).unwrap_or(NaiveDate::MAX)
-}
-
-fn calendar_windows(range: DateRange, tz: Tz, next: fn(NaiveDate) -> NaiveDate) -> Vec<Window> {
-    let mut out = Vec::new();
-    let mut day = range.start;
-    while day < range.end {
-        let end = next(day).min(range.end);
-        out.push(Window { start_ts: local_day_start(tz, day), end_ts: local_day_start(tz, end) });
-        day = end;
-    }
-    out
 }
 
 /// Record-list windows: the calendar months of the range in its timezone (the first and last
-/// cut by the range), each at most a month as the API requires.
+/// cut by the range), each at most a month as the API requires. The plan's windows
+/// ([`plan::record_windows`]), so the plan counts the calls the extraction makes.
 pub fn month_windows(range: DateRange, tz: Tz) -> Vec<Window> {
-    calendar_windows(range, tz, first_of_next_month)
+    plan::record_windows(range, tz)
+        .into_iter()
+        .map(Window::from)
+        .collect()
 }
 
-/// Stat windows: the calendar years of the range (the API takes at most a year).
-pub fn year_windows(range: DateRange, tz: Tz) -> Vec<Window> {
-    calendar_windows(range, tz, first_of_next_year)
+/// Stat windows: spans of at most 365 days from the range's start (the API takes at most a
+/// year), as the plan counts them ([`plan::stats_windows`]).
+pub fn stats_windows(range: DateRange, tz: Tz) -> Vec<Window> {
+    plan::stats_windows(range, tz)
+        .into_iter()
+        .map(Window::from)
+        .collect()
 }
 
 /// The whole range as one window.
 pub fn range_window(range: DateRange, tz: Tz) -> Window {
-    Window { start_ts: local_day_start(tz, range.start), end_ts: local_day_start(tz, range.end) }
+    Window {
+        start_ts: plan::local_midnight(tz, range.start),
+        end_ts: plan::local_midnight(tz, range.end),
+    }
 }
 
 /// The filter combinations to page: the cartesian product of the non-empty lists of
 /// `template_ids` × `creators` × `departments`, one value per key in each call (the API ANDs
-/// the filters of a call); no filter at all gives one combination without filters.
+/// the filters of a call); no filter at all gives one combination without filters. The plan's
+/// ([`Filters::combos`]).
 pub fn filter_combinations(filters: &Filters) -> Vec<Vec<RecordFilter>> {
-    let keys: [(&str, &Vec<String>); 3] = [
-        ("template_id", &filters.template_ids),
-        ("creator", &filters.creators),
-        ("department", &filters.departments),
-    ];
-    let mut combos: Vec<Vec<RecordFilter>> = vec![Vec::new()];
-    for (key, values) in keys {
-        if values.is_empty() {
-            continue;
-        }
-        combos = combos
-            .into_iter()
-            .flat_map(|combo| {
-                values.iter().map(move |value| {
-                    let mut c = combo.clone();
-                    c.push(RecordFilter { key: key.to_string(), value: value.clone() });
-                    c
-                })
-            })
-            .collect();
-    }
-    combos
+    filters.combos()
 }
 
 /// What to do with a record window, given what the store says of it.
@@ -138,8 +110,14 @@ pub enum WindowAction {
 /// The window rule. A window paged to the end after it closed is final and never paged again;
 /// one paged while open is paged again by a later run. Work this run (or the run it resumes,
 /// i.e. at or after `as_of`) is never redone; `full_refresh` redoes everything older.
-pub fn window_action(stored: Option<&WindowRecord>, as_of: i64, full_refresh: bool) -> WindowAction {
-    let Some(w) = stored else { return WindowAction::Page };
+pub fn window_action(
+    stored: Option<&WindowRecord>,
+    as_of: i64,
+    full_refresh: bool,
+) -> WindowAction {
+    let Some(w) = stored else {
+        return WindowAction::Page;
+    };
     let this_run = w.paged_at >= as_of;
     match w.state {
         WindowState::Split => WindowAction::Split,
@@ -150,7 +128,9 @@ pub fn window_action(stored: Option<&WindowRecord>, as_of: i64, full_refresh: bo
         // A listing cut short continues where it stopped, unless it is an old listing of a
         // window that was still open (or a full refresh), which is paged again whole.
         WindowState::Partial if this_run || (!full_refresh && w.paged_at >= w.end_ts) => {
-            WindowAction::Continue { cursor: w.next_cursor }
+            WindowAction::Continue {
+                cursor: w.next_cursor,
+            }
         }
         WindowState::Partial => WindowAction::Page,
     }
@@ -161,7 +141,12 @@ pub fn window_action(stored: Option<&WindowRecord>, as_of: i64, full_refresh: bo
 /// run's as-of time. So a killed-and-restarted run fetches no fresh detail again, and a run
 /// with nothing new fetches only what `refresh_days` requires. `full_refresh` fetches every
 /// detail not already fetched by this run.
-pub fn needs_detail(stored: Option<DetailState>, as_of: i64, refresh_days: u32, full_refresh: bool) -> bool {
+pub fn needs_detail(
+    stored: Option<DetailState>,
+    as_of: i64,
+    refresh_days: u32,
+    full_refresh: bool,
+) -> bool {
     let Some(s) = stored else { return true };
     if s.fetched_at >= as_of {
         return false;
@@ -169,13 +154,17 @@ pub fn needs_detail(stored: Option<DetailState>, as_of: i64, refresh_days: u32, 
     if full_refresh {
         return true;
     }
-    s.fetched_at < s.report_time.saturating_add(i64::from(refresh_days) * DAY_S)
+    s.fetched_at
+        < s.report_time
+            .saturating_add(i64::from(refresh_days) * DAY_S)
 }
 
 /// The stat rule: a template's window is fetched unless stored after it closed (complete, so it
 /// cannot change) or by this run; `full_refresh` refetches everything older than this run.
 pub fn needs_stat(fetched_at: Option<i64>, window: Window, as_of: i64, full_refresh: bool) -> bool {
-    let Some(fetched_at) = fetched_at else { return true };
+    let Some(fetched_at) = fetched_at else {
+        return true;
+    };
     if fetched_at >= as_of {
         return false;
     }
@@ -185,6 +174,7 @@ pub fn needs_stat(fetched_at: Option<i64>, window: Window, as_of: i64, full_refr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::NaiveDate;
 
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()
@@ -193,7 +183,13 @@ mod tests {
     #[test]
     fn months_are_calendar_months_in_the_job_timezone() {
         let tz = chrono_tz::Asia::Shanghai;
-        let w = month_windows(DateRange { start: d("2026-09-15"), end: d("2026-12-01") }, tz);
+        let w = month_windows(
+            DateRange {
+                start: d("2026-09-15"),
+                end: d("2026-12-01"),
+            },
+            tz,
+        );
         assert_eq!(w.len(), 3);
         // 2026-09-15 00:00 +08:00 = 2026-09-14 16:00 UTC.
         assert_eq!(w[0].start_ts, 1_788_220_800 + 14 * DAY_S - 8 * 3600);
@@ -201,24 +197,47 @@ mod tests {
         assert_eq!(w[1].end_ts - w[1].start_ts, 31 * DAY_S, "October");
         assert_eq!(w[2].end_ts - w[2].start_ts, 30 * DAY_S, "November");
         assert!(w.iter().all(|w| w.end_ts - w.start_ts <= 31 * DAY_S));
-        assert!(month_windows(DateRange { start: d("2026-10-01"), end: d("2026-10-01") }, tz).is_empty());
+        assert!(month_windows(
+            DateRange {
+                start: d("2026-10-01"),
+                end: d("2026-10-01")
+            },
+            tz
+        )
+        .is_empty());
     }
 
     #[test]
-    fn months_follow_dst_and_years_cut_on_new_year() {
+    fn months_follow_dst_and_stats_windows_are_at_most_365_days() {
         let tz = chrono_tz::Europe::Berlin;
-        let w = month_windows(DateRange { start: d("2026-03-01"), end: d("2026-04-01") }, tz);
+        let w = month_windows(
+            DateRange {
+                start: d("2026-03-01"),
+                end: d("2026-04-01"),
+            },
+            tz,
+        );
         // March loses an hour to DST.
         assert_eq!(w[0].end_ts - w[0].start_ts, 31 * DAY_S - 3600);
-        let y = year_windows(DateRange { start: d("2025-06-01"), end: d("2027-02-01") }, tz);
-        assert_eq!(y.len(), 3);
-        assert_eq!(y[1].start_ts, local_day_start(tz, d("2026-01-01")));
-        assert_eq!(y[2].end_ts, local_day_start(tz, d("2027-02-01")));
+        let y = stats_windows(
+            DateRange {
+                start: d("2025-06-01"),
+                end: d("2027-02-01"),
+            },
+            tz,
+        );
+        assert_eq!(y.len(), 2);
+        assert_eq!(y[0].start_ts, plan::local_midnight(tz, d("2025-06-01")));
+        assert_eq!(y[1].start_ts, plan::local_midnight(tz, d("2026-06-01")));
+        assert_eq!(y[1].end_ts, plan::local_midnight(tz, d("2027-02-01")));
     }
 
     #[test]
     fn halving_goes_down_to_a_day_on_day_boundaries() {
-        let w = Window { start_ts: 0, end_ts: 31 * DAY_S };
+        let w = Window {
+            start_ts: 0,
+            end_ts: 31 * DAY_S,
+        };
         let (a, b) = w.halves().unwrap();
         assert_eq!((a.end_ts, b.start_ts), (15 * DAY_S, 15 * DAY_S));
         let mut smallest = w;
@@ -226,15 +245,30 @@ mod tests {
             smallest = left;
         }
         assert_eq!(smallest.end_ts - smallest.start_ts, DAY_S);
-        assert_eq!(Window { start_ts: 0, end_ts: DAY_S }.halves(), None);
-        let (a, b) = Window { start_ts: 0, end_ts: DAY_S + 3600 }.halves().unwrap();
+        assert_eq!(
+            Window {
+                start_ts: 0,
+                end_ts: DAY_S
+            }
+            .halves(),
+            None
+        );
+        let (a, b) = Window {
+            start_ts: 0,
+            end_ts: DAY_S + 3600,
+        }
+        .halves()
+        .unwrap();
         assert_eq!((a.end_ts, b.end_ts), (DAY_S, DAY_S + 3600));
         assert_eq!(w.api_endtime(), 31 * DAY_S - 1);
     }
 
     #[test]
     fn filter_combinations_are_the_product_of_non_empty_lists() {
-        assert_eq!(filter_combinations(&Filters::default()), vec![Vec::<RecordFilter>::new()]);
+        assert_eq!(
+            filter_combinations(&Filters::default()),
+            vec![Vec::<RecordFilter>::new()]
+        );
         let f = Filters {
             template_ids: vec!["t1".into(), "t2".into()],
             creators: vec![],
@@ -270,24 +304,56 @@ mod tests {
         let as_of = 1000;
         assert_eq!(window_action(None, as_of, false), Page);
         // Paged after it closed: final.
-        assert_eq!(window_action(Some(&window(WindowState::Done, 300)), as_of, false), Skip);
-        assert_eq!(window_action(Some(&window(WindowState::Done, 300)), as_of, true), Page);
+        assert_eq!(
+            window_action(Some(&window(WindowState::Done, 300)), as_of, false),
+            Skip
+        );
+        assert_eq!(
+            window_action(Some(&window(WindowState::Done, 300)), as_of, true),
+            Page
+        );
         // Paged while open: again.
-        assert_eq!(window_action(Some(&window(WindowState::Done, 150)), as_of, false), Page);
+        assert_eq!(
+            window_action(Some(&window(WindowState::Done, 150)), as_of, false),
+            Page
+        );
         // Paged by this run (or the run it resumes): never again, even in a full refresh.
-        assert_eq!(window_action(Some(&window(WindowState::Done, 1000)), as_of, true), Skip);
-        assert_eq!(window_action(Some(&window(WindowState::Partial, 1001)), as_of, true), Continue { cursor: 7 });
-        assert_eq!(window_action(Some(&window(WindowState::Partial, 300)), as_of, false), Continue { cursor: 7 });
-        assert_eq!(window_action(Some(&window(WindowState::Partial, 300)), as_of, true), Page);
-        assert_eq!(window_action(Some(&window(WindowState::Partial, 150)), as_of, false), Page);
-        assert_eq!(window_action(Some(&window(WindowState::Split, 150)), as_of, true), Split);
+        assert_eq!(
+            window_action(Some(&window(WindowState::Done, 1000)), as_of, true),
+            Skip
+        );
+        assert_eq!(
+            window_action(Some(&window(WindowState::Partial, 1001)), as_of, true),
+            Continue { cursor: 7 }
+        );
+        assert_eq!(
+            window_action(Some(&window(WindowState::Partial, 300)), as_of, false),
+            Continue { cursor: 7 }
+        );
+        assert_eq!(
+            window_action(Some(&window(WindowState::Partial, 300)), as_of, true),
+            Page
+        );
+        assert_eq!(
+            window_action(Some(&window(WindowState::Partial, 150)), as_of, false),
+            Page
+        );
+        assert_eq!(
+            window_action(Some(&window(WindowState::Split, 150)), as_of, true),
+            Split
+        );
     }
 
     #[test]
     fn detail_rule() {
         let as_of = 100 * DAY_S;
         let report = 90 * DAY_S;
-        let state = |fetched_at| Some(DetailState { report_time: report, fetched_at });
+        let state = |fetched_at| {
+            Some(DetailState {
+                report_time: report,
+                fetched_at,
+            })
+        };
         assert!(needs_detail(None, as_of, 7, false));
         // Fetched 2 days after the report, refresh 7 days, before this run: young, fetch.
         assert!(needs_detail(state(report + 2 * DAY_S), as_of, 7, false));
@@ -303,9 +369,15 @@ mod tests {
 
     #[test]
     fn stat_rule() {
-        let w = Window { start_ts: 0, end_ts: 100 };
+        let w = Window {
+            start_ts: 0,
+            end_ts: 100,
+        };
         assert!(needs_stat(None, w, 1000, false));
-        assert!(!needs_stat(Some(150), w, 1000, false), "fetched after the window closed");
+        assert!(
+            !needs_stat(Some(150), w, 1000, false),
+            "fetched after the window closed"
+        );
         assert!(needs_stat(Some(50), w, 1000, false), "fetched while open");
         assert!(!needs_stat(Some(50), w, 40, false), "fetched by this run");
         assert!(needs_stat(Some(150), w, 1000, true));

@@ -16,6 +16,7 @@ use std::sync::{Mutex, MutexGuard};
 use rusqlite::{params, Connection, OptionalExtension};
 use thiserror::Error;
 
+use crate::job::plan::PlanHistory;
 use crate::wecom::types::{
     Department, DepartmentListResponse, DirectoryUser, JournalDetail, RecordFilter, StatCycle,
     StatListResponse, UserListResponse,
@@ -33,17 +34,33 @@ pub fn store_path(output_dir: &Path) -> PathBuf {
 #[derive(Debug, Error)]
 pub enum StoreError {
     #[error("store {path}: cannot create its directory: {source}")]
-    CreateDir { path: PathBuf, source: std::io::Error },
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("store {path}: cannot open: {source}")]
-    Open { path: PathBuf, source: rusqlite::Error },
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
     #[error("store {path}: schema version {found} is newer than this program's {expected}; use a newer wecom-journal")]
-    SchemaTooNew { path: PathBuf, found: i64, expected: i64 },
+    SchemaTooNew {
+        path: PathBuf,
+        found: i64,
+        expected: i64,
+    },
     #[error("store {path}: journal_mode is {mode}, WAL could not be enabled")]
     NoWal { path: PathBuf, mode: String },
     #[error("store: {what}: {source}")]
-    Sql { what: String, source: rusqlite::Error },
+    Sql {
+        what: String,
+        source: rusqlite::Error,
+    },
     #[error("store: {what}: stored JSON does not decode: {source}")]
-    Decode { what: String, source: serde_json::Error },
+    Decode {
+        what: String,
+        source: serde_json::Error,
+    },
     #[error("store: {0}")]
     Invalid(String),
 }
@@ -57,7 +74,10 @@ trait SqlContext<T> {
 
 impl<T> SqlContext<T> for rusqlite::Result<T> {
     fn ctx(self, what: impl Into<String>) -> Result<T> {
-        self.map_err(|source| StoreError::Sql { what: what.into(), source })
+        self.map_err(|source| StoreError::Sql {
+            what: what.into(),
+            source,
+        })
     }
 }
 
@@ -93,7 +113,9 @@ impl WindowState {
             "partial" => Ok(WindowState::Partial),
             "done" => Ok(WindowState::Done),
             "split" => Ok(WindowState::Split),
-            other => Err(StoreError::Invalid(format!("unknown record window state {other:?}"))),
+            other => Err(StoreError::Invalid(format!(
+                "unknown record window state {other:?}"
+            ))),
         }
     }
 }
@@ -202,18 +224,6 @@ pub struct StoreCounts {
     pub runs: u64,
 }
 
-/// What earlier runs saw, for the plan's estimates (mirrors `job::plan::PlanHistory`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StoreHistory {
-    /// Days covered by the stored details (first to last report day, inclusive).
-    pub days: u32,
-    pub journals: u64,
-    /// Distinct template ids of the stored details.
-    pub templates: u32,
-    /// Departments of the latest directory snapshot.
-    pub departments: u32,
-}
-
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS record_windows (
     filter_key  TEXT    NOT NULL,
@@ -284,7 +294,9 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -294,13 +306,19 @@ impl Store {
     pub fn open(path: impl AsRef<Path>) -> Result<Store> {
         let path = path.as_ref().to_path_buf();
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .map_err(|source| StoreError::CreateDir { path: path.clone(), source })?;
+            std::fs::create_dir_all(parent).map_err(|source| StoreError::CreateDir {
+                path: path.clone(),
+                source,
+            })?;
         }
-        let open_err = |source| StoreError::Open { path: path.clone(), source };
+        let open_err = |source| StoreError::Open {
+            path: path.clone(),
+            source,
+        };
         let conn = Connection::open(&path).map_err(open_err)?;
         // Another process (a second run of the same job) may hold the write lock briefly.
-        conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(open_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(open_err)?;
         let mode: String = conn
             .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
             .map_err(open_err)?;
@@ -309,17 +327,30 @@ impl Store {
         }
         // NORMAL in WAL mode: a commit survives a process crash (SIGKILL); only a power loss
         // may roll back the last commits, which a re-run fetches again.
-        conn.pragma_update(None, "synchronous", "NORMAL").map_err(open_err)?;
-        conn.pragma_update(None, "foreign_keys", "ON").map_err(open_err)?;
-        let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0)).map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(open_err)?;
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .map_err(open_err)?;
         if version > SCHEMA_VERSION {
-            return Err(StoreError::SchemaTooNew { path, found: version, expected: SCHEMA_VERSION });
+            return Err(StoreError::SchemaTooNew {
+                path,
+                found: version,
+                expected: SCHEMA_VERSION,
+            });
         }
         if version < SCHEMA_VERSION {
-            conn.execute_batch(&format!("BEGIN; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"))
-                .map_err(open_err)?;
+            conn.execute_batch(&format!(
+                "BEGIN; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+            ))
+            .map_err(open_err)?;
         }
-        Ok(Store { path, conn: Mutex::new(conn) })
+        Ok(Store {
+            path,
+            conn: Mutex::new(conn),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -329,14 +360,21 @@ impl Store {
     fn conn(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave a transaction half-applied (SQLite rolls
         // it back when the Transaction drops), so a poisoned lock is still usable.
-        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     // -----------------------------------------------------------------------------------------
     // Record windows
 
     /// The stored state of a window, if it was ever paged.
-    pub fn record_window(&self, filter_key: &str, start_ts: i64, end_ts: i64) -> Result<Option<WindowRecord>> {
+    pub fn record_window(
+        &self,
+        filter_key: &str,
+        start_ts: i64,
+        end_ts: i64,
+    ) -> Result<Option<WindowRecord>> {
         let conn = self.conn();
         let row = conn
             .query_row(
@@ -354,7 +392,9 @@ impl Store {
                 },
             )
             .optional()
-            .ctx(format!("reading record window {filter_key} [{start_ts}, {end_ts})"))?;
+            .ctx(format!(
+                "reading record window {filter_key} [{start_ts}, {end_ts})"
+            ))?;
         row.map(|(state, pages, journals, next_cursor, paged_at)| {
             Ok(WindowRecord {
                 filter_key: filter_key.to_string(),
@@ -373,7 +413,13 @@ impl Store {
     /// Starts (or restarts) paging a window from its first page: any earlier listing of it is
     /// dropped, in the same transaction that records the new start, so the window never reads
     /// as done with a half listing.
-    pub fn begin_window(&self, filter_key: &str, start_ts: i64, end_ts: i64, paged_at: i64) -> Result<()> {
+    pub fn begin_window(
+        &self,
+        filter_key: &str,
+        start_ts: i64,
+        end_ts: i64,
+        paged_at: i64,
+    ) -> Result<()> {
         let what = || format!("starting record window {filter_key} [{start_ts}, {end_ts})");
         let mut conn = self.conn();
         let tx = conn.transaction().ctx(what())?;
@@ -401,7 +447,10 @@ impl Store {
                 page.filter_key, page.start_ts, page.end_ts, page.cursor
             )
         };
-        let uuids = serde_json::to_string(page.uuids).map_err(|source| StoreError::Decode { what: what(), source })?;
+        let uuids = serde_json::to_string(page.uuids).map_err(|source| StoreError::Decode {
+            what: what(),
+            source,
+        })?;
         let mut conn = self.conn();
         let tx = conn.transaction().ctx(what())?;
         let (pages, journals): (i64, i64) = tx
@@ -427,7 +476,11 @@ impl Store {
             ],
         )
         .ctx(what())?;
-        let state = if page.last { WindowState::Done } else { WindowState::Partial };
+        let state = if page.last {
+            WindowState::Done
+        } else {
+            WindowState::Partial
+        };
         tx.execute(
             "INSERT INTO record_windows (filter_key, start_ts, end_ts, state, pages, journals, next_cursor, paged_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
@@ -450,7 +503,13 @@ impl Store {
     }
 
     /// Records that a window answered 301066 and was halved; its halves are paged on their own.
-    pub fn put_window_split(&self, filter_key: &str, start_ts: i64, end_ts: i64, paged_at: i64) -> Result<()> {
+    pub fn put_window_split(
+        &self,
+        filter_key: &str,
+        start_ts: i64,
+        end_ts: i64,
+        paged_at: i64,
+    ) -> Result<()> {
         let what = || format!("marking record window {filter_key} [{start_ts}, {end_ts}) split");
         let mut conn = self.conn();
         let tx = conn.transaction().ctx(what())?;
@@ -469,8 +528,14 @@ impl Store {
     }
 
     /// The uuids a window's stored pages list, in page order, each once.
-    pub fn window_uuids(&self, filter_key: &str, start_ts: i64, end_ts: i64) -> Result<Vec<String>> {
-        let what = || format!("reading the uuids of record window {filter_key} [{start_ts}, {end_ts})");
+    pub fn window_uuids(
+        &self,
+        filter_key: &str,
+        start_ts: i64,
+        end_ts: i64,
+    ) -> Result<Vec<String>> {
+        let what =
+            || format!("reading the uuids of record window {filter_key} [{start_ts}, {end_ts})");
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached(
@@ -479,14 +544,19 @@ impl Store {
             )
             .ctx(what())?;
         let pages = stmt
-            .query_map(params![filter_key, start_ts, end_ts], |r| r.get::<_, String>(0))
+            .query_map(params![filter_key, start_ts, end_ts], |r| {
+                r.get::<_, String>(0)
+            })
             .ctx(what())?;
         let mut seen = HashSet::new();
         let mut out = Vec::new();
         for page in pages {
             let page = page.ctx(what())?;
             let uuids: Vec<String> =
-                serde_json::from_str(&page).map_err(|source| StoreError::Decode { what: what(), source })?;
+                serde_json::from_str(&page).map_err(|source| StoreError::Decode {
+                    what: what(),
+                    source,
+                })?;
             for uuid in uuids {
                 if seen.insert(uuid.clone()) {
                     out.push(uuid);
@@ -522,7 +592,8 @@ impl Store {
             .ctx(what)?;
         let mut out = Vec::new();
         for row in rows {
-            let (filter_key, start_ts, end_ts, state, pages, journals, next_cursor, paged_at) = row.ctx(what)?;
+            let (filter_key, start_ts, end_ts, state, pages, journals, next_cursor, paged_at) =
+                row.ctx(what)?;
             out.push(WindowRecord {
                 filter_key,
                 start_ts,
@@ -546,9 +617,14 @@ impl Store {
         let mut stmt = conn
             .prepare_cached("SELECT report_time, fetched_at FROM details WHERE journal_uuid = ?1")
             .ctx("reading a detail's fetch time")?;
-        stmt.query_row([journal_uuid], |r| Ok(DetailState { report_time: r.get(0)?, fetched_at: r.get(1)? }))
-            .optional()
-            .ctx(format!("reading the fetch time of detail {journal_uuid}"))
+        stmt.query_row([journal_uuid], |r| {
+            Ok(DetailState {
+                report_time: r.get(0)?,
+                fetched_at: r.get(1)?,
+            })
+        })
+        .optional()
+        .ctx(format!("reading the fetch time of detail {journal_uuid}"))
     }
 
     /// Stores (or replaces) a detail: `raw` is the `info` object's JSON text.
@@ -600,13 +676,18 @@ impl Store {
         let mut after: Option<(i64, String)> = None;
         loop {
             let rows = self.detail_batch(start_ts, end_ts, after.as_ref(), batch_size)?;
-            let Some(last) = rows.last() else { return Ok(()) };
+            let Some(last) = rows.last() else {
+                return Ok(());
+            };
             after = Some((last.0, last.1.clone()));
             let full = rows.len() == batch_size;
             let mut batch = Vec::with_capacity(rows.len());
             for (_, uuid, raw) in rows {
-                let detail: JournalDetail = serde_json::from_str(&raw)
-                    .map_err(|source| StoreError::Decode { what: format!("detail {uuid}"), source })?;
+                let detail: JournalDetail =
+                    serde_json::from_str(&raw).map_err(|source| StoreError::Decode {
+                        what: format!("detail {uuid}"),
+                        source,
+                    })?;
                 batch.push(detail);
             }
             f(batch)?;
@@ -638,9 +719,10 @@ impl Store {
             )
             .ctx(what)?;
         let rows = stmt
-            .query_map(params![start_ts, end_ts, after_time, after_uuid, limit as i64], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
+            .query_map(
+                params![start_ts, end_ts, after_time, after_uuid, limit as i64],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
             .ctx(what)?;
         rows.collect::<rusqlite::Result<Vec<_>>>().ctx(what)
     }
@@ -656,7 +738,9 @@ impl Store {
                  ORDER BY template_id",
             )
             .ctx(what)?;
-        let rows = stmt.query_map(params![start_ts, end_ts], |r| r.get::<_, String>(0)).ctx(what)?;
+        let rows = stmt
+            .query_map(params![start_ts, end_ts], |r| r.get::<_, String>(0))
+            .ctx(what)?;
         rows.collect::<rusqlite::Result<Vec<_>>>().ctx(what)
     }
 
@@ -664,8 +748,12 @@ impl Store {
     pub fn detail_raws(&self) -> Result<Vec<(String, String)>> {
         let what = "reading raw details";
         let conn = self.conn();
-        let mut stmt = conn.prepare("SELECT journal_uuid, raw FROM details ORDER BY journal_uuid").ctx(what)?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).ctx(what)?;
+        let mut stmt = conn
+            .prepare("SELECT journal_uuid, raw FROM details ORDER BY journal_uuid")
+            .ctx(what)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .ctx(what)?;
         rows.collect::<rusqlite::Result<Vec<_>>>().ctx(what)
     }
 
@@ -673,7 +761,12 @@ impl Store {
     // Stats
 
     /// When the stat window of a template was fetched, if stored.
-    pub fn stat_fetched_at(&self, template_id: &str, start_ts: i64, end_ts: i64) -> Result<Option<i64>> {
+    pub fn stat_fetched_at(
+        &self,
+        template_id: &str,
+        start_ts: i64,
+        end_ts: i64,
+    ) -> Result<Option<i64>> {
         let conn = self.conn();
         conn.query_row(
             "SELECT fetched_at FROM stats WHERE template_id = ?1 AND start_ts = ?2 AND end_ts = ?3",
@@ -681,11 +774,20 @@ impl Store {
             |r| r.get(0),
         )
         .optional()
-        .ctx(format!("reading stat window {template_id} [{start_ts}, {end_ts})"))
+        .ctx(format!(
+            "reading stat window {template_id} [{start_ts}, {end_ts})"
+        ))
     }
 
     /// Stores (or replaces) the stat response of a template's window; `raw` is the whole body.
-    pub fn put_stat(&self, template_id: &str, start_ts: i64, end_ts: i64, raw: &str, fetched_at: i64) -> Result<()> {
+    pub fn put_stat(
+        &self,
+        template_id: &str,
+        start_ts: i64,
+        end_ts: i64,
+        raw: &str,
+        fetched_at: i64,
+    ) -> Result<()> {
         let conn = self.conn();
         conn.execute(
             "INSERT OR REPLACE INTO stats (template_id, start_ts, end_ts, raw, fetched_at) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -716,7 +818,11 @@ impl Store {
                      ORDER BY template_id, start_ts, end_ts",
                 )
                 .ctx(what)?;
-            let rows = stmt.query_map(params![start_ts, end_ts], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).ctx(what)?;
+            let rows = stmt
+                .query_map(params![start_ts, end_ts], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .ctx(what)?;
             rows.collect::<rusqlite::Result<Vec<_>>>().ctx(what)?
         };
         // One response at a time: a year of a daily template is a large body.
@@ -731,12 +837,22 @@ impl Store {
                 .optional()
                 .ctx(what)?
             };
-            let Some((raw, fetched_at)) = row else { continue };
-            let response: StatListResponse = serde_json::from_str(&raw).map_err(|source| StoreError::Decode {
-                what: format!("stat response of template {template_id} [{s}, {e})"),
-                source,
+            let Some((raw, fetched_at)) = row else {
+                continue;
+            };
+            let response: StatListResponse =
+                serde_json::from_str(&raw).map_err(|source| StoreError::Decode {
+                    what: format!("stat response of template {template_id} [{s}, {e})"),
+                    source,
+                })?;
+            f(StoredStat {
+                template_id,
+                start_ts: s,
+                end_ts: e,
+                fetched_at,
+                raw,
+                response,
             })?;
-            f(StoredStat { template_id, start_ts: s, end_ts: e, fetched_at, raw, response })?;
         }
         Ok(())
     }
@@ -744,14 +860,19 @@ impl Store {
     /// The stored stat cycles that begin in `[start_ts, end_ts)`, each (template, cycle) once —
     /// from the most recently fetched response — ordered by template and cycle begin.
     pub fn stat_cycles_in_range(&self, start_ts: i64, end_ts: i64) -> Result<Vec<StatCycle>> {
-        let mut best: std::collections::BTreeMap<(String, u64, u64), (i64, StatCycle)> = Default::default();
+        let mut best: std::collections::BTreeMap<(String, u64, u64), (i64, StatCycle)> =
+            Default::default();
         self.stats_in_range(start_ts, end_ts, |stat: StoredStat| -> Result<()> {
             for cycle in stat.response.stat_list {
                 let begin = cycle.cycle_begin_time as i64;
                 if begin < start_ts || begin >= end_ts {
                     continue;
                 }
-                let key = (cycle.template_id.clone(), cycle.cycle_begin_time, cycle.cycle_end_time);
+                let key = (
+                    cycle.template_id.clone(),
+                    cycle.cycle_begin_time,
+                    cycle.cycle_end_time,
+                );
                 match best.get(&key) {
                     Some((fetched_at, _)) if *fetched_at >= stat.fetched_at => {}
                     _ => {
@@ -768,12 +889,19 @@ impl Store {
     // Directory
 
     /// Replaces the directory snapshot with a new one, whole, in one transaction.
-    pub fn put_directory(&self, fetched_at: i64, departments_raw: &str, user_lists_raw: &[(u64, String)]) -> Result<()> {
+    pub fn put_directory(
+        &self,
+        fetched_at: i64,
+        departments_raw: &str,
+        user_lists_raw: &[(u64, String)],
+    ) -> Result<()> {
         let what = "storing the directory snapshot";
         let mut conn = self.conn();
         let tx = conn.transaction().ctx(what)?;
-        tx.execute("DELETE FROM directory_user_lists", []).ctx(what)?;
-        tx.execute("DELETE FROM directory_snapshots", []).ctx(what)?;
+        tx.execute("DELETE FROM directory_user_lists", [])
+            .ctx(what)?;
+        tx.execute("DELETE FROM directory_snapshots", [])
+            .ctx(what)?;
         tx.execute(
             "INSERT INTO directory_snapshots (fetched_at, departments_raw) VALUES (?1, ?2)",
             params![fetched_at, departments_raw],
@@ -793,8 +921,10 @@ impl Store {
     /// When the stored directory snapshot was fetched, if there is one.
     pub fn directory_fetched_at(&self) -> Result<Option<i64>> {
         let conn = self.conn();
-        conn.query_row("SELECT max(fetched_at) FROM directory_snapshots", [], |r| r.get::<_, Option<i64>>(0))
-            .ctx("reading the directory snapshot's time")
+        conn.query_row("SELECT max(fetched_at) FROM directory_snapshots", [], |r| {
+            r.get::<_, Option<i64>>(0)
+        })
+        .ctx("reading the directory snapshot's time")
     }
 
     /// The latest directory snapshot, decoded.
@@ -810,23 +940,31 @@ impl Store {
             )
             .optional()
             .ctx(what)?;
-        let Some((id, fetched_at, departments_raw)) = head else { return Ok(None) };
+        let Some((id, fetched_at, departments_raw)) = head else {
+            return Ok(None);
+        };
         let mut stmt = conn
             .prepare("SELECT department_id, raw FROM directory_user_lists WHERE snapshot_id = ?1 ORDER BY department_id")
             .ctx(what)?;
         let user_lists_raw = stmt
-            .query_map([id], |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?)))
+            .query_map([id], |r| {
+                Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?))
+            })
             .ctx(what)?
             .collect::<rusqlite::Result<Vec<_>>>()
             .ctx(what)?;
         let decode = |what: String, source| StoreError::Decode { what, source };
-        let list: DepartmentListResponse =
-            serde_json::from_str(&departments_raw).map_err(|e| decode("department/list response".into(), e))?;
+        let list: DepartmentListResponse = serde_json::from_str(&departments_raw)
+            .map_err(|e| decode("department/list response".into(), e))?;
         let mut seen = HashSet::new();
         let mut users = Vec::new();
         for (department_id, raw) in &user_lists_raw {
-            let list: UserListResponse = serde_json::from_str(raw)
-                .map_err(|e| decode(format!("user/list response of department {department_id}"), e))?;
+            let list: UserListResponse = serde_json::from_str(raw).map_err(|e| {
+                decode(
+                    format!("user/list response of department {department_id}"),
+                    e,
+                )
+            })?;
             for user in list.userlist {
                 if seen.insert(user.userid.clone()) {
                     users.push(user);
@@ -834,7 +972,13 @@ impl Store {
             }
         }
         users.sort_by(|a, b| a.userid.cmp(&b.userid));
-        Ok(Some(DirectorySnapshot { fetched_at, departments_raw, user_lists_raw, departments: list.department, users }))
+        Ok(Some(DirectorySnapshot {
+            fetched_at,
+            departments_raw,
+            user_lists_raw,
+            departments: list.department,
+            users,
+        }))
     }
 
     // -----------------------------------------------------------------------------------------
@@ -865,16 +1009,28 @@ impl Store {
 
     /// Records how a run ended (`ok`, `gaps`, `failed`) with its manifest; unfinished runs of
     /// the same job and range that it resumed become `interrupted`.
-    pub fn finish_run(&self, run_id: &str, status: &str, finished_at: i64, manifest: Option<&str>) -> Result<()> {
+    pub fn finish_run(
+        &self,
+        run_id: &str,
+        status: &str,
+        finished_at: i64,
+        manifest: Option<&str>,
+    ) -> Result<()> {
         let what = format!("recording the end of run {run_id}");
         let mut conn = self.conn();
         let tx = conn.transaction().ctx(what.clone())?;
         let key: Option<(String, String)> = tx
-            .query_row("SELECT job, range FROM runs WHERE run_id = ?1", [run_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row(
+                "SELECT job, range FROM runs WHERE run_id = ?1",
+                [run_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()
             .ctx(what.clone())?;
         let Some((job, range)) = key else {
-            return Err(StoreError::Invalid(format!("run {run_id} was never started in this store")));
+            return Err(StoreError::Invalid(format!(
+                "run {run_id} was never started in this store"
+            )));
         };
         tx.execute(
             "UPDATE runs SET status = 'interrupted' WHERE job = ?1 AND range = ?2 AND status = 'running' AND run_id <> ?3",
@@ -921,7 +1077,11 @@ impl Store {
     pub fn counts(&self) -> Result<StoreCounts> {
         let what = "counting stored rows";
         let conn = self.conn();
-        let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).map(|n| n as u64).ctx(what);
+        let count = |sql: &str| {
+            conn.query_row(sql, [], |r| r.get::<_, i64>(0))
+                .map(|n| n as u64)
+                .ctx(what)
+        };
         let directory_users = self.count_directory_users(&conn)?;
         Ok(StoreCounts {
             windows: count("SELECT count(*) FROM record_windows")?,
@@ -937,14 +1097,19 @@ impl Store {
 
     fn count_directory_departments(&self, conn: &Connection) -> Result<u64> {
         let raw: Option<String> = conn
-            .query_row("SELECT departments_raw FROM directory_snapshots ORDER BY snapshot_id DESC LIMIT 1", [], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT departments_raw FROM directory_snapshots ORDER BY snapshot_id DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
             .optional()
             .ctx("reading the directory snapshot")?;
         let Some(raw) = raw else { return Ok(0) };
-        let list: DepartmentListResponse = serde_json::from_str(&raw)
-            .map_err(|source| StoreError::Decode { what: "department/list response".into(), source })?;
+        let list: DepartmentListResponse =
+            serde_json::from_str(&raw).map_err(|source| StoreError::Decode {
+                what: "department/list response".into(),
+                source,
+            })?;
         Ok(list.department.len() as u64)
     }
 
@@ -960,15 +1125,20 @@ impl Store {
         let mut seen = HashSet::new();
         for raw in rows {
             let raw = raw.ctx(what)?;
-            let list: UserListResponse = serde_json::from_str(&raw)
-                .map_err(|source| StoreError::Decode { what: "user/list response".into(), source })?;
+            let list: UserListResponse =
+                serde_json::from_str(&raw).map_err(|source| StoreError::Decode {
+                    what: "user/list response".into(),
+                    source,
+                })?;
             seen.extend(list.userlist.into_iter().map(|u| u.userid));
         }
         Ok(seen.len() as u64)
     }
 
-    /// What earlier runs saw, for the plan; `None` when no detail was ever stored.
-    pub fn plan_history(&self) -> Result<Option<StoreHistory>> {
+    /// What earlier runs saw, for the plan: the days from the first to the last stored
+    /// detail, the details stored, their distinct templates, the directory's departments;
+    /// `None` when no detail was ever stored.
+    pub fn plan_history(&self) -> Result<Option<PlanHistory>> {
         let what = "summarising stored details";
         let (journals, first, last, templates) = {
             let conn = self.conn();
@@ -979,7 +1149,9 @@ impl Store {
             )
             .ctx(what)?
         };
-        let (Some(first), Some(last)) = (first, last) else { return Ok(None) };
+        let (Some(first), Some(last)) = (first, last) else {
+            return Ok(None);
+        };
         if journals == 0 {
             return Ok(None);
         }
@@ -987,7 +1159,7 @@ impl Store {
             let conn = self.conn();
             self.count_directory_departments(&conn)?
         };
-        Ok(Some(StoreHistory {
+        Ok(Some(PlanHistory {
             days: ((last - first) / 86_400 + 1).clamp(1, u32::MAX as i64) as u32,
             journals: journals as u64,
             templates: templates as u32,
@@ -1007,7 +1179,9 @@ mod tests {
             template_name: "日报".into(),
             template_id: Some(template.into()),
             report_time,
-            submitter: UserRef { userid: "zhangsan".into() },
+            submitter: UserRef {
+                userid: "zhangsan".into(),
+            },
             ..Default::default()
         };
         let raw = serde_json::to_string(&d).unwrap();
@@ -1023,21 +1197,36 @@ mod tests {
     #[test]
     fn opens_in_wal_with_a_schema_version_and_reopens() {
         let (dir, store) = open();
-        let version: i64 = store.conn().pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        let version: i64 = store
+            .conn()
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
         assert_eq!(version, SCHEMA_VERSION);
-        let sync: i64 = store.conn().pragma_query_value(None, "synchronous", |r| r.get(0)).unwrap();
+        let sync: i64 = store
+            .conn()
+            .pragma_query_value(None, "synchronous", |r| r.get(0))
+            .unwrap();
         assert_eq!(sync, 1, "synchronous = NORMAL");
         let (d, raw) = detail("u1", "t1", 100);
         store.put_detail(&d, &raw, 5).unwrap();
         drop(store);
         let store = Store::open(dir.path().join("a/b/store.sqlite")).unwrap();
-        assert_eq!(store.detail_state("u1").unwrap(), Some(DetailState { report_time: 100, fetched_at: 5 }));
+        assert_eq!(
+            store.detail_state("u1").unwrap(),
+            Some(DetailState {
+                report_time: 100,
+                fetched_at: 5
+            })
+        );
     }
 
     #[test]
     fn refuses_a_newer_schema() {
         let (dir, store) = open();
-        store.conn().pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
+        store
+            .conn()
+            .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
         drop(store);
         let err = Store::open(dir.path().join("a/b/store.sqlite")).unwrap_err();
         assert!(matches!(err, StoreError::SchemaTooNew { .. }), "{err}");
@@ -1050,25 +1239,58 @@ mod tests {
         store.begin_window(&key, 0, 100, 50).unwrap();
         let p1 = vec!["a".to_string(), "b".to_string()];
         store
-            .put_page(&PageRecord { filter_key: &key, start_ts: 0, end_ts: 100, cursor: 0, uuids: &p1, next_cursor: 2, last: false, paged_at: 50 })
+            .put_page(&PageRecord {
+                filter_key: &key,
+                start_ts: 0,
+                end_ts: 100,
+                cursor: 0,
+                uuids: &p1,
+                next_cursor: 2,
+                last: false,
+                paged_at: 50,
+            })
             .unwrap();
         let w = store.record_window(&key, 0, 100).unwrap().unwrap();
-        assert_eq!((w.state, w.pages, w.journals, w.next_cursor), (WindowState::Partial, 1, 2, 2));
+        assert_eq!(
+            (w.state, w.pages, w.journals, w.next_cursor),
+            (WindowState::Partial, 1, 2, 2)
+        );
         assert!(!w.is_final());
         let p2 = vec!["b".to_string(), "c".to_string()];
         store
-            .put_page(&PageRecord { filter_key: &key, start_ts: 0, end_ts: 100, cursor: 2, uuids: &p2, next_cursor: 0, last: true, paged_at: 50 })
+            .put_page(&PageRecord {
+                filter_key: &key,
+                start_ts: 0,
+                end_ts: 100,
+                cursor: 2,
+                uuids: &p2,
+                next_cursor: 0,
+                last: true,
+                paged_at: 50,
+            })
             .unwrap();
         let w = store.record_window(&key, 0, 100).unwrap().unwrap();
         assert_eq!((w.state, w.pages), (WindowState::Done, 2));
         // Paged while still open (paged_at 50 < end 100): not final.
         assert!(!w.is_final());
-        assert_eq!(store.window_uuids(&key, 0, 100).unwrap(), vec!["a", "b", "c"]);
+        assert_eq!(
+            store.window_uuids(&key, 0, 100).unwrap(),
+            vec!["a", "b", "c"]
+        );
         store.begin_window(&key, 0, 100, 200).unwrap();
         assert!(store.window_uuids(&key, 0, 100).unwrap().is_empty());
         let p = vec!["z".to_string()];
         store
-            .put_page(&PageRecord { filter_key: &key, start_ts: 0, end_ts: 100, cursor: 0, uuids: &p, next_cursor: 0, last: true, paged_at: 200 })
+            .put_page(&PageRecord {
+                filter_key: &key,
+                start_ts: 0,
+                end_ts: 100,
+                cursor: 0,
+                uuids: &p,
+                next_cursor: 0,
+                last: true,
+                paged_at: 200,
+            })
             .unwrap();
         let w = store.record_window(&key, 0, 100).unwrap().unwrap();
         assert!(w.is_final());
@@ -1080,7 +1302,15 @@ mod tests {
     fn details_stream_in_report_time_order_in_bounded_batches() {
         let (_dir, store) = open();
         // Ties on report time, out-of-order inserts, and rows outside the range.
-        let times = [("u5", 30), ("u1", 10), ("u3", 20), ("u2", 20), ("u4", 20), ("u0", 5), ("u9", 40)];
+        let times = [
+            ("u5", 30),
+            ("u1", 10),
+            ("u3", 20),
+            ("u2", 20),
+            ("u4", 20),
+            ("u0", 5),
+            ("u9", 40),
+        ];
         for (uuid, t) in times {
             let (d, raw) = detail(uuid, if t == 20 { "t2" } else { "t1" }, t);
             store.put_detail(&d, &raw, 1).unwrap();
@@ -1096,26 +1326,61 @@ mod tests {
             .unwrap();
         assert_eq!(
             seen,
-            vec![("u1".into(), 10), ("u2".into(), 20), ("u3".into(), 20), ("u4".into(), 20), ("u5".into(), 30)]
+            vec![
+                ("u1".into(), 10),
+                ("u2".into(), 20),
+                ("u3".into(), 20),
+                ("u4".into(), 20),
+                ("u5".into(), 30)
+            ]
         );
         assert!(sizes.iter().all(|&n| n <= 2));
-        assert_eq!(store.template_ids_in_range(10, 40).unwrap(), vec!["t1", "t2"]);
+        assert_eq!(
+            store.template_ids_in_range(10, 40).unwrap(),
+            vec!["t1", "t2"]
+        );
         assert_eq!(store.template_ids_in_range(20, 21).unwrap(), vec!["t2"]);
     }
 
     #[test]
     fn runs_resume_from_the_oldest_unfinished_one() {
         let (_dir, store) = open();
-        assert_eq!(store.start_run("r1", "job", "2026-10-01..2026-11-01", 100).unwrap(), 100);
+        assert_eq!(
+            store
+                .start_run("r1", "job", "2026-10-01..2026-11-01", 100)
+                .unwrap(),
+            100
+        );
         // r1 killed; r2 resumes it and takes its as-of time.
-        assert_eq!(store.start_run("r2", "job", "2026-10-01..2026-11-01", 200).unwrap(), 100);
+        assert_eq!(
+            store
+                .start_run("r2", "job", "2026-10-01..2026-11-01", 200)
+                .unwrap(),
+            100
+        );
         // Another range is another run's business.
-        assert_eq!(store.start_run("x", "job", "2026-11-01..2026-12-01", 150).unwrap(), 150);
+        assert_eq!(
+            store
+                .start_run("x", "job", "2026-11-01..2026-12-01", 150)
+                .unwrap(),
+            150
+        );
         store.finish_run("r2", "ok", 300, Some("{}")).unwrap();
         let runs = store.runs().unwrap();
-        let status: Vec<_> = runs.iter().map(|r| (r.run_id.as_str(), r.status.as_str())).collect();
-        assert_eq!(status, vec![("r1", "interrupted"), ("x", "running"), ("r2", "ok")]);
-        assert_eq!(store.start_run("r3", "job", "2026-10-01..2026-11-01", 400).unwrap(), 400);
+        let status: Vec<_> = runs
+            .iter()
+            .map(|r| (r.run_id.as_str(), r.status.as_str()))
+            .collect();
+        assert_eq!(
+            status,
+            vec![("r1", "interrupted"), ("x", "running"), ("r2", "ok")]
+        );
+        assert_eq!(
+            store
+                .start_run("r3", "job", "2026-10-01..2026-11-01", 400)
+                .unwrap(),
+            400
+        );
         assert!(store.finish_run("nope", "ok", 1, None).is_err());
     }
 
@@ -1123,18 +1388,34 @@ mod tests {
     fn directory_snapshot_replaces_the_previous_and_dedupes_users() {
         let (_dir, store) = open();
         assert!(store.directory().unwrap().is_none());
-        store.put_directory(1, r#"{"errcode":0,"department":[{"id":1,"name":"总部","parentid":0}]}"#, &[]).unwrap();
+        store
+            .put_directory(
+                1,
+                r#"{"errcode":0,"department":[{"id":1,"name":"总部","parentid":0}]}"#,
+                &[],
+            )
+            .unwrap();
         let deps = r#"{"errcode":0,"department":[{"id":1,"name":"总部","parentid":0},{"id":"2","name":"研发","parentid":1}]}"#;
-        let u1 = r#"{"userlist":[{"userid":"a","department":[1,2],"main_department":1}]}"#.to_string();
+        let u1 =
+            r#"{"userlist":[{"userid":"a","department":[1,2],"main_department":1}]}"#.to_string();
         let u2 = r#"{"userlist":[{"userid":"a","department":[1,2],"main_department":1},{"userid":"b","department":[2],"main_department":"2"}]}"#.to_string();
         store.put_directory(2, deps, &[(1, u1), (2, u2)]).unwrap();
         let snap = store.directory().unwrap().unwrap();
         assert_eq!(snap.fetched_at, 2);
         assert_eq!(snap.departments.len(), 2);
-        assert_eq!(snap.users.iter().map(|u| u.userid.as_str()).collect::<Vec<_>>(), vec!["a", "b"]);
+        assert_eq!(
+            snap.users
+                .iter()
+                .map(|u| u.userid.as_str())
+                .collect::<Vec<_>>(),
+            vec!["a", "b"]
+        );
         assert_eq!(snap.users[1].main_department, Some(2));
         let counts = store.counts().unwrap();
-        assert_eq!((counts.directory_departments, counts.directory_users), (2, 2));
+        assert_eq!(
+            (counts.directory_departments, counts.directory_users),
+            (2, 2)
+        );
     }
 
     #[test]
@@ -1163,6 +1444,14 @@ mod tests {
             store.put_detail(&d, &raw, 1).unwrap();
         }
         let h = store.plan_history().unwrap().unwrap();
-        assert_eq!(h, StoreHistory { days: 3, journals: 2, templates: 2, departments: 0 });
+        assert_eq!(
+            h,
+            PlanHistory {
+                days: 3,
+                journals: 2,
+                templates: 2,
+                departments: 0
+            }
+        );
     }
 }

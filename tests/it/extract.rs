@@ -9,7 +9,8 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use wecom_journal::extract::{extract, month_windows, ExtractOptions, ExtractSummary};
 use wecom_journal::job::{
-    DateRange, DirectorySource, ExtractSettings, Filters, Job, OutputSettings, RangeSpec, Source,
+    DateRange, DirectorySource, ExtractSettings, Filters, Job, OutputSettings, PlanSettings,
+    RangeSpec, Source,
 };
 use wecom_journal::sim::{SimConfig, SimHandle};
 use wecom_journal::store::{Store, WindowState};
@@ -24,25 +25,46 @@ struct SimThread {
 }
 
 impl SimThread {
+    /// Starts the simulator from a plain thread, so that it can be called from async tests.
     fn start(config: SimConfig) -> SimThread {
+        std::thread::spawn(move || SimThread::start_here(config))
+            .join()
+            .expect("the simulator thread")
+    }
+
+    fn start_here(config: SimConfig) -> SimThread {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .expect("a runtime for the simulator");
         let handle = runtime
-            .block_on(SimHandle::start(config, "127.0.0.1:0".parse().expect("an address")))
+            .block_on(SimHandle::start(
+                config,
+                "127.0.0.1:0".parse().expect("an address"),
+            ))
             .expect("the simulator starts");
-        SimThread { handle, runtime: Some(runtime) }
+        SimThread {
+            handle,
+            runtime: Some(runtime),
+        }
     }
 
+    /// Calls of an endpoint the simulator answered, successful or not.
     fn calls(&self, endpoint: Endpoint) -> u64 {
-        self.handle.counters().calls.get(endpoint.path()).copied().unwrap_or(0)
+        self.handle
+            .counters()
+            .calls
+            .get(endpoint.path())
+            .map_or(0, |c| c.ok + c.failed)
     }
 
     /// Calls per endpoint the simulator answered so far.
     fn snapshot(&self) -> BTreeMap<&'static str, u64> {
-        Endpoint::ALL.iter().map(|e| (e.name(), self.calls(*e))).collect()
+        Endpoint::ALL
+            .iter()
+            .map(|e| (e.name(), self.calls(*e)))
+            .collect()
     }
 }
 
@@ -67,11 +89,30 @@ fn date(s: &str) -> NaiveDate {
 
 /// October 2026 (in the past: every window is closed).
 fn october() -> DateRange {
-    DateRange { start: date("2026-10-01"), end: date("2026-11-01") }
+    DateRange {
+        start: date("2026-10-01"),
+        end: date("2026-11-01"),
+    }
 }
 
+/// Quotas ten times the documented ones on both sides: these tests count calls, the client's
+/// own tests and the bench hold the pace.
+const FAST: Limits = Limits {
+    record_list_per_minute: 6_000,
+    per_api_per_minute: 100_000,
+    per_api_per_hour: 6_000_000,
+    max_in_flight: 8,
+};
+
 fn sim_config(users: usize) -> SimConfig {
-    SimConfig { users, start: date("2026-10-01"), days: 31, ..SimConfig::default() }
+    SimConfig {
+        users,
+        start: date("2026-10-01"),
+        days: 31,
+        record_list_per_minute: FAST.record_list_per_minute,
+        per_api_per_minute: FAST.per_api_per_minute,
+        ..SimConfig::default()
+    }
 }
 
 fn job(sim: &SimHandle, range: DateRange, dir: &Path) -> Job {
@@ -83,7 +124,7 @@ fn job(sim: &SimHandle, range: DateRange, dir: &Path) -> Job {
             secret: Secret::new(sim.secret.clone()),
             api_base: sim.base_url.clone(),
             timezone: chrono_tz::Asia::Shanghai,
-            limits: Limits::default(),
+            limits: FAST,
         },
         range: RangeSpec::Absolute(range),
         filters: Filters::default(),
@@ -94,12 +135,23 @@ fn job(sim: &SimHandle, range: DateRange, dir: &Path) -> Job {
             wedrive_files: false,
             refresh_days: 7,
         },
-        output: OutputSettings { dir: dir.to_path_buf(), formats: vec![], reports: vec![], csv_bom: false },
+        output: OutputSettings {
+            dir: dir.to_path_buf(),
+            formats: vec![],
+            reports: vec![],
+            csv_bom: false,
+        },
+        period_override: None,
+        plan: PlanSettings::default(),
     }
 }
 
 fn client(job: &Job) -> Result<WecomClient, Box<dyn std::error::Error>> {
-    let mut config = ClientConfig::new(job.source.api_base.clone(), job.source.corp_id.clone(), job.source.secret.clone());
+    let mut config = ClientConfig::new(
+        job.source.api_base.clone(),
+        job.source.corp_id.clone(),
+        job.source.secret.clone(),
+    );
     config.limits = job.source.limits.clone();
     config.backoff_base = Duration::from_millis(5);
     config.backoff_max = Duration::from_millis(100);
@@ -107,14 +159,25 @@ fn client(job: &Job) -> Result<WecomClient, Box<dyn std::error::Error>> {
 }
 
 fn options(run_id: &str, now: DateTime<Utc>) -> ExtractOptions {
-    ExtractOptions { full_refresh: false, progress: false, now, run_id: run_id.into() }
+    ExtractOptions {
+        full_refresh: false,
+        progress: false,
+        now,
+        run_id: run_id.into(),
+    }
 }
 
 fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).expect("a time").with_timezone(&Utc)
+    DateTime::parse_from_rfc3339(s)
+        .expect("a time")
+        .with_timezone(&Utc)
 }
 
-async fn run(job: &Job, store: &Store, opts: &ExtractOptions) -> Result<ExtractSummary, Box<dyn std::error::Error>> {
+async fn run(
+    job: &Job,
+    store: &Store,
+    opts: &ExtractOptions,
+) -> Result<ExtractSummary, Box<dyn std::error::Error>> {
     let range = match &job.range {
         RangeSpec::Absolute(r) => *r,
         other => return Err(format!("test jobs use absolute ranges, not {other:?}").into()),
@@ -123,10 +186,20 @@ async fn run(job: &Job, store: &Store, opts: &ExtractOptions) -> Result<ExtractS
 }
 
 /// The simulator's journals with `start <= report_time < end` of the range, by uuid.
-fn expected_journals(sim: &SimHandle, job: &Job, range: DateRange) -> BTreeMap<String, JournalDetail> {
+fn expected_journals(
+    sim: &SimHandle,
+    job: &Job,
+    range: DateRange,
+) -> BTreeMap<String, JournalDetail> {
     let tz = job.source.timezone;
-    let start = tz.from_local_datetime(&range.start.and_hms_opt(0, 0, 0).unwrap()).unwrap().timestamp();
-    let end = tz.from_local_datetime(&range.end.and_hms_opt(0, 0, 0).unwrap()).unwrap().timestamp();
+    let start = tz
+        .from_local_datetime(&range.start.and_hms_opt(0, 0, 0).unwrap())
+        .unwrap()
+        .timestamp();
+    let end = tz
+        .from_local_datetime(&range.end.and_hms_opt(0, 0, 0).unwrap())
+        .unwrap()
+        .timestamp();
     sim.org
         .journals
         .iter()
@@ -135,17 +208,27 @@ fn expected_journals(sim: &SimHandle, job: &Job, range: DateRange) -> BTreeMap<S
         .collect()
 }
 
-fn stored_journals(store: &Store) -> Result<BTreeMap<String, JournalDetail>, Box<dyn std::error::Error>> {
+fn stored_journals(
+    store: &Store,
+) -> Result<BTreeMap<String, JournalDetail>, Box<dyn std::error::Error>> {
     let mut out = BTreeMap::new();
     let mut last_time = i64::MIN;
-    store.details_in_range(i64::MIN, i64::MAX, 97, |batch| -> Result<(), Box<dyn std::error::Error>> {
-        for d in batch {
-            assert!(d.report_time >= last_time, "details stream in report-time order");
-            last_time = d.report_time;
-            out.insert(d.journal_uuid.clone(), d);
-        }
-        Ok(())
-    })?;
+    store.details_in_range(
+        i64::MIN,
+        i64::MAX,
+        97,
+        |batch| -> Result<(), Box<dyn std::error::Error>> {
+            for d in batch {
+                assert!(
+                    d.report_time >= last_time,
+                    "details stream in report-time order"
+                );
+                last_time = d.report_time;
+                out.insert(d.journal_uuid.clone(), d);
+            }
+            Ok(())
+        },
+    )?;
     Ok(out)
 }
 
@@ -159,7 +242,15 @@ fn pages(n: usize) -> u64 {
 fn expected_list_calls(sim: &SimHandle, job: &Job, range: DateRange) -> u64 {
     month_windows(range, job.source.timezone)
         .iter()
-        .map(|w| pages(sim.org.journals.iter().filter(|j| (w.start_ts..w.end_ts).contains(&j.report_time)).count()))
+        .map(|w| {
+            pages(
+                sim.org
+                    .journals
+                    .iter()
+                    .filter(|j| (w.start_ts..w.end_ts).contains(&j.report_time))
+                    .count(),
+            )
+        })
         .sum()
 }
 
@@ -172,20 +263,38 @@ async fn a_month_of_300_users_is_stored_exactly() -> TestResult {
     let summary = run(&job, &store, &options("r1", at("2026-11-25T00:00:00Z"))).await?;
 
     let want = expected_journals(&sim, &job, october());
-    assert!(want.len() > 1000, "a month of 300 users is thousands of journals ({})", want.len());
+    assert!(
+        want.len() > 1000,
+        "a month of 300 users is thousands of journals ({})",
+        want.len()
+    );
     let got = stored_journals(&store)?;
-    assert_eq!(got.keys().collect::<Vec<_>>(), want.keys().collect::<Vec<_>>(), "the same journals");
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        want.keys().collect::<Vec<_>>(),
+        "the same journals"
+    );
     for (uuid, detail) in &want {
-        assert_eq!(&got[uuid], detail, "journal {uuid} decodes from the store as the simulator made it");
+        assert_eq!(
+            &got[uuid], detail,
+            "journal {uuid} decodes from the store as the simulator made it"
+        );
     }
     // Raw JSON semantics: the stored text is the simulator's detail, value for value.
     for (uuid, raw) in store.detail_raws()? {
         let stored: serde_json::Value = serde_json::from_str(&raw)?;
-        assert_eq!(stored, serde_json::to_value(&want[&uuid])?, "raw detail {uuid}");
+        assert_eq!(
+            stored,
+            serde_json::to_value(&want[&uuid])?,
+            "raw detail {uuid}"
+        );
     }
 
     // Stats: every cycle of every template that has journals, beginning in the range.
-    let templates: BTreeSet<String> = want.values().filter_map(|j| j.template_id.clone()).collect();
+    let templates: BTreeSet<String> = want
+        .values()
+        .filter_map(|j| j.template_id.clone())
+        .collect();
     let window = wecom_journal::extract::range_window(october(), job.source.timezone);
     let mut want_stats: Vec<_> = sim
         .org
@@ -195,9 +304,14 @@ async fn a_month_of_300_users_is_stored_exactly() -> TestResult {
         .filter(|s| (window.start_ts..window.end_ts).contains(&(s.cycle_begin_time as i64)))
         .cloned()
         .collect();
-    want_stats.sort_by(|a, b| (&a.template_id, a.cycle_begin_time).cmp(&(&b.template_id, b.cycle_begin_time)));
+    want_stats.sort_by(|a, b| {
+        (&a.template_id, a.cycle_begin_time).cmp(&(&b.template_id, b.cycle_begin_time))
+    });
     assert!(!want_stats.is_empty());
-    assert_eq!(store.stat_cycles_in_range(window.start_ts, window.end_ts)?, want_stats);
+    assert_eq!(
+        store.stat_cycles_in_range(window.start_ts, window.end_ts)?,
+        want_stats
+    );
 
     // Directory: every department and user, main departments included.
     let directory = store.directory()?.ok_or("a directory snapshot")?;
@@ -210,8 +324,15 @@ async fn a_month_of_300_users_is_stored_exactly() -> TestResult {
     let list_calls = expected_list_calls(&sim, &job, october());
     assert_eq!(sim.calls(Endpoint::RecordList), list_calls);
     assert_eq!(sim.calls(Endpoint::RecordDetail), want.len() as u64);
-    assert_eq!(sim.calls(Endpoint::StatList), templates.len() as u64, "one year window per template");
-    assert_eq!(sim.calls(Endpoint::UserList), sim.org.departments.len() as u64);
+    assert_eq!(
+        sim.calls(Endpoint::StatList),
+        templates.len() as u64,
+        "one year window per template"
+    );
+    assert_eq!(
+        sim.calls(Endpoint::UserList),
+        sim.org.departments.len() as u64
+    );
     assert_eq!(summary.list_calls, list_calls);
     assert_eq!(summary.journals_listed, want.len() as u64);
     assert_eq!(summary.details_fetched, want.len() as u64);
@@ -222,7 +343,8 @@ async fn a_month_of_300_users_is_stored_exactly() -> TestResult {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_second_run_with_nothing_new_calls_nothing_more_than_refresh_days_requires() -> TestResult {
+async fn a_second_run_with_nothing_new_calls_nothing_more_than_refresh_days_requires() -> TestResult
+{
     let sim = SimThread::start(sim_config(40));
     let dir = tempfile::tempdir()?;
     let job = job(&sim, october(), dir.path());
@@ -239,7 +361,14 @@ async fn a_second_run_with_nothing_new_calls_nothing_more_than_refresh_days_requ
     assert_eq!(delta("get_record_list"), 0);
     assert_eq!(delta("get_record_detail"), 0);
     assert_eq!(delta("get_stat_list"), 0);
-    assert_eq!((summary.details_fetched, summary.windows_paged, summary.stats_fetched), (0, 0, 0));
+    assert_eq!(
+        (
+            summary.details_fetched,
+            summary.windows_paged,
+            summary.stats_fetched
+        ),
+        (0, 0, 0)
+    );
     assert_eq!(summary.windows_skipped, 1);
     assert_eq!(summary.details_skipped, summary.journals_listed);
     // The directory is a snapshot of today's organisation: read again by each new run.
@@ -271,9 +400,19 @@ async fn young_details_and_open_windows_are_fetched_again() -> TestResult {
         .values()
         .filter(|j| first_at.timestamp() < j.report_time + 7 * 86_400)
         .count() as u64;
-    assert!(young > 0 && young < all.len() as u64, "some details are young ({young} of {})", all.len());
-    assert_eq!(second["get_record_list"] - first["get_record_list"], expected_list_calls(&sim, &job, october()));
-    assert_eq!(second["get_record_detail"] - first["get_record_detail"], young);
+    assert!(
+        young > 0 && young < all.len() as u64,
+        "some details are young ({young} of {})",
+        all.len()
+    );
+    assert_eq!(
+        second["get_record_list"] - first["get_record_list"],
+        expected_list_calls(&sim, &job, october())
+    );
+    assert_eq!(
+        second["get_record_detail"] - first["get_record_detail"],
+        young
+    );
     assert_eq!(summary.details_fetched, young);
     // The stat window was still open at the first run: fetched again.
     assert!(summary.stats_fetched > 0);
@@ -285,10 +424,15 @@ async fn young_details_and_open_windows_are_fetched_again() -> TestResult {
     let third_at = at("2026-11-03T00:00:00Z");
     let summary = run(&job, &store, &options("r3", third_at)).await?;
     let third = sim.snapshot();
-    let still_young =
-        all.values().filter(|j| second_at.timestamp() < j.report_time + 7 * 86_400).count() as u64;
+    let still_young = all
+        .values()
+        .filter(|j| second_at.timestamp() < j.report_time + 7 * 86_400)
+        .count() as u64;
     assert_eq!(third["get_record_list"] - second["get_record_list"], 0);
-    assert_eq!(third["get_record_detail"] - second["get_record_detail"], still_young);
+    assert_eq!(
+        third["get_record_detail"] - second["get_record_detail"],
+        still_young
+    );
     assert_eq!(summary.details_fetched, still_young);
     assert_eq!(stored_journals(&store)?.len(), all.len());
     Ok(())
@@ -309,7 +453,10 @@ async fn full_refresh_fetches_everything_again() -> TestResult {
     let second = sim.snapshot();
     let n = expected_journals(&sim, &job, october()).len() as u64;
     assert_eq!(second["get_record_detail"] - first["get_record_detail"], n);
-    assert_eq!(second["get_record_list"] - first["get_record_list"], expected_list_calls(&sim, &job, october()));
+    assert_eq!(
+        second["get_record_list"] - first["get_record_list"],
+        expected_list_calls(&sim, &job, october())
+    );
     assert_eq!(summary.details_fetched, n);
     assert!(summary.stats_fetched > 0);
     Ok(())
@@ -317,14 +464,36 @@ async fn full_refresh_fetches_everything_again() -> TestResult {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn filter_combinations_page_each_combination_and_months_split_the_range() -> TestResult {
-    let sim = SimThread::start(SimConfig { users: 20, start: date("2026-09-20"), days: 20, ..SimConfig::default() });
+    let sim = SimThread::start(SimConfig {
+        start: date("2026-09-20"),
+        days: 20,
+        ..sim_config(20)
+    });
     let dir = tempfile::tempdir()?;
-    let range = DateRange { start: date("2026-09-20"), end: date("2026-10-10") };
+    let range = DateRange {
+        start: date("2026-09-20"),
+        end: date("2026-10-10"),
+    };
     let mut job = job(&sim, range, dir.path());
-    let templates: BTreeSet<String> = sim.org.journals.iter().filter_map(|j| j.template_id.clone()).collect();
+    let templates: BTreeSet<String> = sim
+        .org
+        .journals
+        .iter()
+        .filter_map(|j| j.template_id.clone())
+        .collect();
     let templates: Vec<String> = templates.into_iter().take(2).collect();
-    let creators: Vec<String> = sim.org.users.iter().take(3).map(|u| u.userid.clone()).collect();
-    job.filters = Filters { template_ids: templates.clone(), creators: creators.clone(), departments: vec![] };
+    let creators: Vec<String> = sim
+        .org
+        .users
+        .iter()
+        .take(3)
+        .map(|u| u.userid.clone())
+        .collect();
+    job.filters = Filters {
+        template_ids: templates.clone(),
+        creators: creators.clone(),
+        departments: vec![],
+    };
     let store = Store::open(dir.path().join("store.sqlite"))?;
     let summary = run(&job, &store, &options("r1", at("2026-11-25T00:00:00Z"))).await?;
 
@@ -352,7 +521,13 @@ async fn filter_combinations_page_each_combination_and_months_split_the_range() 
         }
     }
     assert_eq!(sim.calls(Endpoint::RecordList), want_calls);
-    assert_eq!(stored_journals(&store)?.keys().cloned().collect::<BTreeSet<_>>(), want_ids);
+    assert_eq!(
+        stored_journals(&store)?
+            .keys()
+            .cloned()
+            .collect::<BTreeSet<_>>(),
+        want_ids
+    );
     // Stats for exactly the filtered templates, one window each (the range is in one year).
     assert_eq!(sim.calls(Endpoint::StatList), templates.len() as u64);
     Ok(())
@@ -380,7 +555,13 @@ mod kill {
     impl SimProcess {
         pub fn start(users: usize) -> Result<SimProcess, Box<dyn std::error::Error>> {
             let mut child = Command::new(env!("CARGO_BIN_EXE_wecom-journal"))
-                .args(["sim", "--addr", "127.0.0.1:0", "--users", &users.to_string()])
+                .args([
+                    "sim",
+                    "--addr",
+                    "127.0.0.1:0",
+                    "--users",
+                    &users.to_string(),
+                ])
                 .args(["--start", "2026-10-01", "--days", "31"])
                 .stdout(Stdio::piped())
                 .stderr(Stdio::null())
@@ -393,7 +574,12 @@ mod kill {
                     .find_map(|kv| kv.strip_prefix(&format!("{name}=")).map(str::to_string))
                     .ok_or_else(|| format!("no {name}= in the simulator's first line {line:?}"))
             };
-            Ok(SimProcess { base_url: field("base_url")?, corp_id: field("corp_id")?, secret: field("secret")?, child })
+            Ok(SimProcess {
+                base_url: field("base_url")?,
+                corp_id: field("corp_id")?,
+                secret: field("secret")?,
+                child,
+            })
         }
     }
 
@@ -417,6 +603,9 @@ api_base = "{base}"
 timezone = "Asia/Shanghai"
 
 [source.limits]
+# The simulator's quotas are the documented ones; only the hourly pacing (150,000 an hour,
+# ~42 calls a second) would make these runs slow.
+per_api_per_hour = 600000
 max_in_flight = 4
 
 [range]
@@ -450,12 +639,18 @@ formats = ["csv"]
     }
 
     /// Waits until the store holds at least `n` details, then SIGKILLs the run.
-    pub fn kill_after(mut child: Child, store_path: &Path, n: u64) -> Result<bool, Box<dyn std::error::Error>> {
+    pub fn kill_after(
+        mut child: Child,
+        store_path: &Path,
+        n: u64,
+    ) -> Result<bool, Box<dyn std::error::Error>> {
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             if let Some(status) = child.try_wait()? {
                 // Finished before reaching n: nothing to kill.
-                return Err(format!("the run ended ({status}) before {n} details were stored").into());
+                return Err(
+                    format!("the run ended ({status}) before {n} details were stored").into(),
+                );
             }
             if store_path.exists() {
                 if let Ok(store) = Store::open(store_path) {
@@ -485,7 +680,14 @@ formats = ["csv"]
 
 /// What a store holds, for comparing runs: details by uuid (as JSON values), done windows with
 /// their uuids, stat responses (as JSON values).
-fn content(store: &Store) -> Result<(BTreeMap<String, serde_json::Value>, BTreeSet<(String, i64, i64, Vec<String>)>, BTreeMap<String, serde_json::Value>), Box<dyn std::error::Error>> {
+#[derive(Debug, PartialEq)]
+struct Content {
+    details: BTreeMap<String, serde_json::Value>,
+    windows: BTreeSet<(String, i64, i64, Vec<String>)>,
+    stats: BTreeMap<String, serde_json::Value>,
+}
+
+fn content(store: &Store) -> Result<Content, Box<dyn std::error::Error>> {
     let mut details = BTreeMap::new();
     for (uuid, raw) in store.detail_raws()? {
         details.insert(uuid, serde_json::from_str(&raw)?);
@@ -494,24 +696,37 @@ fn content(store: &Store) -> Result<(BTreeMap<String, serde_json::Value>, BTreeS
     for w in store.record_windows()? {
         let mut uuids = store.window_uuids(&w.filter_key, w.start_ts, w.end_ts)?;
         uuids.sort();
-        windows.insert((format!("{}:{:?}", w.filter_key, w.state), w.start_ts, w.end_ts, uuids));
+        windows.insert((
+            format!("{}:{:?}", w.filter_key, w.state),
+            w.start_ts,
+            w.end_ts,
+            uuids,
+        ));
     }
     let mut stats = BTreeMap::new();
-    store.stats_in_range(i64::MIN, i64::MAX, |s| -> Result<(), Box<dyn std::error::Error>> {
-        let mut v: serde_json::Value = serde_json::from_str(&s.raw)?;
-        if let Some(o) = v.as_object_mut() {
-            o.remove("errmsg");
-        }
-        stats.insert(format!("{} {} {}", s.template_id, s.start_ts, s.end_ts), v);
-        Ok(())
-    })?;
-    Ok((details, windows, stats))
+    store.stats_in_range(
+        i64::MIN,
+        i64::MAX,
+        |s| -> Result<(), Box<dyn std::error::Error>> {
+            let mut v: serde_json::Value = serde_json::from_str(&s.raw)?;
+            if let Some(o) = v.as_object_mut() {
+                o.remove("errmsg");
+            }
+            stats.insert(format!("{} {} {}", s.template_id, s.start_ts, s.end_ts), v);
+            Ok(())
+        },
+    )?;
+    Ok(Content {
+        details,
+        windows,
+        stats,
+    })
 }
 
 #[test]
-#[ignore = "needs `wecom-journal run` (lead, on main) and `wecom-journal sim` (sim helper) to work end to end"]
+#[ignore = "needs `wecom-journal run` (the lead's, not on main yet; passes against branch lead at 3fc3a98)"]
 fn a_run_killed_at_any_point_resumes_to_the_same_store_with_fewer_calls() -> TestResult {
-    let sim = kill::SimProcess::start(60)?;
+    let sim = kill::SimProcess::start(40)?;
     let base = tempfile::tempdir()?;
 
     // The reference: one uninterrupted run.
@@ -523,13 +738,19 @@ fn a_run_killed_at_any_point_resumes_to_the_same_store_with_fewer_calls() -> Tes
     let fresh_calls = sim_calls(&sim)? - before;
     let reference = Store::open(ref_out.join("store.sqlite"))?;
     let total = reference.counts()?.details;
-    assert!(total > 100, "enough details to kill in the middle ({total})");
+    assert!(
+        total > 100,
+        "enough details to kill in the middle ({total})"
+    );
     let want = content(&reference)?;
     drop(reference);
 
     // Killed after a varying number of stored details (never the same point twice), then run
     // to the end.
-    for (i, n) in [1, total / 3, total * 2 / 3, total - 5].into_iter().enumerate() {
+    for (i, n) in [1, total / 3, total * 2 / 3, total - 5]
+        .into_iter()
+        .enumerate()
+    {
         let out = base.path().join(format!("killed-{i}"));
         let job = base.path().join(format!("killed-{i}.toml"));
         kill::write_job(&job, &out, &sim)?;
@@ -544,14 +765,25 @@ fn a_run_killed_at_any_point_resumes_to_the_same_store_with_fewer_calls() -> Tes
         let before = sim_calls(&sim)?;
         kill::finish(&job)?;
         let resumed_calls = sim_calls(&sim)? - before;
-        let detail_calls = calls_of(&sim, "/cgi-bin/oa/journal/get_record_detail")? - detail_calls_before;
+        let detail_calls =
+            calls_of(&sim, "/cgi-bin/oa/journal/get_record_detail")? - detail_calls_before;
         let store = Store::open(out.join("store.sqlite"))?;
         let got = content(&store)?;
-        assert_eq!(got.0.len(), want.0.len(), "kill point {n}: details");
-        assert!(got.0 == want.0, "kill point {n}: the details differ from the uninterrupted run's");
-        assert_eq!(got.1, want.1, "kill point {n}: record windows");
-        assert_eq!(got.2, want.2, "kill point {n}: stats");
-        assert!(resumed_calls < fresh_calls, "kill point {n}: the resumed run made {resumed_calls} calls, a fresh run {fresh_calls}");
+        assert_eq!(
+            got.details.len(),
+            want.details.len(),
+            "kill point {n}: details"
+        );
+        assert!(
+            got.details == want.details,
+            "kill point {n}: the details differ from the uninterrupted run's"
+        );
+        assert_eq!(got.windows, want.windows, "kill point {n}: record windows");
+        assert_eq!(got.stats, want.stats, "kill point {n}: stats");
+        assert!(
+            resumed_calls < fresh_calls,
+            "kill point {n}: the resumed run made {resumed_calls} calls, a fresh run {fresh_calls}"
+        );
         // No detail is fetched twice, except those in flight when a kill struck.
         assert!(
             detail_calls <= total + kills * 4,
@@ -572,12 +804,22 @@ fn calls_of(sim: &kill::SimProcess, path: &str) -> Result<u64, Box<dyn std::erro
 
 /// `GET /sim/stats` → calls per endpoint path.
 fn sim_stats(sim: &kill::SimProcess) -> Result<BTreeMap<String, u64>, Box<dyn std::error::Error>> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let body: serde_json::Value = rt.block_on(async {
-        reqwest::get(format!("{}/sim/stats", sim.base_url)).await?.json::<serde_json::Value>().await
+        reqwest::get(format!("{}/sim/stats", sim.base_url))
+            .await?
+            .json::<serde_json::Value>()
+            .await
     })?;
-    let calls = body.get("calls").and_then(|c| c.as_object()).ok_or("no calls in /sim/stats")?;
-    Ok(calls.iter().filter_map(|(k, v)| v.as_u64().map(|n| (k.clone(), n))).collect())
+    let calls = body
+        .get("calls")
+        .and_then(|c| c.as_object())
+        .ok_or("no calls in /sim/stats")?;
+    let count =
+        |v: &serde_json::Value| v["ok"].as_u64().unwrap_or(0) + v["failed"].as_u64().unwrap_or(0);
+    Ok(calls.iter().map(|(k, v)| (k.clone(), count(v))).collect())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -602,19 +844,36 @@ mod proxy {
         rule: Box<Rule>,
     }
 
-    async fn forward(State(p): State<Arc<Proxy>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
-        let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+    async fn forward(
+        State(p): State<Arc<Proxy>>,
+        method: Method,
+        uri: Uri,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> Response {
+        let json: serde_json::Value =
+            serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
         if let Some(answer) = (p.rule)(uri.path(), &json) {
-            return (StatusCode::OK, [("content-type", "application/json")], answer.to_string()).into_response();
+            return (
+                StatusCode::OK,
+                [("content-type", "application/json")],
+                answer.to_string(),
+            )
+                .into_response();
         }
-        let url = format!("{}{}", p.upstream, uri.path_and_query().map(|pq| pq.as_str()).unwrap_or("/"));
+        let url = format!(
+            "{}{}",
+            p.upstream,
+            uri.path_and_query().map(|pq| pq.as_str()).unwrap_or("/")
+        );
         let mut req = p.http.request(method, url).body(body);
         if let Some(ct) = headers.get("content-type") {
             req = req.header("content-type", ct.as_bytes());
         }
         match req.send().await {
             Ok(resp) => {
-                let status = StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+                let status =
+                    StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
                 let bytes = resp.bytes().await.unwrap_or_default();
                 (status, [("content-type", "application/json")], bytes).into_response()
             }
@@ -624,7 +883,11 @@ mod proxy {
 
     /// Starts a proxy to `upstream` on a free loopback port; gives its base URL.
     pub async fn start(upstream: &str, rule: Box<Rule>) -> std::io::Result<String> {
-        let state = Arc::new(Proxy { upstream: upstream.trim_end_matches('/').to_string(), http: reqwest::Client::new(), rule });
+        let state = Arc::new(Proxy {
+            upstream: upstream.trim_end_matches('/').to_string(),
+            http: reqwest::Client::new(),
+            rule,
+        });
         let app = Router::new().fallback(forward).with_state(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
@@ -634,24 +897,20 @@ mod proxy {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn windows_over_the_limit_are_halved_and_permission_gaps_are_reported() -> TestResult {
+async fn windows_over_the_limit_are_halved_and_never_asked_whole_again() -> TestResult {
     let sim = SimThread::start(sim_config(30));
-    let templates: BTreeSet<String> = sim.org.journals.iter().filter_map(|j| j.template_id.clone()).collect();
-    let forbidden = templates.iter().next().cloned().ok_or("a template")?;
-    let forbidden_in_rule = forbidden.clone();
+    // A deployment stricter than the simulator: windows of 10 days or more are refused.
     const MAX_DAYS: i64 = 10;
     let base = proxy::start(
         &sim.base_url,
-        Box::new(move |path, body| {
-            let err = |code: i64, msg: &str| Some(serde_json::json!({"errcode": code, "errmsg": msg}));
+        Box::new(|path, body| {
             if path.ends_with("/get_record_list") {
                 let (s, e) = (body["starttime"].as_i64()?, body["endtime"].as_i64()?);
                 if e - s >= MAX_DAYS * 86_400 {
-                    return err(301066, "invalid time range");
+                    return Some(
+                        serde_json::json!({"errcode": 301066, "errmsg": "invalid time range"}),
+                    );
                 }
-            }
-            if path.ends_with("/get_stat_list") && body["template_id"].as_str() == Some(forbidden_in_rule.as_str()) {
-                return err(301065, "no permission");
             }
             None
         }),
@@ -665,34 +924,133 @@ async fn windows_over_the_limit_are_halved_and_permission_gaps_are_reported() ->
 
     // Everything is there despite the limit.
     let want = expected_journals(&sim, &job, october());
-    assert_eq!(stored_journals(&store)?.keys().collect::<Vec<_>>(), want.keys().collect::<Vec<_>>());
+    assert_eq!(
+        stored_journals(&store)?.keys().collect::<Vec<_>>(),
+        want.keys().collect::<Vec<_>>()
+    );
     // 31 days → 15 + 16 → 7 + 8 + 8 + 8: three windows refused, four paged.
     assert_eq!(summary.windows_split, 3);
     assert_eq!(summary.windows_paged, 4);
-    let leaves: Vec<_> = store.record_windows()?.into_iter().filter(|w| w.state == WindowState::Done).collect();
+    let leaves: Vec<_> = store
+        .record_windows()?
+        .into_iter()
+        .filter(|w| w.state == WindowState::Done)
+        .collect();
     assert_eq!(leaves.len(), 4);
-    assert!(leaves.iter().all(|w| w.end_ts - w.start_ts < MAX_DAYS * 86_400));
+    assert!(leaves
+        .iter()
+        .all(|w| w.end_ts - w.start_ts < MAX_DAYS * 86_400));
     let leaf_pages: u64 = leaves
         .iter()
-        .map(|w| pages(want.values().filter(|j| (w.start_ts..w.end_ts).contains(&j.report_time)).count()))
+        .map(|w| {
+            pages(
+                want.values()
+                    .filter(|j| (w.start_ts..w.end_ts).contains(&j.report_time))
+                    .count(),
+            )
+        })
         .sum();
-    assert_eq!(sim.calls(Endpoint::RecordList), leaf_pages, "refused calls never reach the simulator");
+    assert_eq!(
+        sim.calls(Endpoint::RecordList),
+        leaf_pages,
+        "refused calls never reach the simulator"
+    );
     assert_eq!(summary.list_calls, leaf_pages + 3);
+    assert!(summary.gaps.is_empty(), "{:?}", summary.gaps);
 
-    // The forbidden template is a gap, named; the other templates' stats are stored.
-    assert_eq!(summary.gaps.len(), 1, "{:?}", summary.gaps);
-    let gap = &summary.gaps[0];
-    assert_eq!(gap.errcode, 301065);
-    assert!(gap.what.contains(&forbidden), "{gap:?}");
-    assert!(gap.endpoint.contains("get_stat_list"), "{gap:?}");
-    assert_eq!(summary.stats_fetched, templates.len() as u64 - 1);
-
-    // The next run knows the split: no refused call again, nothing paged (all final); the gap
-    // is tried again (and is still a gap).
-    store.finish_run("r1", "gaps", at("2026-11-25T00:05:00Z").timestamp(), None)?;
+    // The next run knows the split: no refused call again, nothing paged (all final).
+    store.finish_run("r1", "ok", at("2026-11-25T00:05:00Z").timestamp(), None)?;
     let summary = run(&job, &store, &options("r2", at("2026-11-26T00:00:00Z"))).await?;
-    assert_eq!((summary.list_calls, summary.windows_split, summary.windows_skipped), (0, 0, 4));
-    assert_eq!(summary.gaps.len(), 1);
-    assert_eq!(summary.stats_fetched, 0);
+    assert_eq!(
+        (
+            summary.list_calls,
+            summary.windows_split,
+            summary.windows_skipped
+        ),
+        (0, 0, 4)
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_template_the_app_may_not_read_is_a_gap_and_the_rest_goes_on() -> TestResult {
+    let probe = SimThread::start(sim_config(30));
+    let templates: Vec<String> = probe.org.templates.iter().map(|t| t.id.clone()).collect();
+    drop(probe);
+    let denied = templates[0].clone();
+    let sim = SimThread::start(SimConfig {
+        denied_template_ids: vec![denied.clone()],
+        ..sim_config(30)
+    });
+    let dir = tempfile::tempdir()?;
+    let job0 = job(&sim, october(), dir.path());
+    let all = expected_journals(&sim, &job0, october());
+    let of_denied = all
+        .values()
+        .filter(|j| j.template_id.as_deref() == Some(&denied))
+        .count() as u64;
+    assert!(of_denied > 0);
+
+    // Without filters: the denied template's journals are listed, their details refused.
+    let store = Store::open(dir.path().join("a.sqlite"))?;
+    let summary = run(&job0, &store, &options("r1", at("2026-11-25T00:00:00Z"))).await?;
+    assert_eq!(
+        summary.gaps.len(),
+        1,
+        "one gap for all refused details: {:?}",
+        summary.gaps
+    );
+    let g = &summary.gaps[0];
+    assert_eq!(g.errcode, 301065);
+    assert!(g.endpoint.contains("get_record_detail"), "{g:?}");
+    assert!(
+        g.what
+            .starts_with(&format!("{of_denied} journal detail(s)")),
+        "{g:?}"
+    );
+    assert_eq!(summary.details_fetched, all.len() as u64 - of_denied);
+    assert_eq!(
+        stored_journals(&store)?.len() as u64,
+        all.len() as u64 - of_denied
+    );
+
+    // Filtered by the denied template and another: the denied one's windows and stats are
+    // gaps, the other is extracted whole.
+    let mut job1 = job0.clone();
+    let allowed = templates[1].clone();
+    job1.filters.template_ids = vec![denied.clone(), allowed.clone()];
+    let store = Store::open(dir.path().join("b.sqlite"))?;
+    let summary = run(&job1, &store, &options("r1", at("2026-11-25T00:00:00Z"))).await?;
+    let mut kinds: Vec<(String, i64)> = summary
+        .gaps
+        .iter()
+        .map(|g| {
+            (
+                g.endpoint.rsplit('/').next().unwrap_or("").to_string(),
+                g.errcode,
+            )
+        })
+        .collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        vec![
+            ("get_record_list".to_string(), 301065),
+            ("get_stat_list".to_string(), 301065)
+        ]
+    );
+    assert!(
+        summary.gaps.iter().all(|g| g.what.contains(&denied)),
+        "{:?}",
+        summary.gaps
+    );
+    let want: BTreeSet<&String> = all
+        .values()
+        .filter(|j| j.template_id.as_ref() == Some(&allowed))
+        .map(|j| &j.journal_uuid)
+        .collect();
+    let got = stored_journals(&store)?;
+    assert_eq!(got.keys().collect::<BTreeSet<_>>(), want);
+    assert_eq!(summary.stats_fetched, 1);
     Ok(())
 }
