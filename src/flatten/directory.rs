@@ -290,9 +290,12 @@ fn parse_id(text: &str) -> Result<Option<u64>, String> {
         .map_err(|_| format!("{text:?} is not a department id (an unsigned integer)"))
 }
 
+/// A CSV record: the 1-based line it starts on, and its fields.
+type CsvRecord = (usize, Vec<String>);
+
 /// Splits CSV text into records (RFC 4180: commas, double-quoted fields with `""` escapes and
-/// line breaks inside quotes), each with the 1-based line it starts on.
-fn parse_csv(text: &str) -> Result<Vec<(usize, Vec<String>)>, (usize, String)> {
+/// line breaks inside quotes). An error is a line and a message.
+fn parse_csv(text: &str) -> Result<Vec<CsvRecord>, (usize, String)> {
     let mut records = Vec::new();
     let mut fields: Vec<String> = Vec::new();
     let mut field = String::new();
