@@ -724,7 +724,6 @@ fn content(store: &Store) -> Result<Content, Box<dyn std::error::Error>> {
 }
 
 #[test]
-#[ignore = "needs `wecom-journal run` (the lead's, not on main yet; passes against branch lead at 3fc3a98)"]
 fn a_run_killed_at_any_point_resumes_to_the_same_store_with_fewer_calls() -> TestResult {
     let sim = kill::SimProcess::start(40)?;
     let base = tempfile::tempdir()?;
