@@ -20,11 +20,11 @@ use crate::job::plan::local_midnight;
 use crate::job::{self, DateRange, DirectorySource, Format, Job, LoadOptions};
 use crate::report::{self, ReportInputs};
 use crate::sim::{SimConfig, SimHandle};
-use crate::sink::{self, Manifest, OutputDir, SheetKind, TableWriter, WorkbookOptions, WorkbookSheet};
-use crate::store::{store_path, Store};
-use crate::wecom::{
-    ClientConfig, DepartmentListResponse, Secret, UserListResponse, WecomClient,
+use crate::sink::{
+    self, Manifest, OutputDir, SheetKind, TableWriter, WorkbookOptions, WorkbookSheet,
 };
+use crate::store::{store_path, Store};
+use crate::wecom::{ClientConfig, DepartmentListResponse, Secret, UserListResponse, WecomClient};
 
 /// The demo's job, compiled in so `demo` works from any directory.
 const DEMO_JOB: &str = include_str!("../../jobs/monthly-compliance.toml");
@@ -61,7 +61,13 @@ pub struct RunOutcome {
 pub fn run(args: super::RunArgs) -> u8 {
     let mut worst = exit::OK;
     for job_path in &args.jobs {
-        let code = match load_job(job_path, LoadOptions { sandbox: args.sandbox, ..Default::default() }) {
+        let code = match load_job(
+            job_path,
+            LoadOptions {
+                sandbox: args.sandbox,
+                ..Default::default()
+            },
+        ) {
             Ok(job) => run_job(job, &args).exit_code,
             Err(code) => code,
         };
@@ -72,7 +78,13 @@ pub fn run(args: super::RunArgs) -> u8 {
 
 pub fn rebuild(job_path: &Path, output: Option<PathBuf>) -> u8 {
     // No API call: the credentials need not be set.
-    let job = match load_job(job_path, LoadOptions { skip_credentials: true, ..Default::default() }) {
+    let job = match load_job(
+        job_path,
+        LoadOptions {
+            skip_credentials: true,
+            ..Default::default()
+        },
+    ) {
         Ok(job) => job,
         Err(code) => return code,
     };
@@ -82,7 +94,10 @@ pub fn rebuild(job_path: &Path, output: Option<PathBuf>) -> u8 {
     let result = (|| -> Result<(u8, PathBuf)> {
         let path = store_path(&out_root);
         if !path.exists() {
-            bail!("{}: no store to rebuild from (run the job first)", path.display());
+            bail!(
+                "{}: no store to rebuild from (run the job first)",
+                path.display()
+            );
         }
         let store = Store::open(&path).with_context(|| format!("opening {}", path.display()))?;
         let out = OutputDir::new(&out_root)?;
@@ -95,7 +110,11 @@ pub fn rebuild(job_path: &Path, output: Option<PathBuf>) -> u8 {
     })();
     match result {
         Ok((code, manifest)) => {
-            println!("rebuilt {} from its store; manifest {}", job.name, manifest.display());
+            println!(
+                "rebuilt {} from its store; manifest {}",
+                job.name,
+                manifest.display()
+            );
             code
         }
         Err(e) => {
@@ -106,7 +125,15 @@ pub fn rebuild(job_path: &Path, output: Option<PathBuf>) -> u8 {
 }
 
 pub fn demo(output: Option<PathBuf>) -> u8 {
-    let job = match job::parse(DEMO_JOB, Path::new(DEMO_JOB_PATH), &|name| std::env::var(name).ok(), &LoadOptions { sandbox: true, ..Default::default() }) {
+    let job = match job::parse(
+        DEMO_JOB,
+        Path::new(DEMO_JOB_PATH),
+        &|name| std::env::var(name).ok(),
+        &LoadOptions {
+            sandbox: true,
+            ..Default::default()
+        },
+    ) {
         Ok(job) => job,
         Err(e) => {
             eprintln!("error: {e}");
@@ -124,15 +151,31 @@ pub fn demo(output: Option<PathBuf>) -> u8 {
     let outcome = run_job(job, &args);
     if outcome.exit_code == exit::OK || outcome.exit_code == exit::GAPS {
         println!();
-        println!("The demo ran the monthly compliance job against the built-in simulator. Its files:");
-        for f in outcome.files.iter().filter(|f| f.format == "xlsx" || f.path.starts_with("reports/")) {
-            println!("  {}  ({} rows)", outcome.output_dir.join(&f.path).display(), f.rows);
+        println!(
+            "The demo ran the monthly compliance job against the built-in simulator. Its files:"
+        );
+        for f in outcome
+            .files
+            .iter()
+            .filter(|f| f.format == "xlsx" || f.path.starts_with("reports/"))
+        {
+            println!(
+                "  {}  ({} rows)",
+                outcome.output_dir.join(&f.path).display(),
+                f.rows
+            );
         }
-        println!("  {}/tables/…  (every table, Hive-partitioned by report_month)", outcome.output_dir.display());
+        println!(
+            "  {}/tables/…  (every table, Hive-partitioned by report_month)",
+            outcome.output_dir.display()
+        );
         if let Some(m) = &outcome.manifest_path {
             println!("  {}  (the run manifest)", m.display());
         }
-        println!("  {}  (the raw responses: `wecom-journal rebuild` works offline from it)", store_path(&outcome.output_dir).display());
+        println!(
+            "  {}  (the raw responses: `wecom-journal rebuild` works offline from it)",
+            store_path(&outcome.output_dir).display()
+        );
     }
     outcome.exit_code
 }
@@ -160,7 +203,16 @@ fn load_job(path: &Path, options: LoadOptions) -> std::result::Result<Job, u8> {
 }
 
 fn new_run_id(job: &str, at: chrono::DateTime<Utc>) -> String {
-    let job: String = job.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+    let job: String = job
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     format!("{}-{job}", at.format("%Y%m%dT%H%M%S%3fZ"))
 }
 
@@ -168,8 +220,16 @@ fn new_run_id(job: &str, at: chrono::DateTime<Utc>) -> String {
 /// then the outputs, then the manifest.
 pub fn run_job(mut job: Job, args: &super::RunArgs) -> RunOutcome {
     let started = Utc::now();
-    let out_root = args.output.clone().unwrap_or_else(|| job.output.dir.clone());
-    let fail = |code: u8| RunOutcome { exit_code: code, output_dir: out_root.clone(), manifest_path: None, files: vec![] };
+    let out_root = args
+        .output
+        .clone()
+        .unwrap_or_else(|| job.output.dir.clone());
+    let fail = |code: u8| RunOutcome {
+        exit_code: code,
+        output_dir: out_root.clone(),
+        manifest_path: None,
+        files: vec![],
+    };
     let range = match (&args.start, &args.end) {
         (Some(start), Some(end)) => match DateRange::parse(start, end) {
             Ok(r) => r,
@@ -180,7 +240,10 @@ pub fn run_job(mut job: Job, args: &super::RunArgs) -> RunOutcome {
         },
         _ => job.resolve_range(job.today()),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: starting the async runtime: {e}");
@@ -214,9 +277,14 @@ pub fn run_job(mut job: Job, args: &super::RunArgs) -> RunOutcome {
             None
         };
         let path = store_path(&out_root);
-        let store = Store::open(&path).with_context(|| format!("opening the store {}", path.display()))?;
+        let store =
+            Store::open(&path).with_context(|| format!("opening the store {}", path.display()))?;
         let out = OutputDir::new(&out_root)?;
-        let mut config = ClientConfig::new(&job.source.api_base, &job.source.corp_id, job.source.secret.clone());
+        let mut config = ClientConfig::new(
+            &job.source.api_base,
+            &job.source.corp_id,
+            job.source.secret.clone(),
+        );
         config.limits = job.source.limits.clone();
         let client = WecomClient::new(config)?;
         let mut options = ExtractOptions::new(&run_id);
@@ -263,14 +331,24 @@ pub fn run_job(mut job: Job, args: &super::RunArgs) -> RunOutcome {
         }
     };
     if let Ok((store, _)) = &outputs {
-        let status = if exit_code == exit::OK { "succeeded" } else { "finished_with_gaps" };
+        let status = if exit_code == exit::OK {
+            "succeeded"
+        } else {
+            "finished_with_gaps"
+        };
         let json = serde_json::to_string(&manifest).unwrap_or_default();
         if let Err(e) = store.finish_run(&run_id, status, Utc::now().timestamp(), Some(&json)) {
             eprintln!("warning: recording the run in the store: {e}");
         }
     }
     for gap in &manifest.gaps {
-        eprintln!("gap: {} ({} errcode {}): {}", gap.what, gap.endpoint.as_deref().unwrap_or("-"), gap.errcode.unwrap_or(0), gap.detail);
+        eprintln!(
+            "gap: {} ({} errcode {}): {}",
+            gap.what,
+            gap.endpoint.as_deref().unwrap_or("-"),
+            gap.errcode.unwrap_or(0),
+            gap.detail
+        );
     }
     if succeeded {
         let rows: u64 = manifest.files.iter().map(|f| f.rows).sum();
@@ -278,14 +356,26 @@ pub fn run_job(mut job: Job, args: &super::RunArgs) -> RunOutcome {
             "{}: {} {} → {} files ({} rows) in {}{}",
             job.name,
             range,
-            if exit_code == exit::GAPS { "finished with gaps" } else { "done" },
+            if exit_code == exit::GAPS {
+                "finished with gaps"
+            } else {
+                "done"
+            },
             manifest.files.len(),
             rows,
             out_root.display(),
-            manifest_path.as_ref().map(|p| format!("; manifest {}", p.display())).unwrap_or_default()
+            manifest_path
+                .as_ref()
+                .map(|p| format!("; manifest {}", p.display()))
+                .unwrap_or_default()
         );
     }
-    RunOutcome { exit_code, output_dir: out_root, manifest_path, files: manifest.files }
+    RunOutcome {
+        exit_code,
+        output_dir: out_root,
+        manifest_path,
+        files: manifest.files,
+    }
 }
 
 /// The directory the job asks for, from the store (API snapshot), a CSV, or none.
@@ -293,8 +383,12 @@ fn load_directory(job: &Job, store: &Store) -> Result<Directory> {
     Ok(match &job.extract.directory {
         DirectorySource::Api => match store.directory()? {
             Some(snapshot) => Directory::from_api(
-                &DepartmentListResponse { department: snapshot.departments },
-                &[UserListResponse { userlist: snapshot.users }],
+                &DepartmentListResponse {
+                    department: snapshot.departments,
+                },
+                &[UserListResponse {
+                    userlist: snapshot.users,
+                }],
             ),
             None => {
                 tracing::warn!("no directory in the store: departments will be `unknown`");
@@ -311,7 +405,11 @@ fn load_directory(job: &Job, store: &Store) -> Result<Directory> {
 fn month_span(range: DateRange) -> DateRange {
     let start = range.start.with_day(1).expect("day 1 exists");
     let last_day = range.end.pred_opt().unwrap_or(range.end).max(range.start);
-    let end = last_day.with_day(1).expect("day 1 exists").checked_add_months(chrono::Months::new(1)).expect("dates stay in range");
+    let end = last_day
+        .with_day(1)
+        .expect("day 1 exists")
+        .checked_add_months(chrono::Months::new(1))
+        .expect("dates stay in range");
     DateRange { start, end }
 }
 
@@ -321,13 +419,21 @@ fn months_of(range: DateRange) -> Vec<String> {
     let mut d = range.start.with_day(1).expect("day 1 exists");
     while d < range.end {
         months.push(d.format("%Y-%m").to_string());
-        d = d.checked_add_months(chrono::Months::new(1)).expect("dates stay in range");
+        d = d
+            .checked_add_months(chrono::Months::new(1))
+            .expect("dates stay in range");
     }
     months
 }
 
 /// Flatten → reports → sinks, from the store alone.
-pub fn build_outputs(job: &Job, range: DateRange, store: &Store, out: &OutputDir, manifest: &mut Manifest) -> Result<()> {
+pub fn build_outputs(
+    job: &Job,
+    range: DateRange,
+    store: &Store,
+    out: &OutputDir,
+    manifest: &mut Manifest,
+) -> Result<()> {
     let tz = job.source.timezone;
     let formats = &job.output.formats;
     let bom = job.output.csv_bom;
@@ -335,11 +441,18 @@ pub fn build_outputs(job: &Job, range: DateRange, store: &Store, out: &OutputDir
     // stored row of those months, not only the job's range (else a mid-month range would wipe
     // the first half of its month). Reports cover the job's range alone.
     let months_span = month_span(range);
-    let (start_ts, end_ts) = (local_midnight(tz, months_span.start), local_midnight(tz, months_span.end));
+    let (start_ts, end_ts) = (
+        local_midnight(tz, months_span.start),
+        local_midnight(tz, months_span.end),
+    );
     let months = months_of(range);
     let directory = load_directory(job, store)?;
     let want_wide = formats.contains(&Format::Xlsx);
-    let wide_journal_columns: Vec<&str> = JOURNALS.column_names().into_iter().filter(|c| *c != "sys_journal_data").collect();
+    let wide_journal_columns: Vec<&str> = JOURNALS
+        .column_names()
+        .into_iter()
+        .filter(|c| *c != "sys_journal_data")
+        .collect();
     let control_columns = JOURNAL_CONTROLS.column_names();
 
     let t = Instant::now();
@@ -373,15 +486,29 @@ pub fn build_outputs(job: &Job, range: DateRange, store: &Store, out: &OutputDir
     store.details_in_range(start_ts, end_ts, DETAIL_BATCH, |batch| -> Result<()> {
         let tables = flatten::flatten_journals(&batch, &directory, tz, &mut warnings)?;
         for (name, frame) in tables.iter() {
-            writers.get_mut(name).expect("a writer per journal table").write_batch(frame)?;
+            writers
+                .get_mut(name)
+                .expect("a writer per journal table")
+                .write_batch(frame)?;
             manifest.add_rows(name, frame.height() as u64);
         }
-        report_journals.push(tables.journals.select(REPORT_JOURNAL_COLUMNS.iter().copied())?);
+        report_journals.push(
+            tables
+                .journals
+                .select(REPORT_JOURNAL_COLUMNS.iter().copied())?,
+        );
         if want_wide {
             if wide_kept < WIDE_SHEET_MAX_JOURNALS {
                 wide_kept += tables.journals.height();
-                wide_journals.push(tables.journals.select(wide_journal_columns.iter().copied())?);
-                let top_level = tables.journal_controls.column("parent_control_id")?.is_null();
+                wide_journals.push(
+                    tables
+                        .journals
+                        .select(wide_journal_columns.iter().copied())?,
+                );
+                let top_level = tables
+                    .journal_controls
+                    .column("parent_control_id")?
+                    .is_null();
                 wide_controls.push(tables.journal_controls.filter(&top_level)?);
             } else {
                 wide_truncated = true;
@@ -398,8 +525,16 @@ pub fn build_outputs(job: &Job, range: DateRange, store: &Store, out: &OutputDir
     let cycles = store.stat_cycles_in_range(start_ts, end_ts)?;
     let stats = flatten::flatten_stats(&cycles, &directory, tz)?;
     let (departments, users) = flatten::directory_tables(&directory)?;
-    for (name, frame) in [("stat_cycles", &stats.stat_cycles), ("stat_items", &stats.stat_items), ("departments", &departments), ("users", &users)] {
-        writers.get_mut(name).expect("a writer per table").write_batch(frame)?;
+    for (name, frame) in [
+        ("stat_cycles", &stats.stat_cycles),
+        ("stat_items", &stats.stat_items),
+        ("departments", &departments),
+        ("users", &users),
+    ] {
+        writers
+            .get_mut(name)
+            .expect("a writer per table")
+            .write_batch(frame)?;
         manifest.add_rows(name, frame.height() as u64);
     }
     manifest.add_duration("flatten", t.elapsed());
@@ -413,9 +548,17 @@ pub fn build_outputs(job: &Job, range: DateRange, store: &Store, out: &OutputDir
     // Reports.
     let t = Instant::now();
     let journals = concat_frames(report_journals, &JOURNALS, REPORT_JOURNAL_COLUMNS)?;
-    let in_range = |column: &str| col(column).gt_eq(lit(range.start)).and(col(column).lt(lit(range.end)));
+    let in_range = |column: &str| {
+        col(column)
+            .gt_eq(lit(range.start))
+            .and(col(column).lt(lit(range.end)))
+    };
     let inputs = ReportInputs::new(
-        stats.stat_items.clone().lazy().filter(in_range("cycle_date")),
+        stats
+            .stat_items
+            .clone()
+            .lazy()
+            .filter(in_range("cycle_date")),
         journals.lazy().filter(in_range("report_date")),
     );
     let period = job.period();
@@ -423,7 +566,13 @@ pub fn build_outputs(job: &Job, range: DateRange, store: &Store, out: &OutputDir
     for kind in &job.output.reports {
         let frame = report::build(*kind, &inputs, period)?;
         manifest.add_rows(kind.name(), frame.height() as u64);
-        manifest.add_files(sink::write_frame(out, &format!("reports/{}", kind.name()), &frame, formats, bom)?);
+        manifest.add_files(sink::write_frame(
+            out,
+            &format!("reports/{}", kind.name()),
+            &frame,
+            formats,
+            bom,
+        )?);
         reports.push((*kind, frame));
     }
     manifest.add_duration("report", t.elapsed());
@@ -436,7 +585,9 @@ pub fn build_outputs(job: &Job, range: DateRange, store: &Store, out: &OutputDir
         let wide_controls = concat_frames(wide_controls, &JOURNAL_CONTROLS, &control_columns)?;
         let mut wide: Vec<(String, DataFrame)> = vec![];
         if wide_journals.height() > 0 {
-            let templates = wide_journals.select(["template_id", "template_name"])?.unique_stable(None, UniqueKeepStrategy::First, None)?;
+            let templates = wide_journals
+                .select(["template_id", "template_name"])?
+                .unique_stable(None, UniqueKeepStrategy::First, None)?;
             let ids = templates.column("template_id")?.str()?.clone();
             let names = templates.column("template_name")?.str()?.clone();
             for (id, name) in ids.iter().zip(names.iter()) {
@@ -448,9 +599,29 @@ pub fn build_outputs(job: &Job, range: DateRange, store: &Store, out: &OutputDir
         if wide_truncated {
             manifest.warnings.push(format!("workbook wide sheets hold the first {WIDE_SHEET_MAX_JOURNALS} journals; the tables hold them all"));
         }
-        let mut sheets: Vec<WorkbookSheet<'_>> = reports.iter().map(|(kind, frame)| WorkbookSheet { name: kind.name(), frame, kind: SheetKind::Report(*kind) }).collect();
-        sheets.extend(wide.iter().map(|(name, frame)| WorkbookSheet { name, frame, kind: SheetKind::Table }));
-        let (file, warnings) = sink::write_workbook(out, &sink::workbook_file_name(&job.name, &range), &items, &sheets, &WorkbookOptions { timezone: Some(tz), ..WorkbookOptions::default() })?;
+        let mut sheets: Vec<WorkbookSheet<'_>> = reports
+            .iter()
+            .map(|(kind, frame)| WorkbookSheet {
+                name: kind.name(),
+                frame,
+                kind: SheetKind::Report(*kind),
+            })
+            .collect();
+        sheets.extend(wide.iter().map(|(name, frame)| WorkbookSheet {
+            name,
+            frame,
+            kind: SheetKind::Table,
+        }));
+        let (file, warnings) = sink::write_workbook(
+            out,
+            &sink::workbook_file_name(&job.name, &range),
+            &items,
+            &sheets,
+            &WorkbookOptions {
+                timezone: Some(tz),
+                ..WorkbookOptions::default()
+            },
+        )?;
         manifest.warnings.extend(warnings);
         manifest.add_files([file]);
         manifest.add_duration("workbook", t.elapsed());
@@ -462,7 +633,9 @@ pub fn build_outputs(job: &Job, range: DateRange, store: &Store, out: &OutputDir
 fn concat_frames(frames: Vec<DataFrame>, table: &TableSpec, columns: &[&str]) -> Result<DataFrame> {
     let mut iter = frames.into_iter();
     let Some(mut acc) = iter.next() else {
-        return Ok(DataFrame::empty_with_schema(&table.polars_schema()).select(columns.iter().copied())?);
+        return Ok(
+            DataFrame::empty_with_schema(&table.polars_schema()).select(columns.iter().copied())?
+        );
     };
     for f in iter {
         acc.vstack_mut(&f)?;

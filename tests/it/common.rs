@@ -23,12 +23,17 @@ pub fn bin() -> Command {
 
 /// Runs the binary with `args`; panics with both streams when it cannot start.
 pub fn run_bin(args: &[&str]) -> Output {
-    bin().args(args).output().expect("the wecom-journal binary runs")
+    bin()
+        .args(args)
+        .output()
+        .expect("the wecom-journal binary runs")
 }
 
 /// A shipped example job.
 pub fn shipped_job(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("jobs").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("jobs")
+        .join(name)
 }
 
 /// Every file under `root`, sorted.
@@ -36,7 +41,9 @@ pub fn files_under(root: &Path) -> Vec<PathBuf> {
     let mut out = vec![];
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
-        let Ok(entries) = fs::read_dir(&dir) else { continue };
+        let Ok(entries) = fs::read_dir(&dir) else {
+            continue;
+        };
         for entry in entries.flatten() {
             let path = entry.path();
             if path.is_dir() {
@@ -53,7 +60,10 @@ pub fn files_under(root: &Path) -> Vec<PathBuf> {
 /// A Parquet table read back through its Hive partitions (`report_month` becomes a column).
 pub fn scan_dataset(root: &Path, table: &str) -> DataFrame {
     let pattern = format!("{}/tables/{table}/**/*.parquet", root.display());
-    let args = ScanArgsParquet { hive_options: HiveOptions::new_enabled(), ..Default::default() };
+    let args = ScanArgsParquet {
+        hive_options: HiveOptions::new_enabled(),
+        ..Default::default()
+    };
     LazyFrame::scan_parquet(PlRefPath::new(pattern), args)
         .and_then(|lf| lf.collect())
         .unwrap_or_else(|e| panic!("reading the {table} dataset under {}: {e}", root.display()))
@@ -61,12 +71,15 @@ pub fn scan_dataset(root: &Path, table: &str) -> DataFrame {
 
 pub fn read_parquet(path: &Path) -> DataFrame {
     let file = fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    ParquetReader::new(file).finish().unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    ParquetReader::new(file)
+        .finish()
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// The text of every entry of a zip (an XLSX workbook), by name.
 pub fn unzip(path: &Path) -> BTreeMap<String, String> {
-    let mut archive = ::zip::ZipArchive::new(fs::File::open(path).expect("the zip opens")).expect("a zip archive");
+    let mut archive = ::zip::ZipArchive::new(fs::File::open(path).expect("the zip opens"))
+        .expect("a zip archive");
     let mut out = BTreeMap::new();
     for i in 0..archive.len() {
         let mut entry = archive.by_index(i).expect("a zip entry");

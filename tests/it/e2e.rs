@@ -10,7 +10,9 @@ use chrono::{NaiveDate, TimeZone};
 use polars::prelude::*;
 use wecom_journal::sim::{Org, SimConfig};
 
-use crate::common::{files_under, read_parquet, run_bin, scan_dataset, shipped_job, unzip, xml_attr_values};
+use crate::common::{
+    files_under, read_parquet, run_bin, scan_dataset, shipped_job, unzip, xml_attr_values,
+};
 
 const TABLES: [&str; 9] = [
     "journals",
@@ -48,11 +50,20 @@ fn expected_by_department(org: &Org) -> BTreeMap<(u64, String, String), Counts> 
     let main_department: BTreeMap<&str, u64> = org
         .users
         .iter()
-        .map(|u| (u.userid.as_str(), u.main_department.or(u.department.first().copied()).expect("a department")))
+        .map(|u| {
+            (
+                u.userid.as_str(),
+                u.main_department
+                    .or(u.department.first().copied())
+                    .expect("a department"),
+            )
+        })
         .collect();
     let mut out: BTreeMap<(u64, String, String), Counts> = BTreeMap::new();
     for cycle in &org.stats {
-        let begin = chrono_tz::Asia::Shanghai.timestamp_opt(cycle.cycle_begin_time as i64, 0).unwrap();
+        let begin = chrono_tz::Asia::Shanghai
+            .timestamp_opt(cycle.cycle_begin_time as i64, 0)
+            .unwrap();
         let period = begin.format("%Y-%m").to_string();
         let mut reported_users = BTreeSet::new();
         for entry in &cycle.report_list {
@@ -60,7 +71,13 @@ fn expected_by_department(org: &Org) -> BTreeMap<(u64, String, String), Counts> 
                 continue;
             }
             let on_time = entry.itemlist.iter().any(|i| i.flag == 0);
-            let c = out.entry((main_department[entry.user.userid.as_str()], cycle.template_id.clone(), period.clone())).or_default();
+            let c = out
+                .entry((
+                    main_department[entry.user.userid.as_str()],
+                    cycle.template_id.clone(),
+                    period.clone(),
+                ))
+                .or_default();
             c.expected += 1;
             c.reported += 1;
             c.late += u64::from(!on_time);
@@ -72,7 +89,13 @@ fn expected_by_department(org: &Org) -> BTreeMap<(u64, String, String), Counts> 
             .filter(|u| !reported_users.contains(u))
             .collect();
         for user in unreported {
-            let c = out.entry((main_department[user], cycle.template_id.clone(), period.clone())).or_default();
+            let c = out
+                .entry((
+                    main_department[user],
+                    cycle.template_id.clone(),
+                    period.clone(),
+                ))
+                .or_default();
             c.expected += 1;
             c.unreported += 1;
         }
@@ -81,19 +104,37 @@ fn expected_by_department(org: &Org) -> BTreeMap<(u64, String, String), Counts> 
 }
 
 fn u64_at(df: &DataFrame, column: &str, row: usize) -> u64 {
-    df.column(column).unwrap().get(row).unwrap().extract::<u64>().unwrap_or_else(|| panic!("{column}[{row}] is not a count"))
+    df.column(column)
+        .unwrap()
+        .get(row)
+        .unwrap()
+        .extract::<u64>()
+        .unwrap_or_else(|| panic!("{column}[{row}] is not a count"))
 }
 
 fn f64_at(df: &DataFrame, column: &str, row: usize) -> Option<f64> {
-    df.column(column).unwrap().get(row).unwrap().extract::<f64>()
+    df.column(column)
+        .unwrap()
+        .get(row)
+        .unwrap()
+        .extract::<f64>()
 }
 
 fn str_at(df: &DataFrame, column: &str, row: usize) -> String {
-    df.column(column).unwrap().str().unwrap().get(row).unwrap_or_default().to_string()
+    df.column(column)
+        .unwrap()
+        .str()
+        .unwrap()
+        .get(row)
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn table_heights(out: &Path) -> BTreeMap<&'static str, usize> {
-    TABLES.iter().map(|t| (*t, scan_dataset(out, t).height())).collect()
+    TABLES
+        .iter()
+        .map(|t| (*t, scan_dataset(out, t).height()))
+        .collect()
 }
 
 fn sorted(df: DataFrame) -> DataFrame {
@@ -125,19 +166,42 @@ fn run_sandbox_month_matches_the_simulator_then_reruns_and_rebuilds_identically(
 
     let org = october_org();
     let (start, end) = (
-        chrono_tz::Asia::Shanghai.with_ymd_and_hms(2026, 10, 1, 0, 0, 0).unwrap().timestamp(),
-        chrono_tz::Asia::Shanghai.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap().timestamp(),
+        chrono_tz::Asia::Shanghai
+            .with_ymd_and_hms(2026, 10, 1, 0, 0, 0)
+            .unwrap()
+            .timestamp(),
+        chrono_tz::Asia::Shanghai
+            .with_ymd_and_hms(2026, 11, 1, 0, 0, 0)
+            .unwrap()
+            .timestamp(),
     );
-    let journals_in_range = org.journals.iter().filter(|j| (start..end).contains(&j.report_time)).count();
-    assert!(journals_in_range > 500, "the demo organisation is big enough to mean something");
+    let journals_in_range = org
+        .journals
+        .iter()
+        .filter(|j| (start..end).contains(&j.report_time))
+        .count();
+    assert!(
+        journals_in_range > 500,
+        "the demo organisation is big enough to mean something"
+    );
 
     // Late, reported and unreported counts and rates per department, against the simulator.
     let report = read_parquet(&out.join("reports/late_rate_by_department.parquet"));
     let expected = expected_by_department(&org);
-    assert_eq!(report.height(), expected.len(), "one row per department × template × period");
+    assert_eq!(
+        report.height(),
+        expected.len(),
+        "one row per department × template × period"
+    );
     for row in 0..report.height() {
-        let key = (u64_at(&report, "department_id", row), str_at(&report, "template_id", row), str_at(&report, "period", row));
-        let want = expected.get(&key).unwrap_or_else(|| panic!("unexpected report row {key:?}"));
+        let key = (
+            u64_at(&report, "department_id", row),
+            str_at(&report, "template_id", row),
+            str_at(&report, "period", row),
+        );
+        let want = expected
+            .get(&key)
+            .unwrap_or_else(|| panic!("unexpected report row {key:?}"));
         let got = Counts {
             expected: u64_at(&report, "expected", row),
             reported: u64_at(&report, "reported", row),
@@ -149,75 +213,166 @@ fn run_sandbox_month_matches_the_simulator_then_reruns_and_rebuilds_identically(
         let late_rate = f64_at(&report, "late_rate", row);
         match want.reported {
             0 => assert_eq!(late_rate, None),
-            n => assert!((late_rate.unwrap() - want.late as f64 / n as f64).abs() < 1e-12, "late_rate of {key:?}"),
+            n => assert!(
+                (late_rate.unwrap() - want.late as f64 / n as f64).abs() < 1e-12,
+                "late_rate of {key:?}"
+            ),
         }
         let unreported_rate = f64_at(&report, "unreported_rate", row).unwrap();
         assert!((unreported_rate - want.unreported as f64 / want.expected as f64).abs() < 1e-12);
     }
     let total_late: u64 = expected.values().map(|c| c.late).sum();
     let total_unreported: u64 = expected.values().map(|c| c.unreported).sum();
-    assert!(total_late > 0 && total_unreported > 0, "the simulator makes late and missing reports");
+    assert!(
+        total_late > 0 && total_unreported > 0,
+        "the simulator makes late and missing reports"
+    );
 
     // The Parquet dataset, read back through its partitions.
     let journals = scan_dataset(&out, "journals");
     assert_eq!(journals.height(), journals_in_range);
-    let months: BTreeSet<String> =
-        journals.column("report_month").unwrap().cast(&DataType::String).unwrap().str().unwrap().iter().flatten().map(str::to_string).collect();
+    let months: BTreeSet<String> = journals
+        .column("report_month")
+        .unwrap()
+        .cast(&DataType::String)
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .flatten()
+        .map(str::to_string)
+        .collect();
     assert_eq!(months, BTreeSet::from(["2026-10".to_string()]));
     let stat_items = scan_dataset(&out, "stat_items");
-    assert_eq!(stat_items.height() as u64, expected.values().map(|c| c.expected).sum::<u64>());
+    assert_eq!(
+        stat_items.height() as u64,
+        expected.values().map(|c| c.expected).sum::<u64>()
+    );
     let comments = scan_dataset(&out, "journal_comments");
-    let org_comments: usize = org.journals.iter().filter(|j| (start..end).contains(&j.report_time)).map(|j| j.comments.len()).sum();
+    let org_comments: usize = org
+        .journals
+        .iter()
+        .filter(|j| (start..end).contains(&j.report_time))
+        .map(|j| j.comments.len())
+        .sum();
     assert_eq!(comments.height(), org_comments);
 
     // The CSV: a BOM for Excel, then the header and one line per row.
     let csv = fs::read(out.join("reports/late_rate_by_department.csv")).unwrap();
-    assert!(csv.starts_with(b"\xEF\xBB\xBF"), "the CSV starts with a UTF-8 BOM");
+    assert!(
+        csv.starts_with(b"\xEF\xBB\xBF"),
+        "the CSV starts with a UTF-8 BOM"
+    );
     let csv = String::from_utf8(csv[3..].to_vec()).unwrap();
     let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
-    for column in ["department_id", "department_name", "expected", "late", "late_rate", "on_time_rate", "unreported_rate"] {
-        assert!(header.contains(&column), "CSV header {header:?} lacks {column}");
+    for column in [
+        "department_id",
+        "department_name",
+        "expected",
+        "late",
+        "late_rate",
+        "on_time_rate",
+        "unreported_rate",
+    ] {
+        assert!(
+            header.contains(&column),
+            "CSV header {header:?} lacks {column}"
+        );
     }
     let csv_rows = CsvReadOptions::default()
         .with_has_header(true)
-        .try_into_reader_with_file_path(Some(out.join("csv/tables/journals/report_month=2026-10/part-0.csv")))
+        .try_into_reader_with_file_path(Some(
+            out.join("csv/tables/journals/report_month=2026-10/part-0.csv"),
+        ))
         .unwrap()
         .finish()
         .unwrap();
     assert_eq!(csv_rows.height(), journals_in_range);
 
     // The workbook: summary first, a sheet per report and per template, headers in place.
-    let xlsx: Vec<_> = files_under(&out).into_iter().filter(|p| p.extension().is_some_and(|e| e == "xlsx")).collect();
+    let xlsx: Vec<_> = files_under(&out)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "xlsx"))
+        .collect();
     assert_eq!(xlsx.len(), 1, "one workbook per run: {xlsx:?}");
     let entries = unzip(&xlsx[0]);
     let sheets = xml_attr_values(&entries["xl/workbook.xml"], "sheet", "name");
     assert_eq!(sheets[0], "summary");
-    for report in ["late_rate_by_department", "late_rate_by_user", "unreported_roster", "read_rate_by_template"] {
-        assert!(sheets.iter().any(|s| s == report), "sheets {sheets:?} lack {report}");
+    for report in [
+        "late_rate_by_department",
+        "late_rate_by_user",
+        "unreported_roster",
+        "read_rate_by_template",
+    ] {
+        assert!(
+            sheets.iter().any(|s| s == report),
+            "sheets {sheets:?} lack {report}"
+        );
     }
-    assert!(sheets.iter().any(|s| s.starts_with("journals_wide__")), "a wide sheet per template: {sheets:?}");
+    assert!(
+        sheets.iter().any(|s| s.starts_with("journals_wide__")),
+        "a wide sheet per template: {sheets:?}"
+    );
     let shared = &entries["xl/sharedStrings.xml"];
-    for header in ["department_name", "late_rate", "on_time_rate", "unreported_rate", "read_rate"] {
-        assert!(shared.contains(&format!(">{header}<")), "header {header} in the workbook");
+    for header in [
+        "department_name",
+        "late_rate",
+        "on_time_rate",
+        "unreported_rate",
+        "read_rate",
+    ] {
+        assert!(
+            shared.contains(&format!(">{header}<")),
+            "header {header} in the workbook"
+        );
     }
-    assert!(entries.keys().any(|k| k.starts_with("xl/charts/chart")), "a chart of late rate by department");
+    assert!(
+        entries.keys().any(|k| k.starts_with("xl/charts/chart")),
+        "a chart of late rate by department"
+    );
 
     // A re-run of the same job and range changes no table's row count.
     let before = table_heights(&out);
     let second = run_bin(&["run", job, "--sandbox", "--output", out.to_str().unwrap()]);
-    assert_eq!(second.status.code(), Some(0), "re-run failed:\n{}", String::from_utf8_lossy(&second.stderr));
-    assert_eq!(table_heights(&out), before, "a re-run replaces its partitions, never duplicates rows");
+    assert_eq!(
+        second.status.code(),
+        Some(0),
+        "re-run failed:\n{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    assert_eq!(
+        table_heights(&out),
+        before,
+        "a re-run replaces its partitions, never duplicates rows"
+    );
     let manifests = manifest_of(&out);
     assert_eq!(manifests.len(), 2, "a manifest per run");
     // Manifests are named by run id, which starts with the run's time: the second is the re-run.
-    let detail_calls = |m: &serde_json::Value| m["calls"]["get_record_detail"].as_u64().unwrap_or(0);
-    assert_eq!(detail_calls(&manifests[0]) as usize, journals_in_range, "the first run fetched every detail once");
-    assert_eq!(detail_calls(&manifests[1]), 0, "the re-run fetched no detail again (all older than refresh_days)");
+    let detail_calls =
+        |m: &serde_json::Value| m["calls"]["get_record_detail"].as_u64().unwrap_or(0);
+    assert_eq!(
+        detail_calls(&manifests[0]) as usize,
+        journals_in_range,
+        "the first run fetched every detail once"
+    );
+    assert_eq!(
+        detail_calls(&manifests[1]),
+        0,
+        "the re-run fetched no detail again (all older than refresh_days)"
+    );
 
     // rebuild, with no network at all, gives the same tables.
-    let snapshot: BTreeMap<&str, DataFrame> = TABLES.iter().map(|t| (*t, sorted(scan_dataset(&out, t)))).collect();
+    let snapshot: BTreeMap<&str, DataFrame> = TABLES
+        .iter()
+        .map(|t| (*t, sorted(scan_dataset(&out, t))))
+        .collect();
     let rebuilt = run_bin(&["rebuild", job, "--output", out.to_str().unwrap()]);
-    assert_eq!(rebuilt.status.code(), Some(0), "rebuild failed:\n{}", String::from_utf8_lossy(&rebuilt.stderr));
+    assert_eq!(
+        rebuilt.status.code(),
+        Some(0),
+        "rebuild failed:\n{}",
+        String::from_utf8_lossy(&rebuilt.stderr)
+    );
     for (table, frame) in snapshot {
         let again = sorted(scan_dataset(&out, table));
         assert!(frame.equals_missing(&again), "rebuild changed {table}");
@@ -230,23 +385,55 @@ fn demo_says_where_the_files_are() {
     let out = dir.path().join("demo");
     let demo = run_bin(&["demo", "--output", out.to_str().unwrap()]);
     let stdout = String::from_utf8_lossy(&demo.stdout);
-    assert_eq!(demo.status.code(), Some(0), "demo failed:\n{}", String::from_utf8_lossy(&demo.stderr));
-    let xlsx = files_under(&out).into_iter().find(|p| p.extension().is_some_and(|e| e == "xlsx")).expect("a workbook");
-    assert!(stdout.contains(&xlsx.display().to_string()), "demo names its workbook:\n{stdout}");
-    assert!(stdout.contains("manifest"), "demo names its manifest:\n{stdout}");
+    assert_eq!(
+        demo.status.code(),
+        Some(0),
+        "demo failed:\n{}",
+        String::from_utf8_lossy(&demo.stderr)
+    );
+    let xlsx = files_under(&out)
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|e| e == "xlsx"))
+        .expect("a workbook");
+    assert!(
+        stdout.contains(&xlsx.display().to_string()),
+        "demo names its workbook:\n{stdout}"
+    );
+    assert!(
+        stdout.contains("manifest"),
+        "demo names its manifest:\n{stdout}"
+    );
 }
 
 #[test]
 fn a_bad_job_exits_2_and_a_store_less_rebuild_exits_1() {
     let dir = tempfile::tempdir().unwrap();
     let job = dir.path().join("bad.toml");
-    fs::write(&job, "name = \"x\"\n[range]\nstart = \"2026-13-01\"\nend = \"2026-11-01\"\n").unwrap();
-    let run = run_bin(&["run", job.to_str().unwrap(), "--sandbox", "--output", dir.path().join("o").to_str().unwrap()]);
+    fs::write(
+        &job,
+        "name = \"x\"\n[range]\nstart = \"2026-13-01\"\nend = \"2026-11-01\"\n",
+    )
+    .unwrap();
+    let run = run_bin(&[
+        "run",
+        job.to_str().unwrap(),
+        "--sandbox",
+        "--output",
+        dir.path().join("o").to_str().unwrap(),
+    ]);
     assert_eq!(run.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(stderr.contains("bad.toml:3:"), "the error says where: {stderr}");
+    assert!(
+        stderr.contains("bad.toml:3:"),
+        "the error says where: {stderr}"
+    );
 
-    let rebuild = run_bin(&["rebuild", shipped_job("monthly-compliance.toml").to_str().unwrap(), "--output", dir.path().join("empty").to_str().unwrap()]);
+    let rebuild = run_bin(&[
+        "rebuild",
+        shipped_job("monthly-compliance.toml").to_str().unwrap(),
+        "--output",
+        dir.path().join("empty").to_str().unwrap(),
+    ]);
     assert_eq!(rebuild.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&rebuild.stderr).contains("no store"));
 }

@@ -179,9 +179,10 @@ fn control_rows(df: &DataFrame) -> (Vec<Ctl>, Vec<Value>) {
     (rows, json)
 }
 
-fn attachment_rows(
-    df: &DataFrame,
-) -> Vec<(String, String, String, Option<String>, Option<String>)> {
+/// (journal_uuid, control_id, kind, file_id, name) of an attachment row.
+type AttachmentRow = (String, String, String, Option<String>, Option<String>);
+
+fn attachment_rows(df: &DataFrame) -> Vec<AttachmentRow> {
     (0..df.height())
         .map(|i| {
             (
