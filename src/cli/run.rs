@@ -36,19 +36,6 @@ const DETAIL_BATCH: usize = 2_000;
 /// Journals per template kept for the workbook's wide sheets (the rest are in the tables).
 const WIDE_SHEET_MAX_JOURNALS: usize = 100_000;
 
-/// The journal columns the reports read (the rest stay in the written tables).
-const REPORT_JOURNAL_COLUMNS: &[&str] = &[
-    "journal_uuid",
-    "template_id",
-    "template_name",
-    "report_date",
-    "submitter_userid",
-    "department_id",
-    "department_name",
-    "receiver_count",
-    "read_count",
-];
-
 /// What one job's run came to.
 #[derive(Debug)]
 pub struct RunOutcome {
@@ -495,7 +482,7 @@ pub fn build_outputs(
         report_journals.push(
             tables
                 .journals
-                .select(REPORT_JOURNAL_COLUMNS.iter().copied())?,
+                .select(report::JOURNALS_COLUMNS.iter().copied())?,
         );
         if want_wide {
             if wide_kept < WIDE_SHEET_MAX_JOURNALS {
@@ -547,7 +534,7 @@ pub fn build_outputs(
 
     // Reports.
     let t = Instant::now();
-    let journals = concat_frames(report_journals, &JOURNALS, REPORT_JOURNAL_COLUMNS)?;
+    let journals = concat_frames(report_journals, &JOURNALS, report::JOURNALS_COLUMNS)?;
     let in_range = |column: &str| {
         col(column)
             .gt_eq(lit(range.start))
