@@ -471,7 +471,14 @@ pub fn build_outputs(
     let mut wide_kept = 0usize;
     let mut wide_truncated = false;
     store.details_in_range(start_ts, end_ts, DETAIL_BATCH, |batch| -> Result<()> {
-        let tables = flatten::flatten_journals(&batch, &directory, tz, &mut warnings)?;
+        let mut tables = flatten::flatten_journals(&batch, &directory, tz, &mut warnings)?;
+        // local_path of the wedrive files an extraction downloaded (null for the others).
+        let downloaded = extract::DownloadedFiles::of_journals(
+            store,
+            batch.iter().map(|d| d.journal_uuid.as_str()),
+        )?;
+        tables.journal_attachments =
+            extract::fill_local_paths(&tables.journal_attachments, &downloaded)?;
         for (name, frame) in tables.iter() {
             writers
                 .get_mut(name)
