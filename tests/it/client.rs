@@ -2,6 +2,7 @@
 //! faults, token expiry, errors that are not retried, secrets kept out of logs and errors, and
 //! the rate limiter holding a fixed-window quota.
 
+use crate::common::SimThread;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::net::SocketAddr;
@@ -30,54 +31,6 @@ fn small_sim(users: usize) -> SimConfig {
         days: 31,
         quota_period: TEST_PERIOD,
         ..SimConfig::default()
-    }
-}
-
-/// A simulator running on its own runtime and threads, so that its own logging never lands in
-/// a test's captured logs, and the test's runtime can be single-threaded.
-struct SimThread {
-    handle: SimHandle,
-    runtime: Option<tokio::runtime::Runtime>,
-}
-
-impl SimThread {
-    fn start(config: SimConfig) -> SimThread {
-        // Built and started on a plain thread: a runtime cannot be entered from inside the
-        // test's own.
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("a runtime for the simulator");
-            let handle = runtime
-                .block_on(SimHandle::start(
-                    config,
-                    "127.0.0.1:0".parse().expect("an address"),
-                ))
-                .expect("the simulator starts");
-            SimThread {
-                handle,
-                runtime: Some(runtime),
-            }
-        })
-        .join()
-        .expect("the simulator thread")
-    }
-}
-
-impl Drop for SimThread {
-    fn drop(&mut self) {
-        if let Some(rt) = self.runtime.take() {
-            rt.shutdown_background();
-        }
-    }
-}
-
-impl std::ops::Deref for SimThread {
-    type Target = SimHandle;
-    fn deref(&self) -> &SimHandle {
-        &self.handle
     }
 }
 

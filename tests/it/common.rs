@@ -147,3 +147,85 @@ impl Drop for SimProcess {
         let _ = self.child.wait();
     }
 }
+
+/// Quotas ten times the documented ones on both sides: tests that count calls need no pacing;
+/// the client's own tests and the benches hold the pace.
+pub const FAST: wecom_journal::wecom::Limits = wecom_journal::wecom::Limits {
+    record_list_per_minute: 6_000,
+    per_api_per_minute: 100_000,
+    per_api_per_hour: 6_000_000,
+    max_in_flight: 8,
+};
+
+pub fn date(s: &str) -> chrono::NaiveDate {
+    s.parse().expect("a date")
+}
+
+/// A simulator on its own runtime and threads, so that its logging never lands in a test's
+/// captured logs and the test's own runtime (async tests included) runs only the code under test.
+pub struct SimThread {
+    pub handle: wecom_journal::sim::SimHandle,
+    pub config: wecom_journal::sim::SimConfig,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl SimThread {
+    pub fn start(config: wecom_journal::sim::SimConfig) -> SimThread {
+        // Built and started on a plain thread: a runtime cannot be entered from inside another.
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("a runtime for the simulator");
+            let handle = runtime
+                .block_on(wecom_journal::sim::SimHandle::start(
+                    config.clone(),
+                    "127.0.0.1:0".parse().expect("an address"),
+                ))
+                .expect("the simulator starts");
+            SimThread {
+                handle,
+                config,
+                runtime: Some(runtime),
+            }
+        })
+        .join()
+        .expect("the simulator thread")
+    }
+}
+
+impl Drop for SimThread {
+    fn drop(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+impl std::ops::Deref for SimThread {
+    type Target = wecom_journal::sim::SimHandle;
+    fn deref(&self) -> &wecom_journal::sim::SimHandle {
+        &self.handle
+    }
+}
+
+impl SimThread {
+    /// Calls of an endpoint the simulator answered, successful or not.
+    pub fn calls(&self, endpoint: wecom_journal::wecom::Endpoint) -> u64 {
+        use wecom_journal::wecom::Endpoint;
+        // The wedrive bytes are served at the simulator's own download path, not an API path.
+        self.handle.counters().calls_to(match endpoint {
+            Endpoint::WedriveBytes => wecom_journal::sim::server::WEDRIVE_BYTES,
+            other => other.path(),
+        })
+    }
+
+    /// Calls per endpoint the simulator answered so far.
+    pub fn snapshot(&self) -> std::collections::BTreeMap<&'static str, u64> {
+        wecom_journal::wecom::Endpoint::ALL
+            .iter()
+            .map(|e| (e.name(), self.calls(*e)))
+            .collect()
+    }
+}

@@ -2,11 +2,12 @@
 //! runs calling only what `refresh_days` requires, full refresh, filter combinations, and a
 //! real process killed with SIGKILL and restarted.
 
+use crate::common::{date, SimThread, FAST};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use wecom_journal::extract::{extract, month_windows, ExtractOptions, ExtractSummary};
 use wecom_journal::job::{
     DateRange, DirectorySource, ExtractSettings, Filters, Job, OutputSettings, PlanSettings,
@@ -14,78 +15,9 @@ use wecom_journal::job::{
 };
 use wecom_journal::sim::{SimConfig, SimHandle};
 use wecom_journal::store::{Store, WindowState};
-use wecom_journal::wecom::{ClientConfig, Endpoint, JournalDetail, Limits, Secret, WecomClient};
+use wecom_journal::wecom::{ClientConfig, Endpoint, JournalDetail, Secret, WecomClient};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
-
-/// A simulator on its own runtime, so the test's runtime only runs the extraction.
-struct SimThread {
-    handle: SimHandle,
-    runtime: Option<tokio::runtime::Runtime>,
-}
-
-impl SimThread {
-    /// Starts the simulator from a plain thread, so that it can be called from async tests.
-    fn start(config: SimConfig) -> SimThread {
-        std::thread::spawn(move || SimThread::start_here(config))
-            .join()
-            .expect("the simulator thread")
-    }
-
-    fn start_here(config: SimConfig) -> SimThread {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("a runtime for the simulator");
-        let handle = runtime
-            .block_on(SimHandle::start(
-                config,
-                "127.0.0.1:0".parse().expect("an address"),
-            ))
-            .expect("the simulator starts");
-        SimThread {
-            handle,
-            runtime: Some(runtime),
-        }
-    }
-
-    /// Calls of an endpoint the simulator answered, successful or not.
-    fn calls(&self, endpoint: Endpoint) -> u64 {
-        self.handle
-            .counters()
-            .calls
-            .get(endpoint.path())
-            .map_or(0, |c| c.ok + c.failed)
-    }
-
-    /// Calls per endpoint the simulator answered so far.
-    fn snapshot(&self) -> BTreeMap<&'static str, u64> {
-        Endpoint::ALL
-            .iter()
-            .map(|e| (e.name(), self.calls(*e)))
-            .collect()
-    }
-}
-
-impl Drop for SimThread {
-    fn drop(&mut self) {
-        if let Some(rt) = self.runtime.take() {
-            rt.shutdown_background();
-        }
-    }
-}
-
-impl std::ops::Deref for SimThread {
-    type Target = SimHandle;
-    fn deref(&self) -> &SimHandle {
-        &self.handle
-    }
-}
-
-fn date(s: &str) -> NaiveDate {
-    s.parse().expect("a date")
-}
 
 /// October 2026 (in the past: every window is closed).
 fn october() -> DateRange {
@@ -94,15 +26,6 @@ fn october() -> DateRange {
         end: date("2026-11-01"),
     }
 }
-
-/// Quotas ten times the documented ones on both sides: these tests count calls, the client's
-/// own tests and the bench hold the pace.
-const FAST: Limits = Limits {
-    record_list_per_minute: 6_000,
-    per_api_per_minute: 100_000,
-    per_api_per_hour: 6_000_000,
-    max_in_flight: 8,
-};
 
 fn sim_config(users: usize) -> SimConfig {
     SimConfig {

@@ -21,80 +21,22 @@ use wecom_journal::job::{
 use wecom_journal::sim::server::Sim;
 use wecom_journal::sim::{Org, SimConfig, SimHandle};
 use wecom_journal::store::Store;
-use wecom_journal::wecom::{
-    ClientConfig, Control, ControlValue, Endpoint, Limits, Secret, WecomClient,
-};
+use wecom_journal::wecom::{ClientConfig, Control, ControlValue, Endpoint, Secret, WecomClient};
 
-use crate::common::{files_under, scan_dataset};
+use crate::common::{date, files_under, scan_dataset, SimThread, FAST};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
-
-/// A simulator on its own runtime (so a test's runtime only runs the extraction).
-struct SimThread {
-    handle: SimHandle,
-    config: SimConfig,
-    runtime: Option<tokio::runtime::Runtime>,
-}
-
-impl SimThread {
-    fn start(config: SimConfig) -> SimThread {
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .enable_all()
-                .build()
-                .expect("a runtime for the simulator");
-            let handle = runtime
-                .block_on(SimHandle::start(
-                    config.clone(),
-                    "127.0.0.1:0".parse().expect("an address"),
-                ))
-                .expect("the simulator starts");
-            SimThread {
-                handle,
-                config,
-                runtime: Some(runtime),
-            }
-        })
-        .join()
-        .expect("the simulator thread")
-    }
-
-    fn calls(&self, endpoint: Endpoint) -> u64 {
-        self.handle.counters().calls_to(match endpoint {
-            Endpoint::WedriveBytes => wecom_journal::sim::server::WEDRIVE_BYTES,
-            other => other.path(),
-        })
-    }
-
-    /// The bytes the simulator serves for a fileid.
-    fn content(&self, fileid: &str) -> Vec<u8> {
-        wedrive_content(&self.config, &self.handle.org, fileid)
-    }
-}
-
-impl Drop for SimThread {
-    fn drop(&mut self) {
-        if let Some(rt) = self.runtime.take() {
-            rt.shutdown_background();
-        }
-    }
-}
-
-impl std::ops::Deref for SimThread {
-    type Target = SimHandle;
-    fn deref(&self) -> &SimHandle {
-        &self.handle
-    }
-}
 
 /// What a simulator of `config` serves for a fileid (a function of the seed and the fileid).
 fn wedrive_content(config: &SimConfig, org: &Arc<Org>, fileid: &str) -> Vec<u8> {
     Sim::new(config.clone(), org.clone(), String::new()).wedrive_content(fileid)
 }
 
-fn date(s: &str) -> NaiveDate {
-    s.parse().expect("a date")
+impl SimThread {
+    /// The bytes this simulator serves for `fileid`.
+    fn content(&self, fileid: &str) -> Vec<u8> {
+        wedrive_content(&self.config, &self.handle.org, fileid)
+    }
 }
 
 /// The first two weeks of October 2026: weekly journals (the template with a WedriveFile
@@ -105,13 +47,6 @@ fn weeks() -> DateRange {
         end: date("2026-10-15"),
     }
 }
-
-const FAST: Limits = Limits {
-    record_list_per_minute: 6_000,
-    per_api_per_minute: 100_000,
-    per_api_per_hour: 6_000_000,
-    max_in_flight: 8,
-};
 
 fn sim_config(denied: Vec<String>) -> SimConfig {
     SimConfig {
