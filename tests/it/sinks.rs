@@ -3,8 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use chrono::{NaiveDate, TimeZone as _, Utc};
 use chrono_tz::Asia::Shanghai;
@@ -16,6 +15,8 @@ use wecom_journal::sink::{
     OutputDir, RunStatus, SheetKind, TableWriter, WorkbookOptions, WorkbookSheet, WrittenFile,
 };
 use wecom_journal::wecom::Secret;
+
+use crate::common::{files_under, read_parquet, scan_dataset, unzip};
 
 const ALL_TABLE_FORMATS: [Format; 3] = [Format::Parquet, Format::Csv, Format::Arrow];
 
@@ -146,47 +147,12 @@ fn write_table(
     writer.finish().unwrap()
 }
 
-fn files_under(root: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 fn no_temp_files(root: &Path) {
     let temps: Vec<_> = files_under(root)
         .into_iter()
         .filter(|p| p.to_string_lossy().ends_with(".tmp"))
         .collect();
     assert!(temps.is_empty(), "temporary files left: {temps:?}");
-}
-
-fn scan_dataset(root: &Path, table: &str) -> DataFrame {
-    let pattern = format!("{}/tables/{table}/**/*.parquet", root.display());
-    let args = ScanArgsParquet {
-        hive_options: HiveOptions::new_enabled(),
-        ..Default::default()
-    };
-    LazyFrame::scan_parquet(PlRefPath::new(pattern), args)
-        .unwrap()
-        .collect()
-        .unwrap()
-}
-
-fn read_parquet(path: &Path) -> DataFrame {
-    ParquetReader::new(fs::File::open(path).unwrap())
-        .finish()
-        .unwrap()
 }
 
 fn read_ipc(path: &Path) -> DataFrame {
@@ -668,20 +634,6 @@ fn reports_are_written_in_every_table_format() {
     assert!(paths.contains(&"reports/unreported_roster.csv"));
     assert!(paths.contains(&"reports/read_rate_by_template.arrow"));
     no_temp_files(dir.path());
-}
-
-/// The text of every entry of a zip, by name.
-fn unzip(path: &Path) -> BTreeMap<String, String> {
-    let mut archive = ::zip::ZipArchive::new(fs::File::open(path).unwrap()).unwrap();
-    let mut out = BTreeMap::new();
-    for i in 0..archive.len() {
-        let mut entry = archive.by_index(i).unwrap();
-        let mut text = String::new();
-        if entry.read_to_string(&mut text).is_ok() {
-            out.insert(entry.name().to_owned(), text);
-        }
-    }
-    out
 }
 
 /// Values of every `<tag ...>value</tag>` (or `<tag>`), in order.
