@@ -133,6 +133,9 @@ pub struct SimArgs {
     /// Record-list calls a minute before 45009.
     #[arg(long, default_value_t = 600)]
     pub record_list_per_minute: u32,
+    /// A template id the journal app may not read (answered with 301065); repeatable.
+    #[arg(long = "deny-template", value_name = "TEMPLATE_ID")]
+    pub deny_templates: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

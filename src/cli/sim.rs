@@ -53,6 +53,7 @@ fn config(args: &super::SimArgs) -> Result<SimConfig, String> {
         secret: args.secret.clone().unwrap_or(defaults.secret.clone()),
         fault_rate: args.fault_rate,
         record_list_per_minute: args.record_list_per_minute,
+        denied_template_ids: args.deny_templates.clone(),
         ..defaults
     })
 }

@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 
 use polars::prelude::*;
 
@@ -104,4 +104,46 @@ pub fn xml_attr_values(xml: &str, tag: &str, attr: &str) -> Vec<String> {
             Some(tag_text[start..start + end].to_string())
         })
         .collect()
+}
+
+/// `wecom-journal sim` as a child process; its first stdout line says where and how to call it.
+/// Killed when dropped.
+pub struct SimProcess {
+    child: Child,
+    pub base_url: String,
+    pub corp_id: String,
+    pub secret: String,
+}
+
+impl SimProcess {
+    /// Starts `wecom-journal sim --addr 127.0.0.1:0 ARGS…`.
+    pub fn start(args: &[&str]) -> Result<SimProcess, Box<dyn std::error::Error>> {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_wecom-journal"))
+            .args(["sim", "--addr", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let stdout = child.stdout.take().ok_or("the simulator's stdout")?;
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line)?;
+        let field = |name: &str| {
+            line.split_whitespace()
+                .find_map(|kv| kv.strip_prefix(&format!("{name}=")).map(str::to_string))
+                .ok_or_else(|| format!("no {name}= in the simulator's first line {line:?}"))
+        };
+        Ok(SimProcess {
+            base_url: field("base_url")?,
+            corp_id: field("corp_id")?,
+            secret: field("secret")?,
+            child,
+        })
+    }
+}
+
+impl Drop for SimProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

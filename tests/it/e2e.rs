@@ -437,3 +437,129 @@ fn a_bad_job_exits_2_and_a_store_less_rebuild_exits_1() {
     assert_eq!(rebuild.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&rebuild.stderr).contains("no store"));
 }
+
+/// A run against a real (external) endpoint: credentials from the environment, a template the
+/// app may not read. The run finishes with exit 3 naming the gap, and the secret is nowhere:
+/// not on stdout or stderr (logged at TRACE, as JSON), not in any file it wrote, the store
+/// included.
+#[test]
+fn a_real_run_names_its_gaps_exits_3_and_never_writes_the_secret() {
+    const SECRET: &str = "e2e-secret-8f2c1a7d94b3";
+    let config = SimConfig {
+        users: 30,
+        start: NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(),
+        days: 31,
+        ..SimConfig::default()
+    };
+    let org = Org::generate(&config);
+    let weekly = org
+        .templates
+        .iter()
+        .find(|t| t.report_type == 3)
+        .expect("a weekly template");
+    let sim = crate::common::SimProcess::start(&[
+        "--users",
+        "30",
+        "--start",
+        "2026-10-01",
+        "--days",
+        "31",
+        "--secret",
+        SECRET,
+        "--deny-template",
+        &weekly.id,
+    ])
+    .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let job = dir.path().join("real.toml");
+    fs::write(
+        &job,
+        format!(
+            "name = \"real\"\n[source]\ncorp_id = \"${{WECOM_CORP_ID}}\"\nsecret = \"${{WECOM_JOURNAL_SECRET}}\"\n\
+             [range]\nstart = \"2026-10-01\"\nend = \"2026-11-01\"\n[output]\ndir = \"{}\"\nformats = [\"parquet\", \"xlsx\"]\n",
+            out.display()
+        ),
+    )
+    .unwrap();
+    let run = crate::common::bin()
+        .args(["run", job.to_str().unwrap(), "--log-format", "json"])
+        .env("WECOM_API_BASE", &sim.base_url)
+        .env("WECOM_CORP_ID", &sim.corp_id)
+        .env("WECOM_JOURNAL_SECRET", &sim.secret)
+        .env("WECOM_JOURNAL_LOG", "trace")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(
+        run.status.code(),
+        Some(3),
+        "a run with a gap exits 3:\n{stderr}"
+    );
+
+    let manifests = manifest_of(&out);
+    assert_eq!(manifests.len(), 1);
+    let gaps = manifests[0]["gaps"].as_array().expect("gaps");
+    // The app cannot read the template's details, so it cannot learn their template: the gap
+    // names the journals the list gave and the detail endpoint refused.
+    let in_october = |ts: i64| {
+        (NaiveDate::from_ymd_opt(2026, 10, 1).unwrap()
+            ..NaiveDate::from_ymd_opt(2026, 11, 1).unwrap())
+            .contains(&date_of(ts))
+    };
+    let denied = org
+        .journals
+        .iter()
+        .filter(|j| {
+            j.template_id.as_deref() == Some(weekly.id.as_str()) && in_october(j.report_time)
+        })
+        .count();
+    assert!(denied > 0);
+    assert!(
+        gaps.iter().any(|g| g["errcode"] == 301065
+            && g["endpoint"] == "/cgi-bin/oa/journal/get_record_detail"
+            && g["what"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with(&format!("{denied} journal detail"))),
+        "the manifest names the refused details: {gaps:?}"
+    );
+    assert_eq!(manifests[0]["status"], "finished_with_gaps");
+    assert!(stderr.contains("301065"), "the gap is said on stderr too");
+    assert!(
+        stderr
+            .lines()
+            .filter(|l| !l.trim().is_empty() && l.starts_with('{'))
+            .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()),
+        "--log-format json logs one JSON object a line"
+    );
+
+    // The secret: not in what the process said, nor in any byte it wrote.
+    assert!(!stderr.contains(SECRET) && !String::from_utf8_lossy(&run.stdout).contains(SECRET));
+    for file in files_under(&out) {
+        let bytes = fs::read(&file).unwrap();
+        assert!(
+            !bytes.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()),
+            "the secret is in {}",
+            file.display()
+        );
+    }
+    // The other templates were exported in full.
+    let journals = scan_dataset(&out, "journals");
+    let allowed = org
+        .journals
+        .iter()
+        .filter(|j| {
+            j.template_id.as_deref() != Some(weekly.id.as_str()) && in_october(j.report_time)
+        })
+        .count();
+    assert_eq!(journals.height(), allowed);
+}
+
+fn date_of(ts: i64) -> NaiveDate {
+    chrono_tz::Asia::Shanghai
+        .timestamp_opt(ts, 0)
+        .unwrap()
+        .date_naive()
+}

@@ -537,58 +537,14 @@ async fn filter_combinations_page_each_combination_and_months_split_the_range() 
 // Resume after SIGKILL, with the real binary against an external simulator process.
 
 mod kill {
-    use std::io::{BufRead, BufReader, Write};
+    use std::io::Write;
     use std::path::Path;
     use std::process::{Child, Command, Stdio};
     use std::time::{Duration, Instant};
 
     use wecom_journal::store::Store;
 
-    /// The simulator as a child process; its first stdout line says where and how to call it.
-    pub struct SimProcess {
-        child: Child,
-        pub base_url: String,
-        pub corp_id: String,
-        pub secret: String,
-    }
-
-    impl SimProcess {
-        pub fn start(users: usize) -> Result<SimProcess, Box<dyn std::error::Error>> {
-            let mut child = Command::new(env!("CARGO_BIN_EXE_wecom-journal"))
-                .args([
-                    "sim",
-                    "--addr",
-                    "127.0.0.1:0",
-                    "--users",
-                    &users.to_string(),
-                ])
-                .args(["--start", "2026-10-01", "--days", "31"])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null())
-                .spawn()?;
-            let stdout = child.stdout.take().ok_or("the simulator's stdout")?;
-            let mut line = String::new();
-            BufReader::new(stdout).read_line(&mut line)?;
-            let field = |name: &str| {
-                line.split_whitespace()
-                    .find_map(|kv| kv.strip_prefix(&format!("{name}=")).map(str::to_string))
-                    .ok_or_else(|| format!("no {name}= in the simulator's first line {line:?}"))
-            };
-            Ok(SimProcess {
-                base_url: field("base_url")?,
-                corp_id: field("corp_id")?,
-                secret: field("secret")?,
-                child,
-            })
-        }
-    }
-
-    impl Drop for SimProcess {
-        fn drop(&mut self) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
+    pub use crate::common::SimProcess;
 
     pub fn write_job(path: &Path, out: &Path, sim: &SimProcess) -> std::io::Result<()> {
         let mut f = std::fs::File::create(path)?;
@@ -725,7 +681,7 @@ fn content(store: &Store) -> Result<Content, Box<dyn std::error::Error>> {
 
 #[test]
 fn a_run_killed_at_any_point_resumes_to_the_same_store_with_fewer_calls() -> TestResult {
-    let sim = kill::SimProcess::start(40)?;
+    let sim = kill::SimProcess::start(&["--users", "40", "--start", "2026-10-01", "--days", "31"])?;
     let base = tempfile::tempdir()?;
 
     // The reference: one uninterrupted run.

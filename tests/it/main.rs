@@ -10,3 +10,4 @@ mod plan;
 mod sim;
 mod sinks;
 mod store;
+mod wedrive;
