@@ -50,7 +50,14 @@ pub enum Command {
     /// Extract, store, flatten, report and write the outputs of one or more jobs.
     Run(RunArgs),
     /// Show a job's windows, calls per endpoint and ETA under its quotas (no network).
-    Plan { job: PathBuf },
+    Plan {
+        job: PathBuf,
+        /// Output directory whose store holds earlier runs (default: the job's output.dir).
+        #[arg(long)]
+        output: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+        format: PlanFormat,
+    },
     /// Parse and check job files; exit 2 with file:line:col: message on the first bad one.
     Validate {
         #[arg(required = true)]
@@ -132,6 +139,14 @@ pub struct SimArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    /// The table for people.
+    Text,
+    /// The whole plan as one JSON object.
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SchemaFormat {
     Md,
     Json,
@@ -153,7 +168,11 @@ pub fn main() -> ExitCode {
     init_logging(cli.log_format);
     let code = match cli.command {
         Command::Run(args) => run::run(args),
-        Command::Plan { job } => plan::plan(&job),
+        Command::Plan {
+            job,
+            output,
+            format,
+        } => plan::plan(&job, output, format),
         Command::Validate { jobs } => validate::validate(&jobs),
         Command::Rebuild { job, output } => run::rebuild(&job, output),
         Command::Sim(args) => sim::sim(args),

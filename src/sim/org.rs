@@ -18,7 +18,7 @@ use chrono::{Datelike, Days, Months, NaiveDate, TimeZone, Weekday};
 use chrono_tz::Tz;
 use serde_json::{json, Value};
 
-use super::rng::{Rng, ALNUM, BASE58};
+use super::rng::{mix, Rng, ALNUM, BASE58};
 use super::{Org, SimConfig, SimTemplate};
 use crate::wecom::types::*;
 
@@ -611,10 +611,29 @@ pub fn departments_under(org: &Org, id: Option<u64>) -> Option<Vec<&Department>>
     Some(out)
 }
 
+/// `n` in 11 base-58 digits (58^11 > 2^64), most significant first.
+fn base58_u64(mut n: u64) -> String {
+    let mut digits = [BASE58[0]; 11];
+    for d in digits.iter_mut().rev() {
+        *d = BASE58[(n % 58) as usize];
+        n /= 58;
+    }
+    digits.iter().map(|&b| b as char).collect()
+}
+
 impl Generator<'_> {
-    fn new_uuid(&mut self) -> String {
+    /// A journal's uuid: the org's prefix, 34 random characters and 11 that encode the
+    /// journal's time and author. `run --sandbox` starts a simulator covering only the run's
+    /// range, so runs of two months into one store meet two organisations drawn from the same
+    /// random stream; without the stamp, the n-th journal of each would share a uuid and the
+    /// second run would take October's journals for September's, already fetched.
+    fn new_uuid(&mut self, report_time: i64, user: usize) -> String {
+        // `mix` is a bijection of u64, so distinct (time, author) pairs give distinct stamps.
+        let stamp = base58_u64(mix(((report_time as u64) << 20) ^ user as u64));
         loop {
-            let uuid = format!("{}{}", self.uuid_prefix, self.rng.token(BASE58, 45));
+            // Drawn whole, so the rest of the random stream is as it always was.
+            let random = self.rng.token(BASE58, 45);
+            let uuid = format!("{}{}{stamp}", self.uuid_prefix, &random[..34]);
             if self.uuids.insert(uuid.clone()) {
                 return uuid;
             }
@@ -677,7 +696,7 @@ impl Generator<'_> {
             }
         }
         JournalDetail {
-            journal_uuid: self.new_uuid(),
+            journal_uuid: self.new_uuid(report_time, user),
             template_name: template.name.clone(),
             template_id: Some(template.id.clone()),
             report_time,
@@ -1234,6 +1253,37 @@ mod tests {
             .filter(|j| j.template_id.as_ref() != Some(free_id))
             .count();
         assert_eq!(listed, cycle_journals);
+    }
+
+    #[test]
+    fn sandboxes_of_adjacent_months_share_no_journal_uuid() {
+        // `run --sandbox` over September, then October, into one store.
+        let september = generate(&SimConfig {
+            start: NaiveDate::from_ymd_opt(2026, 9, 1).unwrap(),
+            days: 30,
+            ..config()
+        });
+        let october = generate(&SimConfig {
+            start: NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(),
+            days: 31,
+            ..config()
+        });
+        let seen: HashSet<&str> = september
+            .journals
+            .iter()
+            .map(|j| j.journal_uuid.as_str())
+            .collect();
+        assert!(!seen.is_empty() && !october.journals.is_empty());
+        let shared = october
+            .journals
+            .iter()
+            .filter(|j| seen.contains(j.journal_uuid.as_str()))
+            .count();
+        assert_eq!(shared, 0);
+        assert!(october.journals.iter().all(|j| j.journal_uuid.len() == 67));
+        assert_eq!(base58_u64(0), "11111111111");
+        assert_eq!(base58_u64(57), "1111111111z");
+        assert_eq!(base58_u64(u64::MAX).len(), 11);
     }
 
     #[test]

@@ -377,6 +377,49 @@ impl Store {
         })
     }
 
+    /// Opens an existing store for reading only (`plan` reads the history of earlier runs and
+    /// must never create, migrate or lock a store for writing). `Ok(None)` when there is no file
+    /// at `path` or it holds no schema yet. Only the methods that read tables of every schema
+    /// version (such as [`Store::plan_history`]) may be used on it.
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Option<Store>> {
+        use rusqlite::OpenFlags;
+        let path = path.as_ref().to_path_buf();
+        if !path.is_file() {
+            return Ok(None);
+        }
+        let open_err = |source| StoreError::Open {
+            path: path.clone(),
+            source,
+        };
+        let conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(open_err)?;
+        // A run of the same job may be writing (WAL lets it): wait for its short transactions.
+        conn.busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(open_err)?;
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .map_err(open_err)?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::SchemaTooNew {
+                path,
+                found: version,
+                expected: SCHEMA_VERSION,
+            });
+        }
+        if version < 1 {
+            // No schema: never written by a run. Older schemas are read as they are (no
+            // migration here): what `plan_history` reads is in every version.
+            return Ok(None);
+        }
+        Ok(Some(Store {
+            path,
+            conn: Mutex::new(conn),
+        }))
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -1290,50 +1333,79 @@ impl Store {
         Ok(seen.len() as u64)
     }
 
-    /// What earlier runs saw, for the plan: the days from the first to the last stored
-    /// detail, the details stored, their distinct templates, the directory's departments, the
-    /// wedrive files the details reference;
-    /// `None` when no detail was ever stored.
+    /// What earlier runs saw, for the plan, from the record windows paged to the end: the days
+    /// those windows covered (their union, each up to when it was paged, since nothing later
+    /// can be in its listing), the distinct journals they listed, the distinct templates of the
+    /// stored details, the directory's departments and the wedrive files the details
+    /// reference. `None` when no window was paged to the end. The days are those of the
+    /// listing, not first..last journal: a month with its first and last journals on the 2nd
+    /// and the 29th still covered the whole month.
     pub fn plan_history(&self) -> Result<Option<PlanHistory>> {
-        let what = "summarising stored details";
-        let (journals, first, last, templates) = {
-            let conn = self.conn();
-            conn.query_row(
-                "SELECT count(*), min(report_time), max(report_time), count(DISTINCT template_id) FROM details",
-                [],
-                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?, r.get::<_, Option<i64>>(2)?, r.get::<_, i64>(3)?)),
-            )
-            .ctx(what)?
+        let what = "summarising stored record windows";
+        let conn = self.conn();
+        let mut intervals: Vec<(i64, i64)> = {
+            let mut stmt = conn
+                .prepare(
+                    "SELECT DISTINCT start_ts, min(end_ts, max(paged_at, start_ts)) FROM record_windows
+                     WHERE state = 'done' ORDER BY 1, 2",
+                )
+                .ctx(what)?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
+                .ctx(what)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().ctx(what)?
         };
-        let (Some(first), Some(last)) = (first, last) else {
-            return Ok(None);
-        };
-        if journals == 0 {
+        if intervals.is_empty() {
             return Ok(None);
         }
-        let departments = {
-            let conn = self.conn();
-            self.count_directory_departments(&conn)?
-        };
+        intervals.sort_unstable();
+        let mut covered_s = 0i64;
+        let mut reach = i64::MIN;
+        for (start, end) in intervals {
+            let start = start.max(reach);
+            if end > start {
+                covered_s += end - start;
+                reach = end;
+            }
+        }
+        // Whole days (a DST day is 23 or 25 hours); at least one for any listing at all.
+        let days = ((covered_s + 43_200) / 86_400).clamp(1, i64::from(u32::MAX)) as u32;
+        let journals: i64 = conn
+            .query_row(
+                "SELECT count(DISTINCT j.value)
+                 FROM record_windows w
+                 JOIN record_pages p USING (filter_key, start_ts, end_ts), json_each(p.uuids) j
+                 WHERE w.state = 'done'",
+                [],
+                |r| r.get(0),
+            )
+            .ctx("counting the journals of stored record windows")?;
+        let templates: i64 = conn
+            .query_row(
+                "SELECT count(DISTINCT template_id) FROM details
+                 WHERE template_id IS NOT NULL AND template_id <> ''",
+                [],
+                |r| r.get(0),
+            )
+            .ctx("counting the templates of stored details")?;
+        let departments = self.count_directory_departments(&conn)?;
         // Wedrive files the stored details reference: the `wedrive_files` of every control
         // named WedriveFile, Table cells included (json_tree walks the nesting). Dispatch is
         // on the control's name, as everywhere: other controls carry the key as `[]`.
-        let wedrive_files: i64 = {
-            let conn = self.conn();
-            conn.query_row(
+        let wedrive_files: i64 = conn
+            .query_row(
                 "SELECT coalesce(sum(json_array_length(d.raw, t.path || '.value.wedrive_files')), 0)
                  FROM details d, json_tree(d.raw, '$.apply_data') t
                  WHERE t.key = 'control' AND t.atom = 'WedriveFile'",
                 [],
                 |r| r.get(0),
             )
-            .ctx("counting the wedrive files of stored details")?
-        };
+            .ctx("counting the wedrive files of stored details")?;
         Ok(Some(PlanHistory {
-            days: ((last - first) / 86_400 + 1).clamp(1, u32::MAX as i64) as u32,
-            journals: journals as u64,
-            templates: templates as u32,
-            departments: departments as u32,
+            days,
+            journals: journals.max(0) as u64,
+            templates: templates.clamp(0, i64::from(u32::MAX)) as u32,
+            departments: departments.min(u64::from(u32::MAX)) as u32,
             wedrive_files: wedrive_files.max(0) as u64,
         }))
     }
@@ -1607,24 +1679,63 @@ mod tests {
     }
 
     #[test]
-    fn plan_history_summarises_details_and_directory() {
-        let (_dir, store) = open();
+    fn plan_history_counts_the_days_the_listed_windows_covered() {
+        const DAY: i64 = 86_400;
+        let (dir, store) = open();
         assert_eq!(store.plan_history().unwrap(), None);
-        for (i, t) in [0i64, 86_400 * 2 + 5].into_iter().enumerate() {
-            let (d, raw) = detail(&format!("u{i}"), &format!("t{i}"), t);
+        let list = |key: &str, start: i64, end: i64, uuids: &[&str], last: bool, paged_at: i64| {
+            let uuids: Vec<String> = uuids.iter().map(|u| u.to_string()).collect();
+            store.begin_window(key, start, end, paged_at).unwrap();
+            store
+                .put_page(&PageRecord {
+                    filter_key: key,
+                    start_ts: start,
+                    end_ts: end,
+                    cursor: 0,
+                    uuids: &uuids,
+                    next_cursor: 0,
+                    last,
+                    paged_at,
+                })
+                .unwrap();
+        };
+        // A 30-day window listed by two filter combinations (one journal in both), whose
+        // journals fall on days 2 and 28 only: it still covered 30 days.
+        list("[]", 0, 30 * DAY, &["a", "b", "c"], true, 40 * DAY);
+        list("[\"x\"]", 0, 30 * DAY, &["c", "d"], true, 40 * DAY);
+        // The next window, paged 10 days into its 31: it covered those 10 days only.
+        list("[]", 30 * DAY, 61 * DAY, &["e"], true, 40 * DAY);
+        // A window still paging counts for nothing (its listing is incomplete).
+        list("[]", 61 * DAY, 92 * DAY, &["f", "g"], false, 100 * DAY);
+        for (uuid, template, t) in [
+            ("a", "t1", 2 * DAY),
+            ("b", "t1", 28 * DAY),
+            ("e", "t2", 31 * DAY),
+        ] {
+            let (d, raw) = detail(uuid, template, t);
             store.put_detail(&d, &raw, 1).unwrap();
         }
-        let h = store.plan_history().unwrap().unwrap();
-        assert_eq!(
-            h,
-            PlanHistory {
-                days: 3,
-                journals: 2,
-                templates: 2,
-                departments: 0,
-                wedrive_files: 0
-            }
-        );
+        let departments = r#"{"errcode":0,"department":[{"id":1,"name":"a","parentid":0},{"id":2,"name":"b","parentid":1}]}"#;
+        store.put_directory(1, departments, &[]).unwrap();
+        let want = PlanHistory {
+            days: 40,
+            journals: 5,
+            templates: 2,
+            departments: 2,
+            wedrive_files: 0,
+        };
+        assert_eq!(store.plan_history().unwrap(), Some(want));
+
+        // Read-only: the same answer, and no store is ever created where there is none.
+        drop(store);
+        let path = dir.path().join("a/b/store.sqlite");
+        let ro = Store::open_read_only(&path)
+            .unwrap()
+            .expect("the store exists");
+        assert_eq!(ro.plan_history().unwrap(), Some(want));
+        let missing = dir.path().join("nope").join("store.sqlite");
+        assert!(Store::open_read_only(&missing).unwrap().is_none());
+        assert!(!missing.parent().unwrap().exists());
     }
 
     #[test]
@@ -1719,6 +1830,21 @@ mod tests {
         store.put_detail(&d, &raw, 1).unwrap();
         let (d2, raw2) = detail("u2", "t1", 200);
         store.put_detail(&d2, &raw2, 1).unwrap();
+        // The history is that of listed windows: the two journals' window, paged to the end.
+        let uuids = ["u1".to_string(), "u2".to_string()];
+        store.begin_window("[]", 0, 86_400, 86_400).unwrap();
+        store
+            .put_page(&PageRecord {
+                filter_key: "[]",
+                start_ts: 0,
+                end_ts: 86_400,
+                cursor: 0,
+                uuids: &uuids,
+                next_cursor: 0,
+                last: true,
+                paged_at: 86_400,
+            })
+            .unwrap();
         let h = store.plan_history().unwrap().unwrap();
         assert_eq!((h.journals, h.wedrive_files), (2, 3));
     }

@@ -519,7 +519,8 @@ impl WecomClient {
             .acquire()
             .await
             .map_err(|_| WecomError::Config("the client is shutting down".into()))?;
-        inner.limits.acquire(endpoint).await;
+        // Held until the answer is read: the quotas count the call until a period after that.
+        let _slot = inner.limits.acquire(endpoint).await;
         self.count(|s| *s.calls.entry(endpoint.name()).or_default() += 1);
         tracing::debug!(endpoint = endpoint.name(), "request");
 

@@ -1,0 +1,215 @@
+//! `plan` against what a run really does: a run over September builds the job's store, `plan`
+//! of October reads its history (read-only), then a run over October counts its calls in its
+//! manifest. The plan must land within 5 % of those calls, endpoint by endpoint. The simulator's
+//! organisations (regenerated here, independently of the pipeline) tell what each month holds.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use serde_json::Value;
+use wecom_journal::sim::{Org, SimConfig};
+
+use crate::common::run_bin;
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+/// The job: October 2026, everything fetched, one cheap output format, no reports.
+const JOB: &str = r#"name = "plan-vs-run"
+
+[source]
+corp_id = "${WECOM_CORP_ID}"
+secret = "${WECOM_JOURNAL_SECRET}"
+timezone = "Asia/Shanghai"
+
+[range]
+start = "2026-10-01"
+end = "2026-11-01"
+
+[extract]
+details = true
+stats = true
+directory = "api"
+
+[output]
+dir = "output/plan-vs-run"
+formats = ["csv"]
+reports = []
+"#;
+
+/// The endpoints compared, by their manifest / plan name.
+const ENDPOINTS: [&str; 5] = [
+    "get_record_list",
+    "get_record_detail",
+    "get_stat_list",
+    "department_list",
+    "user_list",
+];
+
+/// The organisation `run --sandbox` serves for a range: the default simulator (60 users,
+/// seed 7) covering exactly the range's days.
+fn sandbox_org(start: &str, days: u32) -> Org {
+    Org::generate(&SimConfig {
+        start: NaiveDate::parse_from_str(start, "%Y-%m-%d").expect("a test date"),
+        days,
+        timezone: chrono_tz::Asia::Shanghai,
+        ..SimConfig::default()
+    })
+}
+
+fn str_of(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Runs the binary, asserting it exits 0; its stdout.
+fn ok(args: &[&str]) -> String {
+    let out = run_bin(args);
+    assert!(
+        out.status.success(),
+        "{args:?} exited {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        str_of(&out.stdout),
+        str_of(&out.stderr)
+    );
+    str_of(&out.stdout)
+}
+
+fn manifests(out: &Path) -> BTreeSet<PathBuf> {
+    fs::read_dir(out.join("runs"))
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn plan_calls(plan: &Value, endpoint: &str) -> u64 {
+    plan["calls"]
+        .as_array()
+        .expect("the plan lists calls")
+        .iter()
+        .filter(|c| c["endpoint"] == endpoint)
+        .map(|c| c["calls"].as_u64().expect("a call count"))
+        .sum()
+}
+
+fn within_5_percent(planned: u64, actual: u64) -> bool {
+    planned.abs_diff(actual) * 100 <= actual * 5
+}
+
+#[test]
+fn plan_from_history_is_within_5_percent_of_the_next_run() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let job = dir.path().join("plan-vs-run.toml");
+    fs::write(&job, JOB)?;
+    let job = job.to_str().ok_or("a UTF-8 path")?;
+    let out = dir.path().join("out");
+    let out_s = out.to_str().ok_or("a UTF-8 path")?;
+
+    // Before any run: no store, and `plan` does not create one.
+    let plan: Value =
+        serde_json::from_str(&ok(&["plan", job, "--output", out_s, "--format", "json"]))?;
+    assert_eq!(plan["basis"]["kind"], "assumed", "{plan:#}");
+    assert!(!out.join("store.sqlite").exists(), "plan created a store");
+
+    // September builds the history.
+    ok(&[
+        "run",
+        job,
+        "--sandbox",
+        "--output",
+        out_s,
+        "--start",
+        "2026-09-01",
+        "--end",
+        "2026-10-01",
+    ]);
+    let september = sandbox_org("2026-09-01", 30);
+
+    // The plan of October, from the store's history.
+    let plan: Value =
+        serde_json::from_str(&ok(&["plan", job, "--output", out_s, "--format", "json"]))?;
+    assert_eq!(plan["basis"]["kind"], "history", "{plan:#}");
+    // The history is what September held: its 30 days (the window's, not first..last
+    // journal), every journal the simulator served, its templates and departments.
+    assert_eq!(plan["basis"]["days"], 30, "{plan:#}");
+    assert_eq!(
+        plan["basis"]["journals"].as_u64(),
+        Some(september.journals.len() as u64)
+    );
+    assert_eq!(
+        plan["basis"]["templates"].as_u64(),
+        Some(september.templates.len() as u64)
+    );
+    assert_eq!(
+        plan["basis"]["departments"].as_u64(),
+        Some(september.departments.len() as u64)
+    );
+    assert!(
+        plan["notes"].as_array().is_some_and(|n| n
+            .iter()
+            .any(|n| n.as_str().is_some_and(|n| n.starts_with("history used")))),
+        "the plan says it used the history: {plan:#}"
+    );
+    // The text form says so too.
+    let text = ok(&["plan", job, "--output", out_s]);
+    assert!(
+        text.contains("history of an earlier run") && text.contains("history used"),
+        "{text}"
+    );
+
+    // October, for real.
+    let before = manifests(&out);
+    ok(&["run", job, "--sandbox", "--output", out_s]);
+    let new: Vec<PathBuf> = manifests(&out).difference(&before).cloned().collect();
+    assert_eq!(new.len(), 1, "one new manifest: {new:?}");
+    let manifest: Value = serde_json::from_str(&fs::read_to_string(&new[0])?)?;
+    let actual = |endpoint: &str| manifest["calls"][endpoint].as_u64().unwrap_or(0);
+
+    // The manifest counts what the simulator served: a detail per October journal, the
+    // directory's departments, no retry.
+    let october = sandbox_org("2026-10-01", 31);
+    assert_eq!(
+        actual("get_record_detail"),
+        october.journals.len() as u64,
+        "{manifest:#}"
+    );
+    assert_eq!(actual("user_list"), october.departments.len() as u64);
+    let retries: u64 = manifest["retries"]
+        .as_object()
+        .map(|r| r.values().filter_map(Value::as_u64).sum())
+        .unwrap_or(0);
+    assert_eq!(retries, 0, "{manifest:#}");
+
+    let mut report = vec![];
+    let mut off = vec![];
+    for endpoint in ENDPOINTS {
+        let (planned, made) = (plan_calls(&plan, endpoint), actual(endpoint));
+        report.push(format!("{endpoint}: plan {planned}, run {made}"));
+        if !within_5_percent(planned, made) {
+            off.push(endpoint);
+        }
+    }
+    let planned_total = plan["total_calls"].as_u64().ok_or("total_calls")?;
+    let made_total: u64 = manifest["calls"]
+        .as_object()
+        .ok_or("manifest calls")?
+        .values()
+        .filter_map(Value::as_u64)
+        .sum();
+    report.push(format!("total: plan {planned_total}, run {made_total}"));
+    if !within_5_percent(planned_total, made_total) {
+        off.push("total");
+    }
+    eprintln!("plan vs run:\n{}", report.join("\n"));
+    assert!(
+        off.is_empty(),
+        "off by more than 5 %: {off:?}\n{}",
+        report.join("\n")
+    );
+    Ok(())
+}
