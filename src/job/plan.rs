@@ -435,18 +435,25 @@ fn paced(
     }
 }
 
-/// Seconds `calls` take at `per_minute` when, in addition, at most `per_hour` may fall in each
-/// hour: the hour's quota spent at the minute's pace, then a wait for the next hour.
+/// Seconds the quotas make `calls` wait, as the client paces them: a window's worth of calls
+/// leaves at once and each further window's worth a period later (the client's limiter is a
+/// sliding window, not an even spacing), and when `per_hour` is smaller than the calls, the
+/// hour's quota goes at the minute's pace, then the run waits for the next hour. Latency is
+/// not in it (the caller bounds that by `max_in_flight`).
 pub fn quota_seconds(calls: u64, per_minute: u32, per_hour: Option<u32>) -> f64 {
-    let per_minute = f64::from(per_minute.max(1));
+    if calls == 0 {
+        return 0.0;
+    }
+    let per_minute = u64::from(per_minute.max(1));
+    let minute_waits = |calls: u64| (calls.div_ceil(per_minute) - 1) as f64 * 60.0;
     match per_hour {
         Some(h) if calls > u64::from(h) => {
             let h = u64::from(h.max(1));
             let full_hours = calls.div_ceil(h) - 1;
             let rest = calls - full_hours * h;
-            full_hours as f64 * 3600.0 + rest as f64 / per_minute * 60.0
+            full_hours as f64 * 3600.0 + minute_waits(rest)
         }
-        _ => calls as f64 / per_minute * 60.0,
+        _ => minute_waits(calls),
     }
 }
 
@@ -727,15 +734,16 @@ mod tests {
 
     #[test]
     fn quota_arithmetic() {
-        // Under an hour's quota the minute's pace rules.
-        assert_eq!(quota_seconds(600, 600, None), 60.0);
-        assert_eq!(quota_seconds(10_000, 10_000, Some(150_000)), 60.0);
-        // 300,000 details: the first 150,000 in 15 min then wait the hour, the rest in 15 min.
+        // A window's worth leaves at once: one quota costs no wait, one call more a period.
+        assert_eq!(quota_seconds(600, 600, None), 0.0);
+        assert_eq!(quota_seconds(601, 600, None), 60.0);
+        assert_eq!(quota_seconds(10_000, 10_000, Some(150_000)), 0.0);
+        // 300,000 details: the first 150,000 in 15 windows then wait the hour, the rest again.
         assert_eq!(
             quota_seconds(300_000, 10_000, Some(150_000)),
-            3600.0 + 15.0 * 60.0
+            3600.0 + 14.0 * 60.0
         );
-        assert!((quota_seconds(150_001, 10_000, Some(150_000)) - 3600.006).abs() < 1e-9);
+        assert_eq!(quota_seconds(150_001, 10_000, Some(150_000)), 3600.0);
         assert_eq!(quota_seconds(0, 600, None), 0.0);
         assert_eq!(human_duration(3723), "1h 02m 03s");
         assert_eq!(human_duration(245), "4m 05s");
