@@ -36,19 +36,6 @@ const DETAIL_BATCH: usize = 2_000;
 /// Journals per template kept for the workbook's wide sheets (the rest are in the tables).
 const WIDE_SHEET_MAX_JOURNALS: usize = 100_000;
 
-/// The journal columns the reports read (the rest stay in the written tables).
-const REPORT_JOURNAL_COLUMNS: &[&str] = &[
-    "journal_uuid",
-    "template_id",
-    "template_name",
-    "report_date",
-    "submitter_userid",
-    "department_id",
-    "department_name",
-    "receiver_count",
-    "read_count",
-];
-
 /// What one job's run came to.
 #[derive(Debug)]
 pub struct RunOutcome {
@@ -484,7 +471,14 @@ pub fn build_outputs(
     let mut wide_kept = 0usize;
     let mut wide_truncated = false;
     store.details_in_range(start_ts, end_ts, DETAIL_BATCH, |batch| -> Result<()> {
-        let tables = flatten::flatten_journals(&batch, &directory, tz, &mut warnings)?;
+        let mut tables = flatten::flatten_journals(&batch, &directory, tz, &mut warnings)?;
+        // local_path of the wedrive files an extraction downloaded (null for the others).
+        let downloaded = extract::DownloadedFiles::of_journals(
+            store,
+            batch.iter().map(|d| d.journal_uuid.as_str()),
+        )?;
+        tables.journal_attachments =
+            extract::fill_local_paths(&tables.journal_attachments, &downloaded)?;
         for (name, frame) in tables.iter() {
             writers
                 .get_mut(name)
@@ -495,7 +489,7 @@ pub fn build_outputs(
         report_journals.push(
             tables
                 .journals
-                .select(REPORT_JOURNAL_COLUMNS.iter().copied())?,
+                .select(report::JOURNALS_COLUMNS.iter().copied())?,
         );
         if want_wide {
             if wide_kept < WIDE_SHEET_MAX_JOURNALS {
@@ -547,7 +541,7 @@ pub fn build_outputs(
 
     // Reports.
     let t = Instant::now();
-    let journals = concat_frames(report_journals, &JOURNALS, REPORT_JOURNAL_COLUMNS)?;
+    let journals = concat_frames(report_journals, &JOURNALS, report::JOURNALS_COLUMNS)?;
     let in_range = |column: &str| {
         col(column)
             .gt_eq(lit(range.start))

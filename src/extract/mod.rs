@@ -1,5 +1,6 @@
 //! Extraction: record-list paging per window and filter, details with bounded concurrency,
-//! stats per template, the directory; each response stored as it arrives.
+//! wedrive files ([`wedrive`]), stats per template, the directory; each response stored as it
+//! arrives.
 //!
 //! Owns the order and concurrency of API calls and the resume logic; talks to WeCom only
 //! through [`crate::wecom::WecomClient`] and keeps state only through [`crate::store`]. It
@@ -25,9 +26,11 @@ use crate::wecom::types::{RecordFilter, RecordListRequest, StatListRequest};
 use crate::wecom::{Endpoint, WecomClient, WecomError};
 
 mod progress;
+pub mod wedrive;
 pub mod windows;
 
 use progress::StageProgress;
+pub use wedrive::{fill_local_paths, DownloadedFiles};
 pub use windows::{
     filter_combinations, month_windows, needs_detail, needs_stat, range_window, stats_windows,
     window_action, Window, WindowAction,
@@ -79,6 +82,7 @@ pub struct Gap {
 pub struct StageDurations {
     pub records: Duration,
     pub details: Duration,
+    pub wedrive: Duration,
     pub stats: Duration,
     pub directory: Duration,
 }
@@ -101,6 +105,11 @@ pub struct ExtractSummary {
     pub journals_listed: u64,
     pub details_fetched: u64,
     pub details_skipped: u64,
+    /// Wedrive files downloaded by this run, and their bytes.
+    pub wedrive_downloaded: u64,
+    pub wedrive_bytes: u64,
+    /// Wedrive files already downloaded (recorded and on disk) and not fetched again.
+    pub wedrive_skipped: u64,
     pub stats_fetched: u64,
     pub stats_skipped: u64,
     pub directory_fetched: bool,
@@ -122,6 +131,13 @@ pub enum ExtractError {
     /// The API answered something the extraction cannot go on from.
     #[error("{0}")]
     Protocol(String),
+    /// A downloaded file could not be written.
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// Extracts `range` of `job` into `store`: record windows, then details, stats and the
@@ -165,6 +181,11 @@ pub async fn extract(
         let t = Instant::now();
         ctx.details(&leaves, &mut summary).await?;
         summary.durations.details = t.elapsed();
+    }
+    if job.extract.wedrive_files {
+        let t = Instant::now();
+        ctx.wedrive(range, &mut summary).await?;
+        summary.durations.wedrive = t.elapsed();
     }
     if job.extract.stats {
         let t = Instant::now();
@@ -485,7 +506,7 @@ impl Ctx<'_> {
         let mut queued: HashSet<String> = HashSet::new();
         let mut next_leaf = 0;
         let mut in_flight = FuturesUnordered::new();
-        let mut refused = RefusedDetails::default();
+        let mut refused = RefusedItems::new("journal detail(s)");
         loop {
             while in_flight.len() < self.max_in_flight {
                 if let Some((leaf, uuid)) = pending.pop_front() {
@@ -717,16 +738,25 @@ impl Ctx<'_> {
     }
 }
 
-/// Details WeCom refused (a template the app may not read refuses every journal of it): one
-/// gap per errcode, naming how many and a few uuids, rather than one per journal.
-#[derive(Default)]
-struct RefusedDetails {
+/// Items WeCom refused (a template the app may not read refuses every journal of it, and every
+/// wedrive file of those): one gap per errcode, naming how many and a few of them, rather than
+/// one per item.
+struct RefusedItems {
+    /// What the items are, plural-ready: `journal detail(s)`.
+    noun: &'static str,
     by_errcode: std::collections::BTreeMap<i64, (Gap, u64, Vec<String>)>,
 }
 
-impl RefusedDetails {
-    /// uuids named in a gap.
+impl RefusedItems {
+    /// Items named in a gap.
     const SAMPLE: usize = 5;
+
+    fn new(noun: &'static str) -> Self {
+        RefusedItems {
+            noun,
+            by_errcode: Default::default(),
+        }
+    }
 
     fn add(&mut self, uuid: String, err: &WecomError) {
         let entry = self
@@ -740,6 +770,7 @@ impl RefusedDetails {
     }
 
     fn into_gaps(self) -> Vec<Gap> {
+        let noun = self.noun;
         self.by_errcode
             .into_values()
             .map(|(mut g, count, sample)| {
@@ -748,7 +779,7 @@ impl RefusedDetails {
                 } else {
                     ""
                 };
-                g.what = format!("{count} journal detail(s): {}{more}", sample.join(", "));
+                g.what = format!("{count} {noun}: {}{more}", sample.join(", "));
                 g
             })
             .collect()

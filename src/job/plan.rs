@@ -36,6 +36,8 @@ pub struct PlanHistory {
     pub templates: u32,
     /// Departments in the directory.
     pub departments: u32,
+    /// Wedrive files its journals reference (WedriveFile controls, Table cells included).
+    pub wedrive_files: u64,
 }
 
 /// A time window of API calls: local dates and the unix seconds of their local midnights.
@@ -289,6 +291,34 @@ impl Plan {
             Some(limits.per_api_per_hour),
             details,
         ));
+        // Wedrive files: one download_wedrive_file and one GET of the bytes per file, at the
+        // rate an earlier run's details referenced them (no estimate without history).
+        let wedrive_files = match history {
+            Some(h) if job.extract.wedrive_files && h.journals > 0 => {
+                let per_journal = h.wedrive_files as f64 / h.journals as f64;
+                Some((per_journal * journals as f64).round() as u64)
+            }
+            _ => None,
+        };
+        if let Some(files) = wedrive_files {
+            calls.push(paced(
+                Endpoint::WedriveDownload,
+                files,
+                limits,
+                limits.per_api_per_minute,
+                Some(limits.per_api_per_hour),
+                files,
+            ));
+            // The bytes come from download_url, outside the API quotas: only concurrency paces
+            // them.
+            let in_flight = (limits.max_in_flight as u64).clamp(1, files.max(1));
+            calls.push(EndpointPlan {
+                endpoint: Endpoint::WedriveBytes.name(),
+                calls: files,
+                quota: "no quota".into(),
+                seconds: files as f64 * ASSUMED_LATENCY_S / in_flight as f64,
+            });
+        }
         let stats = if job.extract.stats {
             stats_templates * stats_windows.len() as u64
         } else {
@@ -338,8 +368,10 @@ impl Plan {
             ),
         );
 
-        if job.extract.wedrive_files {
-            notes.push("wedrive files are not estimated: 2 more calls per attached wedrive file (download_wedrive_file + the download)".into());
+        match (job.extract.wedrive_files, wedrive_files) {
+            (true, None) => notes.push("wedrive files are not estimated: 2 more calls per attached wedrive file (download_wedrive_file + the download)".into()),
+            (true, Some(_)) => notes.push("wedrive files estimated from the earlier run's details; a re-run downloads only files not downloaded yet".into()),
+            (false, _) => {}
         }
         if job.extract.details && job.extract.refresh_days > 0 {
             notes.push(format!(
@@ -718,6 +750,7 @@ mod tests {
             journals: 2050,
             templates: 4,
             departments: 9,
+            wedrive_files: 1025,
         };
         let plan = Plan::build(&j, range("2026-10-01", "2026-11-01"), Some(&h));
         assert_eq!(plan.journals, 2050);
@@ -784,5 +817,43 @@ mod tests {
         let plan = Plan::build(&j, range("2026-10-01", "2026-12-01"), None);
         assert_eq!(plan.calls_for(Endpoint::RecordList), 2);
         assert_eq!(plan.calls_for(Endpoint::RecordDetail), 0);
+    }
+
+    #[test]
+    fn wedrive_downloads_scale_history_when_asked_for() {
+        let h = PlanHistory {
+            days: 31,
+            journals: 2000,
+            templates: 4,
+            departments: 9,
+            wedrive_files: 500,
+        };
+        let off = Plan::build(&job(""), range("2026-10-01", "2026-11-01"), Some(&h));
+        assert_eq!(off.calls_for(Endpoint::WedriveDownload), 0);
+        assert!(!off
+            .calls
+            .iter()
+            .any(|c| c.endpoint == "download_wedrive_file"));
+
+        let j = job("[extract]\nwedrive_files = true\n");
+        let plan = Plan::build(&j, range("2026-10-01", "2026-11-01"), Some(&h));
+        assert_eq!(plan.calls_for(Endpoint::WedriveDownload), 500);
+        assert_eq!(plan.calls_for(Endpoint::WedriveBytes), 500);
+        assert_eq!(plan.total_calls, 20 + 2000 + 500 + 500 + 4 + 1 + 9 + 1);
+        // A quarter of a file a journal: 8 days of 2000/31 a day.
+        let plan = Plan::build(&j, range("2026-10-01", "2026-10-09"), Some(&h));
+        let expected = ((2000.0_f64 * 8.0 / 31.0).round() * 0.25).round() as u64;
+        assert_eq!(plan.calls_for(Endpoint::WedriveDownload), expected);
+        assert!(plan
+            .notes
+            .iter()
+            .any(|n| n.contains("wedrive files estimated")));
+
+        let plan = Plan::build(&j, range("2026-10-01", "2026-11-01"), None);
+        assert_eq!(plan.calls_for(Endpoint::WedriveDownload), 0);
+        assert!(plan
+            .notes
+            .iter()
+            .any(|n| n.starts_with("wedrive files are not estimated")));
     }
 }

@@ -39,8 +39,9 @@ const STAT_ITEMS_COLUMNS: &[&str] = &[
     "is_late",
 ];
 
-/// Columns `read_rate_by_template` and the summary read from `journals`.
-const JOURNALS_COLUMNS: &[&str] = &[
+/// Columns `read_rate_by_template` and the summary read from `journals` (a caller may keep
+/// only these of the journals it streams).
+pub const JOURNALS_COLUMNS: &[&str] = &[
     "journal_uuid",
     "template_id",
     "template_name",

@@ -1,5 +1,5 @@
 //! The built-in WeCom simulator: an axum server with the journal, token and directory endpoints
-//! over a deterministic synthetic organisation (see `../shared/design.md` §8).
+//! over a deterministic synthetic organisation (what it serves: the README's "The simulator").
 //!
 //! Owns the synthetic data ([`org`]) and the server ([`server`]); it enforces the real API's
 //! rules and injects faults on request ([`faults`]). It must not use the client or anything

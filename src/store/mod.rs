@@ -8,6 +8,10 @@
 //! call in flight and never what is already stored.
 //!
 //! All times are unix seconds (UTC). Windows are `[start_ts, end_ts)`.
+//!
+//! Schema history (`PRAGMA user_version`): 1 the responses and runs; 2 adds
+//! `wedrive_downloads`. Every table is `CREATE TABLE IF NOT EXISTS`, so migrating an older file
+//! is running the whole schema again and raising the version, in one transaction.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -24,7 +28,7 @@ use crate::wecom::types::{
 
 /// The schema this code reads and writes (`PRAGMA user_version`). A file with a newer version
 /// is refused rather than misread; an older one is migrated in [`Store::open`].
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// The store file of a job whose `output.dir` is `output_dir`.
 pub fn store_path(output_dir: &Path) -> PathBuf {
@@ -211,6 +215,18 @@ pub struct RunRecord {
     pub manifest: Option<String>,
 }
 
+/// A wedrive file the extraction downloaded. Only where it is and what it was: the download URL
+/// and its cookie are credentials (valid two hours) and are never stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WedriveDownloadRecord {
+    pub journal_uuid: String,
+    pub fileid: String,
+    /// Relative to the output directory (the store's directory), `/`-separated.
+    pub local_path: String,
+    pub bytes: u64,
+    pub fetched_at: i64,
+}
+
 /// How much the store holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StoreCounts {
@@ -273,6 +289,14 @@ CREATE TABLE IF NOT EXISTS directory_user_lists (
     department_id INTEGER NOT NULL,
     raw           TEXT    NOT NULL,
     PRIMARY KEY (snapshot_id, department_id)
+);
+CREATE TABLE IF NOT EXISTS wedrive_downloads (
+    journal_uuid TEXT    NOT NULL,
+    fileid       TEXT    NOT NULL,
+    local_path   TEXT    NOT NULL,
+    bytes        INTEGER NOT NULL,
+    fetched_at   INTEGER NOT NULL,
+    PRIMARY KEY (journal_uuid, fileid)
 );
 CREATE TABLE IF NOT EXISTS runs (
     run_id      TEXT    PRIMARY KEY,
@@ -697,6 +721,28 @@ impl Store {
         }
     }
 
+    /// One keyset page of [`Store::details_in_range`] for callers that cannot run inside its
+    /// callback (async stages): the stored details with `start_ts <= report_time < end_ts`
+    /// after `after` (`(report_time, journal_uuid)` of the previous page's last detail), in
+    /// report-time order, decoded, at most `limit`.
+    pub fn details_page(
+        &self,
+        start_ts: i64,
+        end_ts: i64,
+        after: Option<&(i64, String)>,
+        limit: usize,
+    ) -> Result<Vec<JournalDetail>> {
+        self.detail_batch(start_ts, end_ts, after, limit.max(1))?
+            .into_iter()
+            .map(|(_, uuid, raw)| {
+                serde_json::from_str(&raw).map_err(|source| StoreError::Decode {
+                    what: format!("detail {uuid}"),
+                    source,
+                })
+            })
+            .collect()
+    }
+
     fn detail_batch(
         &self,
         start_ts: i64,
@@ -982,6 +1028,115 @@ impl Store {
     }
 
     // -----------------------------------------------------------------------------------------
+    // Wedrive downloads
+
+    /// The download record of a journal's wedrive file, if it was downloaded.
+    pub fn wedrive_download(
+        &self,
+        journal_uuid: &str,
+        fileid: &str,
+    ) -> Result<Option<WedriveDownloadRecord>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT local_path, bytes, fetched_at FROM wedrive_downloads
+                 WHERE journal_uuid = ?1 AND fileid = ?2",
+            )
+            .ctx("reading a wedrive download record")?;
+        stmt.query_row(params![journal_uuid, fileid], |r| {
+            Ok(WedriveDownloadRecord {
+                journal_uuid: journal_uuid.to_string(),
+                fileid: fileid.to_string(),
+                local_path: r.get(0)?,
+                bytes: r.get::<_, i64>(1)? as u64,
+                fetched_at: r.get(2)?,
+            })
+        })
+        .optional()
+        .ctx(format!(
+            "reading the download record of wedrive file {fileid} of journal {journal_uuid}"
+        ))
+    }
+
+    /// Records (or replaces) a downloaded wedrive file, once its bytes are in place.
+    pub fn put_wedrive_download(&self, record: &WedriveDownloadRecord) -> Result<()> {
+        let conn = self.conn();
+        conn.execute(
+            "INSERT OR REPLACE INTO wedrive_downloads (journal_uuid, fileid, local_path, bytes, fetched_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                record.journal_uuid,
+                record.fileid,
+                record.local_path,
+                i64::try_from(record.bytes).unwrap_or(i64::MAX),
+                record.fetched_at
+            ],
+        )
+        .ctx(format!(
+            "recording wedrive file {} of journal {}",
+            record.fileid, record.journal_uuid
+        ))?;
+        Ok(())
+    }
+
+    /// The download records of the given journals' wedrive files, by journal then fileid.
+    pub fn wedrive_downloads_of<'a>(
+        &self,
+        journal_uuids: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Vec<WedriveDownloadRecord>> {
+        let what = "reading wedrive download records";
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT fileid, local_path, bytes, fetched_at FROM wedrive_downloads
+                 WHERE journal_uuid = ?1 ORDER BY fileid",
+            )
+            .ctx(what)?;
+        let mut out = Vec::new();
+        for uuid in journal_uuids {
+            let rows = stmt
+                .query_map([uuid], |r| {
+                    Ok(WedriveDownloadRecord {
+                        journal_uuid: uuid.to_string(),
+                        fileid: r.get(0)?,
+                        local_path: r.get(1)?,
+                        bytes: r.get::<_, i64>(2)? as u64,
+                        fetched_at: r.get(3)?,
+                    })
+                })
+                .ctx(what)?;
+            for row in rows {
+                out.push(row.ctx(what)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every download record, by journal then fileid.
+    pub fn wedrive_downloads(&self) -> Result<Vec<WedriveDownloadRecord>> {
+        let what = "listing wedrive download records";
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(
+                "SELECT journal_uuid, fileid, local_path, bytes, fetched_at FROM wedrive_downloads
+                 ORDER BY journal_uuid, fileid",
+            )
+            .ctx(what)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(WedriveDownloadRecord {
+                    journal_uuid: r.get(0)?,
+                    fileid: r.get(1)?,
+                    local_path: r.get(2)?,
+                    bytes: r.get::<_, i64>(3)? as u64,
+                    fetched_at: r.get(4)?,
+                })
+            })
+            .ctx(what)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().ctx(what)
+    }
+
+    // -----------------------------------------------------------------------------------------
     // Runs
 
     /// Records the start of a run and gives its as-of time: the start of the oldest unfinished
@@ -1136,7 +1291,8 @@ impl Store {
     }
 
     /// What earlier runs saw, for the plan: the days from the first to the last stored
-    /// detail, the details stored, their distinct templates, the directory's departments;
+    /// detail, the details stored, their distinct templates, the directory's departments, the
+    /// wedrive files the details reference;
     /// `None` when no detail was ever stored.
     pub fn plan_history(&self) -> Result<Option<PlanHistory>> {
         let what = "summarising stored details";
@@ -1159,11 +1315,26 @@ impl Store {
             let conn = self.conn();
             self.count_directory_departments(&conn)?
         };
+        // Wedrive files the stored details reference: the `wedrive_files` of every control
+        // named WedriveFile, Table cells included (json_tree walks the nesting). Dispatch is
+        // on the control's name, as everywhere: other controls carry the key as `[]`.
+        let wedrive_files: i64 = {
+            let conn = self.conn();
+            conn.query_row(
+                "SELECT coalesce(sum(json_array_length(d.raw, t.path || '.value.wedrive_files')), 0)
+                 FROM details d, json_tree(d.raw, '$.apply_data') t
+                 WHERE t.key = 'control' AND t.atom = 'WedriveFile'",
+                [],
+                |r| r.get(0),
+            )
+            .ctx("counting the wedrive files of stored details")?
+        };
         Ok(Some(PlanHistory {
             days: ((last - first) / 86_400 + 1).clamp(1, u32::MAX as i64) as u32,
             journals: journals as u64,
             templates: templates as u32,
             departments: departments as u32,
+            wedrive_files: wedrive_files.max(0) as u64,
         }))
     }
 }
@@ -1171,7 +1342,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wecom::types::UserRef;
+    use crate::wecom::types::{Control, UserRef};
 
     fn detail(uuid: &str, template: &str, report_time: i64) -> (JournalDetail, String) {
         let d = JournalDetail {
@@ -1450,8 +1621,105 @@ mod tests {
                 days: 3,
                 journals: 2,
                 templates: 2,
-                departments: 0
+                departments: 0,
+                wedrive_files: 0
             }
         );
+    }
+
+    #[test]
+    fn a_version_1_store_gains_the_wedrive_table_and_keeps_its_rows() {
+        let (dir, store) = open();
+        let (d, raw) = detail("u1", "t1", 100);
+        store.put_detail(&d, &raw, 5).unwrap();
+        // What a version-1 file looks like: no wedrive_downloads table.
+        store
+            .conn()
+            .execute_batch("DROP TABLE wedrive_downloads; PRAGMA user_version = 1;")
+            .unwrap();
+        drop(store);
+        let store = Store::open(dir.path().join("a/b/store.sqlite")).unwrap();
+        let version: i64 = store
+            .conn()
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, 2);
+        assert_eq!(store.detail_raws().unwrap(), vec![("u1".to_string(), raw)]);
+        let record = WedriveDownloadRecord {
+            journal_uuid: "u1".into(),
+            fileid: "f/1".into(),
+            local_path: "files/u1/f%2F1".into(),
+            bytes: 12,
+            fetched_at: 7,
+        };
+        store.put_wedrive_download(&record).unwrap();
+        assert_eq!(
+            store.wedrive_download("u1", "f/1").unwrap(),
+            Some(record.clone())
+        );
+        assert_eq!(store.wedrive_download("u1", "f/2").unwrap(), None);
+        assert_eq!(
+            store.wedrive_downloads_of(["u0", "u1"]).unwrap(),
+            vec![record.clone()]
+        );
+        assert_eq!(store.wedrive_downloads().unwrap(), vec![record]);
+    }
+
+    #[test]
+    fn details_page_walks_the_range_in_keyset_pages() {
+        let (_dir, store) = open();
+        for (uuid, t) in [("b", 20), ("a", 20), ("c", 10), ("z", 99)] {
+            let (d, raw) = detail(uuid, "t", t);
+            store.put_detail(&d, &raw, 1).unwrap();
+        }
+        let mut seen = Vec::new();
+        let mut after: Option<(i64, String)> = None;
+        loop {
+            let page = store.details_page(0, 50, after.as_ref(), 2).unwrap();
+            let Some(last) = page.last() else { break };
+            after = Some((last.report_time, last.journal_uuid.clone()));
+            seen.extend(page.into_iter().map(|d| d.journal_uuid));
+        }
+        assert_eq!(seen, vec!["c", "a", "b"]);
+    }
+
+    #[test]
+    fn plan_history_counts_wedrive_files_by_control_name_tables_included() {
+        use crate::wecom::types::{ControlValue, LangText, TableRow, WedriveRef};
+        let (_dir, store) = open();
+        let files = |ids: &[&str]| ControlValue::WedriveFile {
+            files: ids
+                .iter()
+                .map(|id| WedriveRef {
+                    fileid: id.to_string(),
+                })
+                .collect(),
+        };
+        let title = vec![LangText {
+            text: "微盘".into(),
+            lang: None,
+        }];
+        let top = Control::new("WedriveFile-1", title.clone(), files(&["a", "b"]));
+        let table = Control::new(
+            "Table-1",
+            title.clone(),
+            ControlValue::Table {
+                rows: vec![TableRow {
+                    list: vec![Control::new("WedriveFile-2", title.clone(), files(&["c"]))],
+                }],
+            },
+        );
+        // A control of another type whose value carries a filled wedrive_files key: not a
+        // wedrive attachment (dispatch on the control's name).
+        let mut odd = Control::new("Text-1", title, ControlValue::Text { text: "x".into() });
+        odd.raw_value["wedrive_files"] = serde_json::json!([{"fileid": "nope"}]);
+        let (mut d, _) = detail("u1", "t1", 100);
+        d.apply_data.contents = vec![top, table, odd];
+        let raw = serde_json::to_string(&d).unwrap();
+        store.put_detail(&d, &raw, 1).unwrap();
+        let (d2, raw2) = detail("u2", "t1", 200);
+        store.put_detail(&d2, &raw2, 1).unwrap();
+        let h = store.plan_history().unwrap().unwrap();
+        assert_eq!((h.journals, h.wedrive_files), (2, 3));
     }
 }

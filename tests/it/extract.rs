@@ -537,7 +537,7 @@ async fn filter_combinations_page_each_combination_and_months_split_the_range() 
 // Resume after SIGKILL, with the real binary against an external simulator process.
 
 mod kill {
-    use std::io::{BufRead, BufReader, Write};
+    use std::io::Write;
     use std::path::Path;
     use std::process::{Child, Command, Stdio};
     use std::time::{Duration, Instant};

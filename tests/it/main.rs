@@ -9,3 +9,4 @@ mod job;
 mod sim;
 mod sinks;
 mod store;
+mod wedrive;
