@@ -4,10 +4,15 @@
 //!    as raw JSON lines, the way the store keeps detail responses (not timed).
 //! 2. Timed: streams the lines back in batches (`FLATTEN_BENCH_BATCH`, default 5,000), decodes
 //!    them, flattens each batch and appends it to one batched Parquet writer (zstd) per journal
-//!    table. Prints journals/second, the split between decode / flatten / write, rows and bytes
+//!    table. Prints journals/second, the split between read / decode / flatten / write, rows and bytes
 //!    per table, and the peak RSS (VmHWM).
 //! 3. With `FLATTEN_BENCH_DUCKDB=1` and python3 + duckdb installed, the same JSON lines through
 //!    DuckDB (`read_json` + `unnest` of the controls) for comparison.
+//!
+//! `FLATTEN_BENCH_PIPELINE=1` reads and decodes each batch on a second thread while the main
+//! thread flattens and writes the previous one (`run` decodes and flattens on one thread today).
+//! `FLATTEN_BENCH_REUSE=1` reuses the JSON lines of a previous run with the same number of
+//! journals instead of generating them again.
 //!
 //! The journals are the simulator's (`sim::Org::generate`: every control shape of design §6,
 //! comments, receivers), month after month of one organisation, generated in a child process.
@@ -22,6 +27,10 @@ use polars::prelude::*;
 use wecom_journal::flatten::{flatten_journals, schema, Directory, JournalTables, Warnings};
 use wecom_journal::sim::{Org, SimConfig};
 use wecom_journal::wecom::types::{DepartmentListResponse, JournalDetail, UserListResponse};
+
+// The binary's allocator (see src/main.rs), so that the bench measures what `run` does.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Users of each synthetic organisation; its journals are those of `SIM_DAYS` days.
 const SIM_USERS: usize = 1_000;
@@ -137,7 +146,7 @@ fn main() {
     let dir = PathBuf::from(std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into()))
         .join("bench-flatten");
     std::fs::create_dir_all(&dir).expect("create the bench directory");
-    let jsonl = dir.join("journals.jsonl");
+    let jsonl = dir.join(format!("journals-{n}.jsonl"));
 
     // The generation runs in a child process so that its memory is not in this one's peak.
     if std::env::var_os("FLATTEN_BENCH_GENERATE_ONLY").is_some() {
@@ -145,16 +154,20 @@ fn main() {
         return;
     }
     let t0 = Instant::now();
-    let exe = std::env::current_exe().expect("the bench's own path");
-    let status = std::process::Command::new(exe)
-        .env("FLATTEN_BENCH_GENERATE_ONLY", "1")
-        .status()
-        .expect("run the generator");
-    assert!(status.success(), "generating the journals failed");
+    let reuse = std::env::var("FLATTEN_BENCH_REUSE").as_deref() == Ok("1") && jsonl.exists();
+    if !reuse {
+        let exe = std::env::current_exe().expect("the bench's own path");
+        let status = std::process::Command::new(exe)
+            .env("FLATTEN_BENCH_GENERATE_ONLY", "1")
+            .status()
+            .expect("run the generator");
+        assert!(status.success(), "generating the journals failed");
+    }
     let jsonl_bytes = std::fs::metadata(&jsonl).map(|m| m.len()).unwrap_or(0);
     println!(
-        "generated {n} journals of the simulator's organisation ({SIM_USERS} users, successive months) \
+        "{} {n} journals of the simulator's organisation ({SIM_USERS} users, successive months) \
          as JSON lines ({:.1} MiB) in {:.1} s",
+        if reuse { "reused" } else { "generated" },
         jsonl_bytes as f64 / 1048576.0,
         t0.elapsed().as_secs_f64(),
     );
@@ -163,20 +176,60 @@ fn main() {
     let tz = chrono_tz::Asia::Shanghai;
     let mut sinks = Sinks::new(&dir).expect("open the parquet writers");
     let mut warnings = Warnings::default();
-    let (mut t_decode, mut t_flatten, mut t_write) =
-        (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    let (mut t_read, mut t_decode, mut t_flatten, mut t_write) = (
+        Duration::ZERO,
+        Duration::ZERO,
+        Duration::ZERO,
+        Duration::ZERO,
+    );
     let start = Instant::now();
     let reader = BufReader::new(File::open(&jsonl).expect("open the JSON lines"));
     let mut lines = reader.lines();
+    // Reads a batch's lines, then decodes them: the run gets its texts from SQLite instead, so
+    // reading is timed apart.
+    let mut next_batch = move || {
+        let t = Instant::now();
+        let texts: Vec<String> = lines
+            .by_ref()
+            .take(batch)
+            .map(|l| l.expect("read a line"))
+            .collect();
+        let read = t.elapsed();
+        let t = Instant::now();
+        let mut details = Vec::with_capacity(texts.len());
+        for text in &texts {
+            details.push(serde_json::from_str::<JournalDetail>(text).expect("decode a journal"));
+        }
+        drop(texts);
+        (details, read, t.elapsed())
+    };
+    // With FLATTEN_BENCH_PIPELINE=1, batches are read and decoded on a second thread while this
+    // one flattens and writes the previous one (at most three batches alive: one being flattened,
+    // one queued, one being decoded).
+    let pipeline = std::env::var("FLATTEN_BENCH_PIPELINE").as_deref() == Ok("1");
+    type Batch = (Vec<JournalDetail>, Duration, Duration);
+    let mut decoder = None;
+    let mut source: Box<dyn FnMut() -> Batch> = if pipeline {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(1);
+        decoder = Some(std::thread::spawn(move || loop {
+            let b = next_batch();
+            let last = b.0.is_empty();
+            if tx.send(b).is_err() || last {
+                break;
+            }
+        }));
+        Box::new(move || rx.recv().expect("a decoded batch"))
+    } else {
+        Box::new(next_batch)
+    };
+    let mut t_wait = Duration::ZERO;
     let mut done = 0u64;
     loop {
         let t = Instant::now();
-        let mut details = Vec::with_capacity(batch);
-        for line in lines.by_ref().take(batch) {
-            let line = line.expect("read a line");
-            details.push(serde_json::from_str::<JournalDetail>(&line).expect("decode a journal"));
-        }
-        t_decode += t.elapsed();
+        let (details, read, decode) = source();
+        t_wait += t.elapsed();
+        t_read += read;
+        t_decode += decode;
         if details.is_empty() {
             break;
         }
@@ -188,6 +241,9 @@ fn main() {
         t_write += t.elapsed();
         done += details.len() as u64;
     }
+    if let Some(d) = decoder {
+        d.join().expect("the decoding thread");
+    }
     let t = Instant::now();
     for (_, _, w) in &sinks.writers {
         w.finish().expect("finish parquet");
@@ -195,16 +251,33 @@ fn main() {
     t_write += t.elapsed();
     let total = start.elapsed();
 
-    println!(
-        "decode + flatten + parquet: {done} journals in {:.2} s = {:.0} journals/s \
-         (read+decode {:.2} s, flatten {:.2} s, parquet {:.2} s, freeing batches {:.2} s), batch {batch}",
-        total.as_secs_f64(),
-        done as f64 / total.as_secs_f64(),
-        t_decode.as_secs_f64(),
-        t_flatten.as_secs_f64(),
-        t_write.as_secs_f64(),
-        total.saturating_sub(t_decode + t_flatten + t_write).as_secs_f64(),
-    );
+    if pipeline {
+        println!(
+            "read + decode (second thread) | flatten + parquet: {done} journals in {:.2} s = {:.0} journals/s \
+             (read {:.2} s and decode {:.2} s overlapped, waited for them {:.2} s; flatten {:.2} s, parquet {:.2} s, \
+             freeing batches {:.2} s), batch {batch}",
+            total.as_secs_f64(),
+            done as f64 / total.as_secs_f64(),
+            t_read.as_secs_f64(),
+            t_decode.as_secs_f64(),
+            t_wait.as_secs_f64(),
+            t_flatten.as_secs_f64(),
+            t_write.as_secs_f64(),
+            total.saturating_sub(t_wait + t_flatten + t_write).as_secs_f64(),
+        );
+    } else {
+        println!(
+            "read + decode + flatten + parquet: {done} journals in {:.2} s = {:.0} journals/s \
+             (read {:.2} s, decode {:.2} s, flatten {:.2} s, parquet {:.2} s, freeing batches {:.2} s), batch {batch}",
+            total.as_secs_f64(),
+            done as f64 / total.as_secs_f64(),
+            t_read.as_secs_f64(),
+            t_decode.as_secs_f64(),
+            t_flatten.as_secs_f64(),
+            t_write.as_secs_f64(),
+            total.saturating_sub(t_read + t_decode + t_flatten + t_write).as_secs_f64(),
+        );
+    }
     println!(
         "flatten alone: {:.0} journals/s",
         done as f64 / t_flatten.as_secs_f64()

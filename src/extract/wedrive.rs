@@ -404,8 +404,14 @@ mod tests {
             },
         );
         // Another control type with a filled wedrive_files key is not a wedrive attachment.
-        let mut text = Control::new("Text-1", vec![], ControlValue::Text { text: "x".into() });
-        text.raw_value["wedrive_files"] = serde_json::json!([{"fileid": "no"}]);
+        let mut value = ControlValue::Text { text: "x".into() }.to_api_value();
+        value["wedrive_files"] = serde_json::json!([{"fileid": "no"}]);
+        let text = Control::from_raw(
+            "Text",
+            "Text-1",
+            vec![],
+            serde_json::value::to_raw_value(&value).unwrap(),
+        );
         let text: Control = serde_json::from_value(serde_json::to_value(&text).unwrap()).unwrap();
         let controls = vec![wedrive("W-1", &["a", "b"]), table, text];
         assert_eq!(wedrive_fileids(&controls), vec!["a", "b", "c", "d"]);

@@ -6,6 +6,8 @@
 //! that does not decode, is still a row (with `value_json`, `value_text` null) and is counted in
 //! [`Warnings`]. Knows nothing of DataFrames.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Timelike};
 use chrono_tz::Tz;
 
@@ -36,46 +38,50 @@ impl AttachmentKind {
     }
 }
 
-/// One row of `journal_controls` (without the journal's own columns).
+/// One row of `journal_controls` (without the journal's own columns), borrowing what it can
+/// from the decoded controls: a batch's rows are columns a moment later, and copying every id,
+/// title and `value_json` into a `String` of its own first was most of flatten's allocations.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct ControlRow {
+pub struct ControlRow<'a> {
     pub seq: u32,
-    pub control_id: String,
-    pub control_type: String,
-    pub title: Option<String>,
-    pub title_en: Option<String>,
-    pub parent_control_id: Option<String>,
+    pub control_id: &'a str,
+    pub control_type: &'a str,
+    pub title: Option<&'a str>,
+    pub title_en: Option<&'a str>,
+    pub parent_control_id: Option<&'a str>,
     pub table_row: Option<u32>,
-    pub value_text: Option<String>,
+    pub value_text: Option<Cow<'a, str>>,
     pub value_number: Option<f64>,
     /// Milliseconds since the epoch.
     pub value_time: Option<i64>,
     pub value_end_time: Option<i64>,
     pub value_duration_s: Option<i64>,
-    pub value_options: Option<Vec<String>>,
-    pub value_json: String,
+    pub value_options: Option<Vec<&'a str>>,
+    /// The control's `raw_value`: the exact text WeCom sent.
+    pub value_json: &'a str,
 }
 
 /// One row of `journal_attachments` (without the journal's own columns).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AttachmentRow {
-    pub control_id: String,
+pub struct AttachmentRow<'a> {
+    pub control_id: &'a str,
     pub kind: AttachmentKind,
-    pub file_id: String,
-    pub name: Option<String>,
+    pub file_id: &'a str,
+    pub name: Option<&'a str>,
 }
 
 /// Renders a journal's controls depth-first, appending to `rows` and `attachments`; `seq`
-/// continues from `rows.len()`.
-pub fn render_controls(
-    controls: &[Control],
-    dir: &Directory,
+/// numbers this call's rows from 0 (a journal's controls), whatever `rows` already holds.
+pub fn render_controls<'a>(
+    controls: &'a [Control],
+    dir: &'a Directory,
     tz: Tz,
     warnings: &mut Warnings,
-    rows: &mut Vec<ControlRow>,
-    attachments: &mut Vec<AttachmentRow>,
+    rows: &mut Vec<ControlRow<'a>>,
+    attachments: &mut Vec<AttachmentRow<'a>>,
 ) {
     let mut ctx = Ctx {
+        first: rows.len(),
         dir,
         tz,
         warnings,
@@ -87,37 +93,38 @@ pub fn render_controls(
     }
 }
 
-struct Ctx<'a> {
+struct Ctx<'a, 'r> {
+    /// `rows.len()` when the journal's first control was rendered.
+    first: usize,
     dir: &'a Directory,
     tz: Tz,
-    warnings: &'a mut Warnings,
-    rows: &'a mut Vec<ControlRow>,
-    attachments: &'a mut Vec<AttachmentRow>,
+    warnings: &'r mut Warnings,
+    rows: &'r mut Vec<ControlRow<'a>>,
+    attachments: &'r mut Vec<AttachmentRow<'a>>,
 }
 
-impl Ctx<'_> {
-    fn render(&mut self, c: &Control, parent: Option<&str>, table_row: Option<u32>) {
+impl<'a> Ctx<'a, '_> {
+    fn render(&mut self, c: &'a Control, parent: Option<&'a str>, table_row: Option<u32>) {
         let mut row = ControlRow {
-            seq: u32::try_from(self.rows.len()).unwrap_or(u32::MAX),
-            control_id: c.id.clone(),
-            control_type: c.control.clone(),
-            title: pick_text(&c.title).map(str::to_string),
-            title_en: pick_text_en(&c.title).map(str::to_string),
-            parent_control_id: parent.map(str::to_string),
+            seq: u32::try_from(self.rows.len() - self.first).unwrap_or(u32::MAX),
+            control_id: &c.id,
+            control_type: &c.control,
+            title: pick_text(&c.title),
+            title_en: pick_text_en(&c.title),
+            parent_control_id: parent,
             table_row,
-            // serde_json::Value always serialises; the fallback is unreachable in practice.
-            value_json: serde_json::to_string(&c.raw_value).unwrap_or_else(|_| "null".into()),
+            value_json: c.raw_value.get(),
             ..ControlRow::default()
         };
         let mut table_rows = None;
         match &c.value {
             ControlValue::Text { text } | ControlValue::Textarea { text } => {
-                row.value_text = Some(text.clone())
+                row.value_text = Some(Cow::Borrowed(text))
             }
             ControlValue::Number { number: d }
             | ControlValue::Money { money: d }
             | ControlValue::Formula { value: d } => {
-                row.value_text = d.clone();
+                row.value_text = d.as_deref().map(Cow::Borrowed);
                 if let Some(d) = d {
                     match d.trim().parse::<f64>() {
                         Ok(n) if n.is_finite() => row.value_number = Some(n),
@@ -135,32 +142,33 @@ impl Ctx<'_> {
                                 Some(DateKind::Day) => false,
                                 None => t.hour() != 0 || t.minute() != 0,
                             };
-                            row.value_text = Some(
+                            row.value_text = Some(Cow::Owned(
                                 t.format(if hour { "%Y-%m-%d %H:%M" } else { "%Y-%m-%d" })
                                     .to_string(),
-                            );
+                            ));
                         }
                         None => self.warnings.undecodable(&c.control),
                     }
                 }
             }
             ControlValue::Selector { options, .. } => {
-                let texts: Vec<String> = options
+                let texts: Vec<&str> = options
                     .iter()
-                    .map(|o| pick_text(&o.value).unwrap_or(&o.key).to_string())
+                    .map(|o| pick_text(&o.value).unwrap_or(&o.key))
                     .collect();
-                row.value_text = join(texts.iter().map(String::as_str));
+                row.value_text = join(texts.iter().copied());
                 row.value_options = Some(texts);
             }
             ControlValue::Contact {
                 members,
                 departments,
             } => {
+                let dir = self.dir;
                 let members = members.iter().map(|m| {
                     m.name
                         .as_deref()
                         .filter(|n| !n.is_empty())
-                        .or_else(|| self.dir.user_name(&m.userid))
+                        .or_else(|| dir.user_name(&m.userid))
                         .unwrap_or(&m.userid)
                 });
                 let depts = departments.iter().map(|d| {
@@ -171,14 +179,14 @@ impl Ctx<'_> {
                             d.openapi_id
                                 .parse::<u64>()
                                 .ok()
-                                .and_then(|id| self.dir.department(id))
+                                .and_then(|id| dir.department(id))
                                 .map(|d| d.name.as_str())
                         })
                         .unwrap_or(&d.openapi_id)
                 });
                 row.value_text = join(members.chain(depts));
             }
-            ControlValue::Tips => row.value_text = Some(String::new()),
+            ControlValue::Tips => row.value_text = Some(Cow::Borrowed("")),
             ControlValue::File { files } => {
                 row.value_text = join(files.iter().map(|f| f.file_id.as_str()));
                 for f in files {
@@ -203,12 +211,12 @@ impl Ctx<'_> {
                         c,
                         AttachmentKind::Doc,
                         &d.docid,
-                        d.doc_url.clone().filter(|u| !u.is_empty()),
+                        d.doc_url.as_deref().filter(|u| !u.is_empty()),
                     );
                 }
             }
             ControlValue::Table { rows } => {
-                row.value_text = Some(format!("{} 行", rows.len()));
+                row.value_text = Some(Cow::Owned(format!("{} 行", rows.len())));
                 table_rows = Some(rows);
             }
             ControlValue::DateRange {
@@ -235,21 +243,25 @@ impl Ctx<'_> {
                 };
                 row.value_text = match (&b, &e) {
                     (None, None) => None,
-                    _ => Some(format!(
+                    _ => Some(Cow::Owned(format!(
                         "{} ~ {}",
                         b.as_ref().map(|(_, l)| fmt(l)).unwrap_or_default(),
                         e.as_ref().map(|(_, l)| fmt(l)).unwrap_or_default()
-                    )),
+                    ))),
                 };
             }
             ControlValue::Location { title, address, .. } => {
-                let text = format!("{} {}", title.trim(), address.trim());
-                row.value_text = Some(text.trim().to_string()).filter(|t| !t.is_empty());
+                row.value_text = match (title.trim(), address.trim()) {
+                    ("", "") => None,
+                    (t, "") => Some(Cow::Borrowed(t)),
+                    ("", a) => Some(Cow::Borrowed(a)),
+                    (t, a) => Some(Cow::Owned(format!("{t} {a}"))),
+                };
             }
             ControlValue::SchoolContact { students, classes } => {
                 row.value_text = join(students.iter().chain(classes).map(|n| n.name.as_str()));
             }
-            ControlValue::Unknown { .. } => {
+            ControlValue::Unknown => {
                 if ControlValue::KNOWN_CONTROLS.contains(&c.control.as_str()) {
                     self.warnings.undecodable(&c.control);
                 } else {
@@ -268,11 +280,17 @@ impl Ctx<'_> {
         }
     }
 
-    fn attach(&mut self, c: &Control, kind: AttachmentKind, file_id: &str, name: Option<String>) {
+    fn attach(
+        &mut self,
+        c: &'a Control,
+        kind: AttachmentKind,
+        file_id: &'a str,
+        name: Option<&'a str>,
+    ) {
         self.attachments.push(AttachmentRow {
-            control_id: c.id.clone(),
+            control_id: &c.id,
             kind,
-            file_id: file_id.to_string(),
+            file_id,
             name,
         });
     }
@@ -284,10 +302,20 @@ impl Ctx<'_> {
     }
 }
 
-/// Joins items with [`LIST_SEPARATOR`]; `None` when there are none.
-fn join<'a>(items: impl Iterator<Item = &'a str>) -> Option<String> {
-    let v: Vec<&str> = items.collect();
-    (!v.is_empty()).then(|| v.join(LIST_SEPARATOR))
+/// Joins items with [`LIST_SEPARATOR`]; `None` when there are none, the item itself (not a
+/// copy) when there is one.
+fn join<'a>(mut items: impl Iterator<Item = &'a str>) -> Option<Cow<'a, str>> {
+    let first = items.next()?;
+    let Some(second) = items.next() else {
+        return Some(Cow::Borrowed(first));
+    };
+    let mut s = String::with_capacity(first.len() + second.len() + 2 * LIST_SEPARATOR.len());
+    s.push_str(first);
+    for item in std::iter::once(second).chain(items) {
+        s.push_str(LIST_SEPARATOR);
+        s.push_str(item);
+    }
+    Some(Cow::Owned(s))
 }
 
 #[cfg(test)]
@@ -296,12 +324,14 @@ mod tests {
     use crate::wecom::types::{LangText, TableRow};
     use serde_json::json;
 
-    fn render_all(controls: &[Control]) -> (Vec<ControlRow>, Vec<AttachmentRow>, Warnings) {
+    static EMPTY: std::sync::LazyLock<Directory> = std::sync::LazyLock::new(Directory::empty);
+
+    fn render_all(controls: &[Control]) -> (Vec<ControlRow<'_>>, Vec<AttachmentRow<'_>>, Warnings) {
         let mut w = Warnings::default();
         let (mut rows, mut att) = (vec![], vec![]);
         render_controls(
             controls,
-            &Directory::empty(),
+            &EMPTY,
             chrono_tz::Asia::Shanghai,
             &mut w,
             &mut rows,
@@ -337,17 +367,11 @@ mod tests {
                 }],
             },
         );
-        let (rows, _, w) = render_all(&[outer, cell("z", "end")]);
+        let controls = [outer, cell("z", "end")];
+        let (rows, _, w) = render_all(&controls);
         let got: Vec<(u32, &str, Option<&str>, Option<u32>)> = rows
             .iter()
-            .map(|r| {
-                (
-                    r.seq,
-                    r.control_id.as_str(),
-                    r.parent_control_id.as_deref(),
-                    r.table_row,
-                )
-            })
+            .map(|r| (r.seq, r.control_id, r.parent_control_id, r.table_row))
             .collect();
         assert_eq!(
             got,
@@ -367,7 +391,8 @@ mod tests {
     #[test]
     fn bad_number_text_is_kept_and_counted() {
         let c: Control = serde_json::from_value(json!({"control":"Number","id":"n","title":[{"text":"数"}],"value":{"new_number":"12,5"}})).unwrap();
-        let (rows, _, w) = render_all(&[c]);
+        let controls = [c];
+        let (rows, _, w) = render_all(&controls);
         assert_eq!(rows[0].value_text.as_deref(), Some("12,5"));
         assert_eq!(rows[0].value_number, None);
         assert_eq!(w.undecodable_values.get("Number"), Some(&1));
@@ -388,7 +413,8 @@ mod tests {
             json!({"control":"Date","id":"d","value":{"date":{"s_timestamp":"soon"}}}),
         )
         .unwrap();
-        let (rows, _, w) = render_all(&[unknown, bad]);
+        let controls = [unknown, bad];
+        let (rows, _, w) = render_all(&controls);
         assert_eq!(rows[0].value_json, r#"{"vote":1}"#);
         assert_eq!(rows[0].value_text, None);
         assert_eq!(rows[1].value_text, None);

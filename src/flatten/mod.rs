@@ -19,7 +19,7 @@ use chrono::{DateTime, NaiveDate};
 use chrono_tz::Tz;
 use polars::prelude::*;
 
-use crate::wecom::types::{report_type_name, JournalDetail, StatCycle, StatUserItems};
+use crate::wecom::types::{report_type_name, JournalDetail, StatCycle, StatUserItems, UserRef};
 
 pub use controls::{AttachmentKind, AttachmentRow, ControlRow};
 pub use directory::{Directory, DirectoryDepartment, DirectoryUserEntry, UNKNOWN_DEPARTMENT};
@@ -185,10 +185,19 @@ fn count_u32(n: usize) -> u32 {
 // ---------------------------------------------------------------------------------------------
 // Column constructors: each gives exactly the polars type of its schema::ColumnType.
 
-fn str_col(name: &str, v: Vec<String>) -> Column {
+/// A String column from `String`s, `&str`s or `Cow<str>`s (borrowed text is copied once, into
+/// the column's buffers).
+fn str_col<T, S: ?Sized>(name: &str, v: T) -> Column
+where
+    Series: NamedFrom<T, S>,
+{
     Series::new(name.into(), v).into_column()
 }
-fn opt_str_col(name: &str, v: Vec<Option<String>>) -> Column {
+/// [`str_col`] with nulls.
+fn opt_str_col<T, S: ?Sized>(name: &str, v: T) -> Column
+where
+    Series: NamedFrom<T, S>,
+{
     Series::new(name.into(), v).into_column()
 }
 fn u32_col(name: &str, v: Vec<u32>) -> Column {
@@ -228,12 +237,12 @@ fn opt_time_col(name: &str, ms: Vec<Option<i64>>) -> Column {
         .into_datetime(TimeUnit::Milliseconds, Some(TimeZone::UTC))
         .into_column()
 }
-fn opt_list_str_col(name: &str, v: &[Option<Vec<String>>]) -> Column {
+fn opt_list_str_col<S: AsRef<str>>(name: &str, v: &[Option<Vec<S>>]) -> Column {
     let values: usize = v.iter().flatten().map(Vec::len).sum();
     let mut b = ListStringChunkedBuilder::new(name.into(), v.len(), values);
     for item in v {
         match item {
-            Some(list) => b.append_values_iter(list.iter().map(String::as_str)),
+            Some(list) => b.append_values_iter(list.iter().map(AsRef::as_ref)),
             None => b.append_null(),
         }
     }
@@ -300,70 +309,79 @@ pub fn flatten_journals(
         Vec::with_capacity(n),
         Vec::with_capacity(n),
     );
-    // controls and attachments
-    let mut c_uuid = Vec::new();
-    let mut c_date = Vec::new();
-    let mut c_rows: Vec<ControlRow> = Vec::new();
+    // Rows borrow their text from `details` (ids, titles, `value_json`, …): it is copied once,
+    // into the columns. At least one control row per top-level control (Table cells add more).
+    let top_level_controls = details.iter().map(|d| d.apply_data.contents.len()).sum();
+    let mut c_uuid: Vec<&str> = Vec::with_capacity(top_level_controls);
+    let mut c_date = Vec::with_capacity(top_level_controls);
+    let mut c_rows: Vec<ControlRow> = Vec::with_capacity(top_level_controls);
     let (mut a_uuid, mut a_date) = (Vec::new(), Vec::new());
     let mut a_rows: Vec<AttachmentRow> = Vec::new();
     // receivers
-    let (mut r_uuid, mut r_user, mut r_read, mut r_date) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let receivers = details.iter().map(|d| d.receivers.len()).sum();
+    let (mut r_uuid, mut r_user, mut r_read, mut r_date): (Vec<&str>, Vec<&str>, _, _) = (
+        Vec::with_capacity(receivers),
+        Vec::with_capacity(receivers),
+        Vec::with_capacity(receivers),
+        Vec::with_capacity(receivers),
+    );
     // comments
-    let (mut m_uuid, mut m_id, mut m_to, mut m_user) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let (mut m_content, mut m_time, mut m_date) = (Vec::new(), Vec::new(), Vec::new());
+    let comments = details.iter().map(|d| d.comments.len()).sum();
+    let (mut m_uuid, mut m_id, mut m_to, mut m_user): (Vec<&str>, _, _, Vec<&str>) = (
+        Vec::with_capacity(comments),
+        Vec::with_capacity(comments),
+        Vec::with_capacity(comments),
+        Vec::with_capacity(comments),
+    );
+    let (mut m_content, mut m_time, mut m_date): (Vec<&str>, _, _) = (
+        Vec::with_capacity(comments),
+        Vec::with_capacity(comments),
+        Vec::with_capacity(comments),
+    );
 
-    let mut journal_controls = Vec::new();
-    let mut journal_attachments = Vec::new();
     for d in details {
-        let uuid = &d.journal_uuid;
+        let uuid = d.journal_uuid.as_str();
         let (ms, date) =
             time_and_date(d.report_time, tz, || format!("journal {uuid} report_time"))?;
 
-        journal_controls.clear();
-        journal_attachments.clear();
+        let (controls_before, attachments_before) = (c_rows.len(), a_rows.len());
         controls::render_controls(
             &d.apply_data.contents,
             dir,
             tz,
             warnings,
-            &mut journal_controls,
-            &mut journal_attachments,
+            &mut c_rows,
+            &mut a_rows,
         );
-        for _ in 0..journal_controls.len() {
-            c_uuid.push(uuid.clone());
-            c_date.push(date);
-        }
-        c_rows.append(&mut journal_controls);
-        for _ in 0..journal_attachments.len() {
-            a_uuid.push(uuid.clone());
-            a_date.push(date);
-        }
-        a_rows.append(&mut journal_attachments);
+        let added = c_rows.len() - controls_before;
+        c_uuid.extend(std::iter::repeat_n(uuid, added));
+        c_date.extend(std::iter::repeat_n(date, added));
+        let added = a_rows.len() - attachments_before;
+        a_uuid.extend(std::iter::repeat_n(uuid, added));
+        a_date.extend(std::iter::repeat_n(date, added));
 
         // Receivers in the order sent; a reader who is not listed as a receiver is still a row.
-        let read: HashSet<&str> = d
-            .readed_receivers
-            .iter()
-            .map(|u| u.userid.as_str())
-            .collect();
-        let listed: HashSet<&str> = d.receivers.iter().map(|u| u.userid.as_str()).collect();
+        let read = UserSet::new(&d.readed_receivers);
+        let listed = UserSet::new(&d.receivers);
         let unlisted_readers = d
             .readed_receivers
             .iter()
-            .filter(|u| !listed.contains(u.userid.as_str()));
+            .filter(|u| !listed.contains(&u.userid));
         let before = r_uuid.len();
         let mut reads = 0u32;
-        let mut seen_unlisted = HashSet::new();
+        let mut seen_unlisted: Vec<&str> = Vec::new();
         for u in d.receivers.iter().chain(unlisted_readers) {
-            if !listed.contains(u.userid.as_str()) && !seen_unlisted.insert(u.userid.as_str()) {
-                continue;
+            if !listed.contains(&u.userid) {
+                // Unlisted readers are few: a linear look-up beats hashing them.
+                if seen_unlisted.contains(&u.userid.as_str()) {
+                    continue;
+                }
+                seen_unlisted.push(&u.userid);
             }
-            let has_read = read.contains(u.userid.as_str());
+            let has_read = read.contains(&u.userid);
             reads += u32::from(has_read);
-            r_uuid.push(uuid.clone());
-            r_user.push(u.userid.clone());
+            r_uuid.push(uuid);
+            r_user.push(&u.userid);
             r_read.push(has_read);
             r_date.push(date);
         }
@@ -372,28 +390,28 @@ pub fn flatten_journals(
             let (cms, _) = time_and_date(c.comment_time, tz, || {
                 format!("journal {uuid} comment {} comment_time", c.commentid)
             })?;
-            m_uuid.push(uuid.clone());
+            m_uuid.push(uuid);
             m_id.push(c.commentid);
             m_to.push((c.tocommentid != 0).then_some(c.tocommentid));
-            m_user.push(c.comment_userinfo.userid.clone());
-            m_content.push(c.content.clone());
+            m_user.push(&c.comment_userinfo.userid);
+            m_content.push(&c.content);
             m_time.push(cms);
             m_date.push(date);
         }
 
         let (dept_id, dept_name) = dir.department_of(&d.submitter.userid);
-        j_uuid.push(uuid.clone());
-        j_tid.push(d.template_id.clone());
-        j_tname.push(d.template_name.clone());
+        j_uuid.push(uuid);
+        j_tid.push(d.template_id.as_deref());
+        j_tname.push(d.template_name.as_str());
         j_time.push(ms);
         j_date.push(date);
-        j_sub.push(d.submitter.userid.clone());
+        j_sub.push(d.submitter.userid.as_str());
         j_did.push(dept_id);
         j_dname.push(dept_name);
         j_recv.push(count_u32(r_uuid.len() - before));
         j_read.push(reads);
         j_comm.push(count_u32(d.comments.len()));
-        j_sys.push(d.sys_journal_data.clone());
+        j_sys.push(d.sys_journal_data.as_deref());
     }
 
     let journals = frame(
@@ -422,18 +440,18 @@ pub fn flatten_journals(
             str_col("journal_uuid", a_uuid),
             str_col(
                 "control_id",
-                a_rows.iter().map(|a| a.control_id.clone()).collect(),
+                a_rows.iter().map(|a| a.control_id).collect::<Vec<_>>(),
             ),
             str_col(
                 "kind",
-                a_rows.iter().map(|a| a.kind.as_str().to_string()).collect(),
+                a_rows.iter().map(|a| a.kind.as_str()).collect::<Vec<_>>(),
             ),
             str_col(
                 "file_id",
-                a_rows.iter().map(|a| a.file_id.clone()).collect(),
+                a_rows.iter().map(|a| a.file_id).collect::<Vec<_>>(),
             ),
-            opt_str_col("name", a_rows.iter().map(|a| a.name.clone()).collect()),
-            opt_str_col("local_path", vec![None; a_rows.len()]),
+            opt_str_col("name", a_rows.iter().map(|a| a.name).collect::<Vec<_>>()),
+            opt_str_col("local_path", vec![None::<&str>; a_rows.len()]),
             date_col("report_date", a_date),
         ],
     )?;
@@ -469,8 +487,34 @@ pub fn flatten_journals(
     })
 }
 
+/// A set of user ids of one journal's receiver list: a scan for the usual handful, a hash set
+/// for long lists (a journal sent to a whole department).
+enum UserSet<'a> {
+    Few(&'a [UserRef]),
+    Many(HashSet<&'a str>),
+}
+
+impl<'a> UserSet<'a> {
+    const FEW: usize = 16;
+
+    fn new(users: &'a [UserRef]) -> Self {
+        if users.len() <= Self::FEW {
+            UserSet::Few(users)
+        } else {
+            UserSet::Many(users.iter().map(|u| u.userid.as_str()).collect())
+        }
+    }
+
+    fn contains(&self, userid: &str) -> bool {
+        match self {
+            UserSet::Few(users) => users.iter().any(|u| u.userid == userid),
+            UserSet::Many(set) => set.contains(userid),
+        }
+    }
+}
+
 fn controls_frame(
-    uuid: Vec<String>,
+    uuid: Vec<&str>,
     date: Vec<i32>,
     rows: Vec<ControlRow>,
 ) -> Result<DataFrame, FlattenError> {
@@ -714,9 +758,15 @@ pub fn directory_tables(dir: &Directory) -> Result<(DataFrame, DataFrame), Flatt
         depts.len(),
         vec![
             u64_col("department_id", depts.iter().map(|d| d.id).collect()),
-            str_col("name", depts.iter().map(|d| d.name.clone()).collect()),
+            str_col(
+                "name",
+                depts.iter().map(|d| d.name.as_str()).collect::<Vec<_>>(),
+            ),
             opt_u64_col("parent_id", depts.iter().map(|d| d.parent_id).collect()),
-            str_col("path", depts.iter().map(|d| d.path.clone()).collect()),
+            str_col(
+                "path",
+                depts.iter().map(|d| d.path.as_str()).collect::<Vec<_>>(),
+            ),
         ],
     )?;
     let users = dir.users();
@@ -725,7 +775,10 @@ pub fn directory_tables(dir: &Directory) -> Result<(DataFrame, DataFrame), Flatt
         &schema::USERS,
         users.len(),
         vec![
-            str_col("userid", users.iter().map(|u| u.userid.clone()).collect()),
+            str_col(
+                "userid",
+                users.iter().map(|u| u.userid.as_str()).collect::<Vec<_>>(),
+            ),
             opt_u64_col(
                 "department_id",
                 users.iter().map(|u| u.main_department).collect(),

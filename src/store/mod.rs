@@ -1822,8 +1822,14 @@ mod tests {
         );
         // A control of another type whose value carries a filled wedrive_files key: not a
         // wedrive attachment (dispatch on the control's name).
-        let mut odd = Control::new("Text-1", title, ControlValue::Text { text: "x".into() });
-        odd.raw_value["wedrive_files"] = serde_json::json!([{"fileid": "nope"}]);
+        let mut value = ControlValue::Text { text: "x".into() }.to_api_value();
+        value["wedrive_files"] = serde_json::json!([{"fileid": "nope"}]);
+        let odd = Control::from_raw(
+            "Text",
+            "Text-1",
+            title,
+            serde_json::value::to_raw_value(&value).unwrap(),
+        );
         let (mut d, _) = detail("u1", "t1", 100);
         d.apply_data.contents = vec![top, table, odd];
         let raw = serde_json::to_string(&d).unwrap();

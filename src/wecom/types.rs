@@ -3,12 +3,18 @@
 //! Shared by the client (which decodes them), the simulator (which encodes them) and `flatten`
 //! (which decodes stored raw JSON). Integers are accepted as numbers or numeric strings; u64 ids
 //! never pass through f64. A control's `value` is decoded by its `control` name into
-//! [`ControlValue`], and the original JSON is kept beside it so nothing is ever lost.
+//! [`ControlValue`], and the original JSON text is kept beside it, byte for byte, so nothing is
+//! ever lost or re-formatted.
 
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::value::RawValue;
+use serde_json::{json, Value};
 
-use super::num::{decimal_text, i64_lenient, opt_i64_lenient, u64_lenient};
+use super::num::{i64_lenient, opt_i64_lenient, u64_lenient};
 
 /// The `errcode` / `errmsg` envelope every WeCom response carries (a body without `errcode`
 /// is a success).
@@ -157,23 +163,52 @@ pub fn pick_text_en(texts: &[LangText]) -> Option<&str> {
 
 /// One form control of `apply_data.contents` (or of a Table row).
 ///
-/// `value` is decoded by `control`; `raw_value` is the exact JSON that arrived, which is what
-/// `value_json` keeps and what [`Control`] serialises back.
-#[derive(Debug, Clone, PartialEq)]
+/// `value` is decoded by `control`; `raw_value` is the exact JSON text that arrived (the bytes
+/// WeCom sent, whitespace and number spellings included), which is what `value_json` keeps and
+/// what [`Control`] serialises back. Keeping the text rather than a `serde_json::Value` costs
+/// one allocation instead of a tree of them, and is exact where a `Value` is not (a 17-digit
+/// float may come back with another last digit; a `Value` object re-orders nothing but
+/// re-spells numbers and escapes).
+///
+/// Two controls are equal when their names, ids, titles, raw texts and typed values are.
+#[derive(Debug, Clone)]
 pub struct Control {
     /// The `control` name as sent (`Text`, `Selector`, … or a type this crate does not know).
     pub control: String,
     pub id: String,
     pub title: Vec<LangText>,
     pub value: ControlValue,
-    pub raw_value: Value,
+    pub raw_value: Box<RawValue>,
+}
+
+impl PartialEq for Control {
+    fn eq(&self, other: &Self) -> bool {
+        self.control == other.control
+            && self.id == other.id
+            && self.title == other.title
+            && self.raw_value.get() == other.raw_value.get()
+            && self.value == other.value
+    }
+}
+
+/// The raw text of a JSON value that has none (a control sent without `value`).
+fn raw_null() -> Box<RawValue> {
+    // `RawValue::NULL` is the text `null`; boxing it copies four bytes.
+    RawValue::NULL.to_owned()
+}
+
+/// Encodes a `Value` as raw JSON text. A `Value` always serialises (its keys are strings), so
+/// the `null` fallback is never taken in practice.
+fn encode_raw<T: Serialize + ?Sized>(value: &T) -> Box<RawValue> {
+    serde_json::value::to_raw_value(value).unwrap_or_else(|_| raw_null())
 }
 
 impl Control {
-    /// Builds a control from a typed value, encoding it the way WeCom does (the other shapes'
-    /// keys present as empty arrays). For an `Unknown` value the raw JSON is used as it is.
+    /// Builds a control from a typed value, encoding it once the way WeCom does (the other
+    /// shapes' keys present as empty arrays). A value of a type this crate does not know has no
+    /// encoding of its own: build it with [`Control::unknown`] (here it would encode as `null`).
     pub fn new(id: impl Into<String>, title: Vec<LangText>, value: ControlValue) -> Self {
-        let raw_value = value.to_api_value();
+        let raw_value = encode_raw(&ApiEncoding(&value));
         Control {
             control: value.control_name().to_string(),
             id: id.into(),
@@ -182,10 +217,8 @@ impl Control {
             raw_value,
         }
     }
-}
 
-impl Control {
-    /// A control of a type this crate does not decode, kept exactly as `raw`.
+    /// A control of a type this crate does not decode, kept as `raw` (encoded once).
     pub fn unknown(
         control: impl Into<String>,
         id: impl Into<String>,
@@ -196,8 +229,27 @@ impl Control {
             control: control.into(),
             id: id.into(),
             title,
-            value: ControlValue::Unknown { raw: raw.clone() },
-            raw_value: raw,
+            value: ControlValue::Unknown,
+            raw_value: encode_raw(&raw),
+        }
+    }
+
+    /// A control from the exact text of its `value`, decoded by `control` as a response's
+    /// control is (an unknown name, or a value that does not decode, gives `Unknown`).
+    pub fn from_raw(
+        control: impl Into<String>,
+        id: impl Into<String>,
+        title: Vec<LangText>,
+        raw_value: Box<RawValue>,
+    ) -> Self {
+        let control = control.into();
+        let value = ControlValue::from_api(&control, &raw_value);
+        Control {
+            control,
+            id: id.into(),
+            title,
+            value,
+            raw_value,
         }
     }
 }
@@ -210,21 +262,19 @@ struct ControlWire {
     id: String,
     #[serde(default)]
     title: Vec<LangText>,
-    #[serde(default)]
-    value: Value,
+    #[serde(default = "raw_null")]
+    value: Box<RawValue>,
 }
 
 impl<'de> Deserialize<'de> for Control {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let wire = ControlWire::deserialize(d)?;
-        let value = ControlValue::from_api(&wire.control, &wire.value);
-        Ok(Control {
-            control: wire.control,
-            id: wire.id,
-            title: wire.title,
-            value,
-            raw_value: wire.value,
-        })
+        Ok(Control::from_raw(
+            wire.control,
+            wire.id,
+            wire.title,
+            wire.value,
+        ))
     }
 }
 
@@ -378,11 +428,10 @@ pub enum ControlValue {
     WedriveFile {
         files: Vec<WedriveRef>,
     },
-    /// A control type this crate does not know, or a known one whose value did not decode:
-    /// the whole value, exactly as it came.
-    Unknown {
-        raw: Value,
-    },
+    /// A control type this crate does not know, or a known one whose value did not decode.
+    /// The value is the control's `raw_value`, exactly as it came (not copied here: one copy
+    /// of the text is enough).
+    Unknown,
 }
 
 /// The array keys every control value carries (empty when not its own), per the API's examples.
@@ -431,9 +480,9 @@ struct DateRangeWire {
 
 #[derive(Deserialize)]
 struct LocationWire {
-    #[serde(default, deserialize_with = "decimal_text")]
+    #[serde(default, deserialize_with = "exact_decimal")]
     latitude: Option<String>,
-    #[serde(default, deserialize_with = "decimal_text")]
+    #[serde(default, deserialize_with = "exact_decimal")]
     longitude: Option<String>,
     #[serde(default)]
     title: String,
@@ -445,7 +494,7 @@ struct LocationWire {
 
 #[derive(Deserialize)]
 struct FormulaWire {
-    #[serde(default, deserialize_with = "decimal_text")]
+    #[serde(default, deserialize_with = "exact_decimal")]
     value: Option<String>,
 }
 
@@ -454,9 +503,9 @@ struct FormulaWire {
 struct ValueWire {
     #[serde(default)]
     text: Option<String>,
-    #[serde(default, deserialize_with = "decimal_text")]
+    #[serde(default, deserialize_with = "exact_decimal")]
     new_number: Option<String>,
-    #[serde(default, deserialize_with = "decimal_text")]
+    #[serde(default, deserialize_with = "exact_decimal")]
     new_money: Option<String>,
     #[serde(default, deserialize_with = "object_or_empty")]
     date: Option<DateWire>,
@@ -487,18 +536,69 @@ struct ValueWire {
 }
 
 /// A nested object of a control value, where WeCom may send `[]`, `{}` or `null` for "none".
+/// Decoded straight from the input (no intermediate `Value` tree).
 fn object_or_empty<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
 where
     D: serde::Deserializer<'de>,
-    T: serde::de::DeserializeOwned,
+    T: Deserialize<'de>,
 {
-    let v = Value::deserialize(d)?;
-    match &v {
-        Value::Null => Ok(None),
-        Value::Array(a) if a.is_empty() => Ok(None),
-        _ => serde_json::from_value(v)
-            .map(Some)
-            .map_err(serde::de::Error::custom),
+    struct ObjectOrEmpty<T>(PhantomData<T>);
+
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectOrEmpty<T> {
+        type Value = Option<T>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an object, an empty array or null")
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            match seq.next_element::<IgnoredAny>()? {
+                None => Ok(None),
+                Some(_) => Err(de::Error::custom(
+                    "expected an object, got a non-empty array",
+                )),
+            }
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            T::deserialize(de::value::MapAccessDeserializer::new(map)).map(Some)
+        }
+    }
+
+    d.deserialize_any(ObjectOrEmpty(PhantomData))
+}
+
+/// A decimal that WeCom sends as a string (`new_number`, `new_money`, `formula.value`,
+/// coordinates) but that may also arrive as a bare number: kept as its exact text, digit for
+/// digit (a bare number's text is taken as written, never through f64). Empty or null is
+/// `None`.
+///
+/// Borrows the value's text from the input, so it only works on deserializers over a `&str`
+/// (`serde_json::from_str`), which is how control values are decoded (from their raw text).
+fn exact_decimal<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let raw = <&'de RawValue>::deserialize(d)?;
+    let text = raw.get();
+    match text.as_bytes().first() {
+        Some(b'"') => {
+            // No escape: the text between the quotes is the string.
+            let s = match text.get(1..text.len() - 1) {
+                Some(inner) if !inner.contains('\\') => inner.to_string(),
+                _ => serde_json::from_str::<String>(text).map_err(de::Error::custom)?,
+            };
+            Ok((!s.is_empty()).then_some(s))
+        }
+        Some(b'-' | b'0'..=b'9') => Ok(Some(text.to_string())),
+        _ if text == "null" => Ok(None),
+        _ => Err(de::Error::custom(format!(
+            "expected a decimal string, got {text}"
+        ))),
     }
 }
 
@@ -523,18 +623,24 @@ impl ControlValue {
         "WedriveFile",
     ];
 
-    /// Decodes a control's `value` by its `control` name. Never fails: an unknown name, or a
-    /// known one whose value does not have the documented shape, becomes `Unknown` with the raw
-    /// JSON, so the caller can count a warning and still keep everything.
-    pub fn from_api(control: &str, value: &Value) -> ControlValue {
-        if !Self::KNOWN_CONTROLS.contains(&control) || !(value.is_object() || value.is_null()) {
-            return ControlValue::Unknown { raw: value.clone() };
+    /// Decodes a control's `value` (its exact JSON text) by its `control` name. Never fails:
+    /// an unknown name, or a known one whose value does not have the documented shape, becomes
+    /// `Unknown` (the raw text stays in the control), so the caller can count a warning and
+    /// still keep everything.
+    pub fn from_api(control: &str, raw: &RawValue) -> ControlValue {
+        if !Self::KNOWN_CONTROLS.contains(&control) {
+            return ControlValue::Unknown;
         }
-        let empty = Value::Object(Map::new());
-        let value_or_empty = if value.is_null() { &empty } else { value };
-        let wire: ValueWire = match ValueWire::deserialize(value_or_empty) {
+        let text = raw.get().trim_start();
+        // An object, or null for "empty". (A struct would also accept an array, by position.)
+        let text = match text.as_bytes().first() {
+            Some(b'{') => text,
+            _ if text == "null" => "{}",
+            _ => return ControlValue::Unknown,
+        };
+        let wire: ValueWire = match serde_json::from_str(text) {
             Ok(w) => w,
-            Err(_) => return ControlValue::Unknown { raw: value.clone() },
+            Err(_) => return ControlValue::Unknown,
         };
         match control {
             "Text" => ControlValue::Text {
@@ -637,100 +743,108 @@ impl ControlValue {
             ControlValue::SchoolContact { .. } => "SchoolContact",
             ControlValue::Doc { .. } => "Doc",
             ControlValue::WedriveFile { .. } => "WedriveFile",
-            ControlValue::Unknown { .. } => "Unknown",
+            ControlValue::Unknown => "Unknown",
         }
     }
 
-    /// Encodes the value as WeCom sends it: its own key(s), and every other shape's array key
-    /// present and empty.
+    /// Encodes the value as WeCom sends it (see [`ApiEncoding`]) into a `Value`. `Unknown` has
+    /// no encoding of its own (its text is the control's `raw_value`): `null`.
     pub fn to_api_value(&self) -> Value {
-        if let ControlValue::Unknown { raw } = self {
-            return raw.clone();
+        serde_json::to_value(ApiEncoding(self)).unwrap_or(Value::Null)
+    }
+}
+
+/// A typed value serialised as WeCom sends it: every shape's array key present (empty when not
+/// its own, in the API examples' order), then its own non-array key. A Table's cells are
+/// written from their `raw_value` text as it is, so a table built from cells holds their exact
+/// bytes (going through a `Value` would re-spell them).
+struct ApiEncoding<'a>(&'a ControlValue);
+
+impl Serialize for ApiEncoding<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let v = self.0;
+        if let ControlValue::Unknown = v {
+            return s.serialize_unit();
         }
-        let mut m = Map::new();
-        for k in EMPTY_ARRAY_KEYS {
-            m.insert((*k).to_string(), Value::Array(vec![]));
+        let none: [(); 0] = [];
+        let mut m = s.serialize_map(None)?;
+        for key in EMPTY_ARRAY_KEYS {
+            match (*key, v) {
+                ("members", ControlValue::Contact { members, .. }) => {
+                    m.serialize_entry(key, members)?
+                }
+                ("departments", ControlValue::Contact { departments, .. }) => {
+                    m.serialize_entry(key, departments)?
+                }
+                ("files", ControlValue::File { files }) => m.serialize_entry(key, files)?,
+                ("children", ControlValue::Table { rows }) => m.serialize_entry(key, rows)?,
+                ("students", ControlValue::SchoolContact { students, .. }) => {
+                    m.serialize_entry(key, students)?
+                }
+                ("classes", ControlValue::SchoolContact { classes, .. }) => {
+                    m.serialize_entry(key, classes)?
+                }
+                ("docs", ControlValue::Doc { docs }) => m.serialize_entry(key, docs)?,
+                ("wedrive_files", ControlValue::WedriveFile { files }) => {
+                    m.serialize_entry(key, files)?
+                }
+                _ => m.serialize_entry(key, &none)?,
+            }
         }
-        let ts = |t: &Option<i64>| {
-            t.map(|t| Value::String(t.to_string()))
-                .unwrap_or(Value::Null)
-        };
-        match self {
+        let ts = |t: &Option<i64>| t.map(|t| t.to_string());
+        match v {
             ControlValue::Text { text } | ControlValue::Textarea { text } => {
-                m.insert("text".into(), json!(text));
+                m.serialize_entry("text", text)?
             }
             ControlValue::Number { number } => {
-                m.insert(
-                    "new_number".into(),
-                    json!(number.clone().unwrap_or_default()),
-                );
+                m.serialize_entry("new_number", number.as_deref().unwrap_or_default())?
             }
             ControlValue::Money { money } => {
-                m.insert("new_money".into(), json!(money.clone().unwrap_or_default()));
+                m.serialize_entry("new_money", money.as_deref().unwrap_or_default())?
             }
-            ControlValue::Date { kind, timestamp } => {
-                m.insert(
-                    "date".into(),
-                    json!({"type": kind, "s_timestamp": ts(timestamp)}),
-                );
-            }
-            ControlValue::Selector { kind, options } => {
-                m.insert("selector".into(), json!({"type": kind, "options": options}));
-            }
-            ControlValue::Contact {
-                members,
-                departments,
-            } => {
-                m.insert("members".into(), json!(members));
-                m.insert("departments".into(), json!(departments));
-            }
-            ControlValue::Tips => {}
-            ControlValue::File { files } => {
-                m.insert("files".into(), json!(files));
-            }
-            ControlValue::Table { rows } => {
-                m.insert("children".into(), json!(rows));
-            }
+            ControlValue::Date { kind, timestamp } => m.serialize_entry(
+                "date",
+                &json!({"type": kind, "s_timestamp": ts(timestamp)}),
+            )?,
+            ControlValue::Selector { kind, options } => m.serialize_entry(
+                "selector",
+                &json!({"type": kind, "options": options}),
+            )?,
             ControlValue::DateRange {
                 kind,
                 begin,
                 end,
                 duration_s,
-            } => {
-                m.insert(
-                    "date_range".into(),
-                    json!({"type": kind, "new_begin": begin, "new_end": end, "new_duration": duration_s}),
-                );
-            }
+            } => m.serialize_entry(
+                "date_range",
+                &json!({"type": kind, "new_begin": begin, "new_end": end, "new_duration": duration_s}),
+            )?,
             ControlValue::Location {
                 latitude,
                 longitude,
                 title,
                 address,
                 time,
-            } => {
-                m.insert(
-                    "location".into(),
-                    json!({"latitude": latitude, "longitude": longitude, "title": title,
-                           "address": address, "time": time}),
-                );
-            }
+            } => m.serialize_entry(
+                "location",
+                &json!({"latitude": latitude, "longitude": longitude, "title": title,
+                        "address": address, "time": time}),
+            )?,
             ControlValue::Formula { value } => {
-                m.insert("formula".into(), json!({ "value": value }));
+                m.serialize_entry("formula", &json!({ "value": value }))?
             }
-            ControlValue::SchoolContact { students, classes } => {
-                m.insert("students".into(), json!(students));
-                m.insert("classes".into(), json!(classes));
-            }
-            ControlValue::Doc { docs } => {
-                m.insert("docs".into(), json!(docs));
-            }
-            ControlValue::WedriveFile { files } => {
-                m.insert("wedrive_files".into(), json!(files));
-            }
-            ControlValue::Unknown { .. } => unreachable!("handled above"),
+            // Their keys are among the array keys above; Tips has none.
+            ControlValue::Contact { .. }
+            | ControlValue::Tips
+            | ControlValue::File { .. }
+            | ControlValue::Table { .. }
+            | ControlValue::SchoolContact { .. }
+            | ControlValue::Doc { .. }
+            | ControlValue::WedriveFile { .. }
+            | ControlValue::Unknown => {}
         }
-        Value::Object(m)
+        m.end()
     }
 }
 
@@ -943,20 +1057,93 @@ mod tests {
         let text = serde_json::to_string(&c).unwrap();
         let back: Control = serde_json::from_str(&text).unwrap();
         assert_eq!(back, c);
-        assert_eq!(back.raw_value["members"], json!([]));
+        assert_eq!(back.raw_value.get(), c.raw_value.get());
+        let raw: Value = serde_json::from_str(back.raw_value.get()).unwrap();
+        assert_eq!(raw["members"], json!([]));
     }
 
     #[test]
-    fn unknown_control_keeps_its_raw_value() {
-        let c: Control = serde_json::from_str(
-            r#"{"control":"Vote","id":"v","title":[{"text":"投票"}],"value":{"vote":{"n":18446744073709551615}}}"#,
-        )
+    fn unknown_control_keeps_its_raw_value_byte_for_byte() {
+        let value =
+            r#"{ "vote" : {"n":18446744073709551615, "f": 0.30000000000000004, "e": 1E+2} }"#;
+        let c: Control = serde_json::from_str(&format!(
+            r#"{{"control":"Vote","id":"v","title":[{{"text":"投票"}}],"value": {value}}}"#
+        ))
         .unwrap();
         assert_eq!(c.control, "Vote");
-        match &c.value {
-            ControlValue::Unknown { raw } => assert_eq!(raw["vote"]["n"].as_u64(), Some(u64::MAX)),
-            other => panic!("expected Unknown, got {other:?}"),
-        }
+        assert_eq!(c.value, ControlValue::Unknown);
+        assert_eq!(c.raw_value.get(), value);
+        // And it is written back as it came.
+        let again = serde_json::to_string(&c).unwrap();
+        assert!(again.ends_with(&format!(r#""value":{value}}}"#)), "{again}");
+    }
+
+    #[test]
+    fn known_values_keep_their_text_and_decode_exactly() {
+        let value = r#"{"new_number": 12345678901234567.890123, "tips": [] }"#;
+        let c: Control = serde_json::from_str(&format!(
+            r#"{{"control":"Number","id":"n","title":[],"value":{value}}}"#
+        ))
+        .unwrap();
+        assert_eq!(c.raw_value.get(), value);
+        // A bare number keeps its digits (never through f64).
+        assert_eq!(
+            c.value,
+            ControlValue::Number {
+                number: Some("12345678901234567.890123".into())
+            }
+        );
+        let c: Control = serde_json::from_str(
+            r#"{"control":"Money","id":"m","value":{"new_money":"1\u0032.5"}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            c.value,
+            ControlValue::Money {
+                money: Some("12.5".into())
+            }
+        );
+    }
+
+    #[test]
+    fn nested_shapes_accept_empty_arrays_null_and_objects_only() {
+        let decode = |value: &str| {
+            let c: Control =
+                serde_json::from_str(&format!(r#"{{"control":"Date","id":"d","value":{value}}}"#))
+                    .unwrap();
+            c.value
+        };
+        let none = ControlValue::Date {
+            kind: None,
+            timestamp: None,
+        };
+        assert_eq!(decode(r#"{"date":[]}"#), none);
+        assert_eq!(decode(r#"{"date":null}"#), none);
+        assert_eq!(decode("null"), none);
+        assert_eq!(
+            decode(r#"{"date":{"type":"hour","s_timestamp":"1606365591"}}"#),
+            ControlValue::Date {
+                kind: Some(DateKind::Hour),
+                timestamp: Some(1_606_365_591),
+            }
+        );
+        assert_eq!(decode(r#"{"date":[1]}"#), ControlValue::Unknown);
+        assert_eq!(decode(r#"{"date":"x"}"#), ControlValue::Unknown);
+        // A known type whose value is not an object.
+        assert_eq!(decode("[]"), ControlValue::Unknown);
+        assert_eq!(decode("\"x\""), ControlValue::Unknown);
+    }
+
+    #[test]
+    fn a_control_without_value_is_null() {
+        let c: Control = serde_json::from_str(r#"{"control":"Text","id":"t"}"#).unwrap();
+        assert_eq!(c.raw_value.get(), "null");
+        assert_eq!(
+            c.value,
+            ControlValue::Text {
+                text: String::new()
+            }
+        );
     }
 
     #[test]

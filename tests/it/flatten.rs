@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use chrono_tz::Asia::Shanghai;
 use polars::prelude::*;
 use proptest::prelude::*;
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
 use wecom_journal::flatten::{
@@ -142,9 +143,17 @@ fn time_at(df: &DataFrame, col: &str, i: usize) -> Option<i64> {
         .get(i)
 }
 
+/// The rows of `journal_controls` and their `value_json` parsed.
 fn control_rows(df: &DataFrame) -> (Vec<Ctl>, Vec<Value>) {
+    let json = (0..df.height())
+        .map(|i| serde_json::from_str(&str_at(df, "value_json", i).unwrap()).unwrap())
+        .collect();
+    (ctl_rows(df), json)
+}
+
+/// The rows of `journal_controls` (without `value_json`).
+fn ctl_rows(df: &DataFrame) -> Vec<Ctl> {
     let mut rows = vec![];
-    let mut json = vec![];
     for i in 0..df.height() {
         let options = df
             .column("value_options")
@@ -174,9 +183,8 @@ fn control_rows(df: &DataFrame) -> (Vec<Ctl>, Vec<Value>) {
             dur: df.column("value_duration_s").unwrap().i64().unwrap().get(i),
             options,
         });
-        json.push(serde_json::from_str(&str_at(df, "value_json", i).unwrap()).unwrap());
     }
-    (rows, json)
+    rows
 }
 
 /// (journal_uuid, control_id, kind, file_id, name) of an attachment row.
@@ -1050,10 +1058,11 @@ fn small_json() -> impl Strategy<Value = Value> {
         any::<bool>().prop_map(Value::from),
         any::<u64>().prop_map(Value::from),
         any::<i64>().prop_map(Value::from),
-        // Decimals of at most 13 significant digits: serde_json's default float parser (without
-        // the `float_roundtrip` feature) may change the last digit of a 17-digit float, which
-        // this property found; see the report to the lead.
-        (-100_000_000_000i64..100_000_000_000).prop_map(|c| Value::from(c as f64 / 100.0)),
+        // Any finite float, 17 significant digits included: `value_json` is the raw text, so no
+        // float parser comes between what was sent and what is kept.
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
         ".{0,8}".prop_map(Value::from),
     ];
     leaf.prop_recursive(3, 16, 4, |inner| {
@@ -1063,6 +1072,46 @@ fn small_json() -> impl Strategy<Value = Value> {
                 .prop_map(|m| Value::Object(m.into_iter().collect())),
         ]
     })
+}
+
+/// JSON texts as a server may spell them: spaces, tabs and newlines between tokens, numbers of
+/// any length and exponent spelling (beyond f64's precision and range), escapes. `value_json`
+/// must keep them byte for byte.
+fn raw_json() -> impl Strategy<Value = String> {
+    let ws = || prop_oneof![Just(""), Just(" "), Just("\n  "), Just("\t")];
+    let leaf = prop_oneof![
+        Just("null".to_string()),
+        Just("false".to_string()),
+        "-?(0|[1-9][0-9]{0,25})(\\.[0-9]{1,25})?([eE][+-]?[0-9]{1,3})?",
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(|f| serde_json::to_string(&f).unwrap()),
+        ".{0,8}".prop_map(|s| serde_json::to_string(&s).unwrap()),
+        Just(r#""caf\u00e9 \/ \"q\" \ud83d\ude00""#.to_string()),
+    ];
+    leaf.prop_recursive(3, 16, 4, move |inner| {
+        prop_oneof![
+            (prop::collection::vec((ws(), inner.clone()), 0..4), ws()).prop_map(|(items, end)| {
+                let items: Vec<String> = items.iter().map(|(w, v)| format!("{w}{v}")).collect();
+                format!("[{}{end}]", items.join(","))
+            }),
+            (
+                prop::collection::vec(("[a-z_]{1,6}", ws(), inner), 0..4),
+                ws()
+            )
+                .prop_map(|(items, end)| {
+                    let items: Vec<String> = items
+                        .iter()
+                        .map(|(k, w, v)| format!("{w}\"{k}\"{w}:{w}{v}"))
+                        .collect();
+                    format!("{{{}{end}}}", items.join(","))
+                }),
+        ]
+    })
+}
+
+fn raw(text: String) -> Box<RawValue> {
+    RawValue::from_string(text).unwrap()
 }
 
 fn leaf_value() -> impl Strategy<Value = ControlValue> {
@@ -1160,6 +1209,12 @@ fn control() -> impl Strategy<Value = Control> {
     let leaf = prop_oneof![
         8 => ("[A-Za-z]{1,8}-[0-9]{1,3}", titles(), leaf_value()).prop_map(|(id, t, v)| Control::new(id, t, v)),
         1 => ("[A-Z][a-z]{2,8}X", "[a-z]{1,4}", titles(), small_json()).prop_map(|(ty, id, t, raw)| Control::unknown(ty, id, t, raw)),
+        // Unknown types as a server spells them, and a known type with a spelling of its own:
+        // a bare Number beyond f64's digits, spaced out.
+        1 => ("[A-Z][a-z]{2,8}Y", "[a-z]{1,4}", titles(), raw_json()).prop_map(|(ty, id, t, text)| Control::from_raw(ty, id, t, raw(text))),
+        1 => ("[a-z]{1,4}", "-?(0|[1-9][0-9]{0,24})(\\.[0-9]{1,24})?", prop_oneof![Just(""), Just(" "), Just("\n")]).prop_map(|(id, digits, w)| {
+            Control::from_raw("Number", id, vec![], raw(format!("{{{w}\"new_number\"{w}:{w}{digits}{w},\"tips\":[]}}")))
+        }),
     ];
     leaf.prop_recursive(3, 24, 4, |inner| {
         (
@@ -1250,7 +1305,9 @@ proptest! {
         let text = serde_json::to_string(&generated).unwrap();
         let decoded: Vec<JournalDetail> = serde_json::from_str(&text).unwrap();
         let (t, _) = flatten(&decoded, &Directory::empty());
-        let (rows, json) = control_rows(&t.journal_controls);
+        // value_json may hold numbers beyond f64 (1e999): compared as text, never parsed.
+        let rows = ctl_rows(&t.journal_controls);
+        let json: Vec<String> = (0..t.journal_controls.height()).map(|i| str_at(&t.journal_controls, "value_json", i).unwrap()).collect();
         let uuids: Vec<String> = (0..t.journal_controls.height()).map(|i| str_at(&t.journal_controls, "journal_uuid", i).unwrap()).collect();
 
         let mut k = 0;
@@ -1262,7 +1319,11 @@ proptest! {
                 prop_assert_eq!(rows[k].seq as usize, seq);
                 prop_assert_eq!(&rows[k].id, &c.id);
                 prop_assert_eq!(&rows[k].ty, &c.control);
-                prop_assert_eq!(&json[k], &c.raw_value, "value_json of {} in {}", c.id, j.journal_uuid);
+                // Byte for byte what was sent.
+                prop_assert_eq!(json[k].as_str(), c.raw_value.get(), "value_json of {} in {}", c.id, j.journal_uuid);
+                if let ControlValue::Number { number } = &c.value {
+                    prop_assert_eq!(&rows[k].text, number, "value_text of {}", c.id);
+                }
                 k += 1;
             }
         }
