@@ -24,7 +24,9 @@ use crate::sink::{
     self, Manifest, OutputDir, SheetKind, TableWriter, WorkbookOptions, WorkbookSheet,
 };
 use crate::store::{store_path, Store};
-use crate::wecom::{ClientConfig, DepartmentListResponse, Secret, UserListResponse, WecomClient};
+use crate::wecom::{
+    ClientConfig, DepartmentListResponse, JournalDetail, Secret, UserListResponse, WecomClient,
+};
 
 /// The demo's job, compiled in so `demo` works from any directory.
 const DEMO_JOB: &str = include_str!("../../jobs/monthly-compliance.toml");
@@ -470,7 +472,7 @@ pub fn build_outputs(
     let mut wide_controls: Vec<DataFrame> = vec![];
     let mut wide_kept = 0usize;
     let mut wide_truncated = false;
-    store.details_in_range(start_ts, end_ts, DETAIL_BATCH, |batch| -> Result<()> {
+    let mut flatten_and_write = |batch: Vec<JournalDetail>| -> Result<()> {
         let mut tables = flatten::flatten_journals(&batch, &directory, tz, &mut warnings)?;
         // local_path of the wedrive files an extraction downloaded (null for the others).
         let downloaded = extract::DownloadedFiles::of_journals(
@@ -509,6 +511,26 @@ pub fn build_outputs(
             }
         }
         Ok(())
+    };
+    // Decoding the stored JSON is the heaviest step after the network: a second thread reads
+    // and decodes the next batch while this one flattens and writes the last (at most three
+    // batches in memory: one decoding, one waiting, one being written).
+    std::thread::scope(|scope| -> Result<()> {
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<JournalDetail>>(1);
+        let reader = scope.spawn(move || {
+            store.details_in_range(start_ts, end_ts, DETAIL_BATCH, |batch| -> Result<()> {
+                sender
+                    .send(batch)
+                    .map_err(|_| anyhow::anyhow!("the flatten stage stopped"))
+            })
+        });
+        let written = receiver.iter().try_for_each(&mut flatten_and_write);
+        // Unblocks the reader if writing failed while it waited to hand over a batch.
+        drop(receiver);
+        let read = reader
+            .join()
+            .map_err(|_| anyhow::anyhow!("the store reader panicked"))?;
+        written.and(read)
     })?;
     if !warnings.is_empty() {
         tracing::warn!("{warnings}");

@@ -324,10 +324,14 @@ fn shipped_jobs_validate() {
 #[test]
 fn plan_prints_windows_and_calls() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("jobs/monthly-compliance.toml");
+    // An empty output directory: a demo run in the checkout must not lend this plan history.
+    let empty = tempfile::tempdir().expect("a temp dir");
     // plan needs no credentials: it makes no call.
     let out = run(Command::new(BIN)
         .arg("plan")
         .arg(&path)
+        .arg("--output")
+        .arg(empty.path())
         .env_remove("WECOM_CORP_ID")
         .env_remove("WECOM_JOURNAL_SECRET"));
     let stdout = String::from_utf8_lossy(&out.stdout);
