@@ -487,23 +487,8 @@ impl Store {
         end_ts: i64,
         paged_at: i64,
     ) -> Result<()> {
-        let what = || format!("starting record window {filter_key} [{start_ts}, {end_ts})");
-        let mut conn = self.conn();
-        let tx = conn.transaction().ctx(what())?;
-        tx.execute(
-            "DELETE FROM record_pages WHERE filter_key = ?1 AND start_ts = ?2 AND end_ts = ?3",
-            params![filter_key, start_ts, end_ts],
-        )
-        .ctx(what())?;
-        tx.execute(
-            "INSERT INTO record_windows (filter_key, start_ts, end_ts, state, pages, journals, next_cursor, paged_at)
-             VALUES (?1, ?2, ?3, 'partial', 0, 0, 0, ?4)
-             ON CONFLICT (filter_key, start_ts, end_ts) DO UPDATE SET
-                 state = 'partial', pages = 0, journals = 0, next_cursor = 0, paged_at = excluded.paged_at",
-            params![filter_key, start_ts, end_ts, paged_at],
-        )
-        .ctx(what())?;
-        tx.commit().ctx(what())
+        let what = format!("starting record window {filter_key} [{start_ts}, {end_ts})");
+        self.reset_window(filter_key, start_ts, end_ts, paged_at, "partial", &what)
     }
 
     /// Stores one page and advances its window (to `done` on the last page), in one transaction.
@@ -577,21 +562,37 @@ impl Store {
         end_ts: i64,
         paged_at: i64,
     ) -> Result<()> {
-        let what = || format!("marking record window {filter_key} [{start_ts}, {end_ts}) split");
+        let what = format!("marking record window {filter_key} [{start_ts}, {end_ts}) split");
+        self.reset_window(filter_key, start_ts, end_ts, paged_at, "split", &what)
+    }
+
+    /// Drops a window's pages and sets it to `state` with nothing listed, in one transaction,
+    /// so the window never reads as done with a half listing.
+    fn reset_window(
+        &self,
+        filter_key: &str,
+        start_ts: i64,
+        end_ts: i64,
+        paged_at: i64,
+        state: &str,
+        what: &str,
+    ) -> Result<()> {
         let mut conn = self.conn();
-        let tx = conn.transaction().ctx(what())?;
+        let tx = conn.transaction().ctx(what)?;
         tx.execute(
             "DELETE FROM record_pages WHERE filter_key = ?1 AND start_ts = ?2 AND end_ts = ?3",
             params![filter_key, start_ts, end_ts],
         )
-        .ctx(what())?;
+        .ctx(what)?;
         tx.execute(
-            "INSERT OR REPLACE INTO record_windows (filter_key, start_ts, end_ts, state, pages, journals, next_cursor, paged_at)
-             VALUES (?1, ?2, ?3, 'split', 0, 0, 0, ?4)",
-            params![filter_key, start_ts, end_ts, paged_at],
+            "INSERT INTO record_windows (filter_key, start_ts, end_ts, state, pages, journals, next_cursor, paged_at)
+             VALUES (?1, ?2, ?3, ?5, 0, 0, 0, ?4)
+             ON CONFLICT (filter_key, start_ts, end_ts) DO UPDATE SET
+                 state = excluded.state, pages = 0, journals = 0, next_cursor = 0, paged_at = excluded.paged_at",
+            params![filter_key, start_ts, end_ts, paged_at, state],
         )
-        .ctx(what())?;
-        tx.commit().ctx(what())
+        .ctx(what)?;
+        tx.commit().ctx(what)
     }
 
     /// The uuids a window's stored pages list, in page order, each once.
