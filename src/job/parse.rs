@@ -645,30 +645,30 @@ impl<'a> Cx<'a> {
 
     /// An integer ≥ 1 that fits a u32 (quotas, concurrency).
     fn positive(&self, t: &Table<'_, '_>, key: &str) -> Result<Option<u32>> {
-        let Some(v) = t.get(key) else { return Ok(None) };
-        let n = self.integer(t, key, v)?;
-        if n < 1 || n > i128::from(u32::MAX) {
-            return Err(self.err(
-                v.span(),
-                format!(
-                    "{} must be a positive integer (1 to {}), found {n}",
-                    t.key_path(key),
-                    u32::MAX
-                ),
-            ));
-        }
-        Ok(Some(n as u32))
+        self.u32_from(t, key, 1, "a positive integer (1 to")
     }
 
     /// An integer ≥ 0 that fits a u32.
     fn non_negative(&self, t: &Table<'_, '_>, key: &str) -> Result<Option<u32>> {
+        self.u32_from(t, key, 0, "an integer from 0 to")
+    }
+
+    /// An integer from `min` to `u32::MAX`; `expected` opens the message ("must be …").
+    fn u32_from(
+        &self,
+        t: &Table<'_, '_>,
+        key: &str,
+        min: u32,
+        expected: &str,
+    ) -> Result<Option<u32>> {
         let Some(v) = t.get(key) else { return Ok(None) };
         let n = self.integer(t, key, v)?;
-        if n < 0 || n > i128::from(u32::MAX) {
+        if n < i128::from(min) || n > i128::from(u32::MAX) {
+            let close = if min > 0 { ")" } else { "" };
             return Err(self.err(
                 v.span(),
                 format!(
-                    "{} must be an integer from 0 to {}, found {n}",
+                    "{} must be {expected} {}{close}, found {n}",
                     t.key_path(key),
                     u32::MAX
                 ),

@@ -455,24 +455,32 @@ impl Sim {
         }))
     }
 
+    /// The journal a detail or wedrive call names, as WeCom answers for it: 301084 for an
+    /// unknown uuid, 301065 for a template the app may not read.
+    fn readable_journal(&self, journal_uuid: &str) -> Result<&crate::wecom::JournalDetail, Reply> {
+        let journal = self
+            .by_uuid
+            .get(journal_uuid)
+            .and_then(|&i| self.org.journals.get(i))
+            .ok_or_else(|| Reply::error(301084, "invalid journaluuid"))?;
+        if self.denied(journal.template_id.as_deref()) {
+            return Err(Reply::error(
+                301065,
+                "no permission to pull journal data of this template",
+            ));
+        }
+        Ok(journal)
+    }
+
     fn record_detail(&self, body: &[u8]) -> Reply {
         let req: RecordDetailRequest = match parse(body) {
             Ok(r) => r,
             Err(reply) => return reply,
         };
-        let Some(journal) = self
-            .by_uuid
-            .get(&req.journaluuid)
-            .and_then(|&i| self.org.journals.get(i))
-        else {
-            return Reply::error(301084, "invalid journaluuid");
+        let journal = match self.readable_journal(&req.journaluuid) {
+            Ok(j) => j,
+            Err(reply) => return reply,
         };
-        if self.denied(journal.template_id.as_deref()) {
-            return Reply::error(
-                301065,
-                "no permission to pull journal data of this template",
-            );
-        }
         match serde_json::to_value(journal) {
             Ok(info) => Reply::ok(json!({ "info": info })),
             Err(_) => Reply::error(301067, "internal error"),
@@ -526,19 +534,10 @@ impl Sim {
             Ok(r) => r,
             Err(reply) => return reply,
         };
-        let Some(journal) = self
-            .by_uuid
-            .get(&req.journaluuid)
-            .and_then(|&i| self.org.journals.get(i))
-        else {
-            return Reply::error(301084, "invalid journaluuid");
+        let journal = match self.readable_journal(&req.journaluuid) {
+            Ok(j) => j,
+            Err(reply) => return reply,
         };
-        if self.denied(journal.template_id.as_deref()) {
-            return Reply::error(
-                301065,
-                "no permission to pull journal data of this template",
-            );
-        }
         let owner = self
             .wedrive_files
             .get(&req.fileid)
