@@ -324,6 +324,25 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// The store's schema version (`PRAGMA user_version`); an error for a store written by a newer
+/// wecom-journal, which this one must not read or migrate.
+fn schema_version(conn: &Connection, path: &Path) -> Result<i64> {
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(|source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew {
+            path: path.to_path_buf(),
+            found: version,
+            expected: SCHEMA_VERSION,
+        });
+    }
+    Ok(version)
+}
+
 impl Store {
     /// Opens (creating it and its parent directories if needed) the store at `path`, in WAL
     /// mode with `synchronous = NORMAL`, and brings its schema to [`SCHEMA_VERSION`].
@@ -355,16 +374,7 @@ impl Store {
             .map_err(open_err)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(open_err)?;
-        let version: i64 = conn
-            .pragma_query_value(None, "user_version", |row| row.get(0))
-            .map_err(open_err)?;
-        if version > SCHEMA_VERSION {
-            return Err(StoreError::SchemaTooNew {
-                path,
-                found: version,
-                expected: SCHEMA_VERSION,
-            });
-        }
+        let version = schema_version(&conn, &path)?;
         if version < SCHEMA_VERSION {
             conn.execute_batch(&format!(
                 "BEGIN; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
@@ -399,16 +409,7 @@ impl Store {
         // A run of the same job may be writing (WAL lets it): wait for its short transactions.
         conn.busy_timeout(std::time::Duration::from_secs(30))
             .map_err(open_err)?;
-        let version: i64 = conn
-            .pragma_query_value(None, "user_version", |row| row.get(0))
-            .map_err(open_err)?;
-        if version > SCHEMA_VERSION {
-            return Err(StoreError::SchemaTooNew {
-                path,
-                found: version,
-                expected: SCHEMA_VERSION,
-            });
-        }
+        let version = schema_version(&conn, &path)?;
         if version < 1 {
             // No schema: never written by a run. Older schemas are read as they are (no
             // migration here): what `plan_history` reads is in every version.
