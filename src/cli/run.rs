@@ -446,22 +446,13 @@ pub fn build_outputs(
 
     let t = Instant::now();
     let mut writers: BTreeMap<&'static str, TableWriter> = BTreeMap::new();
-    for (table, partition) in [
-        ("journals", Some("report_date")),
-        ("journal_controls", Some("report_date")),
-        ("journal_attachments", Some("report_date")),
-        ("journal_receivers", Some("report_date")),
-        ("journal_comments", Some("report_date")),
-        ("stat_cycles", Some("cycle_date")),
-        ("stat_items", Some("cycle_date")),
-        ("departments", None),
-        ("users", None),
-    ] {
-        let mut w = TableWriter::create(out, table, partition, formats, bom)?;
-        if partition.is_some() {
+    // One writer per table of the schema, partitioned as the schema says.
+    for spec in flatten::schema::TABLES {
+        let mut w = TableWriter::create(out, spec.name, spec.partition_by, formats, bom)?;
+        if spec.partition_by.is_some() {
             w.covers(months.iter().cloned());
         }
-        writers.insert(table, w);
+        writers.insert(spec.name, w);
     }
 
     // Journals, streamed from the store batch by batch. Reports need only a few journal
