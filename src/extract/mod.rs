@@ -23,7 +23,7 @@ use thiserror::Error;
 use crate::job::{DateRange, DirectorySource, Job};
 use crate::store::{filter_key, PageRecord, Store, StoreError};
 use crate::wecom::types::{RecordFilter, RecordListRequest, StatListRequest};
-use crate::wecom::{Endpoint, WecomClient, WecomError};
+use crate::wecom::{errcode, Endpoint, WecomClient, WecomError};
 
 mod progress;
 pub mod wedrive;
@@ -247,7 +247,7 @@ fn gap(what: String, err: &WecomError) -> Gap {
     Gap {
         what,
         endpoint: err.endpoint().unwrap_or("").to_string(),
-        errcode: err.errcode().unwrap_or(0),
+        errcode: err.errcode().unwrap_or(errcode::OK),
         message: err.to_string(),
     }
 }
@@ -441,7 +441,9 @@ impl Ctx<'_> {
                     }
                     cursor = page.next_cursor;
                 }
-                Err(err) if err.errcode() == Some(301066) && !restarted => {
+                Err(err)
+                    if err.errcode() == Some(errcode::JOURNAL_BAD_PARAMETERS) && !restarted =>
+                {
                     // A stored cursor from a killed run that the API no longer accepts: page
                     // the window again from its start (once).
                     restarted = true;
@@ -450,11 +452,15 @@ impl Ctx<'_> {
                     cursor = 0;
                     journals = 0;
                 }
-                Err(err) if err.errcode() == Some(301066) && w.halves().is_some() => {
+                Err(err)
+                    if err.errcode() == Some(errcode::JOURNAL_BAD_PARAMETERS)
+                        && w.halves().is_some() =>
+                {
                     tracing::info!(
-                        "record window {} ({}) answered 301066: halving it",
+                        "record window {} ({}) answered {}: halving it",
                         self.describe(w),
-                        describe_filters(filters)
+                        describe_filters(filters),
+                        errcode::JOURNAL_BAD_PARAMETERS,
                     );
                     self.store
                         .put_window_split(key, w.start_ts, w.end_ts, paged_at)?;
@@ -472,7 +478,7 @@ impl Ctx<'_> {
                     });
                 }
                 Err(err) => {
-                    let halved = if err.errcode() == Some(301066) {
+                    let halved = if err.errcode() == Some(errcode::JOURNAL_BAD_PARAMETERS) {
                         ", halved down to a day"
                     } else {
                         ""
@@ -761,7 +767,7 @@ impl RefusedItems {
     fn add(&mut self, uuid: String, err: &WecomError) {
         let entry = self
             .by_errcode
-            .entry(err.errcode().unwrap_or(0))
+            .entry(err.errcode().unwrap_or(errcode::OK))
             .or_insert_with(|| (gap(String::new(), err), 0, Vec::new()));
         entry.1 += 1;
         if entry.2.len() < Self::SAMPLE {
