@@ -30,7 +30,6 @@ pub mod wedrive;
 pub mod windows;
 
 use progress::StageProgress;
-pub use wedrive::{fill_local_paths, DownloadedFiles};
 pub use windows::{
     filter_combinations, month_windows, needs_detail, needs_stat, range_window, stats_windows,
     window_action, Window, WindowAction,
