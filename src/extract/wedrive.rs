@@ -3,8 +3,9 @@
 //! `<output dir>/files/<journal_uuid>/<fileid>` and recorded in the store (whose records the
 //! pipeline hands to flatten as `journal_attachments.local_path`).
 //!
-//! The output directory is the store's directory (design §7: `<output.dir>/store.sqlite`), so
-//! the files always sit beside the store that records them, whatever `--output` said.
+//! The output directory is the store's directory (`<output.dir>/store.sqlite`, README "The demo
+//! and its output"), so the files always sit beside the store that records them, whatever
+//! `--output` said.
 //!
 //! Owns the layout under `files/` and the file-name sanitising. Talks to WeCom only through
 //! [`WecomClient`] and keeps state only through [`Store`]. A download answer (URL and cookie,

@@ -474,8 +474,8 @@ fn csv_schema(schema: &Schema) -> Schema {
         .collect()
 }
 
-/// CSV cannot hold nested values: list columns are joined with `;` (design: "list columns joined
-/// with ;"); everything else is written as it is.
+/// CSV cannot hold nested values: list columns are joined with `;`, as a spreadsheet user
+/// expects; everything else is written as it is.
 fn csv_ready(batch: &DataFrame) -> PolarsResult<DataFrame> {
     let list_columns: Vec<Expr> = batch
         .columns()
