@@ -999,10 +999,7 @@ fn all_nine_tables_have_exactly_their_schema() {
 }
 
 fn run_cli(args: &[&str]) -> String {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wecom-journal"))
-        .args(args)
-        .output()
-        .unwrap();
+    let out = crate::common::bin().args(args).output().unwrap();
     assert!(
         out.status.success(),
         "wecom-journal {args:?}: {}",
