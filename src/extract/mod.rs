@@ -440,9 +440,7 @@ impl Ctx<'_> {
                     }
                     cursor = page.next_cursor;
                 }
-                Err(err)
-                    if err.errcode() == Some(errcode::JOURNAL_BAD_PARAMETERS) && !restarted =>
-                {
+                Err(err) if err.is(errcode::JOURNAL_BAD_PARAMETERS) && !restarted => {
                     // A stored cursor from a killed run that the API no longer accepts: page
                     // the window again from its start (once).
                     restarted = true;
@@ -451,10 +449,7 @@ impl Ctx<'_> {
                     cursor = 0;
                     journals = 0;
                 }
-                Err(err)
-                    if err.errcode() == Some(errcode::JOURNAL_BAD_PARAMETERS)
-                        && w.halves().is_some() =>
-                {
+                Err(err) if err.is(errcode::JOURNAL_BAD_PARAMETERS) && w.halves().is_some() => {
                     tracing::info!(
                         "record window {} ({}) answered {}: halving it",
                         self.describe(w),
@@ -477,7 +472,7 @@ impl Ctx<'_> {
                     });
                 }
                 Err(err) => {
-                    let halved = if err.errcode() == Some(errcode::JOURNAL_BAD_PARAMETERS) {
+                    let halved = if err.is(errcode::JOURNAL_BAD_PARAMETERS) {
                         ", halved down to a day"
                     } else {
                         ""

@@ -34,10 +34,6 @@ impl LocalPaths {
             .map(String::as_str)
     }
 
-    pub fn len(&self) -> usize {
-        self.by_file.len()
-    }
-
     pub fn is_empty(&self) -> bool {
         self.by_file.is_empty()
     }

@@ -75,7 +75,7 @@ impl Diagnostic {
 }
 
 /// The hint of one error of a chain, if its type has one.
-pub fn hint_of(err: &(dyn Error + 'static)) -> Option<String> {
+fn hint_of(err: &(dyn Error + 'static)) -> Option<String> {
     if let Some(e) = err.downcast_ref::<WecomError>() {
         return e.hint();
     }

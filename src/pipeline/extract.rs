@@ -54,7 +54,7 @@ pub fn client_for(job: &Job) -> Result<WecomClient> {
 /// Starts the simulator in the current runtime on a loopback port, serving `range` in the
 /// job's zone, and points the job at it (its base URL, corp id and secret). The job's own
 /// credentials are not used, so they need not be set. Serving stops when the handle drops.
-pub async fn start_sandbox(job: &mut Job, range: DateRange) -> Result<SimHandle> {
+pub(crate) async fn start_sandbox(job: &mut Job, range: DateRange) -> Result<SimHandle> {
     let sim = SimHandle::start(
         SimConfig {
             start: range.start,

@@ -11,7 +11,7 @@ use crate::wecom::errcode;
 
 /// A run's id: its start time (UTC, to the millisecond, so ids sort by time) and the job's
 /// name made safe for a file name: `20261101T020000123Z-monthly-compliance`.
-pub fn run_id(job: &str, at: DateTime<Utc>) -> String {
+pub(crate) fn run_id(job: &str, at: DateTime<Utc>) -> String {
     let job: String = job
         .chars()
         .map(|c| {
@@ -26,7 +26,7 @@ pub fn run_id(job: &str, at: DateTime<Utc>) -> String {
 }
 
 /// Adds an extraction's calls, time and gaps (its gaps only if it finished).
-pub fn record_extract(manifest: &mut Manifest, extracted: &Extracted) {
+pub(crate) fn record_extract(manifest: &mut Manifest, extracted: &Extracted) {
     manifest.add_duration("extract", extracted.elapsed);
     manifest.add_call_stats(&extracted.calls);
     if let Ok(summary) = &extracted.result {
@@ -35,7 +35,7 @@ pub fn record_extract(manifest: &mut Manifest, extracted: &Extracted) {
 }
 
 /// Adds what the outputs wrote (also when they stopped half-way: what was written before).
-pub fn record_outputs(manifest: &mut Manifest, outputs: &OutputsSummary) {
+pub(crate) fn record_outputs(manifest: &mut Manifest, outputs: &OutputsSummary) {
     for (table, rows) in &outputs.rows {
         manifest.add_rows(table, *rows);
     }

@@ -27,17 +27,13 @@ mod outputs;
 mod plan;
 mod workbook;
 
-pub use diagnostic::{hint_of, Diagnostic, PipelineError};
-pub use extract::{client_for, extract, start_sandbox, Extracted};
-pub use manifest::{record_extract, record_outputs, run_id};
-pub use outputs::{
-    build_outputs, report_path, Months, OutputDurations, OutputsFailed, OutputsSummary,
-};
+pub use diagnostic::{Diagnostic, PipelineError};
+pub(crate) use extract::start_sandbox;
+pub use extract::{client_for, extract, Extracted};
+pub(crate) use manifest::{record_extract, record_outputs, run_id};
+pub use outputs::{build_outputs, OutputDurations, OutputsFailed, OutputsSummary};
 pub use plan::{plan, PlannedJob};
-pub use workbook::{
-    report_sheet_kind, summary_items, workbook_file_name, LATE_RATE_HIGHLIGHT,
-    WIDE_SHEET_MAX_JOURNALS, WIDE_SHEET_PREFIX,
-};
+pub use workbook::{report_sheet_kind, summary_items, workbook_file_name};
 
 /// How to run a job.
 #[derive(Debug, Clone)]

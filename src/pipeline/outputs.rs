@@ -68,20 +68,20 @@ pub struct OutputsFailed {
 
 /// The partitions a run owns and the instants that bound them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Months {
+pub(crate) struct Months {
     /// `YYYY-MM` of every month the range touches.
-    pub labels: Vec<String>,
+    pub(crate) labels: Vec<String>,
     /// Local midnight of the first of the first month (unix s).
-    pub start_ts: i64,
+    pub(crate) start_ts: i64,
     /// Local midnight of the first of the month after the last (unix s).
-    pub end_ts: i64,
+    pub(crate) end_ts: i64,
 }
 
 impl Months {
     /// Partitions are whole months and a run replaces those it touches, so it flattens every
     /// stored row of those months, not only the range's (else a mid-month range would wipe the
     /// first half of its month). Reports still cover the range alone.
-    pub fn of(range: DateRange, tz: Tz) -> Months {
+    pub(crate) fn of(range: DateRange, tz: Tz) -> Months {
         let span = month_span(range);
         Months {
             labels: months_of(range),
@@ -315,7 +315,7 @@ fn report_inputs(stat_items: &DataFrame, journals: DataFrame, range: DateRange) 
 }
 
 /// Where a report's files go, relative to the output root (before the format's extension).
-pub fn report_path(kind: ReportKind) -> String {
+pub(crate) fn report_path(kind: ReportKind) -> String {
     format!("reports/{}", kind.name())
 }
 

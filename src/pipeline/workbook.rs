@@ -16,13 +16,13 @@ use crate::sink::{
 };
 
 /// Journals kept for the wide sheets, over all templates (the tables hold them all).
-pub const WIDE_SHEET_MAX_JOURNALS: usize = 100_000;
+pub(crate) const WIDE_SHEET_MAX_JOURNALS: usize = 100_000;
 
 /// `late_rate` cells above this are highlighted in every report sheet.
-pub const LATE_RATE_HIGHLIGHT: f64 = 0.2;
+pub(crate) const LATE_RATE_HIGHLIGHT: f64 = 0.2;
 
 /// The prefix of a template's wide sheet: `journals_wide__<template name>`.
-pub const WIDE_SHEET_PREFIX: &str = "journals_wide__";
+pub(crate) const WIDE_SHEET_PREFIX: &str = "journals_wide__";
 
 /// The journals and top-level controls kept, batch by batch, for the wide sheets.
 #[derive(Default)]

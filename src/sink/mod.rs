@@ -221,7 +221,7 @@ pub fn write_frame(
 
 /// Stacks batches of one schema into one frame (`None` for no batch); the chunks stay as they
 /// are (callers rechunk when they need aligned chunks).
-pub fn concat_frames(frames: Vec<DataFrame>) -> PolarsResult<Option<DataFrame>> {
+pub(crate) fn concat_frames(frames: Vec<DataFrame>) -> PolarsResult<Option<DataFrame>> {
     let mut iter = frames.into_iter();
     let Some(mut first) = iter.next() else {
         return Ok(None);

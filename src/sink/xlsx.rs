@@ -89,7 +89,7 @@ pub enum SummaryValue {
 }
 
 impl SummaryItem {
-    pub fn new(label: &str, value: SummaryValue) -> Self {
+    pub(crate) fn new(label: &str, value: SummaryValue) -> Self {
         SummaryItem {
             label: label.to_owned(),
             value,

@@ -48,6 +48,11 @@ impl WecomError {
         }
     }
 
+    /// Whether WeCom answered with this errcode.
+    pub fn is(&self, code: i64) -> bool {
+        self.errcode() == Some(code)
+    }
+
     pub fn endpoint(&self) -> Option<&'static str> {
         match self {
             WecomError::Api { endpoint, .. }
