@@ -129,6 +129,24 @@ impl Control {
             raw_value,
         }
     }
+
+    /// Every control of `controls` and, under each Table, the cells of its rows (recursively,
+    /// Tables in Tables included), depth-first in document order: a Table comes before its
+    /// first row's cells, and row 0's cells before row 1's. Descends only into values decoded
+    /// as [`ControlValue::Table`] (dispatch is on the control's name, as everywhere); a Table
+    /// whose value did not decode is met but has no cells. [`ControlWalk::placed`] also says
+    /// where each control sits.
+    ///
+    /// The one walk of the control tree: whoever needs every control of a journal (the
+    /// wedrive downloads, the store's plan facts, the simulator) takes it from here.
+    pub fn walk(controls: &[Control]) -> ControlWalk<'_> {
+        ControlWalk {
+            stack: vec![Frame {
+                controls: controls.iter(),
+                cell: None,
+            }],
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -164,5 +182,70 @@ impl Serialize for Control {
         st.serialize_field("title", &self.title)?;
         st.serialize_field("value", &self.raw_value)?;
         st.end()
+    }
+}
+
+/// Where a control met by [`ControlWalk::placed`] sits when it is a Table's cell.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TableCell<'a> {
+    /// The Table control whose row holds the cell.
+    pub table: &'a Control,
+    /// The row's index among the Table's rows, from 0.
+    pub row: usize,
+}
+
+/// The iterator of [`Control::walk`]: each control once, depth-first. Holds one frame per
+/// Table row still to walk, never a copy of a control.
+#[derive(Debug, Clone)]
+pub struct ControlWalk<'a> {
+    /// The lists still to walk, the one to continue last; a Table pushes its rows in reverse
+    /// so that row 0 comes next.
+    stack: Vec<Frame<'a>>,
+}
+
+#[derive(Debug, Clone)]
+struct Frame<'a> {
+    controls: std::slice::Iter<'a, Control>,
+    /// `None` for the walked list itself; the Table and row for a row's cells.
+    cell: Option<TableCell<'a>>,
+}
+
+impl<'a> ControlWalk<'a> {
+    /// The same walk, each control with its [`TableCell`] (`None` for the walked list's own
+    /// controls).
+    pub fn placed(self) -> impl Iterator<Item = (&'a Control, Option<TableCell<'a>>)> {
+        let mut walk = self;
+        std::iter::from_fn(move || walk.next_placed())
+    }
+
+    fn next_placed(&mut self) -> Option<(&'a Control, Option<TableCell<'a>>)> {
+        loop {
+            let frame = self.stack.last_mut()?;
+            let Some(control) = frame.controls.next() else {
+                self.stack.pop();
+                continue;
+            };
+            let cell = frame.cell;
+            if let ControlValue::Table { rows } = &control.value {
+                for (row, r) in rows.iter().enumerate().rev() {
+                    self.stack.push(Frame {
+                        controls: r.list.iter(),
+                        cell: Some(TableCell {
+                            table: control,
+                            row,
+                        }),
+                    });
+                }
+            }
+            return Some((control, cell));
+        }
+    }
+}
+
+impl<'a> Iterator for ControlWalk<'a> {
+    type Item = &'a Control;
+
+    fn next(&mut self) -> Option<&'a Control> {
+        self.next_placed().map(|(control, _)| control)
     }
 }

@@ -141,3 +141,75 @@ fn titles_pick_zh_cn_or_the_first() {
     assert_eq!(pick_text(&t), Some("工作"));
     assert_eq!(pick_text_en(&t), None);
 }
+
+fn text(id: &str) -> Control {
+    Control::new(id, vec![], ControlValue::Text { text: id.into() })
+}
+
+fn table(id: &str, rows: Vec<Vec<Control>>) -> Control {
+    let rows = rows.into_iter().map(|list| TableRow { list }).collect();
+    Control::new(id, vec![], ControlValue::Table { rows })
+}
+
+/// A Table of two rows whose first row holds a Table of two rows, then a Table whose value
+/// did not decode, and an empty Table.
+fn nested_controls() -> Vec<Control> {
+    let inner = table("t2", vec![vec![text("c")], vec![text("d")]]);
+    let outer = table("t1", vec![vec![text("b"), inner], vec![text("e")]]);
+    let undecoded = Control::from_raw(
+        "Table",
+        "bad",
+        vec![],
+        serde_json::value::to_raw_value(&json!([[{"control": "Text", "id": "hidden"}]])).unwrap(),
+    );
+    assert_eq!(undecoded.value, ControlValue::Unknown);
+    vec![
+        text("a"),
+        outer,
+        text("f"),
+        undecoded,
+        table("empty", vec![]),
+        text("g"),
+    ]
+}
+
+#[test]
+fn walk_meets_every_control_depth_first_in_document_order() {
+    let controls = nested_controls();
+    let ids: Vec<&str> = Control::walk(&controls).map(|c| c.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["a", "t1", "b", "t2", "c", "d", "e", "f", "bad", "empty", "g"]
+    );
+    // The same walk over the decoded wire text: the tree is the values', not the builder's.
+    let text = serde_json::to_string(&controls).unwrap();
+    let decoded: Vec<Control> = serde_json::from_str(&text).unwrap();
+    let again: Vec<&str> = Control::walk(&decoded).map(|c| c.id.as_str()).collect();
+    assert_eq!(again, ids);
+    assert_eq!(Control::walk(&[]).count(), 0);
+}
+
+#[test]
+fn placed_walk_says_which_table_row_holds_each_cell() {
+    let controls = nested_controls();
+    let placed: Vec<(&str, Option<(&str, usize)>)> = Control::walk(&controls)
+        .placed()
+        .map(|(c, cell)| (c.id.as_str(), cell.map(|p| (p.table.id.as_str(), p.row))))
+        .collect();
+    assert_eq!(
+        placed,
+        [
+            ("a", None),
+            ("t1", None),
+            ("b", Some(("t1", 0))),
+            ("t2", Some(("t1", 0))),
+            ("c", Some(("t2", 0))),
+            ("d", Some(("t2", 1))),
+            ("e", Some(("t1", 1))),
+            ("f", None),
+            ("bad", None),
+            ("empty", None),
+            ("g", None),
+        ]
+    );
+}
