@@ -33,7 +33,7 @@ use schema::{migrate, schema_version};
 
 pub use details::DetailState;
 pub use directory::DirectorySnapshot;
-pub use history::StoreCounts;
+pub use history::{ListingHistory, StoreCounts};
 pub use runs::RunRecord;
 pub use schema::SCHEMA_VERSION;
 pub use stats::StoredStat;
@@ -99,6 +99,10 @@ impl<T> SqlContext<T> for rusqlite::Result<T> {
 /// mutex, each call a short statement or transaction.
 pub struct Store {
     path: PathBuf,
+    /// The file's schema version: [`SCHEMA_VERSION`] once opened to write (migrated); what the
+    /// file says when opened read-only (never migrated), which the readers of columns added
+    /// since version 1 look at.
+    schema_version: i64,
     conn: Mutex<Connection>,
 }
 
@@ -125,7 +129,7 @@ impl Store {
             path: path.clone(),
             source,
         };
-        let conn = Connection::open(&path).map_err(open_err)?;
+        let mut conn = Connection::open(&path).map_err(open_err)?;
         // Another process (a second run of the same job) may hold the write lock briefly.
         conn.busy_timeout(std::time::Duration::from_secs(30))
             .map_err(open_err)?;
@@ -143,10 +147,11 @@ impl Store {
             .map_err(open_err)?;
         let version = schema_version(&conn, &path)?;
         if version < SCHEMA_VERSION {
-            migrate(&conn, &path, version)?;
+            migrate(&mut conn, &path, version)?;
         }
         Ok(Store {
             path,
+            schema_version: SCHEMA_VERSION,
             conn: Mutex::new(conn),
         })
     }
@@ -154,7 +159,8 @@ impl Store {
     /// Opens an existing store for reading only (`plan` reads the history of earlier runs and
     /// must never create, migrate or lock a store for writing). `Ok(None)` when there is no file
     /// at `path` or it holds no schema yet. Only the methods that read tables of every schema
-    /// version (such as [`Store::plan_history`]) may be used on it.
+    /// version, or that look at the file's version (such as [`Store::plan_history`]), may be
+    /// used on it.
     pub fn open_read_only(path: impl AsRef<Path>) -> Result<Option<Store>> {
         use rusqlite::OpenFlags;
         let path = path.as_ref().to_path_buf();
@@ -176,11 +182,13 @@ impl Store {
         let version = schema_version(&conn, &path)?;
         if version < 1 {
             // No schema: never written by a run. Older schemas are read as they are (no
-            // migration here): what `plan_history` reads is in every version.
+            // migration here): `plan_history` reads what every version has, and counts what
+            // an older one lacks from the details themselves.
             return Ok(None);
         }
         Ok(Some(Store {
             path,
+            schema_version: version,
             conn: Mutex::new(conn),
         }))
     }

@@ -1,7 +1,10 @@
 //! The store against real SQLite files in temporary directories.
 
 use super::*;
-use crate::job::plan::PlanHistory;
+use std::path::Path;
+
+use rusqlite::params;
+
 use crate::wecom::types::{Control, JournalDetail, UserRef};
 
 fn detail(uuid: &str, template: &str, report_time: i64) -> (JournalDetail, String) {
@@ -15,6 +18,47 @@ fn detail(uuid: &str, template: &str, report_time: i64) -> (JournalDetail, Strin
         },
         ..Default::default()
     };
+    let raw = serde_json::to_string(&d).unwrap();
+    (d, raw)
+}
+
+/// A detail whose controls reference three wedrive files: two in a top-level WedriveFile
+/// control, one in a Table's cell; and a Text control whose value fills the `wedrive_files`
+/// key, which is no wedrive attachment (dispatch is on the control's name).
+fn detail_with_wedrive_files(uuid: &str) -> (JournalDetail, String) {
+    use crate::wecom::types::{ControlValue, LangText, TableRow, WedriveRef};
+    let files = |ids: &[&str]| ControlValue::WedriveFile {
+        files: ids
+            .iter()
+            .map(|id| WedriveRef {
+                fileid: id.to_string(),
+            })
+            .collect(),
+    };
+    let title = vec![LangText {
+        text: "微盘".into(),
+        lang: None,
+    }];
+    let top = Control::new("WedriveFile-1", title.clone(), files(&["a", "b"]));
+    let table = Control::new(
+        "Table-1",
+        title.clone(),
+        ControlValue::Table {
+            rows: vec![TableRow {
+                list: vec![Control::new("WedriveFile-2", title.clone(), files(&["c"]))],
+            }],
+        },
+    );
+    let mut value = ControlValue::Text { text: "x".into() }.to_api_value();
+    value["wedrive_files"] = serde_json::json!([{"fileid": "nope"}]);
+    let odd = Control::from_raw(
+        "Text",
+        "Text-1",
+        title,
+        serde_json::value::to_raw_value(&value).unwrap(),
+    );
+    let (mut d, _) = detail(uuid, "t1", 100);
+    d.apply_data.contents = vec![top, table, odd];
     let raw = serde_json::to_string(&d).unwrap();
     (d, raw)
 }
@@ -304,7 +348,7 @@ fn plan_history_counts_the_days_the_listed_windows_covered() {
     }
     let departments = r#"{"errcode":0,"department":[{"id":1,"name":"a","parentid":0},{"id":2,"name":"b","parentid":1}]}"#;
     store.put_directory(1, departments, &[]).unwrap();
-    let want = PlanHistory {
+    let want = ListingHistory {
         days: 40,
         journals: 5,
         templates: 2,
@@ -330,10 +374,13 @@ fn a_version_1_store_gains_the_wedrive_table_and_keeps_its_rows() {
     let (dir, store) = open();
     let (d, raw) = detail("u1", "t1", 100);
     store.put_detail(&d, &raw, 5).unwrap();
-    // What a version-1 file looks like: no wedrive_downloads table.
+    // What a version-1 file looks like: no wedrive_downloads table, no details.wedrive_files.
     store
         .conn()
-        .execute_batch("DROP TABLE wedrive_downloads; PRAGMA user_version = 1;")
+        .execute_batch(
+            "DROP TABLE wedrive_downloads; ALTER TABLE details DROP COLUMN wedrive_files;
+             PRAGMA user_version = 1;",
+        )
         .unwrap();
     drop(store);
     let store = Store::open(dir.path().join("a/b/store.sqlite")).unwrap();
@@ -341,7 +388,7 @@ fn a_version_1_store_gains_the_wedrive_table_and_keeps_its_rows() {
         .conn()
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
     assert_eq!(store.detail_raws().unwrap(), vec![("u1".to_string(), raw)]);
     let record = WedriveDownloadRecord {
         journal_uuid: "u1".into(),
@@ -383,43 +430,8 @@ fn details_page_walks_the_range_in_keyset_pages() {
 
 #[test]
 fn plan_history_counts_wedrive_files_by_control_name_tables_included() {
-    use crate::wecom::types::{ControlValue, LangText, TableRow, WedriveRef};
     let (_dir, store) = open();
-    let files = |ids: &[&str]| ControlValue::WedriveFile {
-        files: ids
-            .iter()
-            .map(|id| WedriveRef {
-                fileid: id.to_string(),
-            })
-            .collect(),
-    };
-    let title = vec![LangText {
-        text: "微盘".into(),
-        lang: None,
-    }];
-    let top = Control::new("WedriveFile-1", title.clone(), files(&["a", "b"]));
-    let table = Control::new(
-        "Table-1",
-        title.clone(),
-        ControlValue::Table {
-            rows: vec![TableRow {
-                list: vec![Control::new("WedriveFile-2", title.clone(), files(&["c"]))],
-            }],
-        },
-    );
-    // A control of another type whose value carries a filled wedrive_files key: not a
-    // wedrive attachment (dispatch on the control's name).
-    let mut value = ControlValue::Text { text: "x".into() }.to_api_value();
-    value["wedrive_files"] = serde_json::json!([{"fileid": "nope"}]);
-    let odd = Control::from_raw(
-        "Text",
-        "Text-1",
-        title,
-        serde_json::value::to_raw_value(&value).unwrap(),
-    );
-    let (mut d, _) = detail("u1", "t1", 100);
-    d.apply_data.contents = vec![top, table, odd];
-    let raw = serde_json::to_string(&d).unwrap();
+    let (d, raw) = detail_with_wedrive_files("u1");
     store.put_detail(&d, &raw, 1).unwrap();
     let (d2, raw2) = detail("u2", "t1", 200);
     store.put_detail(&d2, &raw2, 1).unwrap();
@@ -440,4 +452,231 @@ fn plan_history_counts_wedrive_files_by_control_name_tables_included() {
         .unwrap();
     let h = store.plan_history().unwrap().unwrap();
     assert_eq!((h.journals, h.wedrive_files), (2, 3));
+}
+
+/// The schema as version 2 wrote it (an older wecom-journal's store: `details` without
+/// `wedrive_files`), kept here as it was so that the migration is tested against the real
+/// thing rather than against today's schema with a column dropped.
+const SCHEMA_V2: &str = r#"
+CREATE TABLE IF NOT EXISTS record_windows (
+    filter_key  TEXT    NOT NULL,
+    start_ts    INTEGER NOT NULL,
+    end_ts      INTEGER NOT NULL,
+    state       TEXT    NOT NULL,
+    pages       INTEGER NOT NULL,
+    journals    INTEGER NOT NULL,
+    next_cursor INTEGER NOT NULL,
+    paged_at    INTEGER NOT NULL,
+    PRIMARY KEY (filter_key, start_ts, end_ts)
+);
+CREATE TABLE IF NOT EXISTS record_pages (
+    filter_key  TEXT    NOT NULL,
+    start_ts    INTEGER NOT NULL,
+    end_ts      INTEGER NOT NULL,
+    page_no     INTEGER NOT NULL,
+    cursor      INTEGER NOT NULL,
+    next_cursor INTEGER NOT NULL,
+    uuids       TEXT    NOT NULL,
+    PRIMARY KEY (filter_key, start_ts, end_ts, page_no)
+);
+CREATE TABLE IF NOT EXISTS details (
+    journal_uuid TEXT    PRIMARY KEY,
+    template_id  TEXT,
+    report_time  INTEGER NOT NULL,
+    submitter    TEXT    NOT NULL,
+    raw          TEXT    NOT NULL,
+    fetched_at   INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS details_by_time ON details (report_time, journal_uuid);
+CREATE TABLE IF NOT EXISTS stats (
+    template_id TEXT    NOT NULL,
+    start_ts    INTEGER NOT NULL,
+    end_ts      INTEGER NOT NULL,
+    raw         TEXT    NOT NULL,
+    fetched_at  INTEGER NOT NULL,
+    PRIMARY KEY (template_id, start_ts, end_ts)
+);
+CREATE TABLE IF NOT EXISTS directory_snapshots (
+    snapshot_id     INTEGER PRIMARY KEY AUTOINCREMENT,
+    fetched_at      INTEGER NOT NULL,
+    departments_raw TEXT    NOT NULL
+);
+CREATE TABLE IF NOT EXISTS directory_user_lists (
+    snapshot_id   INTEGER NOT NULL,
+    department_id INTEGER NOT NULL,
+    raw           TEXT    NOT NULL,
+    PRIMARY KEY (snapshot_id, department_id)
+);
+CREATE TABLE IF NOT EXISTS wedrive_downloads (
+    journal_uuid TEXT    NOT NULL,
+    fileid       TEXT    NOT NULL,
+    local_path   TEXT    NOT NULL,
+    bytes        INTEGER NOT NULL,
+    fetched_at   INTEGER NOT NULL,
+    PRIMARY KEY (journal_uuid, fileid)
+);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id      TEXT    PRIMARY KEY,
+    job         TEXT    NOT NULL,
+    range       TEXT    NOT NULL,
+    started_at  INTEGER NOT NULL,
+    finished_at INTEGER,
+    status      TEXT    NOT NULL,
+    manifest    TEXT
+);
+"#;
+
+/// A version-2 store at `path`, written by plain SQL as version 2 wrote it: `details` (raw JSON
+/// as given) and one window of a day, paged to the end, listing them.
+fn version_2_store(path: &Path, details: &[(String, String)]) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let mut conn = rusqlite::Connection::open(path).unwrap();
+    let tx = conn.transaction().unwrap();
+    tx.execute_batch(&format!("{SCHEMA_V2} PRAGMA user_version = 2;"))
+        .unwrap();
+    for (uuid, raw) in details {
+        tx.execute(
+            "INSERT INTO details (journal_uuid, template_id, report_time, submitter, raw, fetched_at)
+             VALUES (?1, 't1', 100, 'zhangsan', ?2, 1)",
+            params![uuid, raw],
+        )
+        .unwrap();
+    }
+    let uuids: Vec<&str> = details.iter().map(|(u, _)| u.as_str()).collect();
+    tx.execute(
+        "INSERT INTO record_windows VALUES ('[]', 0, 86400, 'done', 1, ?1, 0, 86400)",
+        [uuids.len() as i64],
+    )
+    .unwrap();
+    tx.execute(
+        "INSERT INTO record_pages VALUES ('[]', 0, 86400, 0, 0, 0, ?1)",
+        [serde_json::to_string(&uuids).unwrap()],
+    )
+    .unwrap();
+    tx.commit().unwrap();
+}
+
+/// `PRAGMA user_version` and the column names of `details`, read by a connection of its own.
+fn version_and_detail_columns(path: &Path) -> (i64, Vec<String>) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let version = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    (version, table_columns(&conn, "details"))
+}
+
+/// Name, type, not-null and default of each column of `table`, in order.
+fn table_columns(conn: &rusqlite::Connection, table: &str) -> Vec<String> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT name, type, \"notnull\", dflt_value FROM pragma_table_info(?1) ORDER BY cid",
+        )
+        .unwrap();
+    stmt.query_map([table], |r| {
+        Ok(format!(
+            "{} {} {} {:?}",
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, i64>(2)?,
+            r.get::<_, Option<String>>(3)?
+        ))
+    })
+    .unwrap()
+    .collect::<rusqlite::Result<Vec<_>>>()
+    .unwrap()
+}
+
+#[test]
+fn a_version_2_store_is_read_as_it_is_and_migrated_with_its_wedrive_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old/store.sqlite");
+    let (_, with_files) = detail_with_wedrive_files("u1");
+    let (_, without) = detail("u2", "t1", 100);
+    version_2_store(&path, &[("u1".into(), with_files), ("u2".into(), without)]);
+    let want = ListingHistory {
+        days: 1,
+        journals: 2,
+        templates: 1,
+        departments: 0,
+        wedrive_files: 3,
+    };
+    let (_, v2_columns) = version_and_detail_columns(&path);
+    assert!(!v2_columns.iter().any(|c| c.starts_with("wedrive_files ")));
+
+    // Read-only (`plan`): the same history, counted from the details, and the file untouched.
+    let ro = Store::open_read_only(&path)
+        .unwrap()
+        .expect("the store exists");
+    assert_eq!(ro.plan_history().unwrap(), Some(want));
+    drop(ro);
+    assert_eq!(version_and_detail_columns(&path), (2, v2_columns));
+
+    // Opened to write: migrated, each detail's count recorded, the same history.
+    let store = Store::open(&path).unwrap();
+    let counts: Vec<(String, i64)> = store
+        .conn()
+        .prepare("SELECT journal_uuid, wedrive_files FROM details ORDER BY journal_uuid")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(counts, vec![("u1".to_string(), 3), ("u2".to_string(), 0)]);
+    assert_eq!(store.plan_history().unwrap(), Some(want));
+    drop(store);
+    // And its details table is the one a new store gets, column for column.
+    let (_fresh_dir, fresh) = open();
+    let fresh_columns = table_columns(&fresh.conn(), "details");
+    assert_eq!(
+        version_and_detail_columns(&path),
+        (SCHEMA_VERSION, fresh_columns)
+    );
+}
+
+#[test]
+fn migrating_more_details_than_a_page_records_every_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.sqlite");
+    let (d, _) = detail_with_wedrive_files("x");
+    let n = 2 * super::details::DECODE_PAGE as usize + 1;
+    let details: Vec<(String, String)> = (0..n)
+        .map(|i| {
+            let mut d = d.clone();
+            d.journal_uuid = format!("u{i:05}");
+            (d.journal_uuid.clone(), serde_json::to_string(&d).unwrap())
+        })
+        .collect();
+    version_2_store(&path, &details);
+    let store = Store::open(&path).unwrap();
+    let (rows, total, threes): (i64, i64, i64) = store
+        .conn()
+        .query_row(
+            "SELECT count(*), sum(wedrive_files), count(*) FILTER (WHERE wedrive_files = 3) FROM details",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!((rows, total, threes), (n as i64, 3 * n as i64, n as i64));
+    assert_eq!(
+        store.plan_history().unwrap().unwrap().wedrive_files,
+        3 * n as u64
+    );
+}
+
+#[test]
+fn a_migration_that_fails_leaves_the_store_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.sqlite");
+    let (_, good) = detail("u1", "t1", 100);
+    version_2_store(
+        &path,
+        &[("u1".into(), good), ("u2".into(), "{not json".into())],
+    );
+    let before = version_and_detail_columns(&path);
+    let err = Store::open(&path).unwrap_err();
+    assert!(matches!(err, StoreError::Decode { .. }), "{err}");
+    assert!(err.to_string().contains("detail u2"), "{err}");
+    // One transaction: neither the column nor the version moved.
+    assert_eq!(version_and_detail_columns(&path), before);
+    assert_eq!(before.0, 2);
 }
