@@ -1,3 +1,5 @@
+//! The wire types against JSON as WeCom sends it: decoding, the API encoding and the walk.
+
 use super::*;
 use serde_json::{json, Value};
 
