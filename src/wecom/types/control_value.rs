@@ -470,7 +470,7 @@ impl ControlValue {
         }
     }
 
-    /// Encodes the value as WeCom sends it (see [`ApiEncoding`]) into a `Value`. `Unknown` has
+    /// Encodes the value as WeCom sends it (see `ApiEncoding`) into a `Value`. `Unknown` has
     /// no encoding of its own (its text is the control's `raw_value`): `null`.
     pub fn to_api_value(&self) -> Value {
         serde_json::to_value(ApiEncoding(self)).unwrap_or(Value::Null)
