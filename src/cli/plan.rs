@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::PlanFormat;
 use crate::job::{self, LoadOptions, Plan, PlanHistory};
-use crate::store::{store_path, Store};
+use crate::store::{store_path, ListingHistory, Store};
 
 pub fn plan(path: &Path, output: Option<PathBuf>, format: PlanFormat) -> u8 {
     let job = match job::load(
@@ -47,7 +47,7 @@ pub fn plan(path: &Path, output: Option<PathBuf>, format: PlanFormat) -> u8 {
 fn read_history(path: &Path) -> (Option<PlanHistory>, String) {
     let shown = path.display();
     let read = Store::open_read_only(path).and_then(|store| match store {
-        Some(store) => store.plan_history(),
+        Some(store) => store.plan_history().map(|listed| listed.map(plan_history)),
         None => Ok(None),
     });
     match read {
@@ -67,5 +67,17 @@ fn read_history(path: &Path) -> (Option<PlanHistory>, String) {
             eprintln!("warning: {e}; planning without history");
             (None, format!("store {shown}: not readable ({e})"))
         }
+    }
+}
+
+/// The store's facts of earlier listings as the planner's history: the same facts, since the
+/// store knows no planner type and the planner no store.
+fn plan_history(listed: ListingHistory) -> PlanHistory {
+    PlanHistory {
+        days: listed.days,
+        journals: listed.journals,
+        templates: listed.templates,
+        departments: listed.departments,
+        wedrive_files: listed.wedrive_files,
     }
 }
