@@ -37,23 +37,16 @@ const MAX_NAME: usize = 200;
 /// each once; empty fileids (nothing to download) are left out. Dispatch is on the control's
 /// type, never on which key of the value is filled.
 pub fn wedrive_fileids(controls: &[Control]) -> Vec<String> {
-    fn walk(controls: &[Control], out: &mut Vec<String>) {
-        for c in controls {
-            match &c.value {
-                ControlValue::WedriveFile { files } => {
-                    for f in files {
-                        if !f.fileid.is_empty() && !out.contains(&f.fileid) {
-                            out.push(f.fileid.clone());
-                        }
-                    }
+    let mut out: Vec<String> = Vec::new();
+    for c in Control::walk(controls) {
+        if let ControlValue::WedriveFile { files } = &c.value {
+            for f in files {
+                if !f.fileid.is_empty() && !out.contains(&f.fileid) {
+                    out.push(f.fileid.clone());
                 }
-                ControlValue::Table { rows } => rows.iter().for_each(|r| walk(&r.list, out)),
-                _ => {}
             }
         }
     }
-    let mut out = Vec::new();
-    walk(controls, &mut out);
     out
 }
 

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use crate::job::{DateRange, Job, Plan, PlanHistory};
-use crate::store::{store_path, Store, StoreError};
+use crate::store::{store_path, ListingHistory, Store, StoreError};
 
 /// A job's plan, and why the store in its output directory was not used, if it was unreadable.
 #[derive(Debug)]
@@ -54,8 +54,17 @@ pub fn plan(job: &Job, range: DateRange, output_dir: &Path) -> PlannedJob {
     }
 }
 
-/// What the store recorded of earlier runs, as the planner reads it: the one place the store's
-/// history meets the planner's type.
+/// What the store recorded of earlier listings, as the planner's history: the one place the
+/// store's facts meet the planner's type (the store knows no planner type, the planner no
+/// store).
 fn history_of(store: &Store) -> Result<Option<PlanHistory>, StoreError> {
-    store.plan_history()
+    Ok(store
+        .plan_history()?
+        .map(|listed: ListingHistory| PlanHistory {
+            days: listed.days,
+            journals: listed.journals,
+            templates: listed.templates,
+            departments: listed.departments,
+            wedrive_files: listed.wedrive_files,
+        }))
 }

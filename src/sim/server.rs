@@ -188,13 +188,9 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Reply> {
 }
 
 fn walk_wedrive(controls: &[Control], out: &mut Vec<String>) {
-    for c in controls {
-        match &c.value {
-            ControlValue::WedriveFile { files } => {
-                out.extend(files.iter().map(|f| f.fileid.clone()))
-            }
-            ControlValue::Table { rows } => rows.iter().for_each(|r| walk_wedrive(&r.list, out)),
-            _ => {}
+    for c in Control::walk(controls) {
+        if let ControlValue::WedriveFile { files } = &c.value {
+            out.extend(files.iter().map(|f| f.fileid.clone()));
         }
     }
 }
