@@ -1,6 +1,6 @@
 //! The command line: argument definitions (clap derive) and one function per command, which
 //! hands the work to [`crate::pipeline`] and prints what comes back. Owns exit codes, progress
-//! and what the user sees (errors through the one printer, [`report`]); holds no stage logic
+//! and what the user sees (errors through the one printer, `report`); holds no stage logic
 //! and no polars code. The only module that may print (the crate warns on `println!` /
 //! `eprintln!` anywhere else).
 

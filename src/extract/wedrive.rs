@@ -8,7 +8,7 @@
 //! `--output` said.
 //!
 //! Owns the layout under `files/` and the file-name sanitising. Talks to WeCom only through
-//! [`WecomClient`] and keeps state only through [`Store`]. A download answer (URL and cookie,
+//! [`WecomClient`](crate::wecom::WecomClient) and keeps state only through [`Store`]. A download answer (URL and cookie,
 //! a credential valid two hours) lives only in memory for the one GET it serves: it is never
 //! stored, logged or put in an error.
 

@@ -136,7 +136,7 @@ pub(crate) fn write(
     Ok(())
 }
 
-/// How a report's sheet is decorated: late rates over [`LATE_RATE_HIGHLIGHT`] highlighted, and
+/// How a report's sheet is decorated: late rates over 20 % highlighted, and
 /// for `late_rate_by_department` a chart of late rate by department.
 pub fn report_sheet_kind(kind: ReportKind) -> SheetKind {
     SheetKind::Report(ReportStyle {

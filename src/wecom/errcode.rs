@@ -6,8 +6,8 @@
 //! 93394, 93395: 301065–301067), gettoken (doc 91039: 40013, 40001, 40091) and the frequency
 //! limits (doc 90454). Errors arrive in the JSON body of an HTTP 200; an absent `errcode` is 0.
 //!
-//! Owns only these facts: no I/O, no policy (which codes are retried is
-//! [`super::client::retry`]'s decision, which are gaps [`super::WecomError`]'s).
+//! Owns only these facts: no I/O, no policy (which codes are retried is the client's retry
+//! policy's decision, which are gaps [`super::WecomError`]'s).
 
 /// Success.
 pub const OK: i64 = 0;
