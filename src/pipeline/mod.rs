@@ -158,9 +158,10 @@ async fn extract_stage(
     extract_opts: &ExtractOptions,
     manifest: &mut Manifest,
 ) -> Result<(Store, OutputDir)> {
-    let _sim = match opts.sandbox {
-        true => Some(start_sandbox(job, opts.range).await?),
-        false => None,
+    let _sim = if opts.sandbox {
+        Some(start_sandbox(job, opts.range).await?)
+    } else {
+        None
     };
     let path = store_path(&opts.output_dir);
     let store =
