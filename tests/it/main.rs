@@ -11,3 +11,4 @@ mod sim;
 mod sinks;
 mod store;
 mod wedrive;
+mod wire;

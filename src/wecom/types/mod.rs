@@ -12,6 +12,7 @@ mod control;
 mod control_value;
 mod directory;
 mod envelope;
+mod lenient;
 mod record_detail;
 mod record_list;
 mod stat_list;
