@@ -14,7 +14,9 @@ use crate::wecom::num::i64_lenient;
 pub struct Envelope {
     #[serde(default, deserialize_with = "i64_lenient")]
     pub errcode: i64,
-    #[serde(default, deserialize_with = "lenient::string")]
+    /// Informational only: a message that is not a string is kept as its JSON text rather
+    /// than costing the errcode beside it.
+    #[serde(default, deserialize_with = "lenient::any_text")]
     pub errmsg: String,
 }
 

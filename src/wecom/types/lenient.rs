@@ -117,6 +117,16 @@ pub(super) fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Strin
     d.deserialize_any(LenientString)
 }
 
+/// Any value as text: a string as it is, `null` as empty, anything else as its JSON text.
+/// For fields that are only ever shown to a person (`errmsg`).
+pub(super) fn any_text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::String(s) => s,
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    })
+}
+
 /// An optional enumeration sent as a string: a value this crate does not know (or `null`) is
 /// `None` rather than an error, so that one new spelling does not cost the rest of its object.
 pub(super) fn opt_known<'de, D, T>(d: D) -> Result<Option<T>, D::Error>

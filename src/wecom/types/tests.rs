@@ -309,3 +309,13 @@ fn a_detail_keeps_the_text_of_its_info() {
     let again = serde_json::to_string(&r).unwrap();
     assert_eq!(again, format!(r#"{{"info":{info}}}"#));
 }
+
+#[test]
+fn an_errmsg_of_any_shape_keeps_its_errcode() {
+    let e: Envelope =
+        serde_json::from_str(r#"{"errcode": "45009", "errmsg": ["busy", 1]}"#).unwrap();
+    assert_eq!(e.errcode, 45_009);
+    assert_eq!(e.errmsg, r#"["busy",1]"#);
+    let e: Envelope = serde_json::from_str(r#"{"errcode": 0, "errmsg": null}"#).unwrap();
+    assert_eq!((e.errcode, e.errmsg.as_str()), (0, ""));
+}
