@@ -16,7 +16,7 @@ pub fn schema(format: super::SchemaFormat) -> u8 {
         Ok(()) => super::exit::OK,
         // A closed pipe (`| head`) is not worth a panic; say what happened and fail.
         Err(e) => {
-            eprintln!("error: writing the schema to stdout: {e}");
+            super::report::error(&anyhow::Error::from(e).context("writing the schema to stdout"));
             super::exit::FAILED
         }
     }

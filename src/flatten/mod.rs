@@ -8,6 +8,7 @@
 
 pub mod controls;
 pub mod directory;
+pub mod local_paths;
 pub mod schema;
 pub mod wide;
 
@@ -23,6 +24,7 @@ use crate::wecom::types::{report_type_name, JournalDetail, StatCycle, StatUserIt
 
 pub use controls::{AttachmentKind, AttachmentRow, ControlRow};
 pub use directory::{Directory, DirectoryDepartment, DirectoryUserEntry, UNKNOWN_DEPARTMENT};
+pub use local_paths::LocalPaths;
 pub use schema::{table, ColumnSpec, ColumnType, TableSpec, TABLES};
 pub use wide::pivot_wide;
 
@@ -278,13 +280,15 @@ fn frame(
 
 /// Flattens one batch of journal details into the five journal tables.
 ///
-/// Dates are local to `tz`; departments come from `dir`. Every control (Table cells too),
+/// Dates are local to `tz`; departments come from `dir`; a `wedrive_file` attachment's
+/// `local_path` from `files` (null for a file not in it). Every control (Table cells too),
 /// receiver and comment of the input is a row of the output; what did not fully decode is
 /// counted in `warnings` and kept as `value_json`.
 pub fn flatten_journals(
     details: &[JournalDetail],
     dir: &Directory,
     tz: Tz,
+    files: &LocalPaths,
     warnings: &mut Warnings,
 ) -> Result<JournalTables, FlattenError> {
     let n = details.len();
@@ -433,6 +437,15 @@ pub fn flatten_journals(
         ],
     )?;
     let journal_controls = controls_frame(c_uuid, c_date, c_rows)?;
+    // Only wedrive files are downloaded; a File control's media id is not a wedrive fileid.
+    let a_local: Vec<Option<&str>> = a_rows
+        .iter()
+        .zip(&a_uuid)
+        .map(|(a, uuid)| match a.kind {
+            AttachmentKind::WedriveFile => files.get(uuid, a.file_id),
+            AttachmentKind::File | AttachmentKind::Doc => None,
+        })
+        .collect();
     let journal_attachments = frame(
         &schema::JOURNAL_ATTACHMENTS,
         a_rows.len(),
@@ -451,7 +464,7 @@ pub fn flatten_journals(
                 a_rows.iter().map(|a| a.file_id).collect::<Vec<_>>(),
             ),
             opt_str_col("name", a_rows.iter().map(|a| a.name).collect::<Vec<_>>()),
-            opt_str_col("local_path", vec![None::<&str>; a_rows.len()]),
+            opt_str_col("local_path", a_local),
             date_col("report_date", a_date),
         ],
     )?;

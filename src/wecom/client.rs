@@ -16,6 +16,7 @@ use reqwest::header::{HeaderValue, CONTENT_TYPE, COOKIE};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use super::errcode;
 use super::error::WecomError;
 use super::secret::{redact, Secret};
 use super::types::*;
@@ -670,7 +671,7 @@ fn decode_api<T: DeserializeOwned>(
             message: format!("bad errcode envelope: {e}"),
         },
     })?;
-    if envelope.errcode != 0 {
+    if envelope.errcode != errcode::OK {
         return Err(WecomError::Api {
             endpoint,
             errcode: envelope.errcode,

@@ -4,11 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const BIN: &str = env!("CARGO_BIN_EXE_wecom-journal");
+use crate::common::bin;
 
 /// The command with a controlled environment: the two credentials set, no API base override.
 fn cmd(args: &[&str], path: &Path) -> Command {
-    let mut c = Command::new(BIN);
+    let mut c = bin();
     c.args(args)
         .arg(path)
         .env("WECOM_CORP_ID", "ww-test-corp")
@@ -288,7 +288,7 @@ fn shipped_jobs_validate() {
             "jobs/{want} is shipped: {names:?}"
         );
     }
-    let mut c = Command::new(BIN);
+    let mut c = bin();
     c.arg("validate")
         .args(&jobs)
         .env("WECOM_CORP_ID", "ww-test-corp")
@@ -312,7 +312,7 @@ fn shipped_jobs_validate() {
 
     // Without the credentials in the environment they name the missing variable.
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("jobs/monthly-compliance.toml");
-    let out = run(Command::new(BIN)
+    let out = run(bin()
         .arg("validate")
         .arg(&path)
         .env_remove("WECOM_CORP_ID")
@@ -327,7 +327,7 @@ fn plan_prints_windows_and_calls() {
     // An empty output directory: a demo run in the checkout must not lend this plan history.
     let empty = tempfile::tempdir().expect("a temp dir");
     // plan needs no credentials: it makes no call.
-    let out = run(Command::new(BIN)
+    let out = run(bin()
         .arg("plan")
         .arg(&path)
         .arg("--output")
