@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use wecom_journal::flatten::{
-    directory_tables, flatten_journals, flatten_stats, pivot_wide, Directory, Warnings,
+    directory_tables, flatten_journals, flatten_stats, pivot_wide, Directory, LocalPaths, Warnings,
 };
 use wecom_journal::wecom::types::{
     Control, ControlValue, DepartmentListResponse, Envelope, JournalDetail, RecordDetailResponse,
@@ -213,7 +213,8 @@ pub fn flatten_batch(
     let details: Vec<JournalDetail> = batch.iter().flat_map(|d| d.details.clone()).collect();
     if !details.is_empty() {
         let mut warnings = Warnings::default();
-        match flatten_journals(&details, dir, tz, &mut warnings) {
+        let files = downloaded_half(&details);
+        match flatten_journals(&details, dir, tz, &files, &mut warnings) {
             Ok(tables) => {
                 if let Some(t) = details.iter().find_map(|d| d.template_id.as_deref()) {
                     count(
@@ -230,6 +231,26 @@ pub fn flatten_batch(
         count(flatten_stats(&cycles, dir, tz).map(|_| ()), out)?;
     }
     Ok(())
+}
+
+/// Every other wedrive file of `details` as downloaded (the rest not), so that both kinds of
+/// `local_path` are made.
+fn downloaded_half(details: &[JournalDetail]) -> LocalPaths {
+    let mut files = LocalPaths::none();
+    let mut n = 0usize;
+    for d in details {
+        for c in Control::walk(&d.apply_data.contents) {
+            if let ControlValue::WedriveFile { files: refs } = &c.value {
+                for f in refs {
+                    n += 1;
+                    if n.is_multiple_of(2) {
+                        files.insert(&d.journal_uuid, &f.fileid, &format!("wedrive/{n}"));
+                    }
+                }
+            }
+        }
+    }
+    files
 }
 
 /// Counts a flatten error; a frame that does not match its own schema is a bug, not an

@@ -17,7 +17,7 @@ use polars::prelude::*;
 use serde_json::Value;
 
 use wecom_journal::flatten::{directory_tables, flatten_journals, flatten_stats, Warnings};
-use wecom_journal::flatten::{Directory, UNKNOWN_DEPARTMENT};
+use wecom_journal::flatten::{Directory, LocalPaths, UNKNOWN_DEPARTMENT};
 use wecom_journal::wecom::types::{
     ControlValue, DateKind, DepartmentListResponse, JournalDetail, RecordDetailResponse,
     StatListRequest, StatListResponse, UserListResponse,
@@ -450,7 +450,8 @@ fn messy_responses_flatten_like_clean_ones() {
     assert_eq!(again, details[0]);
 
     let mut warnings = Warnings::default();
-    let tables = flatten_journals(&details, &dir, Shanghai, &mut warnings).unwrap();
+    let tables =
+        flatten_journals(&details, &dir, Shanghai, &LocalPaths::none(), &mut warnings).unwrap();
     let journals = &tables.journals;
     assert_eq!(journals.height(), 3);
     assert_eq!(
