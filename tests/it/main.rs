@@ -13,3 +13,4 @@ mod sim;
 mod sinks;
 mod store;
 mod wedrive;
+mod wire;
