@@ -5,6 +5,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::anyhow;
+use chrono::{DateTime, Utc};
 
 use super::{exit, report, RunArgs};
 use crate::job::{self, DateRange, Job, LoadOptions};
@@ -17,6 +18,11 @@ const DEMO_JOB: &str = include_str!("../../jobs/monthly-compliance.toml");
 const DEMO_JOB_PATH: &str = "jobs/monthly-compliance.toml";
 
 pub fn run(args: RunArgs) -> u8 {
+    // One "now" for every job of the command.
+    let now = match super::now_arg(args.now.as_deref()) {
+        Ok(now) => now,
+        Err(code) => return code,
+    };
     let mut worst = exit::OK;
     for job_path in &args.jobs {
         let load = LoadOptions {
@@ -24,7 +30,7 @@ pub fn run(args: RunArgs) -> u8 {
             ..Default::default()
         };
         let code = match load_job(job_path, load) {
-            Ok(job) => match run_options(&job, &args) {
+            Ok(job) => match run_options(&job, &args, now) {
                 Ok(opts) => run_and_report(job, &opts).0,
                 Err(code) => code,
             },
@@ -35,7 +41,11 @@ pub fn run(args: RunArgs) -> u8 {
     worst
 }
 
-pub fn rebuild(job_path: &Path, output: Option<PathBuf>) -> u8 {
+pub fn rebuild(job_path: &Path, output: Option<PathBuf>, now: Option<&str>) -> u8 {
+    let now = match super::now_arg(now) {
+        Ok(now) => now,
+        Err(code) => return code,
+    };
     // No API call: the credentials need not be set.
     let load = LoadOptions {
         skip_credentials: true,
@@ -45,7 +55,7 @@ pub fn rebuild(job_path: &Path, output: Option<PathBuf>) -> u8 {
         Ok(job) => job,
         Err(code) => return code,
     };
-    let range = job.resolve_range(job.today());
+    let range = job.resolve_range(job.today_at(now));
     let out_root = output.unwrap_or_else(|| job.output.dir.clone());
     match pipeline::rebuild(&job, range, &out_root) {
         Ok(rebuilt) => {
@@ -111,9 +121,10 @@ pub fn demo(output: Option<PathBuf>) -> u8 {
     code
 }
 
-/// How `run` runs a job: its range (or `--start`/`--end`), its output dir (or `--output`).
-fn run_options(job: &Job, args: &RunArgs) -> Result<RunOptions, u8> {
-    let mut opts = RunOptions::of(job);
+/// How `run` runs a job: its range as at `now` (or `--start`/`--end`), its output dir (or
+/// `--output`).
+fn run_options(job: &Job, args: &RunArgs, now: DateTime<Utc>) -> Result<RunOptions, u8> {
+    let mut opts = RunOptions::at(job, now);
     if let (Some(start), Some(end)) = (&args.start, &args.end) {
         opts.range = DateRange::parse(start, end).map_err(|e| {
             report::error(&anyhow!("--start/--end: {e}"));

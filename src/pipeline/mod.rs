@@ -13,7 +13,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use crate::extract::ExtractOptions;
 use crate::job::{DateRange, Job};
@@ -48,17 +48,27 @@ pub struct RunOptions {
     pub full_refresh: bool,
     /// Progress bars (for a terminal) rather than log lines.
     pub progress: bool,
+    /// The run's "now": what relative ranges resolve from, what decides whether a window is
+    /// closed and a detail or a stat cycle may still change, and the clock of a sandbox's
+    /// simulator. The real clock unless a scheduler replays a logical date (`run --now`).
+    pub now: DateTime<Utc>,
 }
 
 impl RunOptions {
     /// The job's own range (resolved today) and output directory, no sandbox, no bars.
     pub fn of(job: &Job) -> RunOptions {
+        RunOptions::at(job, Utc::now())
+    }
+
+    /// [`RunOptions::of`] as at `now`: the range resolved from `now`'s local date.
+    pub fn at(job: &Job, now: DateTime<Utc>) -> RunOptions {
         RunOptions {
-            range: job.resolve_range(job.today()),
+            range: job.resolve_range(job.today_at(now)),
             output_dir: job.output.dir.clone(),
             sandbox: false,
             full_refresh: false,
             progress: false,
+            now,
         }
     }
 }
@@ -105,7 +115,7 @@ pub fn run_job(mut job: Job, opts: &RunOptions) -> RunSummary {
     let extract_opts = ExtractOptions {
         full_refresh: opts.full_refresh,
         progress: opts.progress,
-        now: started,
+        now: opts.now,
         run_id: run_id.clone(),
     };
     let stored = tokio::runtime::Builder::new_multi_thread()

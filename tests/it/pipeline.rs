@@ -45,6 +45,7 @@ fn a_sandbox_run_through_the_library_writes_what_the_simulator_holds() {
         sandbox: true,
         full_refresh: false,
         progress: false,
+        now: chrono::Utc::now(),
     };
     let summary = pipeline::run_job(job.clone(), &opts);
     assert!(summary.error.is_none(), "{:?}", summary.error);
