@@ -59,12 +59,17 @@ pub fn rebuild(job_path: &Path, output: Option<PathBuf>, now: Option<&str>) -> u
     let out_root = output.unwrap_or_else(|| job.output.dir.clone());
     match pipeline::rebuild(&job, range, &out_root) {
         Ok(rebuilt) => {
+            report::gaps(&rebuilt.manifest.gaps);
             println!(
                 "rebuilt {} from its store; manifest {}",
                 job.name,
                 rebuilt.manifest_path.display()
             );
-            exit::OK
+            if rebuilt.manifest.gaps.is_empty() {
+                exit::OK
+            } else {
+                exit::GAPS
+            }
         }
         Err(e) => {
             report::error(&e.context(format!("rebuild {} failed", job.name)));

@@ -22,7 +22,7 @@ use thiserror::Error;
 
 use crate::job::{DateRange, DirectorySource, Job};
 use crate::store::{filter_key, PageRecord, Store, StoreError};
-use crate::wecom::types::{RecordFilter, RecordListRequest, StatListRequest};
+use crate::wecom::types::{RecordDetailResponse, RecordFilter, RecordListRequest, StatListRequest};
 use crate::wecom::{errcode, Endpoint, WecomClient, WecomError};
 
 mod progress;
@@ -406,7 +406,7 @@ impl Ctx<'_> {
         loop {
             let request = RecordListRequest {
                 starttime: w.start_ts,
-                endtime: w.api_endtime(),
+                endtime: w.record_endtime(),
                 cursor,
                 limit: PAGE_LIMIT,
                 filters: filters.to_vec(),
@@ -416,12 +416,13 @@ impl Ctx<'_> {
                 Ok(fetched) => {
                     let page = fetched.value;
                     let last = page.endflag == 1;
-                    if !last && page.next_cursor == cursor && page.journaluuid_list.is_empty() {
+                    if !last && page.next_cursor <= cursor {
                         return Err(ExtractError::Protocol(format!(
-                            "{}: record window {} ({}): paging does not advance (cursor {cursor}, endflag 0, no journal)",
+                            "{}: record window {} ({}): paging does not advance (cursor {cursor}, next_cursor {}, endflag 0)",
                             Endpoint::RecordList.path(),
                             self.describe(w),
-                            describe_filters(filters)
+                            describe_filters(filters),
+                            page.next_cursor
                         )));
                     }
                     journals += page.journaluuid_list.len() as u64;
@@ -546,7 +547,11 @@ impl Ctx<'_> {
             queued.remove(&uuid);
             match result {
                 Ok(fetched) => {
-                    let mut detail = fetched.value.info;
+                    // `info` exactly as sent (numbers, escapes and spacing untouched).
+                    let RecordDetailResponse {
+                        info: mut detail,
+                        info_raw,
+                    } = fetched.value;
                     if detail.journal_uuid != uuid {
                         tracing::warn!(
                             "journal {uuid}: the detail says journal_uuid {:?}; stored under the uuid asked for",
@@ -554,9 +559,8 @@ impl Ctx<'_> {
                         );
                         detail.journal_uuid = uuid.clone();
                     }
-                    let raw = info_json(&fetched.raw)
-                        .unwrap_or_else(|| serde_json::to_string(&detail).unwrap_or_default());
-                    self.store.put_detail(&detail, &raw, self.clock.ts())?;
+                    self.store
+                        .put_detail(&detail, info_raw.get(), self.clock.ts())?;
                     summary.details_fetched += 1;
                 }
                 Err(err) if err.is_permission_gap() => {
@@ -626,7 +630,7 @@ impl Ctx<'_> {
                 let request = StatListRequest {
                     template_id: template.clone(),
                     starttime: window.start_ts,
-                    endtime: window.api_endtime(),
+                    endtime: window.stats_endtime(),
                 };
                 let result = self.client.get_stat_list(&request).await;
                 (template, window, result)
@@ -783,27 +787,5 @@ impl RefusedItems {
                 g
             })
             .collect()
-    }
-}
-
-/// The `info` object of a `get_record_detail` body, as JSON text (order and exact integers
-/// kept: serde_json preserves order and reads u64 ids exactly).
-fn info_json(body: &str) -> Option<String> {
-    let value: serde_json::Value = serde_json::from_str(body).ok()?;
-    value.get("info").map(|info| info.to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn info_json_keeps_big_ids_and_order() {
-        let body = r#"{"errcode":0,"errmsg":"ok","info":{"journal_uuid":"u","z":1,"a":{"commentid":18446744073709551615}}}"#;
-        assert_eq!(
-            info_json(body).unwrap(),
-            r#"{"journal_uuid":"u","z":1,"a":{"commentid":18446744073709551615}}"#
-        );
-        assert_eq!(info_json("not json"), None);
     }
 }

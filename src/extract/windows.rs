@@ -19,9 +19,19 @@ pub struct Window {
 }
 
 impl Window {
-    /// The `endtime` to send: the simulator (and, by its docs, WeCom) treats both bounds as
-    /// inclusive, so a half-open window ends one second before its end.
-    pub fn api_endtime(&self) -> i64 {
+    /// The `endtime` to send for a record list: the window's end itself, so consecutive
+    /// windows overlap by one second. WeCom's documentation does not say whether `endtime` is
+    /// inclusive; with the overlap a journal on the boundary second is listed whichever it is
+    /// (twice at worst, and uuids are de-duplicated). `endtime - starttime` is then the
+    /// window's length, at most [`plan::MAX_RECORD_WINDOW_S`].
+    pub fn record_endtime(&self) -> i64 {
+        self.end_ts
+    }
+
+    /// The `endtime` to send for stats: one second before the window's end, since a cycle
+    /// counts in a stats window by its `cycle_begin_time` and the next window's first cycle
+    /// begins on its end.
+    pub fn stats_endtime(&self) -> i64 {
         self.end_ts - 1
     }
 
@@ -219,6 +229,19 @@ mod tests {
         );
         // March loses an hour to DST.
         assert_eq!(w[0].end_ts - w[0].start_ts, 31 * DAY_S - 3600);
+        // October gains one, which is more than the API's 31 days: cut on its last day.
+        let october = month_windows(
+            DateRange {
+                start: d("2026-10-01"),
+                end: d("2026-11-01"),
+            },
+            tz,
+        );
+        assert_eq!(october.len(), 2, "{october:?}");
+        assert_eq!(october[0].end_ts - october[0].start_ts, 30 * DAY_S + 3600);
+        assert_eq!(october[1].start_ts, october[0].end_ts);
+        assert_eq!(october[1].end_ts, plan::local_midnight(tz, d("2026-11-01")));
+        assert_eq!(october[1].end_ts - october[1].start_ts, DAY_S);
         let y = stats_windows(
             DateRange {
                 start: d("2025-06-01"),
@@ -260,7 +283,8 @@ mod tests {
         .halves()
         .unwrap();
         assert_eq!((a.end_ts, b.end_ts), (DAY_S, DAY_S + 3600));
-        assert_eq!(w.api_endtime(), 31 * DAY_S - 1);
+        assert_eq!(w.record_endtime(), 31 * DAY_S);
+        assert_eq!(w.stats_endtime(), 31 * DAY_S - 1);
     }
 
     #[test]

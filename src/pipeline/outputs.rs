@@ -37,6 +37,9 @@ pub struct OutputsSummary {
     pub files: Vec<WrittenFile>,
     /// What was kept but not fully decoded, and what the workbook shortened.
     pub warnings: Vec<String>,
+    /// What the tables had to leave out (a journal or a stat cycle with a time no table can
+    /// hold): the run finishes with gaps.
+    pub gaps: Vec<sink::Gap>,
     pub durations: OutputDurations,
 }
 
@@ -144,9 +147,15 @@ fn write_outputs(
         tracing::warn!("{warnings}");
         written.warnings.push(warnings.to_string());
     }
+    written
+        .gaps
+        .extend(left_out("journal(s)", &warnings.skipped));
     // Statistics and the directory: per cycle and per person, small beside the journals.
     let cycles = store.stat_cycles_in_range(months.start_ts, months.end_ts)?;
     let stats = flatten::flatten_stats(&cycles, &directory, tz)?;
+    written
+        .gaps
+        .extend(left_out("stat cycle(s)", &stats.skipped));
     let (departments, users) = flatten::directory_tables(&directory)?;
     for (name, frame) in [
         ("stat_cycles", &stats.stat_cycles),
@@ -178,6 +187,39 @@ fn write_outputs(
         written.durations.workbook = Some(t.elapsed());
     }
     Ok(())
+}
+
+/// Items named in a gap of items left out.
+const LEFT_OUT_NAMED: usize = 5;
+
+/// One gap for the items of a kind that flatten left out (`why` each), naming the first few.
+fn left_out(noun: &str, why: &[String]) -> Option<sink::Gap> {
+    if why.is_empty() {
+        return None;
+    }
+    let more = if why.len() > LEFT_OUT_NAMED {
+        "; …"
+    } else {
+        ""
+    };
+    let named: Vec<&str> = why
+        .iter()
+        .take(LEFT_OUT_NAMED)
+        .map(String::as_str)
+        .collect();
+    for w in why {
+        tracing::warn!("left out of the tables: {w}");
+    }
+    Some(sink::Gap {
+        what: format!("{} {noun} left out of the tables", why.len()),
+        endpoint: None,
+        errcode: None,
+        detail: format!(
+            "{}{more} (kept in the store as WeCom sent it)",
+            named.join("; ")
+        ),
+        hint: None,
+    })
 }
 
 /// Streams the stored details of `months` batch by batch, each with where its downloaded
