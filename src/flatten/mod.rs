@@ -794,7 +794,10 @@ pub fn directory_tables(dir: &Directory) -> Result<(DataFrame, DataFrame), Flatt
             ),
             opt_u64_col(
                 "department_id",
-                users.iter().map(|u| u.main_department).collect(),
+                users
+                    .iter()
+                    .map(|u| dir.department_of(&u.userid).0)
+                    .collect(),
             ),
             list_u64_col("department_ids", &department_ids),
         ],

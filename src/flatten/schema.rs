@@ -195,7 +195,7 @@ pub const JOURNALS: TableSpec = TableSpec {
             "department_id",
             T::UInt64,
             true,
-            "submitter's main department; null without a directory entry",
+            "submitter's main department (without one, the first department listed for them); null when the directory has none for them",
         ),
         col(
             "department_name",
@@ -386,7 +386,7 @@ pub const STAT_ITEMS: TableSpec = TableSpec {
             "department_id",
             T::UInt64,
             true,
-            "user's main department; null without a directory entry",
+            "user's main department (without one, the first department listed for them); null when the directory has none for them",
         ),
         col(
             "department_name",
@@ -454,7 +454,7 @@ pub const USERS: TableSpec = TableSpec {
             "department_id",
             T::UInt64,
             true,
-            "main department; null when the directory gives none",
+            "main department (without one, the first department listed); null when the directory gives none",
         ),
         col(
             "department_ids",
