@@ -143,6 +143,24 @@ pub struct SimArgs {
     /// A template id the journal app may not read (answered with 301065); repeatable.
     #[arg(long = "deny-template", value_name = "TEMPLATE_ID")]
     pub deny_templates: Vec<String>,
+    /// Misconfigured: the app is not added under 汇报 → 可调用接口的应用 (every journal call
+    /// answers 301065).
+    #[arg(long)]
+    pub app_not_authorised: bool,
+    /// Misconfigured: the caller's IP is not among the app's trusted IPs (every call with a
+    /// token answers 60020 naming the IP).
+    #[arg(long)]
+    pub untrusted_ip: bool,
+    /// Misconfigured: the secret is not this corp's (gettoken answers 40001).
+    #[arg(long)]
+    pub wrong_secret_for_corp: bool,
+    /// Misconfigured: the app's visibility scope hides the last N departments (the directory
+    /// answers for the rest; users come without a hidden main department).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub hidden_departments: usize,
+    /// Misconfigured: the secret is the 汇报 system app's (journal calls answer 48002).
+    #[arg(long)]
+    pub system_app_secret: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::wecom::types::{Department, DirectoryUser, JournalDetail, StatCycle};
 
 pub mod faults;
+mod misconfig;
 pub mod org;
 mod rng;
 pub mod server;
@@ -59,6 +60,20 @@ pub struct SimConfig {
     pub token_ttl: Duration,
     /// Templates the app may not read: 301065 (see the module doc for where).
     pub denied_template_ids: Vec<String>,
+    /// The app is not added under 汇报 → 可调用接口的应用: every journal call answers 301065.
+    /// This and the four below are a corp set up wrong on purpose ([`misconfig`] says where
+    /// each applies).
+    pub app_not_authorised: bool,
+    /// The caller's IP is not among the app's trusted IPs: every call with a token answers
+    /// 60020, its errmsg naming the IP as WeCom does (`…, from ip: 127.0.0.1, …`).
+    pub untrusted_ip: bool,
+    /// The secret is not this corp's (another corp's, or reset): `gettoken` answers 40001.
+    pub wrong_secret_for_corp: bool,
+    /// The app's visibility scope leaves out the last N departments (whole subtrees): the
+    /// directory answers for the rest, whose users come without a hidden `main_department`.
+    pub hidden_departments: usize,
+    /// The secret is the 汇报 system app's, refused since 2023-12-01: journal calls answer 48002.
+    pub system_app_secret: bool,
 }
 
 impl Default for SimConfig {
@@ -77,6 +92,11 @@ impl Default for SimConfig {
             quota_period: Duration::from_secs(60),
             token_ttl: Duration::from_secs(7200),
             denied_template_ids: Vec::new(),
+            app_not_authorised: false,
+            untrusted_ip: false,
+            wrong_secret_for_corp: false,
+            hidden_departments: 0,
+            system_app_secret: false,
         }
     }
 }
@@ -219,6 +239,12 @@ impl SimHandle {
     /// in the middle of a run.
     pub fn expire_tokens(&self) {
         self.sim.expire_tokens();
+    }
+
+    /// Every access token issued so far that has not been forgotten (for tests that check a
+    /// client never lets one out).
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.sim.issued_tokens()
     }
 
     /// Changes the share of API calls that get an injected fault (clamped to 0..=1).
