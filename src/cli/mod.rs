@@ -12,6 +12,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod check;
 mod plan;
 mod report;
 mod run;
@@ -29,6 +30,8 @@ pub mod exit {
     pub const USAGE: u8 = 2;
     /// Finished, with gaps (each named in the manifest).
     pub const GAPS: u8 = 3;
+    /// `check` found something to fix (each ✗ line says what and where).
+    pub const CHECK_FAILED: u8 = 4;
 }
 
 #[derive(Debug, Parser)]
@@ -64,6 +67,17 @@ pub enum Command {
         output: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
         format: PlanFormat,
+    },
+    /// Preflight a job against its corp: credentials, journal permission, trusted IP,
+    /// visibility scope, templates, quotas, output and store; at most a few dozen calls.
+    /// Exit 4 when a check fails.
+    Check {
+        job: PathBuf,
+        /// Output directory to check, with its store (default: the job's output.dir).
+        #[arg(long)]
+        output: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+        format: CheckFormat,
     },
     /// Parse and check job files; exit 2 with file:line:col: message on the first bad one.
     Validate {
@@ -172,6 +186,14 @@ pub enum PlanFormat {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// A line a check, ✓ or ✗, each ✗ with its hint.
+    Text,
+    /// The whole report as one JSON object.
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SchemaFormat {
     Md,
     Json,
@@ -198,6 +220,11 @@ pub fn main() -> ExitCode {
             output,
             format,
         } => plan::plan(&job, output, format),
+        Command::Check {
+            job,
+            output,
+            format,
+        } => check::check(&job, output.as_deref(), format),
         Command::Validate { jobs } => validate::validate(&jobs),
         Command::Rebuild { job, output } => run::rebuild(&job, output),
         Command::Sim(args) => sim::sim(args),
