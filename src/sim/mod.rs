@@ -61,7 +61,7 @@ pub struct SimConfig {
     /// Templates the app may not read: 301065 (see the module doc for where).
     pub denied_template_ids: Vec<String>,
     /// The app is not added under 汇报 → 可调用接口的应用: every journal call answers 301065.
-    /// This and the four below are a corp set up wrong on purpose ([`misconfig`] says where
+    /// This and the four below are a corp set up wrong on purpose (`sim/misconfig.rs` says where
     /// each applies).
     pub app_not_authorised: bool,
     /// The caller's IP is not among the app's trusted IPs: every call with a token answers

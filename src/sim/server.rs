@@ -3,7 +3,7 @@
 //!
 //! Like WeCom, every API error is HTTP 200 with `errcode` / `errmsg`. Order of checks on an API
 //! call: access token (41001 / 40014 / 42001) → a misconfiguration set on purpose (60020,
-//! 48002, 301065: [`super::misconfig`]) → quota of that endpoint's fixed window (45009; every
+//! 48002, 301065: `sim/misconfig.rs`) → quota of that endpoint's fixed window (45009; every
 //! call with a valid token counts) → injected fault → the endpoint's own checks.
 
 use std::collections::HashMap;
