@@ -328,6 +328,53 @@ fn unset_credentials_fail_the_job_line_and_the_local_checks_still_run() {
     );
 }
 
+#[test]
+fn a_template_the_app_may_not_read_and_a_department_it_cannot_see_are_named() {
+    let org = Org::generate(&sim_config());
+    let daily = org.template_named("日报").unwrap();
+    let sim = SimProcess::start(
+        &[
+            &SIM_ARGS[..],
+            &["--deny-template", &daily.id, "--hidden-departments", "4"],
+        ]
+        .concat(),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let job = job_file(dir.path(), "[filters]\ndepartments = [\"2\", \"11\"]\n");
+    let out = check(&job, &sim.base_url, &sim.corp_id, &sim.secret, &[]);
+    let (stdout, stderr) = streams(&out);
+    assert_eq!(out.status.code(), Some(4), "{stdout}{stderr}");
+    let free = template(&org, "汇报");
+    let scope_hint = hint(errcode::NO_PRIVILEGE, "");
+    let expected = format!(
+        "{JOB_OK}\
+         ✓ gettoken: the corp id and the secret are accepted\n\
+         ✓ record list: answers for 2026-10-31: 81 journals\n\
+         ✗ templates: 11 of 12 sampled journals may not be read: errcode 301065 (no \
+         permission to pull journal data) (readable: {free})\n\
+         \x20 hint: {}\n\
+         ✓ stats: answer for {free} (0 cycles)\n\
+         ✗ directory: 7 departments and 36 users visible to the app; 3 users have no main \
+         department the app can see (the run counts them under the first department listed \
+         for them)\n\
+         \x20 hint: {scope_hint}\n\
+         ✓ visibility scope: the 1 user who reports (named in the stats and the sampled \
+         journals) is in the directory\n\
+         ✗ filters.departments: 11 not among the 7 departments visible to the app\n\
+         \x20 hint: correct filters.departments, or {scope_hint}\n\
+         {LOCAL_OK}\
+         3 of 11 checks failed; 28 calls to WeCom (department_list 1, get_record_detail 12, \
+         get_record_list 6, get_stat_list 1, gettoken 1, user_list 7)\n",
+        hint(errcode::JOURNAL_NO_PERMISSION, "")
+    );
+    assert_output(
+        &stdout,
+        &expected,
+        &[(dir.path().to_str().unwrap(), "[DIR]")],
+    );
+}
+
 /// The departments a scope without the last `n` departments hides, as the README says:
 /// the last `n` by id, with everything below them.
 fn hidden_by_scope(org: &Org, n: usize) -> BTreeSet<u64> {

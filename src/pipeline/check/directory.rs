@@ -205,16 +205,16 @@ fn visibility(job: &Job, read: &Read, reporting: &BTreeSet<String>) -> CheckLine
         .iter()
         .filter(|u| read.directory.user(u).is_none())
         .count();
-    let who = format!(
-        "{} who report (named in the stats and the sampled journals)",
-        counted(reporting.len(), "user", "users")
-    );
+    let n = reporting.len();
+    let named = "(named in the stats and the sampled journals)";
     if outside == 0 {
-        return CheckLine::pass(
-            CheckId::Visibility,
-            format!("all {who} are in the directory"),
-        );
+        let summary = match n {
+            1 => format!("the 1 user who reports {named} is in the directory"),
+            n => format!("all {n} users who report {named} are in the directory"),
+        };
+        return CheckLine::pass(CheckId::Visibility, summary);
     }
+    let who = format!("{} who report {named}", counted(n, "user", "users"));
     let (place, hint) = match &job.extract.directory {
         DirectorySource::Csv(path) => (
             format!("not in {}", path.display()),
