@@ -68,12 +68,19 @@ async fn run_async(job: &Job, window: DateRange) -> (Vec<CheckLine>, Calls) {
     (lines, client.stats().calls)
 }
 
-/// A failed call as a check line: the errcode and its meaning (WeCom's errmsg is in the
-/// error's text), and the errcode's hint.
+/// A failed call as a check line: the errcode and its meaning, and the errcode's hint. WeCom's
+/// errmsg (a per-answer token, the caller's IP, a link) is said only for an errcode without a
+/// hint, where it is all a person has to go on.
 pub(super) fn failed(check: CheckId, what: &str, e: &WecomError) -> CheckLine {
     let summary = match e {
-        WecomError::Api { errcode, .. } => {
-            format!("{what}: errcode {errcode} ({})", errcode::meaning(*errcode))
+        WecomError::Api {
+            errcode, errmsg, ..
+        } => {
+            let meaning = errcode::meaning(*errcode);
+            match e.hint() {
+                Some(_) => format!("{what}: errcode {errcode} ({meaning})"),
+                None => format!("{what}: errcode {errcode} ({meaning}): {errmsg}"),
+            }
         }
         other => format!("{what}: {other}"),
     };
