@@ -794,10 +794,7 @@ pub fn directory_tables(dir: &Directory) -> Result<(DataFrame, DataFrame), Flatt
             ),
             opt_u64_col(
                 "department_id",
-                users
-                    .iter()
-                    .map(|u| dir.department_of(&u.userid).0)
-                    .collect(),
+                users.iter().map(|u| u.main_department).collect(),
             ),
             list_u64_col("department_ids", &department_ids),
         ],

@@ -454,7 +454,7 @@ pub const USERS: TableSpec = TableSpec {
             "department_id",
             T::UInt64,
             true,
-            "main department (without one, the first department listed); null when the directory gives none",
+            "main department; null when the directory gives none",
         ),
         col(
             "department_ids",

@@ -42,18 +42,13 @@ pub async fn extract(
 
 /// The client for the job's `[source]`: its API base, credentials and quotas.
 pub fn client_for(job: &Job) -> Result<WecomClient> {
-    Ok(WecomClient::new(client_config(job))?)
-}
-
-/// The client configuration of the job's `[source]` (the rest as [`ClientConfig::new`] has it).
-pub(crate) fn client_config(job: &Job) -> ClientConfig {
     let mut config = ClientConfig::new(
         &job.source.api_base,
         &job.source.corp_id,
         job.source.secret.clone(),
     );
     config.limits = job.source.limits.clone();
-    config
+    Ok(WecomClient::new(config)?)
 }
 
 /// Starts the simulator in the current runtime on a loopback port, serving `range` in the

@@ -12,9 +12,8 @@ use super::{counted, directory, sample_days, CheckId, CheckLine, Status, DETAILS
 use super::{MAX_STAT_TEMPLATES, SAMPLE_DAYS};
 use crate::job::plan::local_midnight;
 use crate::job::{DateRange, Job};
-use crate::pipeline::extract::client_config;
 use crate::wecom::types::{RecordListRequest, StatListRequest};
-use crate::wecom::{errcode, WecomClient, WecomError};
+use crate::wecom::{errcode, ClientConfig, WecomClient, WecomError};
 
 /// Calls made, per endpoint name.
 pub(super) type Calls = BTreeMap<&'static str, u64>;
@@ -40,7 +39,14 @@ pub(super) fn run(job: &Job, window: DateRange) -> std::io::Result<(Vec<CheckLin
 }
 
 async fn run_async(job: &Job, window: DateRange) -> (Vec<CheckLine>, Calls) {
-    let mut config = client_config(job);
+    // The job's client (as `pipeline::client_for` builds it), answering sooner: a preflight
+    // retries a transient failure twice, not six times.
+    let mut config = ClientConfig::new(
+        &job.source.api_base,
+        &job.source.corp_id,
+        job.source.secret.clone(),
+    );
+    config.limits = job.source.limits.clone();
     config.max_retries = 2;
     config.timeout = Duration::from_secs(15);
     let client = match WecomClient::new(config) {
