@@ -47,19 +47,6 @@ pub struct SimConfig {
     pub timezone: chrono_tz::Tz,
     pub corp_id: String,
     pub secret: String,
-    /// Share of API calls (0.0–1.0) answered with an injected fault (-1, 45009, HTTP 502, a
-    /// slow or a truncated response), chosen deterministically from the seed.
-    pub fault_rate: f64,
-    /// Record-list calls accepted per `quota_period` before 45009 (600 a minute by default).
-    pub record_list_per_minute: u32,
-    /// Calls accepted per `quota_period` on every other endpoint.
-    pub per_api_per_minute: u32,
-    /// The quota's "minute": 60 s, scaled down in tests.
-    pub quota_period: Duration,
-    /// Lifetime of an access token (`expires_in`).
-    pub token_ttl: Duration,
-    /// Templates the app may not read: 301065 (see the module doc for where).
-    pub denied_template_ids: Vec<String>,
     /// The app is not added under 汇报 → 可调用接口的应用: every journal call answers 301065.
     /// This and the four below are a corp set up wrong on purpose (`sim/misconfig.rs` says where
     /// each applies).
@@ -74,6 +61,19 @@ pub struct SimConfig {
     pub hidden_departments: usize,
     /// The secret is the 汇报 system app's, refused since 2023-12-01: journal calls answer 48002.
     pub system_app_secret: bool,
+    /// Share of API calls (0.0–1.0) answered with an injected fault (-1, 45009, HTTP 502, a
+    /// slow or a truncated response), chosen deterministically from the seed.
+    pub fault_rate: f64,
+    /// Record-list calls accepted per `quota_period` before 45009 (600 a minute by default).
+    pub record_list_per_minute: u32,
+    /// Calls accepted per `quota_period` on every other endpoint.
+    pub per_api_per_minute: u32,
+    /// The quota's "minute": 60 s, scaled down in tests.
+    pub quota_period: Duration,
+    /// Lifetime of an access token (`expires_in`).
+    pub token_ttl: Duration,
+    /// Templates the app may not read: 301065 (see the module doc for where).
+    pub denied_template_ids: Vec<String>,
 }
 
 impl Default for SimConfig {
@@ -86,17 +86,17 @@ impl Default for SimConfig {
             timezone: chrono_tz::Asia::Shanghai,
             corp_id: "wwsim0000000000001".into(),
             secret: "sim-journal-secret-not-a-real-one".into(),
+            app_not_authorised: false,
+            untrusted_ip: false,
+            wrong_secret_for_corp: false,
+            hidden_departments: 0,
+            system_app_secret: false,
             fault_rate: 0.0,
             record_list_per_minute: 600,
             per_api_per_minute: 10_000,
             quota_period: Duration::from_secs(60),
             token_ttl: Duration::from_secs(7200),
             denied_template_ids: Vec::new(),
-            app_not_authorised: false,
-            untrusted_ip: false,
-            wrong_secret_for_corp: false,
-            hidden_departments: 0,
-            system_app_secret: false,
         }
     }
 }

@@ -59,13 +59,13 @@ pub struct Sim {
     user_departments: HashMap<String, Vec<u64>>,
     /// wedrive fileid → index of the journal that references it.
     wedrive_files: HashMap<String, usize>,
+    /// What the app's visibility scope hides ([`SimConfig::hidden_departments`]).
+    visibility: Visibility,
     tokens: Mutex<Tokens>,
     /// endpoint path → (window number, calls in that window).
     quotas: Mutex<HashMap<&'static str, (u64, u64)>>,
     faults: FaultPlan,
     counters: Mutex<SimCounters>,
-    /// What the app's visibility scope hides ([`SimConfig::hidden_departments`]).
-    visibility: Visibility,
 }
 
 struct Tokens {
