@@ -94,14 +94,20 @@ pub struct Limits {
     pub max_in_flight: usize,
 }
 
+impl Limits {
+    /// The documented quotas, and 8 calls in flight: the defaults of a job's `[source.limits]`
+    /// (`job::keys` reads them from here).
+    pub const DOCUMENTED: Limits = Limits {
+        record_list_per_minute: 600,
+        per_api_per_minute: 10_000,
+        per_api_per_hour: 150_000,
+        max_in_flight: 8,
+    };
+}
+
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            record_list_per_minute: 600,
-            per_api_per_minute: 10_000,
-            per_api_per_hour: 150_000,
-            max_in_flight: 8,
-        }
+        Limits::DOCUMENTED
     }
 }
 
