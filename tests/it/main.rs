@@ -14,3 +14,4 @@ mod sim;
 mod sinks;
 mod store;
 mod wedrive;
+mod wire;
