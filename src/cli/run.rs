@@ -19,7 +19,7 @@ use crate::flatten::{self, Directory, Warnings};
 use crate::job::plan::local_midnight;
 use crate::job::{self, DateRange, DirectorySource, Format, Job, LoadOptions};
 use crate::report::{self, ReportInputs};
-use crate::sim::{SimConfig, SimHandle};
+use crate::sim::{Gentle, SimConfig, SimHandle};
 use crate::sink::{
     self, Manifest, OutputDir, SheetKind, TableWriter, WorkbookOptions, WorkbookSheet,
 };
@@ -251,6 +251,8 @@ pub fn run_job(mut job: Job, args: &super::RunArgs) -> RunOutcome {
                     start: range.start,
                     days: range.days().max(1) as u32,
                     timezone: job.source.timezone,
+                    // Tests of the pipeline may spare it real behaviours it cannot handle yet.
+                    gentle: Gentle::from_env().map_err(anyhow::Error::msg)?,
                     ..SimConfig::default()
                 },
                 "127.0.0.1:0".parse().expect("a literal socket address"),

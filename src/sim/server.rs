@@ -15,12 +15,13 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
 
 use super::faults::{Fault, FaultPlan, SLOW_RESPONSE};
 use super::rng::{hash_str, mix, Rng, ALNUM};
-use super::{Org, SimConfig, SimCounters};
+use super::{JournalAt, Org, OrgAt, SimConfig, SimCounters};
 use crate::wecom::types::{
     Control, ControlValue, RecordDetailRequest, RecordListRequest, StatListRequest,
     WedriveDownloadRequest,
@@ -56,6 +57,8 @@ pub struct Sim {
     user_departments: HashMap<String, Vec<u64>>,
     /// wedrive fileid → index of the journal that references it.
     wedrive_files: HashMap<String, usize>,
+    /// The world's clock: `None` reads the real clock at each request.
+    clock: Mutex<Option<DateTime<Utc>>>,
     tokens: Mutex<Tokens>,
     /// endpoint path → (window number, calls in that window).
     quotas: Mutex<HashMap<&'static str, (u64, u64)>>,
@@ -215,6 +218,7 @@ impl Sim {
             }
         }
         Sim {
+            clock: Mutex::new(config.now),
             tokens: Mutex::new(Tokens {
                 rng: Rng::derived(config.seed, 2),
                 live: HashMap::new(),
@@ -237,6 +241,17 @@ impl Sim {
 
     pub fn set_fault_rate(&self, rate: f64) {
         self.faults.set_rate(rate);
+    }
+
+    /// Sets the world's clock (`None`: the real clock from now on).
+    pub fn set_now(&self, now: Option<DateTime<Utc>>) {
+        *lock(&self.clock) = now;
+    }
+
+    /// The world as it is now, by the world's clock.
+    fn world(&self) -> OrgAt<'_> {
+        let now = lock(&self.clock).unwrap_or_else(Utc::now);
+        self.org.at(now.timestamp())
     }
 
     /// Every token issued so far is expired from now on (42001).
@@ -419,11 +434,11 @@ impl Sim {
                 "no permission to pull journal data of this template",
             );
         }
+        // Only what has been submitted by now; withdrawn journals stay listed.
+        let until = req.endtime.min(self.world().t);
         let journals = &self.org.journals;
         let lo = journals.partition_point(|j| j.report_time < req.starttime);
-        let hi = journals
-            .partition_point(|j| j.report_time <= req.endtime)
-            .max(lo);
+        let hi = journals.partition_point(|j| j.report_time <= until).max(lo);
         // Filters: different keys must all match, values of one key are alternatives.
         let matching = journals[lo..hi].iter().filter(|j| {
             (creators.is_empty() || creators.contains(&j.submitter.userid.as_str()))
@@ -455,19 +470,24 @@ impl Sim {
         }))
     }
 
-    /// The journal a detail or wedrive call names, as WeCom answers for it: 301084 for an
-    /// unknown uuid, 301065 for a template the app may not read.
-    fn readable_journal(&self, journal_uuid: &str) -> Result<&crate::wecom::JournalDetail, Reply> {
+    /// The journal a detail or wedrive call names, as it is now, as WeCom answers for it:
+    /// 301084 for an unknown uuid (or one not yet submitted) and for a withdrawn journal, 301065
+    /// for a template the app may not read.
+    fn readable_journal(&self, journal_uuid: &str) -> Result<JournalAt<'_>, Reply> {
+        let invalid = || Reply::error(301084, "invalid journaluuid");
         let journal = self
             .by_uuid
             .get(journal_uuid)
-            .and_then(|&i| self.org.journals.get(i))
-            .ok_or_else(|| Reply::error(301084, "invalid journaluuid"))?;
-        if self.denied(journal.template_id.as_deref()) {
+            .and_then(|&i| self.world().journal_by_index(i))
+            .ok_or_else(invalid)?;
+        if self.denied(Some(journal.template_id())) {
             return Err(Reply::error(
                 301065,
                 "no permission to pull journal data of this template",
             ));
+        }
+        if journal.is_withdrawn() {
+            return Err(invalid());
         }
         Ok(journal)
     }
@@ -481,7 +501,7 @@ impl Sim {
             Ok(j) => j,
             Err(reply) => return reply,
         };
-        match serde_json::to_value(journal) {
+        match serde_json::to_value(journal.detail()) {
             Ok(info) => Reply::ok(json!({ "info": info })),
             Err(_) => Reply::error(301067, "internal error"),
         }
@@ -507,12 +527,15 @@ impl Sim {
                 "no permission to pull journal data of this template",
             );
         }
+        // Only cycles summarised by now, with the reports that exist now.
+        let world = self.world();
         let cycles: Vec<_> = self
             .org
-            .stats
+            .cycles
             .iter()
-            .filter(|s| s.template_id == req.template_id)
-            .filter(|s| (req.starttime..=req.endtime).contains(&(s.cycle_begin_time as i64)))
+            .filter(|c| c.template_id() == req.template_id)
+            .filter(|c| (req.starttime..=req.endtime).contains(&c.begin()))
+            .filter_map(|c| world.stat_cycle(c))
             .collect();
         match serde_json::to_value(cycles) {
             Ok(list) => Reply::ok(json!({ "stat_list": list })),
@@ -542,7 +565,7 @@ impl Sim {
             .wedrive_files
             .get(&req.fileid)
             .and_then(|&i| self.org.journals.get(i));
-        if owner.map(|j| &j.journal_uuid) != Some(&journal.journal_uuid) {
+        if owner.map(|j| j.journal_uuid.as_str()) != Some(journal.uuid()) {
             return Reply::error(
                 301066,
                 "invalid request parameters: fileid not in this journal",
