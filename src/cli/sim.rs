@@ -8,8 +8,10 @@ use std::io::Write;
 
 use std::time::Duration;
 
+use anyhow::anyhow;
 use chrono::{DateTime, Days, NaiveDate, Utc};
 
+use super::report;
 use crate::sim::{Gentle, SimConfig, SimHandle};
 
 /// The simulator's configuration from the command line, or a message saying what is wrong.
@@ -103,7 +105,7 @@ pub fn sim(args: super::SimArgs) -> u8 {
     let config = match config(&args) {
         Ok(c) => c,
         Err(message) => {
-            eprintln!("wecom-journal sim: {message}");
+            report::error(&anyhow!("sim: {message}"));
             return super::exit::USAGE;
         }
     };
@@ -113,7 +115,7 @@ pub fn sim(args: super::SimArgs) -> u8 {
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("wecom-journal sim: cannot start the async runtime: {e}");
+            report::error(&anyhow::Error::from(e).context("sim: cannot start the async runtime"));
             return super::exit::FAILED;
         }
     };
@@ -122,7 +124,8 @@ pub fn sim(args: super::SimArgs) -> u8 {
         let handle = match SimHandle::start(config, args.addr).await {
             Ok(h) => h,
             Err(e) => {
-                eprintln!("wecom-journal sim: cannot listen on {}: {e}", args.addr);
+                let e = anyhow::Error::from(e).context(format!("sim: cannot listen on {}", args.addr));
+                report::error(&e);
                 return super::exit::FAILED;
             }
         };
@@ -131,7 +134,7 @@ pub fn sim(args: super::SimArgs) -> u8 {
             let printed = writeln!(out, "base_url={} corp_id={} secret={}", handle.base_url, handle.corp_id, handle.secret)
                 .and_then(|()| out.flush());
             if let Err(e) = printed {
-                eprintln!("wecom-journal sim: cannot write to standard output: {e}");
+                report::error(&anyhow::Error::from(e).context("sim: cannot write to standard output"));
                 return super::exit::FAILED;
             }
         }

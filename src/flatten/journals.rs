@@ -14,20 +14,23 @@ use super::columns::{
     bool_col, count_u32, date_col, frame, opt_f64_col, opt_i64_col, opt_list_str_col, opt_str_col,
     opt_time_col, opt_u32_col, opt_u64_col, str_col, time_and_date, time_col, u32_col, u64_col,
 };
-use super::controls::{self, AttachmentRow, ControlRow};
+use super::controls::{self, AttachmentKind, AttachmentRow, ControlRow};
 use super::directory::Directory;
+use super::local_paths::LocalPaths;
 use super::{schema, FlattenError, JournalTables, Warnings};
 use crate::wecom::types::{JournalDetail, UserRef};
 
 /// Flattens one batch of journal details into the five journal tables.
 ///
-/// Dates are local to `tz`; departments come from `dir`. Every control (Table cells too),
+/// Dates are local to `tz`; departments come from `dir`; a `wedrive_file` attachment's
+/// `local_path` from `files` (null for a file not in it). Every control (Table cells too),
 /// receiver and comment of the input is a row of the output; what did not fully decode is
 /// counted in `warnings` and kept as `value_json`.
 pub fn flatten_journals(
     details: &[JournalDetail],
     dir: &Directory,
     tz: Tz,
+    files: &LocalPaths,
     warnings: &mut Warnings,
 ) -> Result<JournalTables, FlattenError> {
     let mut journals = JournalColumns::with_capacity(details.len());
@@ -54,7 +57,7 @@ pub fn flatten_journals(
     Ok(JournalTables {
         journals: journals.finish()?,
         journal_controls: controls.finish()?,
-        journal_attachments: attachments.finish()?,
+        journal_attachments: attachments.finish(files)?,
         journal_receivers: receivers.finish()?,
         journal_comments: comments.finish()?,
     })
@@ -283,8 +286,18 @@ impl<'a> AttachmentColumns<'a> {
         self.date.extend(std::iter::repeat_n(at.date, added));
     }
 
-    fn finish(self) -> Result<DataFrame, FlattenError> {
+    /// `files`: where downloaded wedrive files are (their `local_path`).
+    fn finish(self, files: &LocalPaths) -> Result<DataFrame, FlattenError> {
         let a_rows = self.rows;
+        // Only wedrive files are downloaded; a File control's media id is not a wedrive fileid.
+        let a_local: Vec<Option<&str>> = a_rows
+            .iter()
+            .zip(&self.uuid)
+            .map(|(a, uuid)| match a.kind {
+                AttachmentKind::WedriveFile => files.get(uuid, a.file_id),
+                AttachmentKind::File | AttachmentKind::Doc => None,
+            })
+            .collect();
         frame(
             &schema::JOURNAL_ATTACHMENTS,
             a_rows.len(),
@@ -303,7 +316,7 @@ impl<'a> AttachmentColumns<'a> {
                     a_rows.iter().map(|a| a.file_id).collect::<Vec<_>>(),
                 ),
                 opt_str_col("name", a_rows.iter().map(|a| a.name).collect::<Vec<_>>()),
-                opt_str_col("local_path", vec![None::<&str>; a_rows.len()]),
+                opt_str_col("local_path", a_local),
                 date_col("report_date", self.date),
             ],
         )

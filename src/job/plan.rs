@@ -217,82 +217,22 @@ impl Plan {
     /// if an earlier run measured the corp, else from the job's `[plan]` assumptions.
     pub fn build(job: &Job, range: DateRange, history: Option<&PlanHistory>) -> Plan {
         let tz = job.source.timezone;
-        let limits = &job.source.limits;
         let mut notes = Vec::new();
 
         let history = history.filter(|h| h.days > 0);
-        let (basis, journals_per_day, templates_seen, departments) = match history {
-            Some(h) => (
-                Basis::History(*h),
-                h.journals as f64 / f64::from(h.days),
-                h.templates,
-                h.departments,
-            ),
-            None => {
-                let a = &job.plan;
-                notes.push(format!(
-                    "no history: no earlier run of this job measured the corp, so the plan assumes {} journals a day, {} templates and {} departments (set [plan] journals_per_day / templates / departments in the job file)",
-                    a.journals_per_day, a.templates, a.departments
-                ));
-                (
-                    Basis::Assumed {
-                        journals_per_day: a.journals_per_day,
-                        templates: a.templates,
-                        departments: a.departments,
-                    },
-                    f64::from(a.journals_per_day),
-                    a.templates,
-                    a.departments,
-                )
-            }
-        };
-
+        let scale = Scale::of(job, history, &mut notes);
         let combos = job.filters.combos().len() as u64;
-        let record_windows: Vec<RecordWindowPlan> = record_windows(range, tz)
-            .into_iter()
-            .map(|window| {
-                let journals = journals_per_day * window.days() as f64;
-                let per_combo = journals / combos as f64;
-                // ceil with a hair of slack so 2000.0000001 journals do not make a 21st page.
-                let pages = ((per_combo / PAGE_SIZE as f64) - 1e-9).ceil().max(1.0) as u64;
-                RecordWindowPlan {
-                    window,
-                    journals: journals.round() as u64,
-                    calls: combos * pages,
-                }
-            })
-            .collect();
-        let journals = (journals_per_day * range.days() as f64).round() as u64;
+        let record_windows = record_window_plans(range, tz, scale.journals_per_day, combos);
+        let journals = (scale.journals_per_day * range.days() as f64).round() as u64;
 
         let stats_windows = stats_windows(range, tz);
         let stats_templates = if !job.filters.template_ids.is_empty() {
             job.filters.template_ids.len() as u64
         } else {
-            u64::from(templates_seen)
+            u64::from(scale.templates_seen)
         };
-
-        let mut calls = Vec::new();
-        let record_calls: u64 = record_windows.iter().map(|w| w.calls).sum();
-        let chains = (record_windows.len() as u64 * combos).max(1);
-        calls.push(paced(
-            Endpoint::RecordList,
-            record_calls,
-            limits,
-            limits.record_list_per_minute,
-            None,
-            chains,
-        ));
-        let details = if job.extract.details { journals } else { 0 };
-        calls.push(paced(
-            Endpoint::RecordDetail,
-            details,
-            limits,
-            limits.per_api_per_minute,
-            Some(limits.per_api_per_hour),
-            details,
-        ));
-        // Wedrive files: one download_wedrive_file and one GET of the bytes per file, at the
-        // rate an earlier run's details referenced them (no estimate without history).
+        // Wedrive files: at the rate an earlier run's details referenced them (no estimate
+        // without history).
         let wedrive_files = match history {
             Some(h) if job.extract.wedrive_files && h.journals > 0 => {
                 let per_journal = h.wedrive_files as f64 / h.journals as f64;
@@ -300,72 +240,16 @@ impl Plan {
             }
             _ => None,
         };
-        if let Some(files) = wedrive_files {
-            calls.push(paced(
-                Endpoint::WedriveDownload,
-                files,
-                limits,
-                limits.per_api_per_minute,
-                Some(limits.per_api_per_hour),
-                files,
-            ));
-            // The bytes come from download_url, outside the API quotas: only concurrency paces
-            // them.
-            let in_flight = (limits.max_in_flight as u64).clamp(1, files.max(1));
-            calls.push(EndpointPlan {
-                endpoint: Endpoint::WedriveBytes.name(),
-                calls: files,
-                quota: "no quota".into(),
-                seconds: files as f64 * ASSUMED_LATENCY_S / in_flight as f64,
-            });
-        }
-        let stats = if job.extract.stats {
-            stats_templates * stats_windows.len() as u64
-        } else {
-            0
-        };
-        calls.push(paced(
-            Endpoint::StatList,
-            stats,
-            limits,
-            limits.per_api_per_minute,
-            Some(limits.per_api_per_hour),
-            stats,
-        ));
-        let (department_calls, user_calls) = match job.extract.directory {
-            DirectorySource::Api => (1, u64::from(departments)),
-            DirectorySource::Csv(_) | DirectorySource::None => (0, 0),
-        };
-        calls.push(paced(
-            Endpoint::DepartmentList,
-            department_calls,
-            limits,
-            limits.per_api_per_minute,
-            Some(limits.per_api_per_hour),
-            1,
-        ));
-        calls.push(paced(
-            Endpoint::UserList,
-            user_calls,
-            limits,
-            limits.per_api_per_minute,
-            Some(limits.per_api_per_hour),
-            user_calls,
-        ));
-
-        let work_s: f64 = calls.iter().map(|c| c.seconds).sum();
-        // One token, and one more each time a long run outlives it.
-        let tokens = 1 + (work_s / TOKEN_LIFETIME_S) as u64;
-        calls.insert(
-            0,
-            paced(
-                Endpoint::GetToken,
-                tokens,
-                limits,
-                limits.per_api_per_minute,
-                Some(limits.per_api_per_hour),
-                1,
-            ),
+        let calls = endpoint_calls(
+            job,
+            &Volumes {
+                record_windows: &record_windows,
+                combos,
+                journals,
+                wedrive_files,
+                stat_lists: stats_templates * stats_windows.len() as u64,
+                departments: scale.departments,
+            },
         );
 
         match (job.extract.wedrive_files, wedrive_files) {
@@ -388,7 +272,7 @@ impl Plan {
             days: range.days(),
             timezone: tz.name().to_string(),
             period: job.period(),
-            basis,
+            basis: scale.basis,
             filter_combos: combos,
             journals,
             record_windows,
@@ -409,6 +293,138 @@ impl Plan {
             .map(|c| c.calls)
             .sum()
     }
+}
+
+/// What the plan scales to the range, and what it stands on.
+struct Scale {
+    basis: Basis,
+    journals_per_day: f64,
+    templates_seen: u32,
+    departments: u32,
+}
+
+impl Scale {
+    /// An earlier run's measures when there are some, else the job's `[plan]` assumptions
+    /// (and a note that says so).
+    fn of(job: &Job, history: Option<&PlanHistory>, notes: &mut Vec<String>) -> Scale {
+        match history {
+            Some(h) => Scale {
+                basis: Basis::History(*h),
+                journals_per_day: h.journals as f64 / f64::from(h.days),
+                templates_seen: h.templates,
+                departments: h.departments,
+            },
+            None => {
+                let a = &job.plan;
+                notes.push(format!(
+                    "no history: no earlier run of this job measured the corp, so the plan assumes {} journals a day, {} templates and {} departments (set [plan] journals_per_day / templates / departments in the job file)",
+                    a.journals_per_day, a.templates, a.departments
+                ));
+                Scale {
+                    basis: Basis::Assumed {
+                        journals_per_day: a.journals_per_day,
+                        templates: a.templates,
+                        departments: a.departments,
+                    },
+                    journals_per_day: f64::from(a.journals_per_day),
+                    templates_seen: a.templates,
+                    departments: a.departments,
+                }
+            }
+        }
+    }
+}
+
+/// The record-list windows of `range` and the pages each takes for `combos` filter
+/// combinations at `journals_per_day`.
+fn record_window_plans(
+    range: DateRange,
+    tz: Tz,
+    journals_per_day: f64,
+    combos: u64,
+) -> Vec<RecordWindowPlan> {
+    record_windows(range, tz)
+        .into_iter()
+        .map(|window| {
+            let journals = journals_per_day * window.days() as f64;
+            let per_combo = journals / combos as f64;
+            // ceil with a hair of slack so 2000.0000001 journals do not make a 21st page.
+            let pages = ((per_combo / PAGE_SIZE as f64) - 1e-9).ceil().max(1.0) as u64;
+            RecordWindowPlan {
+                window,
+                journals: journals.round() as u64,
+                calls: combos * pages,
+            }
+        })
+        .collect()
+}
+
+/// What the run will fetch, as the calls count it.
+struct Volumes<'a> {
+    record_windows: &'a [RecordWindowPlan],
+    combos: u64,
+    /// Journals over the range.
+    journals: u64,
+    /// Wedrive files over the range, when an earlier run gives a rate.
+    wedrive_files: Option<u64>,
+    /// `get_stat_list` calls when stats are fetched: templates × stats windows.
+    stat_lists: u64,
+    departments: u32,
+}
+
+/// The calls of every endpoint, in the order the run makes them, each paced by its quota.
+fn endpoint_calls(job: &Job, v: &Volumes<'_>) -> Vec<EndpointPlan> {
+    let limits = &job.source.limits;
+    let per_api = |endpoint, calls, parallel| {
+        paced(
+            endpoint,
+            calls,
+            limits,
+            limits.per_api_per_minute,
+            Some(limits.per_api_per_hour),
+            parallel,
+        )
+    };
+    let mut calls = Vec::new();
+    let record_calls: u64 = v.record_windows.iter().map(|w| w.calls).sum();
+    let chains = (v.record_windows.len() as u64 * v.combos).max(1);
+    calls.push(paced(
+        Endpoint::RecordList,
+        record_calls,
+        limits,
+        limits.record_list_per_minute,
+        None,
+        chains,
+    ));
+    let details = if job.extract.details { v.journals } else { 0 };
+    calls.push(per_api(Endpoint::RecordDetail, details, details));
+    // One download_wedrive_file and one GET of the bytes per file.
+    if let Some(files) = v.wedrive_files {
+        calls.push(per_api(Endpoint::WedriveDownload, files, files));
+        // The bytes come from download_url, outside the API quotas: only concurrency paces
+        // them.
+        let in_flight = (limits.max_in_flight as u64).clamp(1, files.max(1));
+        calls.push(EndpointPlan {
+            endpoint: Endpoint::WedriveBytes.name(),
+            calls: files,
+            quota: "no quota".into(),
+            seconds: files as f64 * ASSUMED_LATENCY_S / in_flight as f64,
+        });
+    }
+    let stats = if job.extract.stats { v.stat_lists } else { 0 };
+    calls.push(per_api(Endpoint::StatList, stats, stats));
+    let (department_calls, user_calls) = match job.extract.directory {
+        DirectorySource::Api => (1, u64::from(v.departments)),
+        DirectorySource::Csv(_) | DirectorySource::None => (0, 0),
+    };
+    calls.push(per_api(Endpoint::DepartmentList, department_calls, 1));
+    calls.push(per_api(Endpoint::UserList, user_calls, user_calls));
+
+    let work_s: f64 = calls.iter().map(|c| c.seconds).sum();
+    // One token, and one more each time a long run outlives it.
+    let tokens = 1 + (work_s / TOKEN_LIFETIME_S) as u64;
+    calls.insert(0, per_api(Endpoint::GetToken, tokens, 1));
+    calls
 }
 
 /// The plan of `calls` calls of `endpoint` paced at `per_minute` (and `per_hour`), with at most

@@ -54,8 +54,9 @@ pub struct Gentle {
     pub main_departments: bool,
 }
 
-/// The environment variable `run --sandbox` reads [`Gentle`] flags from (comma-separated
-/// names): for tests of the pipeline only.
+/// The environment variable `run --sandbox` and `demo` read [`Gentle`] flags from
+/// (comma-separated names) for their in-process simulator (`RunOptions::sandbox_gentle`): for
+/// tests of the pipeline only.
 pub const GENTLE_ENV: &str = "WECOM_SIM_GENTLE";
 
 impl Gentle {

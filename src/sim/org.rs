@@ -246,19 +246,11 @@ pub fn departments_under(org: &Org, id: Option<u64>) -> Option<Vec<&Department>>
 
 /// Every control type name used in `org`'s journals, Table rows included, with counts.
 pub fn control_types(org: &Org) -> BTreeMap<String, usize> {
-    fn walk(controls: &[Control], out: &mut BTreeMap<String, usize>) {
-        for c in controls {
-            *out.entry(c.control.clone()).or_default() += 1;
-            if let ControlValue::Table { rows } = &c.value {
-                for r in rows {
-                    walk(&r.list, out);
-                }
-            }
-        }
-    }
     let mut out = BTreeMap::new();
     for j in &org.journals {
-        walk(&j.apply_data.contents, &mut out);
+        for c in Control::walk(&j.apply_data.contents) {
+            *out.entry(c.control.clone()).or_default() += 1;
+        }
     }
     out
 }
