@@ -190,6 +190,19 @@ pub struct SimArgs {
     /// Misconfigured: the secret is the 汇报 system app's (journal calls answer 48002).
     #[arg(long)]
     pub system_app_secret: bool,
+    /// The simulator's clock (RFC 3339, e.g. 2026-11-03T06:15:00+08:00): it serves the world as
+    /// it is at that instant. Default: the real clock, read at every request.
+    #[arg(long, value_name = "RFC3339")]
+    pub now: Option<String>,
+    /// How long late reports keep coming after their cycle ends, and comments, read receipts
+    /// and withdrawals after a journal is submitted: a number with d, h, m or s.
+    #[arg(long, value_name = "DURATION", default_value = "2d")]
+    pub late_horizon: String,
+    /// Spare the client real behaviours, gentler than WeCom, for tests of something else only:
+    /// comma-separated template-ids (every detail has its template_id), withdrawals (no
+    /// journal is withdrawn), main-departments (every user has one).
+    #[arg(long, value_name = "FLAGS", default_value = "")]
+    pub gentle: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use super::{exit, report, RunArgs};
 use crate::job::{self, DateRange, Job, LoadOptions};
 use crate::pipeline::{self, RunOptions, RunSummary};
+use crate::sim::Gentle;
 use crate::sink::RunStatus;
 use crate::store::store_path;
 
@@ -93,6 +94,10 @@ pub fn demo(output: Option<PathBuf>) -> u8 {
     };
     let mut opts = RunOptions::of(&job);
     opts.sandbox = true;
+    opts.sandbox_gentle = match sandbox_gentle() {
+        Ok(g) => g,
+        Err(code) => return code,
+    };
     opts.progress = std::io::stderr().is_terminal();
     if let Some(dir) = output {
         opts.output_dir = dir;
@@ -140,9 +145,21 @@ fn run_options(job: &Job, args: &RunArgs, now: DateTime<Utc>) -> Result<RunOptio
         opts.output_dir = dir.clone();
     }
     opts.sandbox = args.sandbox;
+    if args.sandbox {
+        opts.sandbox_gentle = sandbox_gentle()?;
+    }
     opts.full_refresh = args.full_refresh;
     opts.progress = std::io::stderr().is_terminal();
     Ok(opts)
+}
+
+/// The real behaviours the sandbox simulator spares a run, from [`crate::sim::GENTLE_ENV`]: a seam for
+/// the pipeline's tests, gentler than WeCom.
+fn sandbox_gentle() -> Result<Gentle, u8> {
+    Gentle::from_env().map_err(|e| {
+        report::error(&anyhow!("{e}"));
+        exit::USAGE
+    })
 }
 
 /// Runs one job and says how it went: its errors, its gaps, then (unless it failed) one line

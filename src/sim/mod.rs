@@ -22,7 +22,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, Days, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use crate::wecom::types::{Department, DirectoryUser, JournalDetail, StatCycle};
@@ -32,8 +32,66 @@ mod misconfig;
 pub mod org;
 mod rng;
 pub mod server;
+pub mod world;
 
 pub use faults::Fault;
+pub use world::{JournalAt, JournalLife, Org, OrgAt, SimCycle, SimTemplate, SUMMARISE_DELAY_S};
+
+/// The late horizon by default: two days.
+pub const DEFAULT_LATE_HORIZON: Duration = Duration::from_secs(2 * 86_400);
+
+/// Behaviours of real WeCom a test may ask the simulator to spare it, one flag each (all off
+/// by default). Each is gentler than WeCom and exists only for tests of something else, until
+/// the pipeline copes with the real behaviour. Named on the command line (`sim --gentle`) and,
+/// for the in-process simulator of `run --sandbox`, in [`GENTLE_ENV`], by [`Gentle::NAMES`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Gentle {
+    /// `template-ids`: every detail carries its `template_id` (WeCom leaves it out of most).
+    pub template_ids: bool,
+    /// `withdrawals`: no journal is withdrawn (WeCom keeps listing a withdrawn journal and
+    /// answers 301084 on its detail).
+    pub withdrawals: bool,
+    /// `main-departments`: every user has a `main_department` (WeCom leaves it out for some).
+    pub main_departments: bool,
+}
+
+/// The environment variable `run --sandbox` and `demo` read [`Gentle`] flags from
+/// (comma-separated names) for their in-process simulator (`RunOptions::sandbox_gentle`): for
+/// tests of the pipeline only.
+pub const GENTLE_ENV: &str = "WECOM_SIM_GENTLE";
+
+impl Gentle {
+    /// Every flag's name, as `--gentle` and [`GENTLE_ENV`] take them.
+    pub const NAMES: [&'static str; 3] = ["template-ids", "withdrawals", "main-departments"];
+
+    /// Flags from comma-separated names (blank: none).
+    pub fn parse(text: &str) -> Result<Gentle, String> {
+        let mut gentle = Gentle::default();
+        for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let flag = match name {
+                "template-ids" => &mut gentle.template_ids,
+                "withdrawals" => &mut gentle.withdrawals,
+                "main-departments" => &mut gentle.main_departments,
+                other => {
+                    return Err(format!(
+                        "{other:?} is not a gentle flag (one of {})",
+                        Gentle::NAMES.join(", ")
+                    ))
+                }
+            };
+            *flag = true;
+        }
+        Ok(gentle)
+    }
+
+    /// The flags named in [`GENTLE_ENV`] (none when it is unset).
+    pub fn from_env() -> Result<Gentle, String> {
+        match std::env::var(GENTLE_ENV) {
+            Ok(text) => Gentle::parse(&text).map_err(|e| format!("{GENTLE_ENV}: {e}")),
+            Err(_) => Ok(Gentle::default()),
+        }
+    }
+}
 
 /// What the simulator serves and how it misbehaves.
 #[derive(Debug, Clone)]
@@ -42,9 +100,17 @@ pub struct SimConfig {
     pub users: usize,
     /// First local day with journals.
     pub start: NaiveDate,
-    /// Days with journals, from `start`.
+    /// Days with cycles, from `start` (late reports of the last ones may come after them).
     pub days: u32,
     pub timezone: chrono_tz::Tz,
+    /// The simulator's clock: it serves the world as it is at this instant. `None` reads the
+    /// real clock at every request. Tokens and quotas always run on the real clock.
+    pub now: Option<DateTime<Utc>>,
+    /// How long after a cycle's end late reports keep coming, and after a journal's
+    /// `report_time` its comments, read receipts and withdrawal (two days by default).
+    pub late_horizon: Duration,
+    /// Real behaviours switched off for tests that are about something else.
+    pub gentle: Gentle,
     pub corp_id: String,
     pub secret: String,
     /// The app is not added under 汇报 → 可调用接口的应用: every journal call answers 301065.
@@ -84,6 +150,9 @@ impl Default for SimConfig {
             start: NaiveDate::from_ymd_opt(2026, 10, 1).expect("valid date"),
             days: 31,
             timezone: chrono_tz::Asia::Shanghai,
+            now: None,
+            late_horizon: DEFAULT_LATE_HORIZON,
+            gentle: Gentle::default(),
             corp_id: "wwsim0000000000001".into(),
             secret: "sim-journal-secret-not-a-real-one".into(),
             app_not_authorised: false,
@@ -101,49 +170,30 @@ impl Default for SimConfig {
     }
 }
 
-/// A template of the synthetic organisation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SimTemplate {
-    pub id: String,
-    pub name: String,
-    /// 2 daily, 3 weekly, 4 monthly (as in the stats); 0 for the free-form 汇报 template, which
-    /// has no cycles and no stats.
-    pub report_type: u64,
-}
-
-/// The synthetic organisation: everything the simulator serves, for tests to compare against.
-#[derive(Debug, Clone, Default)]
-pub struct Org {
-    pub departments: Vec<Department>,
-    pub users: Vec<DirectoryUser>,
-    /// Daily (日报), weekly (周报), monthly (月报) and the free-form 汇报, in that order.
-    pub templates: Vec<SimTemplate>,
-    /// Every journal, ordered by `report_time` (then uuid): the record list's order.
-    pub journals: Vec<JournalDetail>,
-    /// Every completed stat cycle of every template, ordered by cycle start.
-    pub stats: Vec<StatCycle>,
-}
-
-impl Org {
-    /// The organisation for `config`'s seed, users, days and timezone (see [`org`]).
-    pub fn generate(config: &SimConfig) -> Org {
-        org::generate(config)
+impl SimConfig {
+    /// An instant by which the world of this configuration has surely settled: the end of its
+    /// days, plus the two days a straddling week may reach past them, plus the late horizon and
+    /// the summarise delay (with an hour to spare). [`Org::settled_at`] is the exact instant.
+    pub fn settled_at(&self) -> DateTime<Utc> {
+        let end = self
+            .start
+            .checked_add_days(Days::new(u64::from(self.days) + 2))
+            .unwrap_or(self.start);
+        let end_ts = org::local_ts(&self.timezone, end, 0, 0);
+        let horizon = i64::try_from(self.late_horizon.as_secs()).unwrap_or(i64::MAX / 4);
+        let at = end_ts
+            .saturating_add(horizon)
+            .saturating_add(2 * SUMMARISE_DELAY_S);
+        DateTime::from_timestamp(at, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
     }
 
-    pub fn template(&self, id: &str) -> Option<&SimTemplate> {
-        self.templates.iter().find(|t| t.id == id)
-    }
-
-    pub fn template_named(&self, name: &str) -> Option<&SimTemplate> {
-        self.templates.iter().find(|t| t.name == name)
-    }
-
-    pub fn user(&self, userid: &str) -> Option<&DirectoryUser> {
-        self.users.iter().find(|u| u.userid == userid)
-    }
-
-    pub fn journal(&self, uuid: &str) -> Option<&JournalDetail> {
-        self.journals.iter().find(|j| j.journal_uuid == uuid)
+    /// This configuration with its clock at [`SimConfig::settled_at`]: the whole world, as it
+    /// finally is.
+    pub fn settled(self) -> SimConfig {
+        SimConfig {
+            now: Some(self.settled_at()),
+            ..self
+        }
     }
 }
 
@@ -233,6 +283,12 @@ impl SimHandle {
     /// What has been served so far.
     pub fn counters(&self) -> SimCounters {
         self.sim.counters()
+    }
+
+    /// Moves the world's clock to `now` (`None`: the real clock from now on), as a later
+    /// `sim --now` would serve the same world.
+    pub fn set_now(&self, now: Option<DateTime<Utc>>) {
+        self.sim.set_now(now);
     }
 
     /// Every token issued so far answers 42001 (expired) from now on, as when a token expires

@@ -16,13 +16,14 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
 
 use super::faults::{Fault, FaultPlan, SLOW_RESPONSE};
 use super::misconfig::{self, Visibility};
 use super::rng::{hash_str, mix, Rng, ALNUM};
-use super::{Org, SimConfig, SimCounters};
+use super::{JournalAt, Org, OrgAt, SimConfig, SimCounters};
 use crate::wecom::errcode;
 use crate::wecom::types::{
     Control, ControlValue, RecordDetailRequest, RecordListRequest, StatListRequest,
@@ -61,6 +62,8 @@ pub struct Sim {
     wedrive_files: HashMap<String, usize>,
     /// What the app's visibility scope hides ([`SimConfig::hidden_departments`]).
     visibility: Visibility,
+    /// The world's clock: `None` reads the real clock at each request.
+    clock: Mutex<Option<DateTime<Utc>>>,
     tokens: Mutex<Tokens>,
     /// endpoint path → (window number, calls in that window).
     quotas: Mutex<HashMap<&'static str, (u64, u64)>>,
@@ -223,6 +226,7 @@ impl Sim {
         let visibility = Visibility::new(&org, config.hidden_departments);
         Sim {
             visibility,
+            clock: Mutex::new(config.now),
             tokens: Mutex::new(Tokens {
                 rng: Rng::derived(config.seed, 2),
                 live: HashMap::new(),
@@ -258,6 +262,17 @@ impl Sim {
             Some((code, message)) => Err(Reply::error(code, message)),
             None => Ok(()),
         }
+    }
+
+    /// Sets the world's clock (`None`: the real clock from now on).
+    pub fn set_now(&self, now: Option<DateTime<Utc>>) {
+        *lock(&self.clock) = now;
+    }
+
+    /// The world as it is now, by the world's clock.
+    fn world(&self) -> OrgAt<'_> {
+        let now = lock(&self.clock).unwrap_or_else(Utc::now);
+        self.org.at(now.timestamp())
     }
 
     /// Every token issued so far is expired from now on (42001).
@@ -464,11 +479,11 @@ impl Sim {
                 "no permission to pull journal data of this template",
             );
         }
+        // Only what has been submitted by now; withdrawn journals stay listed.
+        let until = req.endtime.min(self.world().t);
         let journals = &self.org.journals;
         let lo = journals.partition_point(|j| j.report_time < req.starttime);
-        let hi = journals
-            .partition_point(|j| j.report_time <= req.endtime)
-            .max(lo);
+        let hi = journals.partition_point(|j| j.report_time <= until).max(lo);
         // Filters: different keys must all match, values of one key are alternatives.
         let matching = journals[lo..hi].iter().filter(|j| {
             (creators.is_empty() || creators.contains(&j.submitter.userid.as_str()))
@@ -500,19 +515,24 @@ impl Sim {
         }))
     }
 
-    /// The journal a detail or wedrive call names, as WeCom answers for it: 301084 for an
-    /// unknown uuid, 301065 for a template the app may not read.
-    fn readable_journal(&self, journal_uuid: &str) -> Result<&crate::wecom::JournalDetail, Reply> {
+    /// The journal a detail or wedrive call names, as it is now, as WeCom answers for it:
+    /// 301084 for an unknown uuid (or one not yet submitted) and for a withdrawn journal, 301065
+    /// for a template the app may not read.
+    fn readable_journal(&self, journal_uuid: &str) -> Result<JournalAt<'_>, Reply> {
+        let invalid = || Reply::error(errcode::JOURNAL_INVALID_UUID, "invalid journaluuid");
         let journal = self
             .by_uuid
             .get(journal_uuid)
-            .and_then(|&i| self.org.journals.get(i))
-            .ok_or_else(|| Reply::error(errcode::JOURNAL_INVALID_UUID, "invalid journaluuid"))?;
-        if self.denied(journal.template_id.as_deref()) {
+            .and_then(|&i| self.world().journal_by_index(i))
+            .ok_or_else(invalid)?;
+        if self.denied(Some(journal.template_id())) {
             return Err(Reply::error(
                 errcode::JOURNAL_NO_PERMISSION,
                 "no permission to pull journal data of this template",
             ));
+        }
+        if journal.is_withdrawn() {
+            return Err(invalid());
         }
         Ok(journal)
     }
@@ -526,7 +546,7 @@ impl Sim {
             Ok(j) => j,
             Err(reply) => return reply,
         };
-        match serde_json::to_value(journal) {
+        match serde_json::to_value(journal.detail()) {
             Ok(info) => Reply::ok(json!({ "info": info })),
             Err(_) => Reply::error(errcode::JOURNAL_INTERNAL_ERROR, "internal error"),
         }
@@ -555,12 +575,15 @@ impl Sim {
                 "no permission to pull journal data of this template",
             );
         }
+        // Only cycles summarised by now, with the reports that exist now.
+        let world = self.world();
         let cycles: Vec<_> = self
             .org
-            .stats
+            .cycles
             .iter()
-            .filter(|s| s.template_id == req.template_id)
-            .filter(|s| (req.starttime..=req.endtime).contains(&(s.cycle_begin_time as i64)))
+            .filter(|c| c.template_id() == req.template_id)
+            .filter(|c| (req.starttime..=req.endtime).contains(&c.begin()))
+            .filter_map(|c| world.stat_cycle(c))
             .collect();
         match serde_json::to_value(cycles) {
             Ok(list) => Reply::ok(json!({ "stat_list": list })),
@@ -590,7 +613,7 @@ impl Sim {
             .wedrive_files
             .get(&req.fileid)
             .and_then(|&i| self.org.journals.get(i));
-        if owner.map(|j| &j.journal_uuid) != Some(&journal.journal_uuid) {
+        if owner.map(|j| j.journal_uuid.as_str()) != Some(journal.uuid()) {
             return Reply::error(
                 errcode::JOURNAL_BAD_PARAMETERS,
                 "invalid request parameters: fileid not in this journal",
