@@ -10,11 +10,11 @@
 //! The rules (which windows, which filter combinations, what is fetched again) are pure
 //! functions in [`windows`]; the job helper's plan counts calls with the same rules.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{BTreeSet, HashSet, VecDeque};
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use futures::stream::{FuturesUnordered, StreamExt};
 use serde::Serialize;
@@ -31,9 +31,21 @@ pub mod windows;
 
 use progress::StageProgress;
 pub use windows::{
-    filter_combinations, month_windows, needs_detail, needs_stat, range_window, stats_windows,
-    window_action, Window, WindowAction,
+    filter_combinations, latest_cycle_end, month_windows, needs_detail, needs_stat, range_window,
+    stats_windows, window_action, Window, WindowAction, DAY_S,
 };
+
+/// Failed fetches of one detail (withdrawn, 301066, a body that does not decode) after which
+/// later runs stop retrying it (a full refresh still does).
+pub const MAX_DETAIL_ATTEMPTS: u32 = 3;
+
+/// An error that is about the one journal asked for, not the run: its journal was withdrawn
+/// (301084), its uuid is refused (301066), or its body does not decode.
+fn is_item_gap(err: &WecomError) -> bool {
+    err.is(errcode::JOURNAL_INVALID_UUID)
+        || err.is(errcode::JOURNAL_BAD_PARAMETERS)
+        || matches!(err, WecomError::Decode { .. })
+}
 
 /// Journals per record-list page (the API's maximum).
 pub const PAGE_LIMIT: u64 = 100;
@@ -104,6 +116,9 @@ pub struct ExtractSummary {
     pub journals_listed: u64,
     pub details_fetched: u64,
     pub details_skipped: u64,
+    /// Details re-read whatever the run's range (younger than `refresh_days` when last read,
+    /// or gaps retried).
+    pub details_refreshed: u64,
     /// Wedrive files downloaded by this run, and their bytes.
     pub wedrive_downloaded: u64,
     pub wedrive_bytes: u64,
@@ -113,7 +128,31 @@ pub struct ExtractSummary {
     pub stats_skipped: u64,
     pub directory_fetched: bool,
     pub gaps: Vec<Gap>,
+    /// The local dates, outside the run's range, of what it re-read because it may still
+    /// change (details younger than `refresh_days`, stat cycles not settled): the partitions
+    /// of their months are rewritten too.
+    pub touched: Option<DateRange>,
     pub durations: StageDurations,
+}
+
+impl ExtractSummary {
+    /// Widens [`ExtractSummary::touched`] to `date` when it lies outside `range`.
+    fn touch(&mut self, date: Option<NaiveDate>, range: DateRange) {
+        let Some(date) = date.filter(|d| *d < range.start || *d >= range.end) else {
+            return;
+        };
+        let day_after = date.succ_opt().unwrap_or(date);
+        self.touched = Some(match self.touched {
+            Some(t) => DateRange {
+                start: t.start.min(date),
+                end: t.end.max(day_after),
+            },
+            None => DateRange {
+                start: date,
+                end: day_after,
+            },
+        });
+    }
 }
 
 #[derive(Debug, Error)]
@@ -163,6 +202,7 @@ pub async fn extract(
             started: Instant::now(),
         },
         max_in_flight: job.source.limits.max_in_flight.max(1),
+        range,
     };
     if as_of < opts.now.timestamp() {
         tracing::info!(run_id = %opts.run_id, as_of, "resuming an unfinished run of {} {range_label}", job.name);
@@ -219,6 +259,8 @@ struct Ctx<'a> {
     as_of: i64,
     clock: Clock,
     max_in_flight: usize,
+    /// The run's range.
+    range: DateRange,
 }
 
 /// A window of one filter combination whose listing is stored (after any halving).
@@ -263,6 +305,14 @@ fn describe_filters(filters: &[RecordFilter]) -> String {
 }
 
 impl Ctx<'_> {
+    /// The local date of an instant (none for one no calendar holds).
+    fn local_date(&self, ts: i64) -> Option<NaiveDate> {
+        self.tz
+            .timestamp_opt(ts, 0)
+            .single()
+            .map(|t| t.date_naive())
+    }
+
     fn describe(&self, w: Window) -> String {
         let local = |ts: i64| match self.tz.timestamp_opt(ts, 0).single() {
             Some(t) => t.format("%Y-%m-%d %H:%M").to_string(),
@@ -502,12 +552,15 @@ impl Ctx<'_> {
         summary: &mut ExtractSummary,
     ) -> Result<(), ExtractError> {
         let mut bar = StageProgress::new("details", "details", Some(0), self.opts.progress);
-        let mut pending: VecDeque<(usize, String)> = VecDeque::new();
+        // (the leaf that listed it, or none for a detail re-read whatever the range; its uuid)
+        let mut pending: VecDeque<(Option<usize>, String)> = VecDeque::new();
         // uuids queued or in flight, so one listed by two windows is not fetched twice at once.
         let mut queued: HashSet<String> = HashSet::new();
         let mut next_leaf = 0;
         let mut in_flight = FuturesUnordered::new();
         let mut refused = RefusedItems::new("journal detail(s)");
+        let mut not_given = RefusedItems::new("journal detail(s) not given");
+        let mut reached_back = false;
         loop {
             while in_flight.len() < self.max_in_flight {
                 if let Some((leaf, uuid)) = pending.pop_front() {
@@ -517,25 +570,39 @@ impl Ctx<'_> {
                     });
                     continue;
                 }
-                let Some(leaf) = leaves.get(next_leaf) else {
-                    break;
+                let (leaf, uuids) = match leaves.get(next_leaf) {
+                    Some(leaf) => {
+                        next_leaf += 1;
+                        let w = leaf.window;
+                        let uuids =
+                            self.store
+                                .window_uuids(&leaf.filter_key, w.start_ts, w.end_ts)?;
+                        (Some(next_leaf - 1), uuids)
+                    }
+                    // Then, once, what is re-read whatever the range: details fetched while
+                    // young (and still to settle) and gaps still to retry.
+                    None if !reached_back => {
+                        reached_back = true;
+                        let refresh_s = i64::from(self.job.extract.refresh_days) * DAY_S;
+                        let uuids = self.store.details_to_refresh(
+                            self.as_of,
+                            refresh_s,
+                            MAX_DETAIL_ATTEMPTS,
+                        )?;
+                        (None, uuids)
+                    }
+                    None => break,
                 };
-                next_leaf += 1;
                 let mut wanted = 0;
-                for uuid in self.store.window_uuids(
-                    &leaf.filter_key,
-                    leaf.window.start_ts,
-                    leaf.window.end_ts,
-                )? {
-                    let state = self.store.detail_state(&uuid)?;
-                    let job = &self.job.extract;
-                    if !queued.contains(&uuid)
-                        && needs_detail(state, self.as_of, job.refresh_days, self.opts.full_refresh)
-                    {
+                for uuid in uuids {
+                    if !queued.contains(&uuid) && self.wants_detail(&uuid)? {
                         queued.insert(uuid.clone());
-                        pending.push_back((next_leaf - 1, uuid));
+                        if leaf.is_none() {
+                            summary.details_refreshed += 1;
+                        }
+                        pending.push_back((leaf, uuid));
                         wanted += 1;
-                    } else {
+                    } else if leaf.is_some() {
                         summary.details_skipped += 1;
                     }
                 }
@@ -559,6 +626,9 @@ impl Ctx<'_> {
                         );
                         detail.journal_uuid = uuid.clone();
                     }
+                    if leaf.is_none() {
+                        summary.touch(self.local_date(detail.report_time), self.range);
+                    }
                     self.store
                         .put_detail(&detail, info_raw.get(), self.clock.ts())?;
                     summary.details_fetched += 1;
@@ -566,20 +636,38 @@ impl Ctx<'_> {
                 Err(err) if err.is_permission_gap() => {
                     refused.add(uuid, &err);
                 }
+                Err(err) if is_item_gap(&err) => {
+                    // The journal is gone (withdrawn) or this one item is bad: a named gap,
+                    // retried by later runs a bounded number of times.
+                    let withdrawn = err.is(errcode::JOURNAL_INVALID_UUID);
+                    self.store.put_detail_gap(
+                        &uuid,
+                        err.errcode(),
+                        &err.to_string(),
+                        self.clock.ts(),
+                        withdrawn,
+                    )?;
+                    if leaf.is_none() {
+                        if let Some(state) = self.store.detail_state(&uuid)? {
+                            summary.touch(self.local_date(state.report_time), self.range);
+                        }
+                    }
+                    not_given.add(uuid, &err);
+                }
                 Err(err) => {
-                    let w = &leaves[leaf];
+                    let listed = match leaf.map(|l| &leaves[l]) {
+                        Some(w) => format!("listed in record window {}", self.describe(w.window)),
+                        None => "re-read as it is younger than refresh_days".to_owned(),
+                    };
                     return Err(ExtractError::Api {
-                        context: format!(
-                            "journal {uuid} (listed in record window {})",
-                            self.describe(w.window)
-                        ),
+                        context: format!("journal {uuid} ({listed})"),
                         source: err,
                     });
                 }
             }
             bar.inc(1);
         }
-        for g in refused.into_gaps() {
+        for g in refused.into_gaps().into_iter().chain(not_given.into_gaps()) {
             tracing::warn!(what = %g.what, errcode = g.errcode, "gap: {}", g.message);
             summary.gaps.push(g);
         }
@@ -590,29 +678,69 @@ impl Ctx<'_> {
         Ok(())
     }
 
+    /// Whether to fetch a detail: by the detail rule ([`needs_detail`]) when stored; a gap
+    /// (not given earlier) when tried fewer than [`MAX_DETAIL_ATTEMPTS`] times and not by this
+    /// run (a full refresh tries it again whatever its attempts).
+    fn wants_detail(&self, uuid: &str) -> Result<bool, ExtractError> {
+        if let Some(gap) = self.store.detail_gap(uuid)? {
+            if gap.last_at >= self.as_of
+                || (gap.attempts >= MAX_DETAIL_ATTEMPTS && !self.opts.full_refresh)
+            {
+                return Ok(false);
+            }
+        }
+        let state = self.store.detail_state(uuid)?;
+        let job = &self.job.extract;
+        Ok(needs_detail(
+            state,
+            self.as_of,
+            job.refresh_days,
+            self.opts.full_refresh,
+        ))
+    }
+
     // -----------------------------------------------------------------------------------------
     // Stats
 
-    /// Fetches each template's stat windows (365 days at most each) not stored complete.
+    /// Fetches each known template's stat windows (365 days at most each) still open: those of
+    /// the run's range and those stored by earlier runs, so cycles that may still move are
+    /// fetched again whatever the range. Templates: the job's `template_ids`, else
+    /// every template the store knows (learnt from details, stat lists, its history).
     async fn stats(
         &self,
         range: DateRange,
         summary: &mut ExtractSummary,
     ) -> Result<(), ExtractError> {
-        let whole = range_window(range, self.tz);
         let templates = if self.job.filters.template_ids.is_empty() {
-            self.store
-                .template_ids_in_range(whole.start_ts, whole.end_ts)?
+            self.store.known_template_ids()?
         } else {
             self.job.filters.template_ids.clone()
         };
+        // The range's windows, and every window stored before (of any template): each stays
+        // open until its cycles are settled, whatever this run's range, and a template learnt
+        // later gets the windows of the store's history too.
+        let mut windows: BTreeSet<Window> = stats_windows(range, self.tz).into_iter().collect();
+        windows.extend(
+            self.store
+                .stat_windows()?
+                .into_iter()
+                .map(|(start_ts, end_ts)| Window { start_ts, end_ts }),
+        );
+        let refresh_days = self.job.extract.refresh_days;
         let mut tasks = Vec::new();
         for template in &templates {
-            for window in stats_windows(range, self.tz) {
+            for &window in &windows {
                 let fetched_at =
                     self.store
                         .stat_fetched_at(template, window.start_ts, window.end_ts)?;
-                if needs_stat(fetched_at, window, self.as_of, self.opts.full_refresh) {
+                let latest_end = latest_cycle_end(window, self.tz);
+                if needs_stat(
+                    fetched_at,
+                    latest_end,
+                    self.as_of,
+                    refresh_days,
+                    self.opts.full_refresh,
+                ) {
                     tasks.push((template.clone(), window));
                 } else {
                     summary.stats_skipped += 1;
@@ -639,6 +767,9 @@ impl Ctx<'_> {
         while let Some((template, window, result)) = results.next().await {
             match result {
                 Ok(fetched) => {
+                    for c in &fetched.value.stat_list {
+                        summary.touch(self.local_date(c.cycle_begin_time as i64), range);
+                    }
                     self.store.put_stat(
                         &template,
                         window.start_ts,

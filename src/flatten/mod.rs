@@ -18,6 +18,7 @@ mod journals;
 pub mod local_paths;
 pub mod schema;
 mod stats;
+mod templates;
 pub mod wide;
 
 use std::collections::BTreeMap;
@@ -33,6 +34,7 @@ pub use journals::flatten_journals;
 pub use local_paths::LocalPaths;
 pub use schema::{table, ColumnSpec, ColumnType, TableSpec, TABLES};
 pub use stats::flatten_stats;
+pub use templates::{attribute_templates, TemplateKnowledge};
 pub use wide::pivot_wide;
 
 /// What went wrong while flattening, with what and where.

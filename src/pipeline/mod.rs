@@ -26,13 +26,16 @@ mod extract;
 mod manifest;
 mod outputs;
 mod plan;
+mod templates;
 mod workbook;
 
 pub use diagnostic::{Diagnostic, PipelineError};
 pub(crate) use extract::start_sandbox;
 pub use extract::{client_for, extract, Extracted};
 pub(crate) use manifest::{record_extract, record_outputs, run_id};
-pub use outputs::{build_outputs, OutputDurations, OutputsFailed, OutputsSummary};
+pub use outputs::{
+    build_outputs, build_outputs_owning, OutputDurations, OutputsFailed, OutputsSummary,
+};
 pub use plan::{plan, PlannedJob};
 pub use workbook::{report_sheet_kind, summary_items, workbook_file_name};
 
@@ -130,8 +133,9 @@ pub fn run_job(mut job: Job, opts: &RunOptions) -> RunSummary {
         .and_then(|runtime| {
             runtime.block_on(extract_stage(&mut job, opts, &extract_opts, &mut manifest))
         });
-    let outputs = stored.and_then(|(store, out)| {
-        let built = build_outputs(&job, opts.range, &run_id, &store, &out);
+    let outputs = stored.and_then(|(store, out, touched)| {
+        let owned = touched.unwrap_or(opts.range);
+        let built = build_outputs_owning(&job, opts.range, owned, &run_id, &store, &out);
         record_outputs(
             &mut manifest,
             match &built {
@@ -166,13 +170,13 @@ pub fn run_job(mut job: Job, opts: &RunOptions) -> RunSummary {
 }
 
 /// Opens the store and extracts into it, recording the calls, the time and the gaps in the
-/// manifest. With a sandbox, the simulator serves until the extraction is over.
+/// manifest; gives the dates outside the range that it re-read (their partitions are rewritten). With a sandbox, the simulator serves until the extraction is over.
 async fn extract_stage(
     job: &mut Job,
     opts: &RunOptions,
     extract_opts: &ExtractOptions,
     manifest: &mut Manifest,
-) -> Result<(Store, OutputDir)> {
+) -> Result<(Store, OutputDir, Option<DateRange>)> {
     let _sim = if opts.sandbox {
         Some(start_sandbox(job, opts.range, opts.sandbox_gentle).await?)
     } else {
@@ -185,8 +189,8 @@ async fn extract_stage(
     let client = client_for(job)?;
     let extracted = extract(job, opts.range, &client, &store, extract_opts).await;
     record_extract(manifest, &extracted);
-    extracted.result?;
-    Ok((store, out))
+    let summary = extracted.result?;
+    Ok((store, out, summary.touched))
 }
 
 /// Writes the manifest into `<output_dir>/runs/`, scrubbed of the job's secret.

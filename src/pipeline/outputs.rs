@@ -14,6 +14,7 @@ use chrono::Datelike;
 use chrono_tz::Tz;
 use polars::prelude::*;
 
+use super::templates::Templates;
 use super::workbook::{self, WideSheets};
 use crate::flatten::schema::{TableSpec, JOURNALS};
 use crate::flatten::{self, Directory, LocalPaths, Warnings};
@@ -103,8 +104,31 @@ pub fn build_outputs(
     store: &Store,
     out: &OutputDir,
 ) -> std::result::Result<OutputsSummary, OutputsFailed> {
+    build_outputs_owning(job, range, range, run_id, store, out)
+}
+
+/// [`build_outputs`] that also rewrites the partitions of `owned` (a hull of `range`): the
+/// months of what a run re-read outside its range because it may still change (details
+/// younger than `refresh_days`, stat cycles not settled). Reports still cover `range` alone.
+pub fn build_outputs_owning(
+    job: &Job,
+    range: DateRange,
+    owned: DateRange,
+    run_id: &str,
+    store: &Store,
+    out: &OutputDir,
+) -> std::result::Result<OutputsSummary, OutputsFailed> {
     let mut written = OutputsSummary::default();
-    let run = RunInfo { job, range, run_id };
+    let owned = DateRange {
+        start: owned.start.min(range.start),
+        end: owned.end.max(range.end),
+    };
+    let run = RunInfo {
+        job,
+        range,
+        owned,
+        run_id,
+    };
     match write_outputs(&run, store, out, &mut written) {
         Ok(()) => Ok(written),
         Err(error) => Err(OutputsFailed {
@@ -118,6 +142,8 @@ pub fn build_outputs(
 pub(crate) struct RunInfo<'a> {
     pub(crate) job: &'a Job,
     pub(crate) range: DateRange,
+    /// The dates whose month partitions are written (a hull of `range`).
+    pub(crate) owned: DateRange,
     pub(crate) run_id: &'a str,
 }
 
@@ -129,14 +155,16 @@ fn write_outputs(
 ) -> Result<()> {
     let (job, range) = (run.job, run.range);
     let tz = job.source.timezone;
-    let months = Months::of(range, tz);
+    let months = Months::of(run.owned, tz);
     let directory = load_directory(job, store)?;
     let mut kept = KeptJournals::new(job.output.formats.contains(&Format::Xlsx));
 
     let t = Instant::now();
     let mut tables = TableWriters::create(out, &months.labels, job)?;
     let mut warnings = Warnings::default();
-    stream_details(store, &months, |batch, files| {
+    let mut templates = Templates::load(store)?;
+    stream_details(store, &months, |mut batch, files| {
+        templates.attribute(store, &mut batch)?;
         let frames = flatten::flatten_journals(&batch, &directory, tz, &files, &mut warnings)?;
         for (name, frame) in frames.iter() {
             tables.write(name, frame, written)?;
@@ -150,6 +178,7 @@ fn write_outputs(
     written
         .gaps
         .extend(left_out("journal(s)", &warnings.skipped));
+    written.warnings.extend(templates.warning());
     // Statistics and the directory: per cycle and per person, small beside the journals.
     let cycles = store.stat_cycles_in_range(months.start_ts, months.end_ts)?;
     let stats = flatten::flatten_stats(&cycles, &directory, tz)?;

@@ -3,7 +3,10 @@
 //!
 //! Schema history (`PRAGMA user_version`): 1 the responses and runs; 2 adds
 //! `wedrive_downloads`; 3 adds `details.wedrive_files` (the plan's count, recorded when a
-//! detail is stored instead of walking its JSON in SQL). Every table is `CREATE TABLE IF NOT
+//! detail is stored instead of walking its JSON in SQL); 4 adds `detail_gaps` (a detail WeCom
+//! would not give, with its errcode and attempts) and `journal_templates` (each journal's
+//! template as the stat lists' `report_list` names it, filled from the stored stats when
+//! migrating). Every table is `CREATE TABLE IF NOT
 //! EXISTS`, so migrating an older file is running the whole schema again, adding the columns
 //! its tables lack (and filling them) and raising the version, in one transaction.
 
@@ -12,14 +15,18 @@ use std::path::Path;
 use rusqlite::Connection;
 
 use super::details::fill_wedrive_files;
+use super::templates::fill_templates;
 use super::{Result, StoreError};
 
 /// The schema this code reads and writes (`PRAGMA user_version`). A file with a newer version
 /// is refused rather than misread; an older one is migrated in [`Store::open`](super::Store::open).
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// The first schema with `details.wedrive_files`.
 pub(super) const WEDRIVE_FILES_SINCE: i64 = 3;
+
+/// The first schema with `journal_templates` (filled from the stored stats by the migration).
+pub(super) const JOURNAL_TEMPLATES_SINCE: i64 = 4;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS record_windows (
@@ -81,6 +88,26 @@ CREATE TABLE IF NOT EXISTS wedrive_downloads (
     fetched_at   INTEGER NOT NULL,
     PRIMARY KEY (journal_uuid, fileid)
 );
+CREATE TABLE IF NOT EXISTS detail_gaps (
+    journal_uuid TEXT    PRIMARY KEY,
+    errcode      INTEGER,
+    message      TEXT    NOT NULL,
+    attempts     INTEGER NOT NULL,
+    first_at     INTEGER NOT NULL,
+    last_at      INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS journal_templates (
+    journal_uuid TEXT    PRIMARY KEY,
+    template_id  TEXT    NOT NULL,
+    -- The end of the journal's cycle: its comments and reads settle from there, not from its
+    -- report time (a Monday's weekly report is read all week).
+    cycle_end    INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS templates (
+    template_id   TEXT NOT NULL,
+    template_name TEXT NOT NULL,
+    PRIMARY KEY (template_id, template_name)
+);
 CREATE TABLE IF NOT EXISTS runs (
     run_id      TEXT    PRIMARY KEY,
     job         TEXT    NOT NULL,
@@ -132,6 +159,9 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path, version: i64) -> Resul
         ))
         .map_err(open_err)?;
         fill_wedrive_files(&tx)?;
+    }
+    if (1..JOURNAL_TEMPLATES_SINCE).contains(&version) {
+        fill_templates(&tx)?;
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)
         .map_err(open_err)?;

@@ -152,7 +152,10 @@ fn the_store_version_is_read_without_creating_a_store() {
     drop(crate::store::Store::open(dir.path().join("store.sqlite")).unwrap());
     let line = local::store(dir.path());
     assert!(
-        line.summary.ends_with("schema version 3, this program's"),
+        line.summary.ends_with(&format!(
+            "schema version {}, this program's",
+            crate::store::SCHEMA_VERSION
+        )),
         "{line:?}"
     );
     // A newer program's store is refused.
