@@ -342,3 +342,126 @@ fn daily_runs_through_a_month_leave_the_tables_one_full_run_leaves_and_the_world
         .collect();
     assert_eq!(got, want);
 }
+
+/// The shipped monthly job, pointed at the simulator, over `range`, Parquet only.
+fn monthly_job(sim: &SimThread, range: DateRange) -> Job {
+    let mut job = job::load(
+        &shipped_job("monthly-compliance.toml"),
+        &LoadOptions {
+            sandbox: true,
+            ..LoadOptions::default()
+        },
+    )
+    .unwrap();
+    job.source.corp_id = sim.corp_id.clone();
+    job.source.secret = Secret::new(sim.secret.clone());
+    job.source.api_base = sim.base_url.clone();
+    job.source.limits = crate::common::FAST;
+    job.range = RangeSpec::Absolute(range);
+    job.output.formats = vec![job::Format::Parquet];
+    job
+}
+
+#[test]
+fn a_withdrawn_journal_is_a_named_gap_and_every_report_is_filled_without_template_ids() {
+    let config = SimConfig {
+        users: 20,
+        start: date("2026-10-01"),
+        days: 21,
+        timezone: Shanghai,
+        ..SimConfig::default()
+    };
+    let sim = SimThread::start(config);
+    let org = Org::generate(&sim.config);
+    let range = DateRange::parse("2026-10-01", "2026-10-15").unwrap();
+    let job = monthly_job(&sim, range);
+    assert!(job.filters.template_ids.is_empty());
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let now = morning(date("2026-10-25"));
+    let (from, to) = (
+        Shanghai
+            .with_ymd_and_hms(2026, 10, 1, 0, 0, 0)
+            .unwrap()
+            .timestamp(),
+        Shanghai
+            .with_ymd_and_hms(2026, 10, 15, 0, 0, 0)
+            .unwrap()
+            .timestamp(),
+    );
+    let withdrawn: Vec<String> = org
+        .at(now.timestamp())
+        .withdrawn()
+        .filter(|j| (from..to).contains(&j.report_time()))
+        .map(|j| j.uuid().to_owned())
+        .collect();
+    assert!(
+        !withdrawn.is_empty(),
+        "the world withdraws some journals of the range"
+    );
+
+    sim.set_now(Some(now));
+    let mut opts = RunOptions::at(&job, now);
+    opts.output_dir = out.clone();
+    let first = pipeline::run_job(job.clone(), &opts);
+    assert!(first.error.is_none(), "{:?}", first.error);
+    assert_eq!(first.status(), RunStatus::FinishedWithGaps);
+    let gaps = &first.manifest.gaps;
+    let detail_gap = gaps
+        .iter()
+        .find(|g| g.errcode == Some(wecom_journal::wecom::errcode::JOURNAL_INVALID_UUID))
+        .unwrap_or_else(|| panic!("a 301084 gap: {gaps:?}"));
+    for uuid in withdrawn.iter().take(5) {
+        assert!(
+            detail_gap.what.contains(uuid.as_str()),
+            "{uuid} named in {detail_gap:?}"
+        );
+    }
+    // Every report written and filled, for every template, none of them null.
+    for report in [
+        "late_rate_by_department",
+        "late_rate_by_user",
+        "unreported_roster",
+        "read_rate_by_template",
+    ] {
+        let df = read_parquet(&out.join(format!("reports/{report}.parquet")));
+        assert!(df.height() > 0, "{report} is empty");
+        let templates = strs(&df, "template_id");
+        assert!(
+            templates.iter().all(Option::is_some),
+            "{report} has a null template"
+        );
+        let got: BTreeSet<String> = templates.into_iter().flatten().collect();
+        let want: BTreeSet<String> = match report {
+            // Every template that has journals in the range.
+            "read_rate_by_template" => org
+                .at(now.timestamp())
+                .journals()
+                .filter(|j| (from..to).contains(&j.report_time()))
+                .map(|j| j.template_id().to_owned())
+                .collect(),
+            // Someone failed to report each template with cycles, at some point.
+            "unreported_roster" => got.clone(),
+            // Every template with stat cycles in the range, the one nobody reported included.
+            _ => org
+                .cycles
+                .iter()
+                .filter(|c| (from..to).contains(&c.begin()))
+                .map(|c| c.template_id().to_owned())
+                .collect(),
+        };
+        assert_eq!(got, want, "{report}");
+    }
+
+    // The next run does not fail on it: it retries it (a bounded number of times).
+    let next = morning(date("2026-10-26"));
+    sim.set_now(Some(next));
+    let mut opts = RunOptions::at(&job, next);
+    opts.output_dir = out;
+    let second = pipeline::run_job(job, &opts);
+    assert!(second.error.is_none(), "{:?}", second.error);
+    assert!(matches!(
+        second.status(),
+        RunStatus::Succeeded | RunStatus::FinishedWithGaps
+    ));
+}
