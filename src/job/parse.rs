@@ -262,6 +262,7 @@ impl<'a> Cx<'a> {
                         "per_api_per_minute",
                         "per_api_per_hour",
                         "max_in_flight",
+                        "max_quota_wait",
                     ],
                 )?;
                 let d = Limits::default();
@@ -279,6 +280,9 @@ impl<'a> Cx<'a> {
                         .positive(&l, "per_api_per_hour")?
                         .unwrap_or(d.per_api_per_hour),
                     max_in_flight: max_in_flight as usize,
+                    max_quota_wait: self
+                        .duration(&l, "max_quota_wait")?
+                        .unwrap_or(d.max_quota_wait),
                 }
             }
         };
@@ -675,6 +679,15 @@ impl<'a> Cx<'a> {
             ));
         }
         Ok(Some(n as u32))
+    }
+
+    /// A duration: a string such as `"2h"` or `"90m"` ([`super::parse_duration`]).
+    fn duration(&self, t: &Table<'_, '_>, key: &str) -> Result<Option<std::time::Duration>> {
+        let Some(v) = t.get(key) else { return Ok(None) };
+        let text = self.string(t, key, v)?;
+        super::parse_duration(&text)
+            .map(Some)
+            .map_err(|m| self.err(v.span(), format!("{}: {m}", t.key_path(key))))
     }
 
     /// A local date: a TOML date (`2026-10-01`) or a string `"2026-10-01"`.

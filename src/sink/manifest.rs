@@ -16,16 +16,9 @@ use crate::job::DateRange;
 use crate::wecom::client::CallStats;
 use crate::wecom::{redact, Secret};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RunStatus {
-    /// Still running (a manifest written mid-run, or by a run that was killed).
-    Running,
-    Succeeded,
-    /// Finished, but some data could not be read (each named in `gaps`); exit code 3.
-    FinishedWithGaps,
-    Failed,
-}
+/// The statuses' one definition is the store's (a run's manifest and its `runs` row say the
+/// same); the manifest only carries it.
+pub use crate::store::RunStatus;
 
 /// Local dates, start inclusive, end exclusive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,6 +74,9 @@ pub struct Manifest {
     /// Wall time per stage (`extract`, `flatten`, `report`, `sink` …), in milliseconds.
     pub durations_ms: BTreeMap<String, u64>,
     pub warnings: Vec<String>,
+    /// Why the run failed, or what interrupted it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 impl Manifest {
@@ -105,6 +101,7 @@ impl Manifest {
             gaps: Vec::new(),
             durations_ms: BTreeMap::new(),
             warnings: Vec::new(),
+            error: None,
         }
     }
 
@@ -141,6 +138,20 @@ impl Manifest {
             (true, false) => RunStatus::FinishedWithGaps,
         };
     }
+
+    /// Ends the run as failed with `error`.
+    pub fn fail(&mut self, finished_at: DateTime<Utc>, error: String) {
+        self.finished_at = Some(finished_at);
+        self.status = RunStatus::Failed;
+        self.error = Some(error);
+    }
+
+    /// Ends the run as interrupted (by a signal: `why` says which).
+    pub fn interrupt(&mut self, finished_at: DateTime<Utc>, why: String) {
+        self.finished_at = Some(finished_at);
+        self.status = RunStatus::Interrupted;
+        self.error = Some(why);
+    }
 }
 
 /// Writes `<out>/runs/<run_id>.json` (through a temporary name). Query-string credentials
@@ -175,7 +186,7 @@ pub fn write_manifest(
         let _ = fs::remove_file(&temp);
         return Err(SinkError::Io { path: temp, source });
     }
-    let bytes = commit_file(&temp, &final_path)?;
+    let bytes = commit_file(&temp, &final_path, "manifest")?;
     Ok(WrittenFile {
         path: out.relative(&final_path),
         format: "json".to_owned(),

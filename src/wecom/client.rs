@@ -4,13 +4,16 @@
 //! callers ([`token`]), the quotas of each endpoint and the bound on calls in flight
 //! ([`ratelimit`]), which failures are retried and how long to wait ([`retry`]), decoding the
 //! `errcode` envelope and then the typed body (the raw body is returned too, for the store),
-//! and counters of calls and retries. It never lets a credential out: the corp secret and the
+//! wedrive downloads streamed to a file ([`download`]), and counters of calls and retries.
+//! [`WecomClient::stop_new_calls`] lets the calls on the wire finish and sends no other. It never lets a credential out: the corp secret and the
 //! tokens are kept in [`Secret`]s, request URLs are dropped from transport errors, and every
 //! error text is scrubbed before anyone sees it. It knows nothing of jobs, windows or paging
 //! strategy; that is the extraction's business.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 use reqwest::header::{HeaderValue, CONTENT_TYPE, COOKIE};
 use serde::de::DeserializeOwned;
@@ -21,10 +24,13 @@ use super::error::WecomError;
 use super::secret::{redact, Secret};
 use super::types::*;
 
+mod download;
 mod ratelimit;
 mod retry;
 mod token;
 
+pub use download::{DownloadedFile, DOWNLOAD_BUFFER};
+pub use ratelimit::{QuotaUsage, UsageBucket};
 pub use retry::{backoff_delay, classify_errcode, RetryBudget, Step, Verdict, MAX_BUSY_RETRIES};
 
 /// The endpoints this client calls; each has its own rate limit and call counter.
@@ -66,6 +72,11 @@ impl Endpoint {
         }
     }
 
+    /// The endpoint of a [`Endpoint::name`].
+    pub fn from_name(name: &str) -> Option<Endpoint> {
+        Endpoint::ALL.into_iter().find(|e| e.name() == name)
+    }
+
     /// A short stable name for manifests and plans (`get_record_list` …).
     pub fn name(self) -> &'static str {
         match self {
@@ -92,7 +103,14 @@ pub struct Limits {
     pub per_api_per_hour: u32,
     /// Calls in flight at once (too many gives 45033).
     pub max_in_flight: usize,
+    /// How long one call may wait in all for quotas WeCom says are spent (45009), before it
+    /// fails: these waits never spend a retry. The pacing of the client's own quotas is not
+    /// counted (a long backfill waits hours for the hourly quota by design).
+    pub max_quota_wait: Duration,
 }
+
+/// [`Limits::max_quota_wait`] by default: an hour's block and one more.
+pub const DEFAULT_MAX_QUOTA_WAIT: Duration = Duration::from_secs(2 * 3600);
 
 impl Default for Limits {
     fn default() -> Self {
@@ -101,6 +119,7 @@ impl Default for Limits {
             per_api_per_minute: 10_000,
             per_api_per_hour: 150_000,
             max_in_flight: 8,
+            max_quota_wait: DEFAULT_MAX_QUOTA_WAIT,
         }
     }
 }
@@ -112,7 +131,8 @@ pub struct ClientConfig {
     pub corp_id: String,
     pub secret: Secret,
     pub limits: Limits,
-    /// Per-request timeout.
+    /// Per-request timeout of API calls; for wedrive downloads, the longest wait for the next
+    /// bytes (an idle timeout: a large file may take as long as it keeps coming).
     pub timeout: Duration,
     /// Retries of a retryable failure before giving up (-1 is retried at most 3 times).
     pub max_retries: u32,
@@ -168,10 +188,46 @@ struct Inner {
     /// `api_base` without a trailing slash.
     base: String,
     http: reqwest::Client,
+    /// For wedrive downloads: no total timeout (the idle one is applied per read).
+    download_http: reqwest::Client,
     token: token::TokenCache,
     limits: ratelimit::RateLimits,
     in_flight: tokio::sync::Semaphore,
+    /// Set by [`WecomClient::stop_new_calls`]; waits end when it is.
+    stopping: Stopping,
     stats: Mutex<CallStats>,
+}
+
+/// The client's "send nothing more" switch.
+#[derive(Default)]
+struct Stopping {
+    set: std::sync::atomic::AtomicBool,
+    changed: tokio::sync::Notify,
+}
+
+impl Stopping {
+    fn is_set(&self) -> bool {
+        self.set.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn set(&self) {
+        self.set.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.changed.notify_waiters();
+    }
+
+    /// Runs `work` unless the switch is (or gets) set first: then `None`.
+    async fn unless<T>(&self, work: impl std::future::Future<Output = T>) -> Option<T> {
+        let changed = self.changed.notified();
+        tokio::pin!(changed);
+        changed.as_mut().enable();
+        if self.is_set() {
+            return None;
+        }
+        tokio::select! {
+            out = work => Some(out),
+            _ = changed => None,
+        }
+    }
 }
 
 impl std::fmt::Debug for WecomClient {
@@ -262,18 +318,48 @@ impl WecomClient {
                     redact(&e.to_string())
                 ))
             })?;
+        let download_http = reqwest::Client::builder()
+            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
+            .pool_max_idle_per_host(config.limits.max_in_flight)
+            .build()
+            .map_err(|e| {
+                WecomError::Config(format!(
+                    "cannot build the HTTP client: {}",
+                    redact(&e.to_string())
+                ))
+            })?;
         let in_flight = tokio::sync::Semaphore::new(config.limits.max_in_flight);
         Ok(WecomClient {
             inner: Arc::new(Inner {
                 config,
                 base,
                 http,
+                download_http,
                 token: token::TokenCache::default(),
                 limits,
                 in_flight,
+                stopping: Stopping::default(),
                 stats: Mutex::new(CallStats::default()),
             }),
         })
+    }
+
+    /// Sends no new request from now on: calls on the wire finish, every other (waiting for a
+    /// slot, a quota, a retry) fails at once with [`WecomError::Stopped`]. For a run asked to
+    /// stop (SIGTERM).
+    pub fn stop_new_calls(&self) {
+        self.inner.stopping.set();
+        self.inner.in_flight.close();
+    }
+
+    /// What this client spent of the quotas lately (the last hour), for the next process.
+    pub fn quota_usage(&self) -> QuotaUsage {
+        self.inner.limits.usage()
+    }
+
+    /// Counts what earlier processes spent of the quotas (from the store), before any call.
+    pub fn preload_quota_usage(&self, usage: &QuotaUsage) {
+        self.inner.limits.preload(usage);
     }
 
     pub async fn get_record_list(
@@ -316,11 +402,14 @@ impl WecomClient {
         Ok(fetched.value)
     }
 
-    /// GETs the bytes of a wedrive download with its cookie.
-    pub async fn fetch_wedrive_bytes(
+    /// GETs the bytes of a wedrive download with its cookie and streams them into `path`
+    /// (created or truncated, fsynced; see [`download`]): retried like any call, each attempt
+    /// writing the file afresh. The caller renames it into place, or removes it on failure.
+    pub async fn download_wedrive_bytes(
         &self,
         download: &WedriveDownload,
-    ) -> Result<Vec<u8>, WecomError> {
+        path: &std::path::Path,
+    ) -> Result<DownloadedFile, WecomError> {
         let endpoint = Endpoint::WedriveBytes;
         let cookie = HeaderValue::from_str(&format!(
             "{}={}",
@@ -342,7 +431,9 @@ impl WecomClient {
         };
         let mut extra = vec![Secret::new(download.cookie_value.clone())];
         extra.retain(|s| !s.is_empty());
-        self.with_retries(&call, &extra, no_token, Ok).await
+        let call = &call;
+        self.with_retries(call, &extra, no_token, |_| self.attempt_to_file(call, path))
+            .await
     }
 
     /// `department/list` (all departments visible to the app when `id` is `None`).
@@ -383,8 +474,12 @@ impl WecomClient {
     async fn call_api<T: DeserializeOwned>(&self, call: Call) -> Result<Fetched<T>, WecomError> {
         let endpoint = call.endpoint.path();
         let lease = || async { self.token().await.map(Some) };
-        self.with_retries(&call, &[], lease, |bytes| decode_api::<T>(endpoint, bytes))
-            .await
+        let call = &call;
+        self.with_retries(call, &[], lease, |lease| async move {
+            let bytes = self.attempt(call, lease.as_ref()).await?;
+            decode_api::<T>(endpoint, bytes)
+        })
+        .await
     }
 
     /// A token for one call: the cached one, or a fresh one from `gettoken`.
@@ -403,8 +498,11 @@ impl WecomClient {
         );
         // Not `call_api`, which asks for a token: the loop here runs without one.
         let endpoint = Endpoint::GetToken.path();
+        let call = &call;
         let fetched: Fetched<TokenResponse> = self
-            .with_retries(&call, &[], no_token, |bytes| decode_api(endpoint, bytes))
+            .with_retries(call, &[], no_token, |_| async move {
+                decode_api(endpoint, self.attempt(call, None).await?)
+            })
             .await?;
         let TokenResponse {
             access_token,
@@ -426,102 +524,139 @@ impl WecomClient {
         Ok((Secret::new(access_token), ttl))
     }
 
-    /// Makes `call` until it succeeds or its failure is not worth another try, following
-    /// [`retry::classify`] within a [`RetryBudget`]: at most `max_retries` retries (-1 at most
-    /// [`MAX_BUSY_RETRIES`]), one token refresh on 40014 / 42001, a whole quota period of
-    /// silence on 45009.
-    /// `lease` gives the token of each attempt (`no_token` for `gettoken` and downloads).
-    async fn with_retries<T, L, LF>(
+    /// Makes `call` (each attempt by `attempt`, with the token `lease` gives, `no_token` for
+    /// `gettoken` and downloads) until it succeeds or its failure is not worth another try,
+    /// following [`retry::classify`] within a [`RetryBudget`]: at most `max_retries` retries
+    /// (-1 at most [`MAX_BUSY_RETRIES`]), one token refresh on 40014 / 42001. A 45009 waits as
+    /// the rate limiter says ([`ratelimit::RateLimits::quota_exceeded`]) and spends no retry:
+    /// the call's waits for quotas WeCom says are spent (a block of the endpoint included)
+    /// have their own budget, `max_quota_wait`.
+    async fn with_retries<T, L, LF, A, AF>(
         &self,
         call: &Call,
         extra_secrets: &[Secret],
         lease: L,
-        decode: impl Fn(Vec<u8>) -> Result<T, WecomError>,
+        attempt: A,
     ) -> Result<T, WecomError>
     where
         L: Fn() -> LF,
         LF: std::future::Future<Output = Result<Option<token::TokenLease>, WecomError>>,
+        A: Fn(Option<token::TokenLease>) -> AF,
+        AF: std::future::Future<Output = Result<T, WecomError>>,
     {
         let get_lease = lease;
         let inner = &self.inner;
-        let name = call.endpoint.name();
+        let endpoint = call.endpoint;
+        let name = endpoint.name();
         let mut budget = RetryBudget::new(inner.config.max_retries);
+        let mut quota = QuotaBudget::new(inner.config.limits.max_quota_wait);
         loop {
+            if let Some(until) = inner.limits.blocked_until(endpoint, Instant::now()) {
+                quota.admit(endpoint, until, None)?;
+                self.sleep_until(endpoint, until).await?;
+            }
             let lease = get_lease().await?;
-            let outcome = match self.attempt(call, lease.as_ref()).await {
-                Ok(bytes) => decode(bytes),
-                Err(e) => Err(e),
-            };
+            let outcome = attempt(lease.clone()).await;
             let err = match outcome {
-                Ok(value) => return Ok(value),
+                Ok(value) => {
+                    inner.limits.admitted(endpoint);
+                    return Ok(value);
+                }
                 Err(e) => self.scrub(e, lease.as_ref().map(|l| &l.token), extra_secrets),
             };
             let mut verdict = retry::classify(&err);
             if verdict == Verdict::QuotaExceeded {
                 self.count(|s| s.quota_errors += 1);
+            } else if err.errcode().is_some() {
+                // WeCom answered something else: its quota admitted the call.
+                inner.limits.admitted(endpoint);
             }
             if verdict == Verdict::RefreshToken && lease.is_none() {
                 // A call made without a token cannot be helped by a new one.
                 verdict = Verdict::GiveUp;
             }
             let Some(step) = budget.admit(verdict) else {
-                tracing::warn!(endpoint = name, retries = budget.retries(), error = %err, "call failed");
+                if !matches!(err, WecomError::Stopped { .. }) {
+                    tracing::warn!(endpoint = name, retries = budget.retries(), error = %err, "call failed");
+                }
                 return Err(err);
             };
             self.count(|s| *s.retries.entry(name).or_default() += 1);
-            let wait = match step {
+            let (until, why) = match step {
                 Step::RefreshToken => {
                     if let Some(lease) = &lease {
                         inner.token.invalidate(lease.generation).await;
                     }
-                    Duration::ZERO
+                    (Instant::now(), "token refreshed".to_string())
                 }
-                Step::NextPeriod => {
-                    // Enforced by the endpoint's block, which every caller respects.
-                    inner
-                        .limits
-                        .block_for(call.endpoint, inner.config.quota_period);
-                    inner.config.quota_period
+                Step::QuotaWait => {
+                    let now = Instant::now();
+                    let wait = inner.limits.quota_exceeded(endpoint, now);
+                    let until = wait.until(now);
+                    quota.admit(endpoint, until, Some(&err))?;
+                    (until, quota_wait_reason(wait))
                 }
-                Step::Backoff { retry } => backoff_delay(
-                    inner.config.backoff_base,
-                    inner.config.backoff_max,
-                    retry,
-                    retry::jitter_unit(),
+                Step::Backoff { retry } => (
+                    Instant::now()
+                        + backoff_delay(
+                            inner.config.backoff_base,
+                            inner.config.backoff_max,
+                            retry,
+                            retry::jitter_unit(),
+                        ),
+                    "backoff".to_string(),
                 ),
             };
+            let wait = until.saturating_duration_since(Instant::now());
             tracing::warn!(
                 endpoint = name,
                 retry = budget.retries(),
                 wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
                 error = %err,
-                "retrying"
+                "retrying ({why})"
             );
-            if let Step::Backoff { .. } = step {
-                tokio::time::sleep(wait).await;
-            }
+            self.sleep_until(endpoint, until).await?;
         }
     }
 
-    /// One HTTP exchange: wait for a 45009 block, a slot in flight and the quota, then send.
-    /// Returns the whole body of a 2xx answer.
-    async fn attempt(
+    /// Sleeps until `until`, unless the client stops first ([`WecomError::Stopped`]).
+    async fn sleep_until(&self, endpoint: Endpoint, until: Instant) -> Result<(), WecomError> {
+        self.inner
+            .stopping
+            .unless(tokio::time::sleep_until(until))
+            .await
+            .ok_or(WecomError::Stopped {
+                endpoint: endpoint.path(),
+            })
+    }
+
+    /// Waits for a 45009 block, a slot in flight and the quota, in that order (unless the
+    /// client stops first), and builds the request. The slot and the permit are held until the
+    /// answer is read: the quotas count the call until a period after that.
+    async fn prepare(
         &self,
         call: &Call,
         lease: Option<&token::TokenLease>,
-    ) -> Result<Vec<u8>, WecomError> {
+        http: &reqwest::Client,
+    ) -> Result<Prepared<'_>, WecomError> {
         let inner = &self.inner;
         let endpoint = call.endpoint;
-        inner.limits.wait_unblocked(endpoint).await;
+        let stopped = || WecomError::Stopped {
+            endpoint: endpoint.path(),
+        };
         // The slot is taken before the quota: a call that waited for its slot after taking its
         // quota could leave together with others and overrun the server's window.
-        let _permit = inner
-            .in_flight
-            .acquire()
+        let permit = inner
+            .stopping
+            .unless(inner.in_flight.acquire())
             .await
-            .map_err(|_| WecomError::Config("the client is shutting down".into()))?;
-        // Held until the answer is read: the quotas count the call until a period after that.
-        let _slot = inner.limits.acquire(endpoint).await;
+            .ok_or_else(stopped)?
+            .map_err(|_| stopped())?;
+        let slot = inner
+            .stopping
+            .unless(inner.limits.acquire(endpoint))
+            .await
+            .ok_or_else(stopped)?;
         self.count(|s| *s.calls.entry(endpoint.name()).or_default() += 1);
         tracing::debug!(endpoint = endpoint.name(), "request");
 
@@ -529,7 +664,7 @@ impl WecomClient {
             Some(url) => url.clone(),
             None => format!("{}{}", inner.base, endpoint.path()),
         };
-        let mut request = inner.http.request(call.method.clone(), url);
+        let mut request = http.request(call.method.clone(), url);
         if let Some(lease) = lease {
             request = request.query(&[("access_token", lease.token.expose())]);
         }
@@ -544,18 +679,27 @@ impl WecomClient {
         if let Some(cookie) = &call.cookie {
             request = request.header(COOKIE, cookie.clone());
         }
-        let response = request
+        Ok(Prepared {
+            request,
+            _permit: permit,
+            _slot: slot,
+        })
+    }
+
+    /// One HTTP exchange of an API call: returns the whole body of a 2xx answer.
+    async fn attempt(
+        &self,
+        call: &Call,
+        lease: Option<&token::TokenLease>,
+    ) -> Result<Vec<u8>, WecomError> {
+        let endpoint = call.endpoint;
+        let prepared = self.prepare(call, lease, &self.inner.http).await?;
+        let response = prepared
+            .request
             .send()
             .await
             .map_err(|e| transport_error(endpoint, e))?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(WecomError::Transport {
-                endpoint: endpoint.path(),
-                message: format!("HTTP status {status}"),
-                retryable: retry::status_is_retryable(status.as_u16()),
-            });
-        }
+        check_status(endpoint, &response)?;
         let body = response
             .bytes()
             .await
@@ -608,6 +752,91 @@ impl WecomClient {
                 message: clean(message),
             },
             WecomError::Config(message) => WecomError::Config(clean(message)),
+            WecomError::Io {
+                endpoint,
+                path,
+                message,
+            } => WecomError::Io {
+                endpoint,
+                path,
+                message: clean(message),
+            },
+            WecomError::Stopped { endpoint } => WecomError::Stopped { endpoint },
+        }
+    }
+}
+
+/// A request ready to send, with the slot in flight and the quota slot it holds.
+struct Prepared<'a> {
+    request: reqwest::RequestBuilder,
+    _permit: tokio::sync::SemaphorePermit<'a>,
+    _slot: ratelimit::QuotaSlot<'a>,
+}
+
+/// A non-2xx answer as a transport error (retryable or not, by status).
+fn check_status(endpoint: Endpoint, response: &reqwest::Response) -> Result<(), WecomError> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(());
+    }
+    Err(WecomError::Transport {
+        endpoint: endpoint.path(),
+        message: format!("HTTP status {status}"),
+        retryable: retry::status_is_retryable(status.as_u16()),
+    })
+}
+
+/// One call's waits for quotas WeCom says are spent, against `max_quota_wait`.
+struct QuotaBudget {
+    max: Duration,
+    started: Option<Instant>,
+}
+
+impl QuotaBudget {
+    fn new(max: Duration) -> QuotaBudget {
+        QuotaBudget { max, started: None }
+    }
+
+    /// Admits a wait until `until`, or gives the error to fail with: the call's first 45009
+    /// (or block) was more than `max_quota_wait` before `until`.
+    fn admit(
+        &mut self,
+        endpoint: Endpoint,
+        until: Instant,
+        refused: Option<&WecomError>,
+    ) -> Result<(), WecomError> {
+        let now = Instant::now();
+        let started = *self.started.get_or_insert(now);
+        if until.saturating_duration_since(started) <= self.max {
+            return Ok(());
+        }
+        let what = match refused {
+            Some(err) => format!("{err}"),
+            None => "the endpoint is blocked after 45009 answers".to_string(),
+        };
+        Err(WecomError::Api {
+            endpoint: endpoint.path(),
+            errcode: errcode::FREQUENCY_LIMITED,
+            errmsg: format!(
+                "{what}; gave up: waiting for the quota would exceed max_quota_wait ({} s)",
+                self.max.as_secs()
+            ),
+        })
+    }
+}
+
+/// Why a 45009 waits, for the log line.
+fn quota_wait_reason(wait: ratelimit::QuotaWait) -> String {
+    match wait {
+        ratelimit::QuotaWait::OwnWindow => "45009: waiting for a slot of the quota".into(),
+        ratelimit::QuotaWait::MinuteRollover(_) => {
+            "45009 not explained by our own calls: this call waits for the next minute".into()
+        }
+        ratelimit::QuotaWait::Blocked { hour: false, .. } => {
+            "45009: the minute's quota is spent; the endpoint waits for the next minute".into()
+        }
+        ratelimit::QuotaWait::Blocked { hour: true, .. } => {
+            "45009: the hour's quota is spent; the endpoint waits for the next hour".into()
         }
     }
 }

@@ -325,6 +325,7 @@ pub const FAST: wecom_journal::wecom::Limits = wecom_journal::wecom::Limits {
     per_api_per_minute: 100_000,
     per_api_per_hour: 6_000_000,
     max_in_flight: 8,
+    max_quota_wait: wecom_journal::wecom::client::DEFAULT_MAX_QUOTA_WAIT,
 };
 
 pub fn date(s: &str) -> chrono::NaiveDate {

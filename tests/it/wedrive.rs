@@ -112,7 +112,7 @@ async fn run(
         now: DateTime::parse_from_rfc3339(now)
             .expect("a time")
             .with_timezone(&Utc),
-        run_id: run_id.into(),
+        ..ExtractOptions::new(run_id)
     };
     extract(job, weeks(), &client, store, &opts).await
 }
