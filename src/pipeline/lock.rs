@@ -100,7 +100,15 @@ impl RunLock {
                 Err(std::fs::TryLockError::WouldBlock) => {}
                 Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
             }
-            let held_by = read_holder(&mut file);
+            let mut held_by = read_holder(&mut file);
+            // Taken a moment ago: its holder is writing who it is. Give it that moment.
+            for _ in 0..25 {
+                if held_by.is_some() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+                held_by = read_holder(&mut file);
+            }
             if !wait {
                 return Err(PipelineError::Locked {
                     dir: dir.to_path_buf(),

@@ -51,10 +51,11 @@ async fn listen(stop: Stop, ready: std::sync::mpsc::Sender<std::io::Result<()>>)
             _ = term.recv() => StopSignal::Terminate,
             _ = int.recv() => StopSignal::Interrupt,
         };
+        // Thrown first, said after: whoever reads the line knows the run is stopping.
+        stop.trigger(signal);
         tracing::warn!(
             "{signal}: stopping; calls in flight may finish (a second signal stops the waiting)"
         );
-        stop.trigger(signal);
     }
 }
 

@@ -9,6 +9,7 @@ mod flatten;
 mod job;
 mod pipeline;
 mod plan;
+mod sched;
 mod sim;
 mod sinks;
 mod store;
