@@ -94,10 +94,13 @@ pub enum Command {
     },
     /// Serve the built-in WeCom simulator until stopped.
     Sim(SimArgs),
-    /// Print the output tables' schemas.
+    /// Print the output tables' schemas (or, with --job-file, every job-file key).
     Schema {
         #[arg(long, value_enum, default_value_t = SchemaFormat::Md)]
         format: SchemaFormat,
+        /// Print the job-file keys' reference instead (docs/job-file.md, Markdown).
+        #[arg(long, conflicts_with = "format")]
+        job_file: bool,
     },
     /// Run jobs/monthly-compliance.toml against the in-process simulator and say where the files are.
     Demo {
@@ -201,7 +204,7 @@ pub fn main() -> ExitCode {
         Command::Validate { jobs } => validate::validate(&jobs),
         Command::Rebuild { job, output } => run::rebuild(&job, output),
         Command::Sim(args) => sim::sim(args),
-        Command::Schema { format } => schema::schema(format),
+        Command::Schema { format, job_file } => schema::schema(format, job_file),
         Command::Demo { output } => run::demo(output),
     };
     ExitCode::from(code)

@@ -112,15 +112,21 @@ pub struct Limits {
 /// [`Limits::max_quota_wait`] by default: an hour's block and one more.
 pub const DEFAULT_MAX_QUOTA_WAIT: Duration = Duration::from_secs(2 * 3600);
 
+impl Limits {
+    /// The documented quotas, 8 calls in flight and [`DEFAULT_MAX_QUOTA_WAIT`]: the defaults of
+    /// a job's `[source.limits]` (`job::keys` reads them from here).
+    pub const DOCUMENTED: Limits = Limits {
+        record_list_per_minute: 600,
+        per_api_per_minute: 10_000,
+        per_api_per_hour: 150_000,
+        max_in_flight: 8,
+        max_quota_wait: DEFAULT_MAX_QUOTA_WAIT,
+    };
+}
+
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            record_list_per_minute: 600,
-            per_api_per_minute: 10_000,
-            per_api_per_hour: 150_000,
-            max_in_flight: 8,
-            max_quota_wait: DEFAULT_MAX_QUOTA_WAIT,
-        }
+        Limits::DOCUMENTED
     }
 }
 

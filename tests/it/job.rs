@@ -400,3 +400,34 @@ fn plan_prints_windows_and_calls() {
     let out = run(&mut cmd(&["plan"], &bad));
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn docs_job_file_md_is_generated_from_the_keys() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/job-file.md");
+    let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+    let out = run(bin().args(["schema", "--job-file"]));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8(out.stdout).expect("UTF-8 Markdown");
+    assert_eq!(printed, wecom_journal::job::keys::to_markdown());
+    // Every key of a shipped job is in the reference, under its table.
+    for key in [
+        "record_list_per_minute",
+        "refresh_days",
+        "csv_bom",
+        "journals_per_day",
+    ] {
+        assert!(
+            printed.contains(&format!("| `{key}` |")),
+            "{key} in:\n{printed}"
+        );
+    }
+    assert!(
+        on_disk == printed,
+        "docs/job-file.md is out of date with src/job/keys.rs; regenerate it with:\n    cargo run -- schema --job-file > docs/job-file.md"
+    );
+}
