@@ -18,7 +18,7 @@ use super::workbook::{self, WideSheets};
 use super::PipelineError;
 use crate::extract::Stop;
 use crate::flatten::schema::{TableSpec, JOURNALS};
-use crate::flatten::{self, Directory, LocalPaths, Warnings};
+use crate::flatten::{self, Directory, LocalFile, LocalPaths, Warnings};
 use crate::job::plan::local_midnight;
 use crate::job::{DateRange, DirectorySource, Format, Job, ReportKind};
 use crate::report::{self, ReportInputs};
@@ -255,8 +255,13 @@ fn stream_details(
 fn downloaded_files(store: &Store, batch: &[JournalDetail]) -> Result<LocalPaths> {
     let records = store.wedrive_downloads_of(batch.iter().map(|d| d.journal_uuid.as_str()))?;
     let mut files = LocalPaths::none();
-    for r in &records {
-        files.insert(&r.journal_uuid, &r.fileid, &r.local_path);
+    for r in records {
+        let file = LocalFile {
+            local_path: r.local_path,
+            bytes: Some(r.bytes),
+            checksum: r.checksum,
+        };
+        files.insert_file(&r.journal_uuid, &r.fileid, file);
     }
     Ok(files)
 }
