@@ -66,6 +66,10 @@ pub struct Manifest {
     pub retries: BTreeMap<String, u64>,
     /// errcode 45009 answers seen.
     pub quota_errors: u64,
+    /// Times an endpoint was blocked after 45009s in a row (the corp's quota spent by someone
+    /// else); a stray 45009 blocks nothing.
+    #[serde(default)]
+    pub quota_blocks: u64,
     /// Rows per output table (and per report).
     pub rows: BTreeMap<String, u64>,
     /// Every file written, relative to the output root.
@@ -96,6 +100,7 @@ impl Manifest {
             calls: BTreeMap::new(),
             retries: BTreeMap::new(),
             quota_errors: 0,
+            quota_blocks: 0,
             rows: BTreeMap::new(),
             files: Vec::new(),
             gaps: Vec::new(),
@@ -114,6 +119,7 @@ impl Manifest {
             *self.retries.entry((*endpoint).to_owned()).or_default() += n;
         }
         self.quota_errors += stats.quota_errors;
+        self.quota_blocks += stats.quota_blocks;
     }
 
     pub fn add_rows(&mut self, table: &str, rows: u64) {

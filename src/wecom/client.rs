@@ -181,6 +181,9 @@ pub struct CallStats {
     pub retries: std::collections::BTreeMap<&'static str, u64>,
     /// errcode 45009 answers received (a client that follows its limits should see none).
     pub quota_errors: u64,
+    /// Times an endpoint was blocked for the rest of a minute (or an hour) after 45009s in a
+    /// row: the corp's quota spent by someone else. Stray 45009s block nothing.
+    pub quota_blocks: u64,
 }
 
 /// The WeCom client. Cheap to clone (shared state); safe to use from many tasks.
@@ -468,11 +471,14 @@ impl WecomClient {
 
     /// Calls and retries so far, per endpoint name, and the 45009s received.
     pub fn stats(&self) -> CallStats {
-        self.inner
+        let mut stats = self
+            .inner
             .stats
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .clone()
+            .clone();
+        stats.quota_blocks = self.inner.limits.blocks();
+        stats
     }
 
     // -----------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ mod flatten;
 mod job;
 mod pipeline;
 mod plan;
+mod quota;
 mod sched;
 mod sim;
 mod sinks;

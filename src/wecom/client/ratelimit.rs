@@ -395,6 +395,8 @@ pub struct RateLimits {
     period: Duration,
     /// 45009s in a row that block the endpoint for the rest of the minute.
     refusals_to_block: u32,
+    /// Blocks set so far (every endpoint).
+    blocks: std::sync::atomic::AtomicU64,
     wall: WallClock,
 }
 
@@ -454,6 +456,7 @@ impl RateLimits {
             endpoints,
             period,
             refusals_to_block,
+            blocks: std::sync::atomic::AtomicU64::new(0),
             wall,
         })
     }
@@ -572,6 +575,8 @@ impl RateLimits {
         };
         r.blocked_until = Some(until);
         r.hour_block = hour;
+        self.blocks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         tracing::warn!(
             endpoint = endpoint.name(),
             refused_in_a_row = r.in_a_row,
@@ -581,6 +586,11 @@ impl RateLimits {
             if hour { "hour's" } else { "minute's" }
         );
         QuotaWait::Blocked { until, hour }
+    }
+
+    /// How many times an endpoint was blocked after 45009s (a minute's or an hour's).
+    pub fn blocks(&self) -> u64 {
+        self.blocks.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// What this process spent of the quotas in the kept window (the last hour and a bucket),
