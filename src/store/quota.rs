@@ -29,13 +29,17 @@ pub struct StoredQuotaBucket {
 
 impl Store {
     /// The buckets of `quota_key` (every quota if `None`) that end after `since_ms`, oldest
-    /// first.
+    /// first (none in a store older than schema 4, opened read-only).
     pub fn quota_usage(
         &self,
         quota_key: Option<&str>,
         since_ms: i64,
     ) -> Result<Vec<StoredQuotaBucket>> {
         let what = "reading the quota usage";
+        if self.schema_version < super::schema::SUPERSEDED_SINCE {
+            // A store opened read-only as an older version wrote it: none recorded.
+            return Ok(Vec::new());
+        }
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached(

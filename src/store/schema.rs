@@ -25,8 +25,8 @@ pub const SCHEMA_VERSION: i64 = 4;
 pub(super) const WEDRIVE_FILES_SINCE: i64 = 3;
 
 /// The first schema whose `interrupted` runs were stopped by a signal (before, `interrupted`
-/// named what is now `superseded`).
-const SUPERSEDED_SINCE: i64 = 4;
+/// named what is now `superseded`), with `quota_usage` and the checksums of downloads.
+pub(super) const SUPERSEDED_SINCE: i64 = 4;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS record_windows (
