@@ -362,3 +362,43 @@ fn sigkill_at_every_stage_and_output_then_a_rerun_ends_like_an_uninterrupted_run
         assert!(left.is_empty(), "{name}: {left:?}");
     }
 }
+
+#[test]
+fn a_manifest_that_cannot_be_written_fails_the_run_and_the_store_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    // `runs` taken by a file: the manifest cannot be written there.
+    std::fs::write(out.join("runs"), b"not a directory").unwrap();
+    let job = crate::common::shipped_job("monthly-compliance.toml");
+    let result = bin()
+        .arg("run")
+        .arg(&job)
+        .args([
+            "--sandbox",
+            "--start",
+            "2026-10-01",
+            "--end",
+            "2026-10-04",
+            "--output",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert_eq!(result.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("writing the manifest"), "{stderr}");
+    assert!(result.stdout.is_empty(), "no summary line for a failed run");
+    let store = Store::open(out.join("store.sqlite")).unwrap();
+    let runs = store.runs().unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].status, RunStatus::Failed);
+    assert!(
+        runs[0]
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("writing the manifest")),
+        "{:?}",
+        runs[0].error
+    );
+}
