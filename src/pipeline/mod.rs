@@ -21,6 +21,7 @@ use crate::sink::{self, Manifest, OutputDir, RunStatus, WrittenFile};
 use crate::store::{store_path, RunEnd, Store};
 use crate::wecom::ClientConfig;
 
+pub(crate) mod check;
 mod diagnostic;
 mod extract;
 mod lock;

@@ -95,12 +95,7 @@ impl Store {
             let full = rows.len() == batch_size;
             let mut batch = Vec::with_capacity(rows.len());
             for (_, uuid, raw) in rows {
-                let detail: JournalDetail =
-                    serde_json::from_str(&raw).map_err(|source| StoreError::Decode {
-                        what: format!("detail {uuid}"),
-                        source,
-                    })?;
-                batch.push(detail);
+                batch.push(decode_detail(uuid, &raw)?);
             }
             f(batch)?;
             if !full {
@@ -122,12 +117,7 @@ impl Store {
     ) -> Result<Vec<JournalDetail>> {
         self.detail_batch(start_ts, end_ts, after, limit.max(1))?
             .into_iter()
-            .map(|(_, uuid, raw)| {
-                serde_json::from_str(&raw).map_err(|source| StoreError::Decode {
-                    what: format!("detail {uuid}"),
-                    source,
-                })
-            })
+            .map(|(_, uuid, raw)| decode_detail(uuid, &raw))
             .collect()
     }
 
@@ -294,4 +284,17 @@ fn for_each_stored_detail(
             return Ok(());
         }
     }
+}
+
+/// A stored detail decoded, under the uuid it is stored by: the uuid that was asked for,
+/// which the text may lack (one of the reference's examples has no `journal_uuid`) or spell
+/// otherwise (extract warns then).
+fn decode_detail(uuid: String, raw: &str) -> Result<JournalDetail> {
+    let mut detail: JournalDetail =
+        serde_json::from_str(raw).map_err(|source| StoreError::Decode {
+            what: format!("detail {uuid}"),
+            source,
+        })?;
+    detail.journal_uuid = uuid;
+    Ok(detail)
 }

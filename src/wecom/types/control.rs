@@ -10,14 +10,18 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::control_value::ApiEncoding;
-use super::ControlValue;
+use super::{lenient, ControlValue};
 
 /// A multi-language text: `lang` is optional (older responses and single-language corps omit it).
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
 pub struct LangText {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub text: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub lang: Option<String>,
 }
 
@@ -151,11 +155,11 @@ impl Control {
 
 #[derive(Deserialize)]
 struct ControlWire {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::string")]
     control: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::string")]
     id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::list")]
     title: Vec<LangText>,
     #[serde(default = "raw_null")]
     value: Box<RawValue>,

@@ -2,15 +2,12 @@
 //! appendix of doc 93394): decoding a value's exact text by its control name, and encoding a
 //! typed value the way WeCom sends it (the simulator and tests build controls from it).
 
-use std::fmt;
-use std::marker::PhantomData;
-
-use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
-use super::{Control, LangText};
+use super::{lenient, Control, LangText};
 use crate::wecom::num::opt_i64_lenient;
 
 /// `date.type`: a day, or a day and an hour.
@@ -30,58 +27,70 @@ pub enum SelectorKind {
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
 pub struct SelectorOption {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub key: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::list")]
     pub value: Vec<LangText>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
 pub struct Member {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub userid: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub name: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
 pub struct DepartmentPick {
     /// The department id as a string (`openapi_id`).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub openapi_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub name: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
 pub struct FileRef {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub file_id: String,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 pub struct TableRow {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::list")]
     pub list: Vec<Control>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
 pub struct NamedRef {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub name: String,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
 pub struct DocRef {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub docid: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub doc_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
 pub struct WedriveRef {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub fileid: String,
 }
 
@@ -175,7 +184,7 @@ const EMPTY_ARRAY_KEYS: &[&str] = &[
 
 #[derive(Deserialize)]
 struct DateWire {
-    #[serde(default, rename = "type")]
+    #[serde(default, rename = "type", deserialize_with = "lenient::opt_known")]
     kind: Option<DateKind>,
     #[serde(default, deserialize_with = "opt_i64_lenient")]
     s_timestamp: Option<i64>,
@@ -183,15 +192,15 @@ struct DateWire {
 
 #[derive(Deserialize)]
 struct SelectorWire {
-    #[serde(default, rename = "type")]
+    #[serde(default, rename = "type", deserialize_with = "lenient::opt_known")]
     kind: Option<SelectorKind>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::list")]
     options: Vec<SelectorOption>,
 }
 
 #[derive(Deserialize)]
 struct DateRangeWire {
-    #[serde(default, rename = "type")]
+    #[serde(default, rename = "type", deserialize_with = "lenient::opt_string")]
     kind: Option<String>,
     #[serde(default, deserialize_with = "opt_i64_lenient")]
     new_begin: Option<i64>,
@@ -207,9 +216,9 @@ struct LocationWire {
     latitude: Option<String>,
     #[serde(default, deserialize_with = "exact_decimal")]
     longitude: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::string")]
     title: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::string")]
     address: String,
     #[serde(default, deserialize_with = "opt_i64_lenient")]
     time: Option<i64>,
@@ -224,78 +233,38 @@ struct FormulaWire {
 /// The union of every shape's keys: a value is decoded once, then the control name picks.
 #[derive(Deserialize)]
 struct ValueWire {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::opt_string")]
     text: Option<String>,
     #[serde(default, deserialize_with = "exact_decimal")]
     new_number: Option<String>,
     #[serde(default, deserialize_with = "exact_decimal")]
     new_money: Option<String>,
-    #[serde(default, deserialize_with = "object_or_empty")]
+    #[serde(default, deserialize_with = "lenient::object_or_empty")]
     date: Option<DateWire>,
-    #[serde(default, deserialize_with = "object_or_empty")]
+    #[serde(default, deserialize_with = "lenient::object_or_empty")]
     selector: Option<SelectorWire>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::list")]
     members: Vec<Member>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::list")]
     departments: Vec<DepartmentPick>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::list")]
     files: Vec<FileRef>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::list")]
     children: Vec<TableRow>,
-    #[serde(default, deserialize_with = "object_or_empty")]
+    #[serde(default, deserialize_with = "lenient::object_or_empty")]
     date_range: Option<DateRangeWire>,
-    #[serde(default, deserialize_with = "object_or_empty")]
+    #[serde(default, deserialize_with = "lenient::object_or_empty")]
     location: Option<LocationWire>,
-    #[serde(default, deserialize_with = "object_or_empty")]
+    #[serde(default, deserialize_with = "lenient::object_or_empty")]
     formula: Option<FormulaWire>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::list")]
     students: Vec<NamedRef>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::list")]
     classes: Vec<NamedRef>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::list")]
     docs: Vec<DocRef>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::list")]
     wedrive_files: Vec<WedriveRef>,
-}
-
-/// A nested object of a control value, where WeCom may send `[]`, `{}` or `null` for "none".
-/// Decoded straight from the input (no intermediate `Value` tree).
-fn object_or_empty<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    struct ObjectOrEmpty<T>(PhantomData<T>);
-
-    impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectOrEmpty<T> {
-        type Value = Option<T>;
-
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("an object, an empty array or null")
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_any(self)
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            match seq.next_element::<IgnoredAny>()? {
-                None => Ok(None),
-                Some(_) => Err(de::Error::custom(
-                    "expected an object, got a non-empty array",
-                )),
-            }
-        }
-        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-            T::deserialize(de::value::MapAccessDeserializer::new(map)).map(Some)
-        }
-    }
-
-    d.deserialize_any(ObjectOrEmpty(PhantomData))
 }
 
 /// A decimal that WeCom sends as a string (`new_number`, `new_money`, `formula.value`,

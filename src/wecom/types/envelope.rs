@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::lenient;
 use crate::wecom::num::i64_lenient;
 
 /// The `errcode` / `errmsg` envelope every WeCom response carries (a body without `errcode`
@@ -13,7 +14,9 @@ use crate::wecom::num::i64_lenient;
 pub struct Envelope {
     #[serde(default, deserialize_with = "i64_lenient")]
     pub errcode: i64,
-    #[serde(default)]
+    /// Informational only: a message that is not a string is kept as its JSON text rather
+    /// than costing the errcode beside it.
+    #[serde(default, deserialize_with = "lenient::any_text")]
     pub errmsg: String,
 }
 

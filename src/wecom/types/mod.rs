@@ -3,15 +3,19 @@
 //! its form controls, the stat list, the directory and wedrive downloads.
 //!
 //! Shared by the client (which decodes them), the simulator (which encodes them) and `flatten`
-//! (which decodes stored raw JSON). Integers are accepted as numbers or numeric strings; u64 ids
-//! never pass through f64. A control's `value` is decoded by its `control` name into
-//! [`ControlValue`], and the original JSON text is kept beside it, byte for byte, so nothing is
-//! ever lost or re-formatted. Knows no client, store or output table.
+//! (which decodes stored raw JSON). Decoding is as lenient as real servers are messy (`null`
+//! or absent lists, integers as numeric strings, absent objects: the rules are in the
+//! `lenient` module and `docs/wire.md`); u64 ids never pass through f64; a response that still
+//! does not decode fails with the path of the field that did not. A control's `value` is
+//! decoded by its `control` name into [`ControlValue`], and the original JSON text is kept
+//! beside it, byte for byte, so nothing is ever lost or re-formatted. Knows no client, store
+//! or output table.
 
 mod control;
 mod control_value;
 mod directory;
 mod envelope;
+mod lenient;
 mod record_detail;
 mod record_list;
 mod stat_list;

@@ -1,9 +1,9 @@
 //! `journal/get_stat_list` (doc 93395): one template × cycle of the statistics, who was to
 //! report, who did (and when, late or not) and who did not.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
-use super::UserRef;
+use super::{lenient, UserRef};
 use crate::wecom::num::{i64_lenient, u64_lenient};
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -15,21 +15,36 @@ pub struct StatListRequest {
     pub endtime: i64,
 }
 
+/// The answer of `get_stat_list`. Decoding one names the field path of what does not decode.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(remote = "Self")]
 pub struct StatListResponse {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::list")]
     pub stat_list: Vec<StatCycle>,
+}
+
+// `remote = "Self"` makes the derives above inherent functions; these are the trait impls.
+impl<'de> Deserialize<'de> for StatListResponse {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        lenient::with_path(d, |d| StatListResponse::deserialize(d))
+    }
+}
+
+impl Serialize for StatListResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        StatListResponse::serialize(self, s)
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
 pub struct PartyRef {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub open_partyid: String,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
 pub struct TagRef {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub open_tagid: String,
 }
 
@@ -41,36 +56,36 @@ pub struct LeaderRef {
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
 pub struct StatRange {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::list")]
     pub user_list: Vec<UserRef>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::list")]
     pub party_list: Vec<PartyRef>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::list")]
     pub tag_list: Vec<TagRef>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
 pub struct StatReceivers {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::list")]
     pub user_list: Vec<UserRef>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::list")]
     pub tag_list: Vec<TagRef>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::list")]
     pub leader_list: Vec<LeaderRef>,
 }
 
 /// One template × cycle of `get_stat_list`.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
 pub struct StatCycle {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub template_id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub template_name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::object")]
     pub report_range: StatRange,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::object")]
     pub white_range: StatRange,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::object")]
     pub receivers: StatReceivers,
     #[serde(default, deserialize_with = "u64_lenient")]
     pub cycle_begin_time: u64,
@@ -80,9 +95,9 @@ pub struct StatCycle {
     pub stat_begin_time: u64,
     #[serde(default, deserialize_with = "u64_lenient")]
     pub stat_end_time: u64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::list")]
     pub report_list: Vec<StatUserItems>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::list")]
     pub unreport_list: Vec<StatUserItems>,
     /// 2 daily, 3 weekly, 4 monthly.
     #[serde(default, deserialize_with = "u64_lenient")]
@@ -91,15 +106,15 @@ pub struct StatCycle {
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
 pub struct StatUserItems {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::object")]
     pub user: UserRef,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::list")]
     pub itemlist: Vec<StatItem>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
 pub struct StatItem {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub journaluuid: String,
     #[serde(default, deserialize_with = "i64_lenient")]
     pub reporttime: i64,

@@ -215,3 +215,107 @@ fn placed_walk_says_which_table_row_holds_each_cell() {
         ]
     );
 }
+
+#[test]
+fn lists_objects_and_strings_accept_what_stands_for_nothing() {
+    let d: JournalDetail = serde_json::from_str(
+        r#"{"journal_uuid": 42, "template_id": 7, "submitter": [], "receivers": null,
+            "apply_data": null, "comments": [{"commentid": "1", "comment_userinfo": {}}]}"#,
+    )
+    .unwrap();
+    assert_eq!(d.journal_uuid, "42");
+    assert_eq!(d.template_id.as_deref(), Some("7"));
+    assert_eq!(d.submitter, UserRef::default());
+    assert!(d.receivers.is_empty() && d.apply_data.contents.is_empty());
+    assert_eq!(d.comments[0].commentid, 1);
+    // A non-empty array is not an object, a float is not an id.
+    assert!(serde_json::from_str::<JournalDetail>(r#"{"submitter": [1]}"#).is_err());
+    assert!(serde_json::from_str::<JournalDetail>(r#"{"journal_uuid": 1.5}"#).is_err());
+}
+
+#[test]
+fn department_ids_decode_from_numbers_and_strings_but_not_holes() {
+    let u: UserListResponse = serde_json::from_str(
+        r#"{"userlist": [{"userid": "a", "department": ["1", 2, " 3 "], "main_department": "2"}]}"#,
+    )
+    .unwrap();
+    assert_eq!(u.userlist[0].department, [1, 2, 3]);
+    assert_eq!(u.userlist[0].main_department, Some(2));
+    let err = serde_json::from_str::<UserListResponse>(
+        r#"{"userlist": [{"userid": "a", "department": [1, null]}]}"#,
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().starts_with("userlist[0].department[1]: "),
+        "{err}"
+    );
+}
+
+#[test]
+fn unknown_kinds_keep_the_rest_of_their_value() {
+    let c: Control = serde_json::from_str(
+        r#"{"control":"Selector","id":"s","value":{"selector":{"type":"several","options":[{"key":"k","value":null}]}}}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        c.value,
+        ControlValue::Selector {
+            kind: None,
+            options: vec![SelectorOption {
+                key: "k".into(),
+                value: vec![],
+            }],
+        }
+    );
+}
+
+#[test]
+fn errors_name_the_path_once() {
+    let err = serde_json::from_str::<StatListResponse>(
+        r#"{"stat_list": [{"report_list": [{"itemlist": [{"reporttime": {}}]}]}]}"#,
+    )
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.starts_with("stat_list[0].report_list[0].itemlist[0].reporttime: "),
+        "{text}"
+    );
+    assert_eq!(text.matches(" at line ").count(), 1, "{text}");
+    // The detail's path is under `info`, also when `info` itself is wrong.
+    let err = serde_json::from_str::<RecordDetailResponse>(r#"{"info": "gone"}"#).unwrap_err();
+    assert!(err.to_string().starts_with("info: "), "{err}");
+    let err = serde_json::from_str::<RecordDetailResponse>(r#"{"errcode": 0}"#).unwrap_err();
+    assert!(err.to_string().contains("missing field `info`"), "{err}");
+    // A body cut off inside a field names it (the client tells cut-off bodies apart before
+    // it decodes a type: its envelope is decoded without a path); cut off before any field,
+    // the error is serde_json's own.
+    let err =
+        serde_json::from_str::<RecordListResponse>(r#"{"journaluuid_list": ["a""#).unwrap_err();
+    assert!(
+        err.to_string().starts_with("journaluuid_list: EOF"),
+        "{err}"
+    );
+    let err = serde_json::from_str::<RecordListResponse>("{").unwrap_err();
+    assert!(err.is_eof(), "{err}");
+}
+
+#[test]
+fn a_detail_keeps_the_text_of_its_info() {
+    let info = r#"{ "journal_uuid" : "u", "report_time": "1606365591", "x": 1E+2 }"#;
+    let r: RecordDetailResponse =
+        serde_json::from_str(&format!(r#"{{"errcode":0,"info":{info}}}"#)).unwrap();
+    assert_eq!(r.info_raw.get(), info);
+    assert_eq!(r.info.report_time, 1_606_365_591);
+    let again = serde_json::to_string(&r).unwrap();
+    assert_eq!(again, format!(r#"{{"info":{info}}}"#));
+}
+
+#[test]
+fn an_errmsg_of_any_shape_keeps_its_errcode() {
+    let e: Envelope =
+        serde_json::from_str(r#"{"errcode": "45009", "errmsg": ["busy", 1]}"#).unwrap();
+    assert_eq!(e.errcode, 45_009);
+    assert_eq!(e.errmsg, r#"["busy",1]"#);
+    let e: Envelope = serde_json::from_str(r#"{"errcode": 0, "errmsg": null}"#).unwrap();
+    assert_eq!((e.errcode, e.errmsg.as_str()), (0, ""));
+}
