@@ -9,7 +9,8 @@ use std::path::Path;
 
 use tokio::io::AsyncWriteExt;
 
-use super::{check_status, transport_error, Call, Endpoint, WecomClient, WecomError};
+use super::call::check_status;
+use super::{transport_error, Call, Endpoint, WecomClient, WecomError};
 
 /// Bytes buffered between the network and the file.
 pub const DOWNLOAD_BUFFER: usize = 64 * 1024;
