@@ -7,7 +7,7 @@
 //! - [`replicated_month`]: one month whose journals are copied under new uuids, so that a
 //!   month holds as many journals as asked (the rebuild bench: a month of a large corp).
 //!
-//! Used by `benches/flatten.rs` and `benches/rebuild.rs` (each uses part of it).
+//! Used by `benches/flatten.rs` and `benches/rebuild/` (each uses part of it).
 #![allow(dead_code)]
 
 use chrono::{Days, NaiveDate};

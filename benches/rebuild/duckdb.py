@@ -1,6 +1,6 @@
-"""DuckDB's side of `cargo bench --bench rebuild` (benches/rebuild.rs runs it; see docs/benchmarks.md).
+"""DuckDB's side of `cargo bench --bench rebuild` (benches/rebuild/main.rs runs it; see docs/benchmarks.md).
 
-    python3 benches/rebuild_duckdb.py DETAILS.jsonl OUT_DIR [THREADS]
+    python3 benches/rebuild/duckdb.py DETAILS.jsonl OUT_DIR [THREADS]
 
 Reads the raw detail JSON of the bench's store (one `info` object a line: the exact texts
 `rebuild` decodes) with `read_json` into a temporary table, then writes three of our tables to
