@@ -5,7 +5,8 @@
 //! Two ways to reach a number of journals, both cut at exactly `n`:
 //! - [`successive_months`]: month after month of the same organisation (the flatten bench);
 //! - [`replicated_month`]: one month whose journals are copied under new uuids, so that a
-//!   month holds as many journals as asked (the rebuild bench: a month of a large corp).
+//!   month holds as many journals as asked (the rebuild bench: a month of a large corp), in
+//!   report-time order.
 //!
 //! Used by `benches/flatten.rs` and `benches/rebuild/` (each uses part of it).
 #![allow(dead_code)]
@@ -66,9 +67,11 @@ where
     Ok(())
 }
 
-/// Calls `f` with `n` journals of `org`'s month: its journals, then copies of them under new
+/// Calls `f` with `n` journals of `org`'s month: each journal followed by its copies under new
 /// uuids (`<uuid>-r<k>` for the k-th copy; a simulator uuid has no `-`, so no copy can take
-/// another journal's uuid), as many copies as needed, the last one cut short.
+/// another journal's uuid), the same number of copies of each (one more for the first
+/// `n % journals`), so the month keeps its shape and its report-time order: the order in which
+/// an extraction stores a month, window after window.
 pub fn replicated_month<E>(
     org: &Org,
     n: u64,
@@ -80,18 +83,16 @@ where
     if org.journals.is_empty() {
         return Err(std::io::Error::other("the simulator generated no journal").into());
     }
-    let mut written = 0u64;
-    for copy in 0u64.. {
-        for j in &org.journals {
-            if written == n {
-                return Ok(());
-            }
+    let originals = org.journals.len() as u64;
+    let (each, extra) = (n / originals, n % originals);
+    for (i, j) in org.journals.iter().enumerate() {
+        let copies = each + u64::from((i as u64) < extra);
+        for copy in 0..copies {
             let mut j = j.clone();
             if copy > 0 {
                 j.journal_uuid = format!("{}-r{copy}", j.journal_uuid);
             }
             f(j)?;
-            written += 1;
         }
     }
     Ok(())

@@ -18,7 +18,8 @@ use crate::common;
 
 /// What a cached store was built by: change it when the generated data changes, so that old
 /// caches are rebuilt rather than measured as if they were new.
-const GENERATOR: &str = "rebuild-bench v1: sim seed 7, 1000 users, 2026-10 replicated";
+const GENERATOR: &str =
+    "rebuild-bench v2: sim seed 7, 1000 users, 2026-10, each journal beside its copies";
 /// The month every journal of the stores lies in (the jobs' range).
 const MONTH: (i32, u32) = (2026, 10);
 const TZ: chrono_tz::Tz = chrono_tz::Asia::Shanghai;
