@@ -9,8 +9,8 @@
 //!    `target/bench-rebuild/` and reused while their marker file says they are complete.
 //! 2. Times the binary's `rebuild` as a child process (so the bench does not depend on the
 //!    pipeline's internal API) for (a) Parquet only, no report and (b) every format (Parquet,
-//!    CSV, XLSX) with the four reports; and DuckDB (`benches/rebuild/duckdb.py`: `read_json` +
-//!    `unnest` of the same JSON into `journals`, top-level `journal_controls` and
+//!    CSV, XLSX) with the four reports; and DuckDB (`benches/rebuild/read_json_duckdb.py`:
+//!    `read_json` + `unnest` of the same JSON into `journals`, top-level `journal_controls` and
 //!    `journal_comments`). Wall time, and peak RSS from `wait4`'s `ru_maxrss` (the child's
 //!    VmHWM); each case `runs` times, interleaved, the 1-minute load average and the I/O
 //!    pressure (`/proc/pressure/io`, share of the last 10 s some task waited on I/O) noted
@@ -263,7 +263,7 @@ fn duckdb(config: &Config, python: &Path, sized: &BenchStore, run: usize) -> Sam
     let mut cmd = Command::new(python);
     cmd.arg(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/benches/rebuild/duckdb.py"
+        "/benches/rebuild/read_json_duckdb.py"
     ))
     .arg(&sized.jsonl)
     .arg(&out)

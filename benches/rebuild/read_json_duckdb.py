@@ -1,6 +1,6 @@
 """DuckDB's side of `cargo bench --bench rebuild` (benches/rebuild/main.rs runs it; see docs/benchmarks.md).
 
-    python3 benches/rebuild/duckdb.py DETAILS.jsonl OUT_DIR [THREADS]
+    python3 benches/rebuild/read_json_duckdb.py DETAILS.jsonl OUT_DIR [THREADS]
 
 Reads the raw detail JSON of the bench's store (one `info` object a line: the exact texts
 `rebuild` decodes) with `read_json` into a temporary table, then writes three of our tables to
@@ -9,6 +9,9 @@ department, which needs the directory), `journal_controls` (top-level controls o
 not walk into Table cells here, nor render values) and `journal_comments`. Prints one JSON line:
 the DuckDB version, the seconds from `connect` to the last file written (interpreter start-up
 and `import duckdb` excluded), and the rows of each table.
+
+(Not named `duckdb.py`: the script's own directory comes first on `sys.path`, and the script
+would import itself instead of DuckDB.)
 """
 
 import json
