@@ -2,7 +2,9 @@
 
     perf record -e cpu-clock -F 250 --call-graph dwarf,65528 -o rebuild.perf.data -- \
         target/release/wecom-journal rebuild JOB --output DIR
-    perf script -i rebuild.perf.data -F comm,pid,tid,time,ip,sym --no-inline | python3 benches/perf_stages.py
+    perf script -i rebuild.perf.data -F comm,pid,tid,time,ip,sym --no-inline | python3 benches/perf_stages.py 250
+
+(the argument, perf's -F, turns sample counts into CPU seconds).
 
 (docs/benchmarks.md, "Profile of today's rebuild", has the figures and the exact commands.)
 
@@ -124,7 +126,7 @@ def leaf(frames):
 
 
 def main():
-    samples = list(parse(sys.stdin))
+    samples = [s for s in parse(sys.stdin) if s[4]]
     if not samples:
         sys.exit("no samples on stdin (pipe `perf script -F comm,pid,tid,time,ip,sym` into this)")
     main_pid = collections.Counter(s[1] for s in samples).most_common(1)[0][0]
@@ -164,17 +166,19 @@ def main():
         leaves[stage][leaf(frames)] += 1
 
     total = len(samples)
-    span = max(s[2] for s in samples) - min(s[2] for s in samples)
-    print(f"{total} samples over {span:.1f} s of wall time; threads: " +
+    hz = float(sys.argv[1]) if len(sys.argv) > 1 else None
+    cpu = f" ≈ {total / hz:.1f} s of CPU at {hz:g} Hz" if hz else ""
+    print(f"{total} samples{cpu}; threads: " +
           ", ".join(f"{k} {v / total:.0%}" for k, v in by_thread.most_common()) +
           f"; {by_time / total:.1%} of the samples (main thread, stack cut short) placed by time")
     print()
-    print("| stage | share of CPU samples | of which (kind: share of the stage) |")
-    print("|---|---:|---|")
+    print("| stage | share of CPU samples | CPU | of which (kind: share of the stage) |")
+    print("|---|---:|---:|---|")
     for stage, n in by_stage.most_common():
         kinds = sorted(((c, k) for (s, k), c in by_stage_kind.items() if s == stage), reverse=True)
         detail = ", ".join(f"{k} {c / n:.0%}" for c, k in kinds if c / n >= 0.03)
-        print(f"| {stage} | {n / total:.1%} | {detail} |")
+        secs = f"{n / hz:.2f} s" if hz else "—"
+        print(f"| {stage} | {n / total:.1%} | {secs} | {detail} |")
     print()
     for stage, n in by_stage.most_common():
         if n / total < 0.02:
