@@ -1,18 +1,26 @@
-//! The command line: argument definitions (clap derive) and one function per command that wires
-//! the stages together. Owns exit codes and what the user sees; holds no stage logic itself.
+//! The command line: argument definitions (clap derive) and one function per command, which
+//! hands the work to [`crate::pipeline`] and prints what comes back. Owns exit codes, progress
+//! and what the user sees (errors through the one printer, `report`); holds no stage logic
+//! and no polars code. The only module that may print (the crate warns on `println!` /
+//! `eprintln!` anywhere else).
+
+// The one place that prints: the crate-level lint in lib.rs warns elsewhere.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod check;
 mod plan;
+mod report;
 mod run;
 mod schema;
 mod sim;
 mod validate;
 
-/// Exit codes of design §2.
+/// Exit codes (README, "Commands").
 pub mod exit {
     /// Done.
     pub const OK: u8 = 0;
@@ -22,6 +30,23 @@ pub mod exit {
     pub const USAGE: u8 = 2;
     /// Finished, with gaps (each named in the manifest).
     pub const GAPS: u8 = 3;
+    /// `check` found something to fix (each ✗ line says what and where).
+    pub const CHECK_FAILED: u8 = 4;
+    /// Not started: another run holds the job's output directory (sysexits' EX_TEMPFAIL, "try
+    /// again later"; `--wait` queues instead).
+    pub const LOCKED: u8 = 75;
+    /// Interrupted by SIGINT (128 + 2, the shell's convention).
+    pub const INTERRUPTED: u8 = 130;
+    /// Interrupted by SIGTERM (128 + 15).
+    pub const TERMINATED: u8 = 143;
+
+    /// The exit code of a run interrupted by `signal`.
+    pub fn of_signal(signal: crate::extract::StopSignal) -> u8 {
+        match signal {
+            crate::extract::StopSignal::Interrupt => INTERRUPTED,
+            crate::extract::StopSignal::Terminate => TERMINATED,
+        }
+    }
 }
 
 #[derive(Debug, Parser)]
@@ -58,6 +83,17 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
         format: PlanFormat,
     },
+    /// Preflight a job against its corp: credentials, journal permission, trusted IP,
+    /// visibility scope, templates, quotas, output and store; at most a few dozen calls.
+    /// Exit 4 when a check fails.
+    Check {
+        job: PathBuf,
+        /// Output directory to check, with its store (default: the job's output.dir).
+        #[arg(long)]
+        output: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+        format: CheckFormat,
+    },
     /// Parse and check job files; exit 2 with file:line:col: message on the first bad one.
     Validate {
         #[arg(required = true)]
@@ -72,10 +108,13 @@ pub enum Command {
     },
     /// Serve the built-in WeCom simulator until stopped.
     Sim(SimArgs),
-    /// Print the output tables' schemas.
+    /// Print the output tables' schemas (or, with --job-file, every job-file key).
     Schema {
         #[arg(long, value_enum, default_value_t = SchemaFormat::Md)]
         format: SchemaFormat,
+        /// Print the job-file keys' reference instead (docs/job-file.md, Markdown).
+        #[arg(long, conflicts_with = "format")]
+        job_file: bool,
     },
     /// Run jobs/monthly-compliance.toml against the in-process simulator and say where the files are.
     Demo {
@@ -104,6 +143,9 @@ pub struct RunArgs {
     /// Ignore what the store holds and fetch everything again.
     #[arg(long)]
     pub full_refresh: bool,
+    /// When another run holds a job's output directory, wait for it instead of exiting 75.
+    #[arg(long)]
+    pub wait: bool,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -136,6 +178,24 @@ pub struct SimArgs {
     /// A template id the journal app may not read (answered with 301065); repeatable.
     #[arg(long = "deny-template", value_name = "TEMPLATE_ID")]
     pub deny_templates: Vec<String>,
+    /// Misconfigured: the app is not added under 汇报 → 可调用接口的应用 (every journal call
+    /// answers 301065).
+    #[arg(long)]
+    pub app_not_authorised: bool,
+    /// Misconfigured: the caller's IP is not among the app's trusted IPs (every call with a
+    /// token answers 60020 naming the IP).
+    #[arg(long)]
+    pub untrusted_ip: bool,
+    /// Misconfigured: the secret is not this corp's (gettoken answers 40001).
+    #[arg(long)]
+    pub wrong_secret_for_corp: bool,
+    /// Misconfigured: the app's visibility scope hides the last N departments (the directory
+    /// answers for the rest; users come without a hidden main department).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub hidden_departments: usize,
+    /// Misconfigured: the secret is the 汇报 system app's (journal calls answer 48002).
+    #[arg(long)]
+    pub system_app_secret: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -143,6 +203,14 @@ pub enum PlanFormat {
     /// The table for people.
     Text,
     /// The whole plan as one JSON object.
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// A line a check, ✓ or ✗, each ✗ with its hint.
+    Text,
+    /// The whole report as one JSON object.
     Json,
 }
 
@@ -173,10 +241,15 @@ pub fn main() -> ExitCode {
             output,
             format,
         } => plan::plan(&job, output, format),
+        Command::Check {
+            job,
+            output,
+            format,
+        } => check::check(&job, output.as_deref(), format),
         Command::Validate { jobs } => validate::validate(&jobs),
         Command::Rebuild { job, output } => run::rebuild(&job, output),
         Command::Sim(args) => sim::sim(args),
-        Command::Schema { format } => schema::schema(format),
+        Command::Schema { format, job_file } => schema::schema(format, job_file),
         Command::Demo { output } => run::demo(output),
     };
     ExitCode::from(code)

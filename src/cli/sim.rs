@@ -8,6 +8,9 @@ use std::io::Write;
 
 use chrono::{Days, NaiveDate, Utc};
 
+use anyhow::anyhow;
+
+use super::report;
 use crate::sim::{SimConfig, SimHandle};
 
 /// The simulator's configuration from the command line, or a message saying what is wrong.
@@ -54,6 +57,11 @@ fn config(args: &super::SimArgs) -> Result<SimConfig, String> {
         fault_rate: args.fault_rate,
         record_list_per_minute: args.record_list_per_minute,
         denied_template_ids: args.deny_templates.clone(),
+        app_not_authorised: args.app_not_authorised,
+        untrusted_ip: args.untrusted_ip,
+        wrong_secret_for_corp: args.wrong_secret_for_corp,
+        hidden_departments: args.hidden_departments,
+        system_app_secret: args.system_app_secret,
         ..defaults
     })
 }
@@ -62,7 +70,7 @@ pub fn sim(args: super::SimArgs) -> u8 {
     let config = match config(&args) {
         Ok(c) => c,
         Err(message) => {
-            eprintln!("wecom-journal sim: {message}");
+            report::error(&anyhow!("sim: {message}"));
             return super::exit::USAGE;
         }
     };
@@ -72,7 +80,7 @@ pub fn sim(args: super::SimArgs) -> u8 {
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("wecom-journal sim: cannot start the async runtime: {e}");
+            report::error(&anyhow::Error::from(e).context("sim: cannot start the async runtime"));
             return super::exit::FAILED;
         }
     };
@@ -81,7 +89,8 @@ pub fn sim(args: super::SimArgs) -> u8 {
         let handle = match SimHandle::start(config, args.addr).await {
             Ok(h) => h,
             Err(e) => {
-                eprintln!("wecom-journal sim: cannot listen on {}: {e}", args.addr);
+                let e = anyhow::Error::from(e).context(format!("sim: cannot listen on {}", args.addr));
+                report::error(&e);
                 return super::exit::FAILED;
             }
         };
@@ -90,7 +99,7 @@ pub fn sim(args: super::SimArgs) -> u8 {
             let printed = writeln!(out, "base_url={} corp_id={} secret={}", handle.base_url, handle.corp_id, handle.secret)
                 .and_then(|()| out.flush());
             if let Err(e) = printed {
-                eprintln!("wecom-journal sim: cannot write to standard output: {e}");
+                report::error(&anyhow::Error::from(e).context("sim: cannot write to standard output"));
                 return super::exit::FAILED;
             }
         }
@@ -175,5 +184,25 @@ mod tests {
         assert!(config(&args(&["--fault-rate", "1.5"]))
             .unwrap_err()
             .contains("--fault-rate"));
+    }
+
+    #[test]
+    fn each_misconfiguration_flag_sets_its_field() {
+        let plain = config(&args(&[])).unwrap();
+        assert!(!plain.app_not_authorised && !plain.untrusted_ip && !plain.system_app_secret);
+        assert!(!plain.wrong_secret_for_corp);
+        assert_eq!(plain.hidden_departments, 0);
+        let c = config(&args(&[
+            "--app-not-authorised",
+            "--untrusted-ip",
+            "--wrong-secret-for-corp",
+            "--hidden-departments",
+            "3",
+            "--system-app-secret",
+        ]))
+        .unwrap();
+        assert!(c.app_not_authorised && c.untrusted_ip && c.system_app_secret);
+        assert!(c.wrong_secret_for_corp);
+        assert_eq!(c.hidden_departments, 3);
     }
 }

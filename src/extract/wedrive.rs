@@ -1,27 +1,28 @@
 //! Wedrive files (`extract.wedrive_files = true`): the files attached through WedriveFile
 //! controls of the range's stored details (Table cells included), downloaded into
-//! `<output dir>/files/<journal_uuid>/<fileid>` and recorded in the store; and the lookup that
-//! fills `journal_attachments.local_path` from those records.
+//! `<output dir>/files/<journal_uuid>/<fileid>` and recorded in the store (whose records the
+//! pipeline hands to flatten as `journal_attachments.local_path`).
 //!
-//! The output directory is the store's directory (design §7: `<output.dir>/store.sqlite`), so
-//! the files always sit beside the store that records them, whatever `--output` said.
+//! The output directory is the store's directory (`<output.dir>/store.sqlite`, README "The demo
+//! and its output"), so the files always sit beside the store that records them, whatever
+//! `--output` said.
 //!
 //! Owns the layout under `files/` and the file-name sanitising. Talks to WeCom only through
-//! [`WecomClient`] and keeps state only through [`Store`]. A download answer (URL and cookie,
+//! [`WecomClient`](crate::wecom::WecomClient) and keeps state only through [`Store`]. A download answer (URL and cookie,
 //! a credential valid two hours) lives only in memory for the one GET it serves: it is never
 //! stored, logged or put in an error.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
-use futures::stream::{FuturesUnordered, StreamExt};
-use polars::prelude::*;
+use futures::stream::FuturesUnordered;
 
 use super::progress::StageProgress;
+use super::stop::{next_or_abandon, Next};
 use super::{range_window, Ctx, ExtractError, ExtractSummary, RefusedItems};
-use crate::flatten::AttachmentKind;
 use crate::job::DateRange;
-use crate::store::{Store, StoreError, WedriveDownloadRecord};
+use crate::store::{Store, WedriveDownloadRecord};
+use crate::wecom::client::{classify_errcode, Verdict};
 use crate::wecom::types::{Control, ControlValue};
 use crate::wecom::WecomError;
 
@@ -38,23 +39,16 @@ const MAX_NAME: usize = 200;
 /// each once; empty fileids (nothing to download) are left out. Dispatch is on the control's
 /// type, never on which key of the value is filled.
 pub fn wedrive_fileids(controls: &[Control]) -> Vec<String> {
-    fn walk(controls: &[Control], out: &mut Vec<String>) {
-        for c in controls {
-            match &c.value {
-                ControlValue::WedriveFile { files } => {
-                    for f in files {
-                        if !f.fileid.is_empty() && !out.contains(&f.fileid) {
-                            out.push(f.fileid.clone());
-                        }
-                    }
+    let mut out: Vec<String> = Vec::new();
+    for c in Control::walk(controls) {
+        if let ControlValue::WedriveFile { files } = &c.value {
+            for f in files {
+                if !f.fileid.is_empty() && !out.contains(&f.fileid) {
+                    out.push(f.fileid.clone());
                 }
-                ControlValue::Table { rows } => rows.iter().for_each(|r| walk(&r.list, out)),
-                _ => {}
             }
         }
     }
-    let mut out = Vec::new();
-    walk(controls, &mut out);
     out
 }
 
@@ -110,74 +104,6 @@ fn output_root(store: &Store) -> PathBuf {
     }
 }
 
-/// The downloaded wedrive files of a batch of journals, by (journal uuid, fileid).
-#[derive(Debug, Clone, Default)]
-pub struct DownloadedFiles {
-    by_file: HashMap<(String, String), String>,
-}
-
-impl DownloadedFiles {
-    /// The store's download records of these journals.
-    pub fn of_journals<'a>(
-        store: &Store,
-        journal_uuids: impl IntoIterator<Item = &'a str>,
-    ) -> Result<DownloadedFiles, StoreError> {
-        let by_file = store
-            .wedrive_downloads_of(journal_uuids)?
-            .into_iter()
-            .map(|r| ((r.journal_uuid, r.fileid), r.local_path))
-            .collect();
-        Ok(DownloadedFiles { by_file })
-    }
-
-    /// Where the file was saved, relative to the output directory.
-    pub fn local_path(&self, journal_uuid: &str, fileid: &str) -> Option<&str> {
-        self.by_file
-            .get(&(journal_uuid.to_string(), fileid.to_string()))
-            .map(String::as_str)
-    }
-
-    pub fn len(&self) -> usize {
-        self.by_file.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.by_file.is_empty()
-    }
-}
-
-/// `journal_attachments` with `local_path` set on the `wedrive_file` rows whose file was
-/// downloaded; every other row (and column) as it was.
-pub fn fill_local_paths(
-    attachments: &DataFrame,
-    files: &DownloadedFiles,
-) -> PolarsResult<DataFrame> {
-    if files.is_empty() {
-        return Ok(attachments.clone());
-    }
-    let wedrive = AttachmentKind::WedriveFile.as_str();
-    let uuid = attachments.column("journal_uuid")?.str()?;
-    let kind = attachments.column("kind")?.str()?;
-    let file_id = attachments.column("file_id")?.str()?;
-    let existing = attachments.column("local_path")?.str()?;
-    let paths: Vec<Option<String>> = uuid
-        .iter()
-        .zip(kind.iter())
-        .zip(file_id.iter())
-        .zip(existing.iter())
-        .map(|(((u, k), f), old)| {
-            let found = match (u, k, f) {
-                (Some(u), Some(k), Some(f)) if k == wedrive => files.local_path(u, f),
-                _ => None,
-            };
-            found.or(old).map(str::to_string)
-        })
-        .collect();
-    let mut out = attachments.clone();
-    out.with_column(Series::new("local_path".into(), paths).into_column())?;
-    Ok(out)
-}
-
 /// One file to download.
 #[derive(Debug, Clone)]
 struct FileTask {
@@ -196,7 +122,9 @@ enum FileError {
 
 impl Ctx<'_> {
     /// Downloads the wedrive files of the range's stored details not downloaded yet,
-    /// `max_in_flight` at a time; details are read a page at a time.
+    /// `queue_cap` under way at once; details are read a page at a time. A file refused
+    /// (301065 …) or failing after its retries is a gap; one that cannot be written fails the
+    /// run.
     pub(super) async fn wedrive(
         &self,
         range: DateRange,
@@ -210,8 +138,9 @@ impl Ctx<'_> {
         let mut details_done = false;
         let mut in_flight = FuturesUnordered::new();
         let mut refused = RefusedItems::new("wedrive file(s)");
+        let mut failed = RefusedItems::new("wedrive file(s) not downloaded after retries");
         loop {
-            while in_flight.len() < self.max_in_flight {
+            while in_flight.len() < self.queue_cap && !self.stopping() {
                 if let Some(task) = pending.pop_front() {
                     let root = &root;
                     in_flight.push(async move {
@@ -250,8 +179,9 @@ impl Ctx<'_> {
                 }
                 bar.inc_length(wanted);
             }
-            let Some((task, result)) = in_flight.next().await else {
-                break;
+            let (task, result) = match next_or_abandon(&self.opts.stop, &mut in_flight).await {
+                Next::Item(item) => item,
+                Next::Done | Next::Abandoned => break,
             };
             let what = || {
                 format!(
@@ -268,6 +198,14 @@ impl Ctx<'_> {
                 Err(FileError::Api(err)) if err.is_permission_gap() => {
                     refused.add(format!("{} of {}", task.fileid, task.journal_uuid), &err);
                 }
+                // Not sent: the run is stopping; the next run downloads it.
+                Err(FileError::Api(WecomError::Stopped { .. })) => continue,
+                // A file is an attachment, not the journal: one that cannot be fetched after
+                // its retries is a gap of the run (the next run tries it again).
+                Err(FileError::Api(err)) if unavailable(&err) => {
+                    tracing::warn!("{}: {err}", what());
+                    failed.add(format!("{} of {}", task.fileid, task.journal_uuid), &err);
+                }
                 Err(FileError::Api(source)) => {
                     return Err(ExtractError::Api {
                         context: what(),
@@ -283,7 +221,8 @@ impl Ctx<'_> {
             }
             bar.inc(1);
         }
-        for g in refused.into_gaps() {
+        self.check_stop()?;
+        for g in refused.into_gaps().into_iter().chain(failed.into_gaps()) {
             tracing::warn!(what = %g.what, errcode = g.errcode, "gap: {}", g.message);
             summary.gaps.push(g);
         }
@@ -307,8 +246,9 @@ impl Ctx<'_> {
             .is_ok_and(|m| m.is_file() && m.len() == record.bytes))
     }
 
-    /// `download_wedrive_file`, then the GET with its cookie, then the bytes written to a
-    /// temporary name beside the target and renamed (a reader never sees half a file).
+    /// `download_wedrive_file`, then the GET with its cookie streaming the bytes into a
+    /// temporary name beside the target (fsynced), renamed over it, and the directory fsynced:
+    /// a reader never sees half a file, and a recorded file survives a power loss.
     async fn download(
         &self,
         root: &Path,
@@ -319,12 +259,6 @@ impl Ctx<'_> {
             .download_wedrive_file(&task.journal_uuid, &task.fileid)
             .await
             .map_err(FileError::Api)?;
-        let bytes = self
-            .client
-            .fetch_wedrive_bytes(&download)
-            .await
-            .map_err(FileError::Api)?;
-        drop(download);
         let local_path = relative_path(&task.journal_uuid, &task.fileid);
         let target = root.join(&local_path);
         let io = |path: &Path| {
@@ -335,24 +269,68 @@ impl Ctx<'_> {
             tokio::fs::create_dir_all(dir).await.map_err(io(dir))?;
         }
         // A name no final file has (they never start with `.`), unique per process so two runs
-        // of one job cannot interleave their writes.
+        // of one job cannot interleave their writes; a killed run's is removed by the next.
         let tmp = target.with_file_name(format!(
             ".{}.{}.tmp",
             safe_file_name(&task.fileid),
             std::process::id()
         ));
-        tokio::fs::write(&tmp, &bytes).await.map_err(io(&tmp))?;
+        let fetched = self.client.download_wedrive_bytes(&download, &tmp).await;
+        drop(download);
+        let file = match fetched {
+            Ok(file) => file,
+            Err(WecomError::Io { path, message, .. }) => {
+                let _ = tokio::fs::remove_file(&tmp).await;
+                return Err(FileError::Io {
+                    path,
+                    source: std::io::Error::other(message),
+                });
+            }
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&tmp).await;
+                return Err(FileError::Api(e));
+            }
+        };
         if let Err(e) = tokio::fs::rename(&tmp, &target).await {
             let _ = tokio::fs::remove_file(&tmp).await;
             return Err(io(&target)(e));
+        }
+        if let Some(dir) = target.parent() {
+            sync_dir(dir).await.map_err(io(dir))?;
         }
         Ok(WedriveDownloadRecord {
             journal_uuid: task.journal_uuid.clone(),
             fileid: task.fileid.clone(),
             local_path,
-            bytes: bytes.len() as u64,
+            bytes: file.bytes,
+            checksum: Some(file.checksum),
             fetched_at: self.clock.ts(),
         })
+    }
+}
+
+/// Whether a download failed for the file's own sake, after its retries: its URL timed out or
+/// answered an HTTP error, or WeCom stayed busy. Anything else (a journal WeCom does not know,
+/// an answer of the wrong shape) is the extraction's failure, not a gap.
+fn unavailable(err: &WecomError) -> bool {
+    match err {
+        WecomError::Transport { .. } => true,
+        WecomError::Api { errcode, .. } => {
+            matches!(classify_errcode(*errcode), Verdict::Backoff { .. })
+        }
+        _ => false,
+    }
+}
+
+/// fsyncs a directory (a rename into it); file systems that cannot say `EINVAL`, not an error.
+async fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    let dir = dir.to_path_buf();
+    let synced = tokio::task::spawn_blocking(move || std::fs::File::open(&dir)?.sync_all())
+        .await
+        .map_err(std::io::Error::other)?;
+    match synced {
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => Ok(()),
+        other => other,
     }
 }
 
@@ -438,39 +416,5 @@ mod tests {
             assert!(!name.contains('/') && !name.starts_with('.'));
         }
         assert_eq!(relative_path("u/1", "f"), "files/u%2F1/f");
-    }
-
-    #[test]
-    fn local_paths_fill_wedrive_rows_only() {
-        let df = df!(
-            "journal_uuid" => ["u1", "u1", "u2", "u1"],
-            "control_id" => ["c", "c", "c", "d"],
-            "kind" => ["wedrive_file", "wedrive_file", "wedrive_file", "file"],
-            "file_id" => ["f1", "f2", "f1", "f1"],
-            "name" => [None::<&str>, None, None, None],
-            "local_path" => [None::<&str>, None, None, None],
-        )
-        .unwrap();
-        let files = DownloadedFiles {
-            by_file: HashMap::from([
-                (("u1".into(), "f1".into()), "files/u1/f1".to_string()),
-                (("u2".into(), "f1".into()), "files/u2/f1".to_string()),
-            ]),
-        };
-        let out = fill_local_paths(&df, &files).unwrap();
-        let paths: Vec<Option<&str>> = out
-            .column("local_path")
-            .unwrap()
-            .str()
-            .unwrap()
-            .iter()
-            .collect();
-        assert_eq!(
-            paths,
-            vec![Some("files/u1/f1"), None, Some("files/u2/f1"), None]
-        );
-        assert_eq!(out.get_column_names(), df.get_column_names());
-        let same = fill_local_paths(&df, &DownloadedFiles::default()).unwrap();
-        assert!(same.equals_missing(&df));
     }
 }

@@ -1,6 +1,7 @@
-//! The output tables of design §4: names, column order, types, nullability and a one-line
-//! meaning per column. This is the public contract the sinks, the reports and every downstream
-//! reader rely on; `wecom-journal schema` prints it and `docs/schema.md` is generated from it.
+//! The output tables (the README's "Output tables and reports"): names, column order, types,
+//! nullability and a one-line meaning per column. This is the public contract the sinks, the
+//! reports and every downstream reader rely on; `wecom-journal schema` prints it and
+//! `docs/schema.md` is generated from it.
 //!
 //! Owns only the description; the frames are built in the sibling modules, which check what they
 //! build against it ([`TableSpec::check`]).
@@ -195,7 +196,7 @@ pub const JOURNALS: TableSpec = TableSpec {
             "department_id",
             T::UInt64,
             true,
-            "submitter's main department; null without a directory entry",
+            "submitter's main department (without one, the first department listed for them); null when the directory has none for them",
         ),
         col(
             "department_name",
@@ -269,6 +270,18 @@ pub const JOURNAL_ATTACHMENTS: TableSpec = TableSpec {
             T::String,
             true,
             "where the run saved the bytes; null unless downloaded",
+        ),
+        col(
+            "bytes",
+            T::UInt64,
+            true,
+            "the downloaded file's size; null unless downloaded",
+        ),
+        col(
+            "checksum",
+            T::String,
+            true,
+            "BLAKE3 of the downloaded bytes, lowercase hex (`b3sum` prints the same); null unless downloaded",
         ),
         REPORT_DATE,
     ],
@@ -386,7 +399,7 @@ pub const STAT_ITEMS: TableSpec = TableSpec {
             "department_id",
             T::UInt64,
             true,
-            "user's main department; null without a directory entry",
+            "user's main department (without one, the first department listed for them); null when the directory has none for them",
         ),
         col(
             "department_name",

@@ -2,8 +2,9 @@
 //! quotas, windows, limits, permissions) and injected faults, over a generated [`Org`].
 //!
 //! Like WeCom, every API error is HTTP 200 with `errcode` / `errmsg`. Order of checks on an API
-//! call: access token (41001 / 40014 / 42001) → quota of that endpoint's fixed window (45009;
-//! every call with a valid token counts) → injected fault → the endpoint's own checks.
+//! call: access token (41001 / 40014 / 42001) → a misconfiguration set on purpose (60020,
+//! 48002, 301065: `sim/misconfig.rs`) → quota of that endpoint's fixed window (45009; every
+//! call with a valid token counts) → injected fault → the endpoint's own checks.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -15,12 +16,15 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use futures::StreamExt;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
 
 use super::faults::{Fault, FaultPlan, SLOW_RESPONSE};
+use super::misconfig::{self, Visibility};
 use super::rng::{hash_str, mix, Rng, ALNUM};
 use super::{Org, SimConfig, SimCounters};
+use crate::wecom::errcode;
 use crate::wecom::types::{
     Control, ControlValue, RecordDetailRequest, RecordListRequest, StatListRequest,
     WedriveDownloadRequest,
@@ -41,6 +45,9 @@ pub const STATS: &str = "/sim/stats";
 /// The cookie `download_wedrive_file` hands out and the bytes URL requires.
 pub const WEDRIVE_COOKIE: &str = "wedrive_ticket";
 
+/// The size of the chunks a slow wedrive download comes in (`wedrive_chunk_delay`).
+pub const WEDRIVE_CHUNK: usize = 16 * 1024;
+
 /// Longest record-list window: "one month", read by the SDKs as 31 days.
 pub const MAX_RECORD_WINDOW_S: i64 = 31 * 86_400;
 /// Longest stat-list window: one year (366 days, a leap year's).
@@ -56,11 +63,16 @@ pub struct Sim {
     user_departments: HashMap<String, Vec<u64>>,
     /// wedrive fileid → index of the journal that references it.
     wedrive_files: HashMap<String, usize>,
+    /// What the app's visibility scope hides ([`SimConfig::hidden_departments`]).
+    visibility: Visibility,
     tokens: Mutex<Tokens>,
     /// endpoint path → (window number, calls in that window).
     quotas: Mutex<HashMap<&'static str, (u64, u64)>>,
+    /// … and the same for the hour's window.
+    hourly: Mutex<HashMap<&'static str, (u64, u64)>>,
     faults: FaultPlan,
     counters: Mutex<SimCounters>,
+    pub(crate) gate: super::gate::Gate,
 }
 
 struct Tokens {
@@ -80,12 +92,18 @@ pub(crate) enum Reply {
     Status(StatusCode, &'static str),
     /// File bytes.
     File { name: String, bytes: Vec<u8> },
+    /// File bytes in chunks of [`WEDRIVE_CHUNK`], a delay apart.
+    SlowFile {
+        name: String,
+        bytes: Vec<u8>,
+        delay: std::time::Duration,
+    },
 }
 
 impl Reply {
     fn ok(fields: Value) -> Reply {
         let mut m = Map::new();
-        m.insert("errcode".into(), json!(0));
+        m.insert("errcode".into(), json!(errcode::OK));
         m.insert("errmsg".into(), json!("ok"));
         if let Value::Object(f) = fields {
             m.extend(f);
@@ -94,27 +112,31 @@ impl Reply {
     }
 
     /// An error the way WeCom words it: the message, a hint and where to read more.
-    fn error(errcode: i64, message: &str) -> Reply {
+    fn error(code: i64, message: &str) -> Reply {
         let hint = format!("[{}_{:x}]", unix_ms() / 1000, mix(unix_ms()) & 0xFFFF);
         Reply::Json(json!({
-            "errcode": errcode,
+            "errcode": code,
             "errmsg": format!(
-                "{message}, hint: {hint}, from ip: 127.0.0.1, more info at https://open.work.weixin.qq.com/devtool/query?e={errcode}"
+                "{message}, hint: {hint}, from ip: 127.0.0.1, more info at https://open.work.weixin.qq.com/devtool/query?e={code}"
             ),
         }))
     }
 
     fn errcode(&self) -> Option<i64> {
         match self {
-            Reply::Json(v) => Some(v.get("errcode").and_then(Value::as_i64).unwrap_or(0)),
+            Reply::Json(v) => Some(
+                v.get("errcode")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(errcode::OK),
+            ),
             _ => None,
         }
     }
 
     fn is_success(&self) -> bool {
         match self {
-            Reply::Json(_) => self.errcode() == Some(0),
-            Reply::File { .. } => true,
+            Reply::Json(_) => self.errcode() == Some(errcode::OK),
+            Reply::File { .. } | Reply::SlowFile { .. } => true,
             Reply::Truncated(_) | Reply::Status(..) => false,
         }
     }
@@ -154,6 +176,25 @@ impl IntoResponse for Reply {
                 bytes,
             )
                 .into_response(),
+            Reply::SlowFile { name, bytes, delay } => {
+                let chunks: Vec<Vec<u8>> =
+                    bytes.chunks(WEDRIVE_CHUNK).map(<[u8]>::to_vec).collect();
+                let stream = futures::stream::iter(chunks).then(move |chunk| async move {
+                    tokio::time::sleep(delay).await;
+                    Ok::<_, std::convert::Infallible>(Bytes::from(chunk))
+                });
+                (
+                    [
+                        (header::CONTENT_TYPE, "application/octet-stream".to_string()),
+                        (
+                            header::CONTENT_DISPOSITION,
+                            format!("attachment; filename=\"{name}\""),
+                        ),
+                    ],
+                    axum::body::Body::from_stream(stream),
+                )
+                    .into_response()
+            }
         }
     }
 }
@@ -174,21 +215,18 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// shape (missing or mistyped fields) is 301066.
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Reply> {
     serde_json::from_slice(body).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => {
-            Reply::error(301066, &format!("invalid request parameters: {e}"))
-        }
-        _ => Reply::error(47001, "data format error"),
+        serde_json::error::Category::Data => Reply::error(
+            errcode::JOURNAL_BAD_PARAMETERS,
+            &format!("invalid request parameters: {e}"),
+        ),
+        _ => Reply::error(errcode::DATA_FORMAT_ERROR, "data format error"),
     })
 }
 
 fn walk_wedrive(controls: &[Control], out: &mut Vec<String>) {
-    for c in controls {
-        match &c.value {
-            ControlValue::WedriveFile { files } => {
-                out.extend(files.iter().map(|f| f.fileid.clone()))
-            }
-            ControlValue::Table { rows } => rows.iter().for_each(|r| walk_wedrive(&r.list, out)),
-            _ => {}
+    for c in Control::walk(controls) {
+        if let ControlValue::WedriveFile { files } = &c.value {
+            out.extend(files.iter().map(|f| f.fileid.clone()));
         }
     }
 }
@@ -214,14 +252,18 @@ impl Sim {
                 wedrive_files.insert(id, i);
             }
         }
+        let visibility = Visibility::new(&org, config.hidden_departments);
         Sim {
+            visibility,
             tokens: Mutex::new(Tokens {
                 rng: Rng::derived(config.seed, 2),
                 live: HashMap::new(),
             }),
             quotas: Mutex::new(HashMap::new()),
-            faults: FaultPlan::new(config.seed, config.fault_rate),
+            hourly: Mutex::new(HashMap::new()),
+            faults: FaultPlan::of_kinds(config.seed, config.fault_rate, &config.fault_kinds),
             counters: Mutex::new(SimCounters::default()),
+            gate: Default::default(),
             config,
             org,
             base_url,
@@ -237,6 +279,19 @@ impl Sim {
 
     pub fn set_fault_rate(&self, rate: f64) {
         self.faults.set_rate(rate);
+    }
+
+    /// Every token issued and not yet forgotten.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        lock(&self.tokens).live.keys().cloned().collect()
+    }
+
+    /// A misconfiguration set on purpose refusing a call to `path` ([`misconfig`]).
+    fn refuse(&self, path: &'static str) -> Result<(), Reply> {
+        match misconfig::refusal(&self.config, path) {
+            Some((code, message)) => Err(Reply::error(code, message)),
+            None => Ok(()),
+        }
     }
 
     /// Every token issued so far is expired from now on (42001).
@@ -268,29 +323,33 @@ impl Sim {
     fn check_token(&self, query: &HashMap<String, String>) -> Result<(), Reply> {
         let token = query.get("access_token").map(String::as_str).unwrap_or("");
         if token.is_empty() {
-            return Err(Reply::error(41001, "access_token missing"));
+            return Err(Reply::error(
+                errcode::ACCESS_TOKEN_MISSING,
+                "access_token missing",
+            ));
         }
         match lock(&self.tokens).live.get(token) {
-            None => Err(Reply::error(40014, "invalid access_token")),
-            Some(expires) if Instant::now() >= *expires => {
-                Err(Reply::error(42001, "access_token expired"))
-            }
+            None => Err(Reply::error(
+                errcode::INVALID_ACCESS_TOKEN,
+                "invalid access_token",
+            )),
+            Some(expires) if Instant::now() >= *expires => Err(Reply::error(
+                errcode::ACCESS_TOKEN_EXPIRED,
+                "access_token expired",
+            )),
             Some(_) => Ok(()),
         }
     }
 
-    /// A fixed window aligned to multiples of `quota_period` since the epoch, like WeCom's
-    /// minute: once the limit is used up, the rest of the window answers 45009.
+    /// Fixed windows aligned to multiples of `quota_period` (and of 60 of them, the hour) since
+    /// the epoch, like WeCom's minute and hour: once a limit is used up, the rest of its window
+    /// answers 45009. The record list has its minute's quota only.
     fn check_quota(&self, path: &'static str) -> Result<(), Reply> {
-        let limit = if path == RECORD_LIST {
-            self.config.record_list_per_minute
-        } else {
-            self.config.per_api_per_minute
-        } as u64;
         let period_ms = (self.config.quota_period.as_millis() as u64).max(1);
-        let window = unix_ms() / period_ms;
-        let over = {
-            let mut q = lock(&self.quotas);
+        let now = unix_ms();
+        let over = |windows: &Mutex<HashMap<&'static str, (u64, u64)>>, len_ms: u64, limit: u64| {
+            let window = now / len_ms;
+            let mut q = lock(windows);
             let slot = q.entry(path).or_insert((window, 0));
             if slot.0 != window {
                 *slot = (window, 0);
@@ -298,9 +357,26 @@ impl Sim {
             slot.1 += 1;
             slot.1 > limit
         };
-        if over {
-            lock(&self.counters).quota_exceeded += 1;
-            return Err(Reply::error(45009, "api freq out of limit"));
+        let (minute_limit, hourly) = if path == RECORD_LIST {
+            (self.config.record_list_per_minute, false)
+        } else {
+            (self.config.per_api_per_minute, true)
+        };
+        let minute_over = over(&self.quotas, period_ms, u64::from(minute_limit));
+        let hour_over = hourly
+            && over(
+                &self.hourly,
+                period_ms.saturating_mul(60),
+                u64::from(self.config.per_api_per_hour),
+            );
+        if minute_over || hour_over {
+            let mut c = lock(&self.counters);
+            c.quota_exceeded += 1;
+            c.hourly_quota_exceeded += u64::from(hour_over && !minute_over);
+            return Err(Reply::error(
+                errcode::FREQUENCY_LIMITED,
+                "api freq out of limit",
+            ));
         }
         Ok(())
     }
@@ -312,9 +388,11 @@ impl Sim {
         query: &HashMap<String, String>,
         handler: impl FnOnce(&Sim) -> Reply,
     ) -> Response {
+        self.gate.pass(path).await;
         let mut fault = None;
         let reply = match self
             .check_token(query)
+            .and_then(|()| self.refuse(path))
             .and_then(|()| self.check_quota(path))
         {
             Err(reply) => reply,
@@ -322,8 +400,10 @@ impl Sim {
                 fault = self.faults.roll();
                 match fault {
                     None => handler(self),
-                    Some(Fault::Busy) => Reply::error(-1, "system busy"),
-                    Some(Fault::Quota) => Reply::error(45009, "api freq out of limit"),
+                    Some(Fault::Busy) => Reply::error(errcode::SYSTEM_BUSY, "system busy"),
+                    Some(Fault::Quota) => {
+                        Reply::error(errcode::FREQUENCY_LIMITED, "api freq out of limit")
+                    }
                     Some(Fault::BadGateway) => Reply::Status(
                         StatusCode::BAD_GATEWAY,
                         "<html><body><h1>502 Bad Gateway</h1></body></html>",
@@ -344,16 +424,16 @@ impl Sim {
         let corpid = query.get("corpid").map(String::as_str).unwrap_or("");
         let secret = query.get("corpsecret").map(String::as_str).unwrap_or("");
         if corpid.is_empty() {
-            return Reply::error(41002, "corpid missing");
+            return Reply::error(errcode::CORP_ID_MISSING, "corpid missing");
         }
         if secret.is_empty() {
-            return Reply::error(41004, "corpsecret missing");
+            return Reply::error(errcode::SECRET_MISSING, "corpsecret missing");
         }
         if corpid != self.config.corp_id {
-            return Reply::error(40013, "invalid corpid");
+            return Reply::error(errcode::INVALID_CORP_ID, "invalid corpid");
         }
-        if secret != self.config.secret {
-            return Reply::error(40001, "invalid credential");
+        if secret != self.config.secret || self.config.wrong_secret_for_corp {
+            return Reply::error(errcode::INVALID_SECRET, "invalid credential");
         }
         let ttl = self.config.token_ttl;
         let token = {
@@ -378,25 +458,31 @@ impl Sim {
         };
         if req.starttime > req.endtime {
             return Reply::error(
-                301066,
+                errcode::JOURNAL_BAD_PARAMETERS,
                 "invalid request parameters: starttime after endtime",
             );
         }
         if req.endtime - req.starttime > MAX_RECORD_WINDOW_S {
             return Reply::error(
-                301066,
+                errcode::JOURNAL_BAD_PARAMETERS,
                 "invalid request parameters: time range over one month",
             );
         }
         if req.limit == 0 || req.limit > 100 {
-            return Reply::error(301066, "invalid request parameters: limit must be 1..=100");
+            return Reply::error(
+                errcode::JOURNAL_BAD_PARAMETERS,
+                "invalid request parameters: limit must be 1..=100",
+            );
         }
         let mut creators = Vec::new();
         let mut departments = Vec::new();
         let mut templates = Vec::new();
         for f in &req.filters {
             if f.key.len() > 256 || f.value.len() > 256 {
-                return Reply::error(301066, "invalid request parameters: filter over 256 bytes");
+                return Reply::error(
+                    errcode::JOURNAL_BAD_PARAMETERS,
+                    "invalid request parameters: filter over 256 bytes",
+                );
             }
             match f.key.as_str() {
                 "creator" => creators.push(f.value.as_str()),
@@ -404,18 +490,23 @@ impl Sim {
                     Ok(d) => departments.push(d),
                     Err(_) => {
                         return Reply::error(
-                            301066,
+                            errcode::JOURNAL_BAD_PARAMETERS,
                             "invalid request parameters: department filter",
                         )
                     }
                 },
                 "template_id" => templates.push(f.value.as_str()),
-                _ => return Reply::error(301066, "invalid request parameters: unknown filter key"),
+                _ => {
+                    return Reply::error(
+                        errcode::JOURNAL_BAD_PARAMETERS,
+                        "invalid request parameters: unknown filter key",
+                    )
+                }
             }
         }
         if templates.iter().any(|t| self.denied(Some(*t))) {
             return Reply::error(
-                301065,
+                errcode::JOURNAL_NO_PERMISSION,
                 "no permission to pull journal data of this template",
             );
         }
@@ -462,10 +553,10 @@ impl Sim {
             .by_uuid
             .get(journal_uuid)
             .and_then(|&i| self.org.journals.get(i))
-            .ok_or_else(|| Reply::error(301084, "invalid journaluuid"))?;
+            .ok_or_else(|| Reply::error(errcode::JOURNAL_INVALID_UUID, "invalid journaluuid"))?;
         if self.denied(journal.template_id.as_deref()) {
             return Err(Reply::error(
-                301065,
+                errcode::JOURNAL_NO_PERMISSION,
                 "no permission to pull journal data of this template",
             ));
         }
@@ -483,7 +574,7 @@ impl Sim {
         };
         match serde_json::to_value(journal) {
             Ok(info) => Reply::ok(json!({ "info": info })),
-            Err(_) => Reply::error(301067, "internal error"),
+            Err(_) => Reply::error(errcode::JOURNAL_INTERNAL_ERROR, "internal error"),
         }
     }
 
@@ -494,16 +585,19 @@ impl Sim {
         };
         if req.starttime > req.endtime || req.endtime - req.starttime > MAX_STAT_WINDOW_S {
             return Reply::error(
-                301066,
+                errcode::JOURNAL_BAD_PARAMETERS,
                 "invalid request parameters: time range over one year",
             );
         }
         if !self.org.templates.iter().any(|t| t.id == req.template_id) {
-            return Reply::error(301066, "invalid request parameters: template_id");
+            return Reply::error(
+                errcode::JOURNAL_BAD_PARAMETERS,
+                "invalid request parameters: template_id",
+            );
         }
         if self.denied(Some(&req.template_id)) {
             return Reply::error(
-                301065,
+                errcode::JOURNAL_NO_PERMISSION,
                 "no permission to pull journal data of this template",
             );
         }
@@ -516,7 +610,7 @@ impl Sim {
             .collect();
         match serde_json::to_value(cycles) {
             Ok(list) => Reply::ok(json!({ "stat_list": list })),
-            Err(_) => Reply::error(301067, "internal error"),
+            Err(_) => Reply::error(errcode::JOURNAL_INTERNAL_ERROR, "internal error"),
         }
     }
 
@@ -544,7 +638,7 @@ impl Sim {
             .and_then(|&i| self.org.journals.get(i));
         if owner.map(|j| &j.journal_uuid) != Some(&journal.journal_uuid) {
             return Reply::error(
-                301066,
+                errcode::JOURNAL_BAD_PARAMETERS,
                 "invalid request parameters: fileid not in this journal",
             );
         }
@@ -555,7 +649,8 @@ impl Sim {
         }))
     }
 
-    /// The bytes of a wedrive file: deterministic text, a few KB.
+    /// The bytes of a wedrive file: deterministic text, a few KB (or `wedrive_file_bytes`:
+    /// the text repeated to that size).
     pub fn wedrive_content(&self, fileid: &str) -> Vec<u8> {
         let mut rng = Rng::derived(self.config.seed ^ hash_str(fileid), 3);
         let lines = 40 + rng.below(200);
@@ -563,7 +658,11 @@ impl Sim {
         for i in 0..lines {
             out.push_str(&format!("{i:04} {}\n", rng.token(ALNUM, 48)));
         }
-        out.into_bytes()
+        let text = out.into_bytes();
+        match self.config.wedrive_file_bytes {
+            Some(size) => text.iter().copied().cycle().take(size).collect(),
+            None => text,
+        }
     }
 
     fn wedrive_bytes(&self, fileid: &str, headers: &HeaderMap) -> Reply {
@@ -580,9 +679,18 @@ impl Sim {
         if !has_cookie {
             return Reply::Status(StatusCode::FORBIDDEN, "forbidden");
         }
-        Reply::File {
-            name: format!("{fileid}.txt"),
-            bytes: self.wedrive_content(fileid),
+        if self
+            .config
+            .failing_wedrive_files
+            .iter()
+            .any(|f| f == fileid)
+        {
+            return Reply::Status(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
+        }
+        let (name, bytes) = (format!("{fileid}.txt"), self.wedrive_content(fileid));
+        match self.config.wedrive_chunk_delay {
+            Some(delay) => Reply::SlowFile { name, bytes, delay },
+            None => Reply::File { name, bytes },
         }
     }
 
@@ -591,14 +699,18 @@ impl Sim {
             None => None,
             Some(s) => match s.parse::<u64>() {
                 Ok(id) => Some(id),
-                Err(_) => return Reply::error(60123, "invalid party id"),
+                Err(_) => return Reply::error(errcode::INVALID_DEPARTMENT_ID, "invalid party id"),
             },
         };
         let Some(list) = super::org::departments_under(&self.org, id) else {
-            return Reply::error(60123, "invalid party id");
+            return Reply::error(errcode::INVALID_DEPARTMENT_ID, "invalid party id");
         };
+        if id.is_some_and(|id| self.visibility.hides(id)) {
+            return no_privilege();
+        }
         let department: Vec<Value> = list
             .iter()
+            .filter(|d| !self.visibility.hides(d.id))
             .map(|d| json!({ "id": d.id, "name": d.name, "parentid": d.parentid, "order": 100_000_000 - d.id }))
             .collect();
         Reply::ok(json!({ "department": department }))
@@ -610,20 +722,34 @@ impl Sim {
             .map(|s| s.trim())
             .filter(|s| !s.is_empty())
         else {
-            return Reply::error(40066, "invalid department list");
+            return Reply::error(errcode::INVALID_DEPARTMENT_LIST, "invalid department list");
         };
         let Ok(id) = raw.parse::<u64>() else {
-            return Reply::error(60123, "invalid party id");
+            return Reply::error(errcode::INVALID_DEPARTMENT_ID, "invalid party id");
         };
         if !self.org.departments.iter().any(|d| d.id == id) {
-            return Reply::error(60123, "invalid party id");
+            return Reply::error(errcode::INVALID_DEPARTMENT_ID, "invalid party id");
         }
-        let users = super::org::members_of(&self.org, id);
+        if self.visibility.hides(id) {
+            return no_privilege();
+        }
+        let users: Vec<_> = super::org::members_of(&self.org, id)
+            .into_iter()
+            .map(|u| self.visibility.user(u))
+            .collect();
         match serde_json::to_value(users) {
             Ok(list) => Reply::ok(json!({ "userlist": list })),
-            Err(_) => Reply::error(-1, "system busy"),
+            Err(_) => Reply::error(errcode::SYSTEM_BUSY, "system busy"),
         }
     }
+}
+
+/// 60011, a department outside the app's visibility scope, as WeCom words it.
+fn no_privilege() -> Reply {
+    Reply::error(
+        errcode::NO_PRIVILEGE,
+        "no privilege to access/modify contact/party/agent",
+    )
 }
 
 type Q = Query<HashMap<String, String>>;
@@ -645,6 +771,7 @@ pub fn router(sim: Arc<Sim>) -> Router {
 }
 
 async fn gettoken(State(sim): State<Arc<Sim>>, Query(q): Q) -> Response {
+    sim.gate.pass(GETTOKEN).await;
     let reply = sim.gettoken(&q);
     sim.count(GETTOKEN, &reply, None);
     reply.into_response()
@@ -678,8 +805,10 @@ async fn user_list(State(sim): State<Arc<Sim>>, Query(q): Q) -> Response {
 
 /// `user/list_id` needs the contacts-sync secret; the journal app's secret is refused.
 async fn user_list_id(State(sim): State<Arc<Sim>>, Query(q): Q) -> Response {
-    sim.api(USER_LIST_ID, &q, |_| Reply::error(48002, "api forbidden"))
-        .await
+    sim.api(USER_LIST_ID, &q, |_| {
+        Reply::error(errcode::API_FORBIDDEN, "api forbidden")
+    })
+    .await
 }
 
 async fn wedrive_bytes(
@@ -687,6 +816,7 @@ async fn wedrive_bytes(
     Path(fileid): Path<String>,
     headers: HeaderMap,
 ) -> Response {
+    sim.gate.pass(WEDRIVE_BYTES).await;
     let reply = sim.wedrive_bytes(&fileid, &headers);
     sim.count(WEDRIVE_BYTES, &reply, None);
     reply.into_response()

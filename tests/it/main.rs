@@ -1,13 +1,19 @@
 //! Integration tests: one binary (linking polars once), a module per area. They talk HTTP over
 //! loopback to the simulator and read back the files they make.
+mod check;
+mod cli;
 mod client;
 mod common;
 mod e2e;
 mod extract;
 mod flatten;
 mod job;
+mod pipeline;
 mod plan;
+mod quota;
+mod sched;
 mod sim;
 mod sinks;
 mod store;
 mod wedrive;
+mod wire;

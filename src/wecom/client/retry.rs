@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use crate::wecom::errcode;
 use crate::wecom::error::WecomError;
 
 /// At most this many retries of errcode -1 (system busy) per call: past that, WeCom is not
@@ -18,7 +19,7 @@ pub enum Verdict {
     /// Retry after an exponential backoff with jitter. `busy` marks errcode -1, which has its
     /// own smaller budget ([`MAX_BUSY_RETRIES`]).
     Backoff { busy: bool },
-    /// 45009: the quota of this period is spent; wait for the next period, then retry.
+    /// 45009: a quota is spent; wait as the rate limiter says, then retry.
     QuotaExceeded,
     /// 40014 / 42001: the cached token is no good; refresh it (once per call) and retry.
     RefreshToken,
@@ -31,13 +32,15 @@ pub enum Step {
     RefreshToken,
     /// Wait `backoff_delay(.., retry, ..)` and call again.
     Backoff { retry: u32 },
-    /// Wait for the quota's next period and call again.
-    NextPeriod,
+    /// Wait for the quota as the rate limiter says (not a retry of the budget: quota waits
+    /// have a time budget of their own) and call again.
+    QuotaWait,
 }
 
 /// The retries one call may still make: `max_retries` in all, errcode -1 at most
 /// [`MAX_BUSY_RETRIES`] of them, and one token refresh (which is not counted as a retry, since
-/// it is not the server's failure).
+/// it is not the server's failure). A 45009 is always admitted and never counted: its waits
+/// have a time budget instead (`max_quota_wait`, kept by the call loop).
 #[derive(Debug, Clone)]
 pub struct RetryBudget {
     max_retries: u32,
@@ -72,7 +75,7 @@ impl RetryBudget {
                 self.token_refreshed = true;
                 Some(Step::RefreshToken)
             }
-            Verdict::QuotaExceeded => self.take(false).map(|_| Step::NextPeriod),
+            Verdict::QuotaExceeded => Some(Step::QuotaWait),
             Verdict::Backoff { busy } => self.take(busy).map(|retry| Step::Backoff { retry }),
         }
     }
@@ -91,15 +94,16 @@ impl RetryBudget {
 }
 
 /// The verdict for an errcode WeCom answered with.
-pub fn classify_errcode(errcode: i64) -> Verdict {
-    match errcode {
-        -1 => Verdict::Backoff { busy: true },
-        45009 => Verdict::QuotaExceeded,
-        // Too many concurrent calls; an internal failure of the journal service.
-        45033 | 301067 => Verdict::Backoff { busy: false },
-        40014 | 42001 => Verdict::RefreshToken,
-        // 301065 no permission, 301066 bad parameters, 301084 bad uuid, 48002 API not allowed,
-        // 60020 IP not trusted, 40001 bad secret, and everything not known to be transient.
+pub fn classify_errcode(code: i64) -> Verdict {
+    match code {
+        errcode::SYSTEM_BUSY => Verdict::Backoff { busy: true },
+        errcode::FREQUENCY_LIMITED => Verdict::QuotaExceeded,
+        errcode::CONCURRENCY_LIMITED | errcode::JOURNAL_INTERNAL_ERROR => {
+            Verdict::Backoff { busy: false }
+        }
+        errcode::INVALID_ACCESS_TOKEN | errcode::ACCESS_TOKEN_EXPIRED => Verdict::RefreshToken,
+        // No permission, bad parameters, a bad uuid, an API not allowed, an untrusted IP, a bad
+        // secret, and everything not known to be transient.
         _ => Verdict::GiveUp,
     }
 }
@@ -115,7 +119,9 @@ pub fn classify(err: &WecomError) -> Verdict {
             retryable: false, ..
         }
         | WecomError::Decode { .. }
-        | WecomError::Config(_) => Verdict::GiveUp,
+        | WecomError::Config(_)
+        | WecomError::Io { .. }
+        | WecomError::Stopped { .. } => Verdict::GiveUp,
     }
 }
 
@@ -175,14 +181,34 @@ mod tests {
         assert_eq!(b.admit(busy), Some(Step::Backoff { retry: 3 }));
         assert_eq!(b.admit(busy), None, "a fourth -1 is not retried");
         // Other transient failures still have budget left: 6 in all.
-        assert_eq!(b.admit(Verdict::QuotaExceeded), Some(Step::NextPeriod));
+        assert_eq!(
+            b.admit(Verdict::Backoff { busy: false }),
+            Some(Step::Backoff { retry: 4 })
+        );
         assert_eq!(
             b.admit(Verdict::Backoff { busy: false }),
             Some(Step::Backoff { retry: 5 })
         );
         assert_eq!(b.admit(Verdict::Backoff { busy: false }), None);
-        assert_eq!(b.admit(Verdict::QuotaExceeded), None);
         assert_eq!(b.retries(), 6);
+    }
+
+    #[test]
+    fn a_45009_is_always_admitted_and_spends_no_retry() {
+        let mut b = RetryBudget::new(1);
+        for _ in 0..100 {
+            assert_eq!(b.admit(Verdict::QuotaExceeded), Some(Step::QuotaWait));
+        }
+        assert_eq!(b.retries(), 0);
+        assert_eq!(
+            b.admit(Verdict::Backoff { busy: false }),
+            Some(Step::Backoff { retry: 0 })
+        );
+        assert_eq!(b.admit(Verdict::Backoff { busy: false }), None);
+        // Even with the budget spent, a 45009 waits rather than fails.
+        assert_eq!(b.admit(Verdict::QuotaExceeded), Some(Step::QuotaWait));
+        let mut none = RetryBudget::new(0);
+        assert_eq!(none.admit(Verdict::QuotaExceeded), Some(Step::QuotaWait));
     }
 
     #[test]
