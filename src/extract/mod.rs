@@ -8,28 +8,36 @@
 //! does that with [`Store::finish_run`] once the outputs are written.
 //!
 //! The rules (which windows, which filter combinations, what is fetched again) are pure
-//! functions in [`windows`]; the job helper's plan counts calls with the same rules.
+//! functions in [`windows`]; the job helper's plan counts calls with the same rules. One file
+//! per stage: [`records`], [`details`], [`wedrive`], [`stats`], [`directory`]. Around them:
+//! the quotas' usage, loaded from the store before the first call and written to it as calls
+//! are answered ([`quota`]), and the [`Stop`] switch, after which no stage takes new work.
 
-use std::collections::{BTreeSet, HashSet, VecDeque};
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
-use futures::stream::{FuturesUnordered, StreamExt};
 use serde::Serialize;
 use thiserror::Error;
 
-use crate::job::{DateRange, DirectorySource, Job};
-use crate::store::{filter_key, PageRecord, Store, StoreError};
-use crate::wecom::types::{RecordDetailResponse, RecordFilter, RecordListRequest, StatListRequest};
-use crate::wecom::{errcode, Endpoint, WecomClient, WecomError};
+use crate::job::{DateRange, Job};
+use crate::store::{Store, StoreError};
+use crate::wecom::types::RecordFilter;
+use crate::wecom::{errcode, WecomClient, WecomError};
 
+mod details;
+mod directory;
 mod progress;
+pub mod quota;
+mod records;
+mod stats;
+pub mod stop;
 pub mod wedrive;
 pub mod windows;
 
-use progress::StageProgress;
+pub use quota::{quota_key, QuotaCarry};
+pub use stop::{Stop, StopSignal};
 pub use windows::{
     filter_combinations, latest_cycle_end, month_windows, needs_detail, needs_stat, range_window,
     stats_windows, window_action, Window, WindowAction, DAY_S,
@@ -50,6 +58,12 @@ fn is_item_gap(err: &WecomError) -> bool {
 /// Journals per record-list page (the API's maximum).
 pub const PAGE_LIMIT: u64 = 100;
 
+/// Calls a stage keeps under way per slot in flight (`max_in_flight`): the client sends
+/// `max_in_flight` at once, the rest wait for a slot. So a call waiting out a 45009 for its
+/// minute (the others go on) does not hold up the stage: at WeCom's pace, about 6 % of calls
+/// refused and waiting 30 s on average still leave enough calls to keep the slots busy.
+pub const QUEUED_PER_SLOT: usize = 32;
+
 /// How a run extracts.
 #[derive(Debug, Clone)]
 pub struct ExtractOptions {
@@ -62,6 +76,10 @@ pub struct ExtractOptions {
     pub now: DateTime<Utc>,
     /// This run's id (its row in the store's `runs` table).
     pub run_id: String,
+    /// Thrown (SIGTERM, SIGINT): take no new work, store what comes back, then stop.
+    pub stop: Stop,
+    /// What this process spent of each quota in earlier jobs (shared by the jobs of a `run`).
+    pub quota: QuotaCarry,
 }
 
 impl ExtractOptions {
@@ -72,6 +90,8 @@ impl ExtractOptions {
             progress: std::io::stderr().is_terminal(),
             now: Utc::now(),
             run_id: run_id.into(),
+            stop: Stop::new(),
+            quota: QuotaCarry::default(),
         }
     }
 }
@@ -169,6 +189,9 @@ pub enum ExtractError {
     /// The API answered something the extraction cannot go on from.
     #[error("{0}")]
     Protocol(String),
+    /// Stopped by a signal: what came back before is stored, the next run resumes.
+    #[error("interrupted by {0}")]
+    Interrupted(StopSignal),
     /// A downloaded file could not be written.
     #[error("{context}: {source}")]
     Io {
@@ -180,7 +203,9 @@ pub enum ExtractError {
 
 /// Extracts `range` of `job` into `store`: record windows, then details, stats and the
 /// directory, as the job's `[extract]` section asks. Records the run's start in the store
-/// (resuming an unfinished run of the same job and range); the caller finishes it.
+/// (resuming an unfinished run of the same job and range); the caller finishes it. The quotas'
+/// windows start where earlier processes left them ([`quota`]); once `opts.stop` is thrown the
+/// client sends nothing new and the extraction ends with [`ExtractError::Interrupted`].
 pub async fn extract(
     job: &Job,
     range: DateRange,
@@ -190,6 +215,8 @@ pub async fn extract(
 ) -> Result<ExtractSummary, ExtractError> {
     let range_label = format!("{}..{}", range.start, range.end);
     let as_of = store.start_run(&opts.run_id, &job.name, &range_label, opts.now.timestamp())?;
+    let ledger = quota::Ledger::load(job, client, store, &opts.quota)?;
+    let max_in_flight = job.source.limits.max_in_flight.max(1);
     let ctx = Ctx {
         job,
         tz: job.source.timezone,
@@ -201,40 +228,80 @@ pub async fn extract(
             base: opts.now.timestamp(),
             started: Instant::now(),
         },
-        max_in_flight: job.source.limits.max_in_flight.max(1),
+        max_in_flight,
+        queue_cap: max_in_flight.saturating_mul(QUEUED_PER_SLOT),
         range,
     };
     if as_of < opts.now.timestamp() {
         tracing::info!(run_id = %opts.run_id, as_of, "resuming an unfinished run of {} {range_label}", job.name);
     }
-    let mut summary = ExtractSummary {
-        as_of,
-        ..Default::default()
+    let stop_sending = async {
+        opts.stop.stopped().await;
+        tracing::warn!(
+            "{}: no new call; waiting up to {} s for the calls in flight",
+            opts.stop.signal().map(StopSignal::name).unwrap_or("stop"),
+            stop::DRAIN_GRACE.as_secs()
+        );
+        client.stop_new_calls();
+        std::future::pending::<()>().await
     };
-
-    let t = Instant::now();
-    let leaves = ctx.records(range, &mut summary).await?;
-    summary.durations.records = t.elapsed();
-
-    if job.extract.details {
-        let t = Instant::now();
-        ctx.details(&leaves, &mut summary).await?;
-        summary.durations.details = t.elapsed();
-    }
-    if job.extract.wedrive_files {
-        let t = Instant::now();
-        ctx.wedrive(range, &mut summary).await?;
-        summary.durations.wedrive = t.elapsed();
-    }
-    if job.extract.stats {
-        let t = Instant::now();
-        ctx.stats(range, &mut summary).await?;
-        summary.durations.stats = t.elapsed();
-    }
-    let t = Instant::now();
-    ctx.directory(&mut summary).await?;
-    summary.durations.directory = t.elapsed();
+    let result = tokio::select! {
+        result = ctx.stages(range, as_of) => result,
+        _ = stop_sending => unreachable!("pending never resolves"),
+        _ = ledger.flush_every(store) => unreachable!("the flush loop never ends"),
+    };
+    // What this process spent, for the next one, whatever became of the run.
+    let flushed = ledger.finish(store);
+    let summary = result?;
+    flushed?;
     Ok(summary)
+}
+
+impl Ctx<'_> {
+    /// The stages, in order, each as the job asks.
+    async fn stages(&self, range: DateRange, as_of: i64) -> Result<ExtractSummary, ExtractError> {
+        let job = self.job;
+        let mut summary = ExtractSummary {
+            as_of,
+            ..Default::default()
+        };
+        let t = Instant::now();
+        let leaves = self.records(range, &mut summary).await?;
+        summary.durations.records = t.elapsed();
+
+        if job.extract.details {
+            let t = Instant::now();
+            self.details(&leaves, &mut summary).await?;
+            summary.durations.details = t.elapsed();
+        }
+        if job.extract.wedrive_files {
+            let t = Instant::now();
+            self.wedrive(range, &mut summary).await?;
+            summary.durations.wedrive = t.elapsed();
+        }
+        if job.extract.stats {
+            let t = Instant::now();
+            self.stats(range, &mut summary).await?;
+            summary.durations.stats = t.elapsed();
+        }
+        let t = Instant::now();
+        self.directory(&mut summary).await?;
+        summary.durations.directory = t.elapsed();
+        Ok(summary)
+    }
+
+    /// Whether the run was asked to stop.
+    fn stopping(&self) -> bool {
+        self.opts.stop.is_stopped()
+    }
+
+    /// [`ExtractError::Interrupted`] once the run was asked to stop.
+    fn check_stop(&self) -> Result<(), ExtractError> {
+        match self.opts.stop.signal() {
+            Some(signal) => Err(ExtractError::Interrupted(signal)),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Unix seconds for stored times: the run's `now` advanced by the time elapsed since, so tests
@@ -258,7 +325,10 @@ struct Ctx<'a> {
     opts: &'a ExtractOptions,
     as_of: i64,
     clock: Clock,
+    /// Record windows paged at once.
     max_in_flight: usize,
+    /// Calls of a stage under way at once (see [`QUEUED_PER_SLOT`]).
+    queue_cap: usize,
     /// The run's range.
     range: DateRange,
 }
@@ -278,10 +348,24 @@ struct WindowTask {
 }
 
 enum WindowOutcome {
-    Listed { journals: u64, calls: u64 },
-    Skipped { journals: u64 },
-    Split { calls: u64 },
-    Gap { gap: Gap, calls: u64 },
+    Listed {
+        journals: u64,
+        calls: u64,
+    },
+    /// The run is stopping: the listing was left where it is.
+    Stopped {
+        calls: u64,
+    },
+    Skipped {
+        journals: u64,
+    },
+    Split {
+        calls: u64,
+    },
+    Gap {
+        gap: Gap,
+        calls: u64,
+    },
 }
 
 fn gap(what: String, err: &WecomError) -> Gap {
@@ -319,557 +403,6 @@ impl Ctx<'_> {
             None => ts.to_string(),
         };
         format!("[{}, {})", local(w.start_ts), local(w.end_ts))
-    }
-
-    // -----------------------------------------------------------------------------------------
-    // Records
-
-    /// Pages every window of every filter combination (up to `max_in_flight` windows at once,
-    /// each window's pages in cursor order) and returns the leaf windows whose listings are
-    /// stored.
-    async fn records(
-        &self,
-        range: DateRange,
-        summary: &mut ExtractSummary,
-    ) -> Result<Vec<Leaf>, ExtractError> {
-        let combos = filter_combinations(&self.job.filters);
-        let keys: Vec<String> = combos.iter().map(|c| filter_key(c)).collect();
-        let mut queue: VecDeque<WindowTask> = VecDeque::new();
-        for window in month_windows(range, self.tz) {
-            for combo in 0..combos.len() {
-                queue.push_back(WindowTask { combo, window });
-            }
-        }
-        let mut bar = StageProgress::new(
-            "records",
-            "windows",
-            Some(queue.len() as u64),
-            self.opts.progress,
-        );
-        let mut leaves = Vec::new();
-        let mut in_flight = FuturesUnordered::new();
-        loop {
-            while in_flight.len() < self.max_in_flight {
-                let Some(task) = queue.pop_front() else { break };
-                let (filters, key) = (&combos[task.combo], &keys[task.combo]);
-                in_flight.push(async move {
-                    (
-                        task.clone(),
-                        self.page_window(filters, key, task.window).await,
-                    )
-                });
-            }
-            let Some((task, outcome)) = in_flight.next().await else {
-                break;
-            };
-            match outcome? {
-                WindowOutcome::Listed { journals, calls } => {
-                    summary.windows_paged += 1;
-                    summary.list_calls += calls;
-                    summary.journals_listed += journals;
-                    leaves.push(Leaf {
-                        filter_key: keys[task.combo].clone(),
-                        window: task.window,
-                    });
-                }
-                WindowOutcome::Skipped { journals } => {
-                    summary.windows_skipped += 1;
-                    summary.journals_listed += journals;
-                    leaves.push(Leaf {
-                        filter_key: keys[task.combo].clone(),
-                        window: task.window,
-                    });
-                }
-                WindowOutcome::Split { calls } => {
-                    summary.list_calls += calls;
-                    if calls > 0 {
-                        summary.windows_split += 1;
-                    }
-                    // `Split` is only returned for a window that has halves.
-                    if let Some((a, b)) = task.window.halves() {
-                        queue.push_front(WindowTask {
-                            combo: task.combo,
-                            window: b,
-                        });
-                        queue.push_front(WindowTask {
-                            combo: task.combo,
-                            window: a,
-                        });
-                        bar.inc_length(2);
-                    }
-                }
-                WindowOutcome::Gap { gap, calls } => {
-                    summary.list_calls += calls;
-                    tracing::warn!(what = %gap.what, errcode = gap.errcode, "gap: {}", gap.message);
-                    summary.gaps.push(gap);
-                }
-            }
-            bar.inc(1);
-        }
-        // Leaves in time order, so details are fetched (and stored) oldest first.
-        leaves.sort_by(|a, b| (a.window, &a.filter_key).cmp(&(b.window, &b.filter_key)));
-        bar.finish(&format!(
-            "{} paged, {} stored, {} list calls, {} journals",
-            summary.windows_paged,
-            summary.windows_skipped,
-            summary.list_calls,
-            summary.journals_listed
-        ));
-        Ok(leaves)
-    }
-
-    /// Pages one window of one filter combination to `endflag = 1`, storing each page as it
-    /// arrives; a window that answers 301066 is marked split (the caller pages its halves).
-    async fn page_window(
-        &self,
-        filters: &[RecordFilter],
-        key: &str,
-        w: Window,
-    ) -> Result<WindowOutcome, ExtractError> {
-        let stored = self.store.record_window(key, w.start_ts, w.end_ts)?;
-        let (mut cursor, paged_at) =
-            match window_action(stored.as_ref(), self.as_of, self.opts.full_refresh) {
-                WindowAction::Skip => {
-                    return Ok(WindowOutcome::Skipped {
-                        journals: stored.as_ref().map(|s| s.journals).unwrap_or(0),
-                    })
-                }
-                WindowAction::Split => return Ok(WindowOutcome::Split { calls: 0 }),
-                WindowAction::Page => {
-                    let paged_at = self.clock.ts();
-                    self.store
-                        .begin_window(key, w.start_ts, w.end_ts, paged_at)?;
-                    (0, paged_at)
-                }
-                WindowAction::Continue { cursor } => (
-                    cursor,
-                    stored.as_ref().map(|s| s.paged_at).unwrap_or(self.as_of),
-                ),
-            };
-        let mut restarted = cursor == 0;
-        let mut calls = 0u64;
-        let mut journals = stored
-            .as_ref()
-            .filter(|_| cursor != 0)
-            .map(|s| s.journals)
-            .unwrap_or(0);
-        loop {
-            let request = RecordListRequest {
-                starttime: w.start_ts,
-                endtime: w.record_endtime(),
-                cursor,
-                limit: PAGE_LIMIT,
-                filters: filters.to_vec(),
-            };
-            calls += 1;
-            match self.client.get_record_list(&request).await {
-                Ok(fetched) => {
-                    let page = fetched.value;
-                    let last = page.endflag == 1;
-                    if !last && page.next_cursor <= cursor {
-                        return Err(ExtractError::Protocol(format!(
-                            "{}: record window {} ({}): paging does not advance (cursor {cursor}, next_cursor {}, endflag 0)",
-                            Endpoint::RecordList.path(),
-                            self.describe(w),
-                            describe_filters(filters),
-                            page.next_cursor
-                        )));
-                    }
-                    journals += page.journaluuid_list.len() as u64;
-                    self.store.put_page(&PageRecord {
-                        filter_key: key,
-                        start_ts: w.start_ts,
-                        end_ts: w.end_ts,
-                        cursor,
-                        uuids: &page.journaluuid_list,
-                        next_cursor: page.next_cursor,
-                        last,
-                        paged_at,
-                    })?;
-                    if last {
-                        return Ok(WindowOutcome::Listed { journals, calls });
-                    }
-                    cursor = page.next_cursor;
-                }
-                Err(err) if err.is(errcode::JOURNAL_BAD_PARAMETERS) && !restarted => {
-                    // A stored cursor from a killed run that the API no longer accepts: page
-                    // the window again from its start (once).
-                    restarted = true;
-                    self.store
-                        .begin_window(key, w.start_ts, w.end_ts, paged_at)?;
-                    cursor = 0;
-                    journals = 0;
-                }
-                Err(err) if err.is(errcode::JOURNAL_BAD_PARAMETERS) && w.halves().is_some() => {
-                    tracing::info!(
-                        "record window {} ({}) answered {}: halving it",
-                        self.describe(w),
-                        describe_filters(filters),
-                        errcode::JOURNAL_BAD_PARAMETERS,
-                    );
-                    self.store
-                        .put_window_split(key, w.start_ts, w.end_ts, paged_at)?;
-                    return Ok(WindowOutcome::Split { calls });
-                }
-                Err(err) if err.is_permission_gap() => {
-                    let what = format!(
-                        "record window {} ({})",
-                        self.describe(w),
-                        describe_filters(filters)
-                    );
-                    return Ok(WindowOutcome::Gap {
-                        gap: gap(what, &err),
-                        calls,
-                    });
-                }
-                Err(err) => {
-                    let halved = if err.is(errcode::JOURNAL_BAD_PARAMETERS) {
-                        ", halved down to a day"
-                    } else {
-                        ""
-                    };
-                    return Err(ExtractError::Api {
-                        context: format!(
-                            "record window {} ({}), cursor {cursor}{halved}",
-                            self.describe(w),
-                            describe_filters(filters)
-                        ),
-                        source: err,
-                    });
-                }
-            }
-        }
-    }
-
-    // -----------------------------------------------------------------------------------------
-    // Details
-
-    /// Fetches the details the rule asks for, `max_in_flight` at a time, window after window,
-    /// storing each as it arrives. Memory holds one window's uuids at a time.
-    async fn details(
-        &self,
-        leaves: &[Leaf],
-        summary: &mut ExtractSummary,
-    ) -> Result<(), ExtractError> {
-        let mut bar = StageProgress::new("details", "details", Some(0), self.opts.progress);
-        // (the leaf that listed it, or none for a detail re-read whatever the range; its uuid)
-        let mut pending: VecDeque<(Option<usize>, String)> = VecDeque::new();
-        // uuids queued or in flight, so one listed by two windows is not fetched twice at once.
-        let mut queued: HashSet<String> = HashSet::new();
-        let mut next_leaf = 0;
-        let mut in_flight = FuturesUnordered::new();
-        let mut refused = RefusedItems::new("journal detail(s)");
-        let mut not_given = RefusedItems::new("journal detail(s) not given");
-        let mut reached_back = false;
-        loop {
-            while in_flight.len() < self.max_in_flight {
-                if let Some((leaf, uuid)) = pending.pop_front() {
-                    in_flight.push(async move {
-                        let result = self.client.get_record_detail(&uuid).await;
-                        (leaf, uuid, result)
-                    });
-                    continue;
-                }
-                let (leaf, uuids) = match leaves.get(next_leaf) {
-                    Some(leaf) => {
-                        next_leaf += 1;
-                        let w = leaf.window;
-                        let uuids =
-                            self.store
-                                .window_uuids(&leaf.filter_key, w.start_ts, w.end_ts)?;
-                        (Some(next_leaf - 1), uuids)
-                    }
-                    // Then, once, what is re-read whatever the range: details fetched while
-                    // young (and still to settle) and gaps still to retry.
-                    None if !reached_back => {
-                        reached_back = true;
-                        let refresh_s = i64::from(self.job.extract.refresh_days) * DAY_S;
-                        let uuids = self.store.details_to_refresh(
-                            self.as_of,
-                            refresh_s,
-                            MAX_DETAIL_ATTEMPTS,
-                        )?;
-                        (None, uuids)
-                    }
-                    None => break,
-                };
-                let mut wanted = 0;
-                for uuid in uuids {
-                    if !queued.contains(&uuid) && self.wants_detail(&uuid)? {
-                        queued.insert(uuid.clone());
-                        if leaf.is_none() {
-                            summary.details_refreshed += 1;
-                        }
-                        pending.push_back((leaf, uuid));
-                        wanted += 1;
-                    } else if leaf.is_some() {
-                        summary.details_skipped += 1;
-                    }
-                }
-                bar.inc_length(wanted);
-            }
-            let Some((leaf, uuid, result)) = in_flight.next().await else {
-                break;
-            };
-            queued.remove(&uuid);
-            match result {
-                Ok(fetched) => {
-                    // `info` exactly as sent (numbers, escapes and spacing untouched).
-                    let RecordDetailResponse {
-                        info: mut detail,
-                        info_raw,
-                    } = fetched.value;
-                    if detail.journal_uuid != uuid {
-                        tracing::warn!(
-                            "journal {uuid}: the detail says journal_uuid {:?}; stored under the uuid asked for",
-                            detail.journal_uuid
-                        );
-                        detail.journal_uuid = uuid.clone();
-                    }
-                    if leaf.is_none() {
-                        summary.touch(self.local_date(detail.report_time), self.range);
-                    }
-                    self.store
-                        .put_detail(&detail, info_raw.get(), self.clock.ts())?;
-                    summary.details_fetched += 1;
-                }
-                Err(err) if err.is_permission_gap() => {
-                    refused.add(uuid, &err);
-                }
-                Err(err) if is_item_gap(&err) => {
-                    // The journal is gone (withdrawn) or this one item is bad: a named gap,
-                    // retried by later runs a bounded number of times.
-                    let withdrawn = err.is(errcode::JOURNAL_INVALID_UUID);
-                    self.store.put_detail_gap(
-                        &uuid,
-                        err.errcode(),
-                        &err.to_string(),
-                        self.clock.ts(),
-                        withdrawn,
-                    )?;
-                    if leaf.is_none() {
-                        if let Some(state) = self.store.detail_state(&uuid)? {
-                            summary.touch(self.local_date(state.report_time), self.range);
-                        }
-                    }
-                    not_given.add(uuid, &err);
-                }
-                Err(err) => {
-                    let listed = match leaf.map(|l| &leaves[l]) {
-                        Some(w) => format!("listed in record window {}", self.describe(w.window)),
-                        None => "re-read as it is younger than refresh_days".to_owned(),
-                    };
-                    return Err(ExtractError::Api {
-                        context: format!("journal {uuid} ({listed})"),
-                        source: err,
-                    });
-                }
-            }
-            bar.inc(1);
-        }
-        for g in refused.into_gaps().into_iter().chain(not_given.into_gaps()) {
-            tracing::warn!(what = %g.what, errcode = g.errcode, "gap: {}", g.message);
-            summary.gaps.push(g);
-        }
-        bar.finish(&format!(
-            "{} fetched, {} kept",
-            summary.details_fetched, summary.details_skipped
-        ));
-        Ok(())
-    }
-
-    /// Whether to fetch a detail: by the detail rule ([`needs_detail`]) when stored; a gap
-    /// (not given earlier) when tried fewer than [`MAX_DETAIL_ATTEMPTS`] times and not by this
-    /// run (a full refresh tries it again whatever its attempts).
-    fn wants_detail(&self, uuid: &str) -> Result<bool, ExtractError> {
-        if let Some(gap) = self.store.detail_gap(uuid)? {
-            if gap.last_at >= self.as_of
-                || (gap.attempts >= MAX_DETAIL_ATTEMPTS && !self.opts.full_refresh)
-            {
-                return Ok(false);
-            }
-        }
-        let state = self.store.detail_state(uuid)?;
-        let job = &self.job.extract;
-        Ok(needs_detail(
-            state,
-            self.as_of,
-            job.refresh_days,
-            self.opts.full_refresh,
-        ))
-    }
-
-    // -----------------------------------------------------------------------------------------
-    // Stats
-
-    /// Fetches each known template's stat windows (365 days at most each) still open: those of
-    /// the run's range and those stored by earlier runs, so cycles that may still move are
-    /// fetched again whatever the range. Templates: the job's `template_ids`, else
-    /// every template the store knows (learnt from details, stat lists, its history).
-    async fn stats(
-        &self,
-        range: DateRange,
-        summary: &mut ExtractSummary,
-    ) -> Result<(), ExtractError> {
-        let templates = if self.job.filters.template_ids.is_empty() {
-            self.store.known_template_ids()?
-        } else {
-            self.job.filters.template_ids.clone()
-        };
-        // The range's windows, and every window stored before (of any template): each stays
-        // open until its cycles are settled, whatever this run's range, and a template learnt
-        // later gets the windows of the store's history too.
-        let mut windows: BTreeSet<Window> = stats_windows(range, self.tz).into_iter().collect();
-        windows.extend(
-            self.store
-                .stat_windows()?
-                .into_iter()
-                .map(|(start_ts, end_ts)| Window { start_ts, end_ts }),
-        );
-        let refresh_days = self.job.extract.refresh_days;
-        let mut tasks = Vec::new();
-        for template in &templates {
-            for &window in &windows {
-                let fetched_at =
-                    self.store
-                        .stat_fetched_at(template, window.start_ts, window.end_ts)?;
-                let latest_end = latest_cycle_end(window, self.tz);
-                if needs_stat(
-                    fetched_at,
-                    latest_end,
-                    self.as_of,
-                    refresh_days,
-                    self.opts.full_refresh,
-                ) {
-                    tasks.push((template.clone(), window));
-                } else {
-                    summary.stats_skipped += 1;
-                }
-            }
-        }
-        let mut bar = StageProgress::new(
-            "stats",
-            "stat windows",
-            Some(tasks.len() as u64),
-            self.opts.progress,
-        );
-        let mut results = futures::stream::iter(tasks)
-            .map(|(template, window)| async move {
-                let request = StatListRequest {
-                    template_id: template.clone(),
-                    starttime: window.start_ts,
-                    endtime: window.stats_endtime(),
-                };
-                let result = self.client.get_stat_list(&request).await;
-                (template, window, result)
-            })
-            .buffer_unordered(self.max_in_flight);
-        while let Some((template, window, result)) = results.next().await {
-            match result {
-                Ok(fetched) => {
-                    for c in &fetched.value.stat_list {
-                        summary.touch(self.local_date(c.cycle_begin_time as i64), range);
-                    }
-                    self.store.put_stat(
-                        &template,
-                        window.start_ts,
-                        window.end_ts,
-                        &fetched.raw,
-                        self.clock.ts(),
-                    )?;
-                    summary.stats_fetched += 1;
-                }
-                Err(err) if err.is_permission_gap() => {
-                    let g = gap(
-                        format!("template {template} stats {}", self.describe(window)),
-                        &err,
-                    );
-                    tracing::warn!(what = %g.what, errcode = g.errcode, "gap: {}", g.message);
-                    summary.gaps.push(g);
-                }
-                Err(err) => {
-                    return Err(ExtractError::Api {
-                        context: format!("stats of template {template} {}", self.describe(window)),
-                        source: err,
-                    })
-                }
-            }
-            bar.inc(1);
-        }
-        bar.finish(&format!(
-            "{} fetched, {} stored complete",
-            summary.stats_fetched, summary.stats_skipped
-        ));
-        Ok(())
-    }
-
-    // -----------------------------------------------------------------------------------------
-    // Directory
-
-    /// `department/list`, then `user/list` per department, stored as one snapshot. Fetched once
-    /// per run (a resumed run keeps the snapshot of the run it resumes).
-    async fn directory(&self, summary: &mut ExtractSummary) -> Result<(), ExtractError> {
-        match &self.job.extract.directory {
-            DirectorySource::Api => {}
-            // A CSV is read by the run itself; "none" has nothing to read.
-            DirectorySource::Csv(_) | DirectorySource::None => return Ok(()),
-        }
-        if !self.opts.full_refresh
-            && self
-                .store
-                .directory_fetched_at()?
-                .is_some_and(|t| t >= self.as_of)
-        {
-            return Ok(());
-        }
-        let fetched_at = self.clock.ts();
-        let departments = match self.client.department_list(None).await {
-            Ok(fetched) => fetched,
-            Err(err) if err.is_permission_gap() => {
-                summary.gaps.push(gap("department list".into(), &err));
-                return Ok(());
-            }
-            Err(err) => {
-                return Err(ExtractError::Api {
-                    context: "department list".into(),
-                    source: err,
-                })
-            }
-        };
-        let ids: Vec<u64> = departments.value.department.iter().map(|d| d.id).collect();
-        let mut bar = StageProgress::new(
-            "directory",
-            "departments",
-            Some(ids.len() as u64),
-            self.opts.progress,
-        );
-        let mut results = futures::stream::iter(ids)
-            .map(|id| async move { (id, self.client.user_list(id).await) })
-            .buffer_unordered(self.max_in_flight);
-        let mut lists = Vec::new();
-        while let Some((id, result)) = results.next().await {
-            match result {
-                Ok(fetched) => lists.push((id, fetched.raw)),
-                Err(err) if err.is_permission_gap() => {
-                    summary
-                        .gaps
-                        .push(gap(format!("users of department {id}"), &err));
-                }
-                Err(err) => {
-                    return Err(ExtractError::Api {
-                        context: format!("users of department {id}"),
-                        source: err,
-                    })
-                }
-            }
-            bar.inc(1);
-        }
-        lists.sort_by_key(|(id, _)| *id);
-        self.store
-            .put_directory(fetched_at, &departments.raw, &lists)?;
-        summary.directory_fetched = true;
-        bar.finish(&format!("{} users lists", lists.len()));
-        Ok(())
     }
 }
 

@@ -16,8 +16,10 @@ use polars::prelude::*;
 
 use super::templates::Templates;
 use super::workbook::{self, WideSheets};
+use super::PipelineError;
+use crate::extract::Stop;
 use crate::flatten::schema::{TableSpec, JOURNALS};
-use crate::flatten::{self, Directory, LocalPaths, Warnings};
+use crate::flatten::{self, Directory, LocalFile, LocalPaths, Warnings};
 use crate::job::plan::local_midnight;
 use crate::job::{DateRange, DirectorySource, Format, Job, ReportKind};
 use crate::report::{self, ReportInputs};
@@ -104,19 +106,23 @@ pub fn build_outputs(
     store: &Store,
     out: &OutputDir,
 ) -> std::result::Result<OutputsSummary, OutputsFailed> {
-    build_outputs_owning(job, range, range, run_id, store, out)
+    build_outputs_until(job, range, range, run_id, store, out, &Stop::new())
 }
 
-/// [`build_outputs`] that also rewrites the partitions of `owned` (a hull of `range`): the
-/// months of what a run re-read outside its range because it may still change (details
-/// younger than `refresh_days`, stat cycles not settled). Reports still cover `range` alone.
-pub fn build_outputs_owning(
+/// [`build_outputs`], stopping between batches and steps once `stop` is thrown (with
+/// [`PipelineError::Interrupted`]): files not finished are not renamed into place, so every
+/// output is either the last run's or this one's, whole. It also rewrites the partitions of
+/// `owned` (widened to hold `range`): the months of what a run re-read outside its range
+/// because it may still change (details younger than `refresh_days`, stat cycles not
+/// settled). Reports still cover `range` alone.
+pub(crate) fn build_outputs_until(
     job: &Job,
     range: DateRange,
     owned: DateRange,
     run_id: &str,
     store: &Store,
     out: &OutputDir,
+    stop: &Stop,
 ) -> std::result::Result<OutputsSummary, OutputsFailed> {
     let mut written = OutputsSummary::default();
     let owned = DateRange {
@@ -128,6 +134,7 @@ pub fn build_outputs_owning(
         range,
         owned,
         run_id,
+        stop,
     };
     match write_outputs(&run, store, out, &mut written) {
         Ok(()) => Ok(written),
@@ -145,6 +152,17 @@ pub(crate) struct RunInfo<'a> {
     /// The dates whose month partitions are written (a hull of `range`).
     pub(crate) owned: DateRange,
     pub(crate) run_id: &'a str,
+    pub(crate) stop: &'a Stop,
+}
+
+impl RunInfo<'_> {
+    /// [`PipelineError::Interrupted`] once the run was asked to stop.
+    fn check_stop(&self) -> Result<()> {
+        match self.stop.signal() {
+            Some(signal) => Err(PipelineError::Interrupted { signal }.into()),
+            None => Ok(()),
+        }
+    }
 }
 
 fn write_outputs(
@@ -164,6 +182,7 @@ fn write_outputs(
     let mut warnings = Warnings::default();
     let mut templates = Templates::load(store)?;
     stream_details(store, &months, |mut batch, files| {
+        run.check_stop()?;
         templates.attribute(store, &mut batch)?;
         let frames = flatten::flatten_journals(&batch, &directory, tz, &files, &mut warnings)?;
         for (name, frame) in frames.iter() {
@@ -196,6 +215,7 @@ fn write_outputs(
     }
     written.durations.flatten = Some(t.elapsed());
 
+    run.check_stop()?;
     let t = Instant::now();
     tables.finish(written)?;
     written.durations.sink_tables = Some(t.elapsed());
@@ -207,10 +227,12 @@ fn write_outputs(
         report::JOURNALS_COLUMNS,
     )?;
     let inputs = report_inputs(&stats.stat_items, journals, range);
+    run.check_stop()?;
     let reports = write_reports(job, &inputs, out, written)?;
     written.durations.report = Some(t.elapsed());
 
     if let Some(wide) = kept.wide {
+        run.check_stop()?;
         let t = Instant::now();
         workbook::write(run, &inputs, &reports, wide, out, written)?;
         written.durations.workbook = Some(t.elapsed());
@@ -290,8 +312,13 @@ fn stream_details(
 fn downloaded_files(store: &Store, batch: &[JournalDetail]) -> Result<LocalPaths> {
     let records = store.wedrive_downloads_of(batch.iter().map(|d| d.journal_uuid.as_str()))?;
     let mut files = LocalPaths::none();
-    for r in &records {
-        files.insert(&r.journal_uuid, &r.fileid, &r.local_path);
+    for r in records {
+        let file = LocalFile {
+            local_path: r.local_path,
+            bytes: Some(r.bytes),
+            checksum: r.checksum,
+        };
+        files.insert_file(&r.journal_uuid, &r.fileid, file);
     }
     Ok(files)
 }
@@ -385,9 +412,12 @@ fn report_inputs(stat_items: &DataFrame, journals: DataFrame, range: DateRange) 
     )
 }
 
+/// The directory of the reports' files under the output root.
+pub(crate) const REPORTS_DIR: &str = "reports";
+
 /// Where a report's files go, relative to the output root (before the format's extension).
 pub(crate) fn report_path(kind: ReportKind) -> String {
-    format!("reports/{}", kind.name())
+    format!("{REPORTS_DIR}/{}", kind.name())
 }
 
 /// Builds the job's reports and writes each in every table format; returns them for the

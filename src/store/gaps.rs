@@ -34,7 +34,7 @@ impl Store {
     ) -> Result<()> {
         let what = format!("recording the gap of detail {journal_uuid}");
         let mut conn = self.conn();
-        let tx = conn.transaction().ctx(what.clone())?;
+        let tx = super::write_tx(&mut conn).ctx(what.clone())?;
         tx.execute(
             "INSERT INTO detail_gaps (journal_uuid, errcode, message, attempts, first_at, last_at)
              VALUES (?1, ?2, ?3, 1, ?4, ?4)

@@ -62,7 +62,7 @@ impl Store {
     ) -> Result<()> {
         let what = format!("storing stat window {template_id} [{start_ts}, {end_ts})");
         let mut conn = self.conn();
-        let tx = conn.transaction().ctx(what.clone())?;
+        let tx = super::write_tx(&mut conn).ctx(what.clone())?;
         tx.execute(
             "INSERT OR REPLACE INTO stats (template_id, start_ts, end_ts, raw, fetched_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![template_id, start_ts, end_ts, raw, fetched_at],

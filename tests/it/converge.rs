@@ -63,7 +63,7 @@ fn run_at(sim: &SimThread, job: &Job, now: DateTime<Utc>, out: &Path, opts: RunF
     if let Some(range) = opts.range {
         run.range = range;
     }
-    let summary = pipeline::run_job(job.clone(), &run);
+    let summary = pipeline::run_job(job.clone(), &run).expect("the run starts");
     assert!(
         summary.error.is_none(),
         "the run as at {now} failed: {:?}",
@@ -403,7 +403,7 @@ fn a_withdrawn_journal_is_a_named_gap_and_every_report_is_filled_without_templat
     sim.set_now(Some(now));
     let mut opts = RunOptions::at(&job, now);
     opts.output_dir = out.clone();
-    let first = pipeline::run_job(job.clone(), &opts);
+    let first = pipeline::run_job(job.clone(), &opts).expect("the run starts");
     assert!(first.error.is_none(), "{:?}", first.error);
     assert_eq!(first.status(), RunStatus::FinishedWithGaps);
     let gaps = &first.manifest.gaps;
@@ -458,7 +458,7 @@ fn a_withdrawn_journal_is_a_named_gap_and_every_report_is_filled_without_templat
     sim.set_now(Some(next));
     let mut opts = RunOptions::at(&job, next);
     opts.output_dir = out;
-    let second = pipeline::run_job(job, &opts);
+    let second = pipeline::run_job(job, &opts).expect("the run starts");
     assert!(second.error.is_none(), "{:?}", second.error);
     assert!(matches!(
         second.status(),
