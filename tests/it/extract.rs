@@ -34,7 +34,8 @@ fn sim_config(users: usize) -> SimConfig {
         days: 31,
         record_list_per_minute: FAST.record_list_per_minute,
         per_api_per_minute: FAST.per_api_per_minute,
-        // until p2-converge: a withdrawn journal (301084 on its detail) fails the extraction.
+        // No withdrawals: these tests count calls and stored details against every journal
+        // of the world (withdrawn journals, gaps: the kill test here and tests/it/converge.rs).
         gentle: Gentle {
             withdrawals: true,
             ..Gentle::default()
