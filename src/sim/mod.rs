@@ -31,9 +31,11 @@ pub mod faults;
 pub mod org;
 mod rng;
 pub mod server;
+pub mod wire;
 pub mod world;
 
 pub use faults::Fault;
+pub use wire::Wire;
 pub use world::{JournalAt, JournalLife, Org, OrgAt, SimCycle, SimTemplate, SUMMARISE_DELAY_S};
 
 /// The late horizon by default: two days.

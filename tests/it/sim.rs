@@ -73,6 +73,35 @@ async fn post(c: &reqwest::Client, h: &SimHandle, path: &str, token: &str, body:
     serde_json::from_str(&r.text().await.unwrap()).expect("JSON body")
 }
 
+/// An integer as real servers send it: a number or its decimal text.
+fn int(v: &Value) -> i64 {
+    match v {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+    .unwrap_or_else(|| panic!("{v} is not an integer"))
+}
+
+/// An unsigned integer as real servers send it (u64 exactly, never through f64).
+fn uint(v: &Value) -> u64 {
+    match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+    .unwrap_or_else(|| panic!("{v} is not an unsigned integer"))
+}
+
+/// A list as real servers send it: `null` is an empty one.
+fn items(v: &Value) -> &[Value] {
+    match v {
+        Value::Null => &[],
+        Value::Array(a) => a,
+        _ => panic!("{v} is not a list"),
+    }
+}
+
 fn local_midnight(cfg: &SimConfig, d: NaiveDate) -> i64 {
     cfg.timezone
         .from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap())
@@ -468,6 +497,7 @@ async fn stats_are_consistent_with_journal_details() {
         local_midnight(&cfg, NaiveDate::from_ymd_opt(2026, 11, 1).unwrap()) - 1,
     );
     let (mut late, mut on_time, mut unreported, mut two_items) = (0, 0, 0, 0);
+    let mut with_template = 0;
     for t in h.org.templates.iter().filter(|t| t.report_type != 0) {
         let v = post(
             &c,
@@ -478,30 +508,27 @@ async fn stats_are_consistent_with_journal_details() {
         )
         .await;
         assert_eq!(v["errcode"], 0, "{v}");
-        let cycles = v["stat_list"].as_array().unwrap();
+        let cycles = items(&v["stat_list"]);
         assert!(!cycles.is_empty(), "{} has cycles", t.name);
         // Every journal of the template is in exactly one cycle's report_list (a late one may
         // fall into the next cycle's days, so this is checked by uuid, not by time).
         let mut listed: HashSet<String> = HashSet::new();
         for cy in cycles {
             assert_eq!(cy["template_id"], t.id.as_str());
-            assert_eq!(cy["report_type"], t.report_type);
-            let stat_end = cy["stat_end_time"].as_i64().unwrap();
-            let (begin, end) = (
-                cy["cycle_begin_time"].as_i64().unwrap(),
-                cy["cycle_end_time"].as_i64().unwrap(),
-            );
+            assert_eq!(uint(&cy["report_type"]), t.report_type);
+            let stat_end = int(&cy["stat_end_time"]);
+            let (begin, end) = (int(&cy["cycle_begin_time"]), int(&cy["cycle_end_time"]));
             assert!((s..=e).contains(&begin) && begin < stat_end && stat_end < end);
             let mut reported = HashSet::new();
-            for r in cy["report_list"].as_array().unwrap() {
-                for item in r["itemlist"].as_array().unwrap() {
+            for r in items(&cy["report_list"]) {
+                for item in items(&r["itemlist"]) {
                     let uuid = item["journaluuid"].as_str().unwrap().to_string();
                     assert!(listed.insert(uuid), "a journal in two cycles");
                 }
                 let user = r["user"]["userid"].as_str().unwrap();
                 assert!(reported.insert(user.to_string()), "one entry per user");
-                two_items += usize::from(r["itemlist"].as_array().unwrap().len() > 1);
-                for item in r["itemlist"].as_array().unwrap() {
+                two_items += usize::from(items(&r["itemlist"]).len() > 1);
+                for item in items(&r["itemlist"]) {
                     let d = post(
                         &c,
                         &h,
@@ -513,11 +540,15 @@ async fn stats_are_consistent_with_journal_details() {
                     assert_eq!(d["errcode"], 0, "{d}");
                     let info = &d["info"];
                     assert_eq!(info["submitter"]["userid"], user);
-                    assert_eq!(info["template_id"], t.id.as_str());
-                    assert_eq!(info["report_time"], item["reporttime"]);
-                    let is_late = item["reporttime"].as_i64().unwrap() > stat_end;
-                    assert_eq!(item["flag"].as_u64().unwrap() == 1, is_late);
-                    assert!(item["reporttime"].as_i64().unwrap() >= begin);
+                    // Most details leave their template out; those that carry it are right.
+                    if let Some(id) = info.get("template_id") {
+                        assert_eq!(id, t.id.as_str());
+                        with_template += 1;
+                    }
+                    assert_eq!(int(&info["report_time"]), int(&item["reporttime"]));
+                    let is_late = int(&item["reporttime"]) > stat_end;
+                    assert_eq!(uint(&item["flag"]) == 1, is_late);
+                    assert!(int(&item["reporttime"]) >= begin);
                     if is_late {
                         late += 1
                     } else {
@@ -525,7 +556,7 @@ async fn stats_are_consistent_with_journal_details() {
                     }
                 }
             }
-            for u in cy["unreport_list"].as_array().unwrap() {
+            for u in items(&cy["unreport_list"]) {
                 let user = u["user"]["userid"].as_str().unwrap();
                 assert!(!reported.contains(user));
                 assert_eq!(u["itemlist"][0]["journaluuid"], "");
@@ -539,6 +570,12 @@ async fn stats_are_consistent_with_journal_details() {
             .map(|j| j.uuid().to_string())
             .collect();
         assert_eq!(listed, of_template, "{}", t.name);
+        assert!(
+            with_template > 0,
+            "some {} detail carries its template id",
+            t.name
+        );
+        with_template = 0;
     }
     assert!(
         late > 0 && on_time > late && unreported > 0 && two_items > 0,
@@ -554,7 +591,7 @@ async fn stats_are_consistent_with_journal_details() {
         json!({"template_id": free.id, "starttime": s, "endtime": e}),
     )
     .await;
-    assert_eq!(v["stat_list"].as_array().map(Vec::len), Some(0));
+    assert_eq!(items(&v["stat_list"]).len(), 0);
 }
 
 fn walk_controls(
@@ -605,6 +642,7 @@ async fn details_carry_every_control_shape_u64_comments_and_partial_reads() {
     let (mut nested, mut langs) = (false, (false, false));
     let (mut big_comment, mut reply_ok, mut partial_read, mut rich_text) =
         (false, false, false, false);
+    let mut without_template = false;
     // Every weekly journal, and a sample of the others.
     let weekly = h.org.template_named("周报").unwrap().id.clone();
     let at = world(&h, &cfg);
@@ -630,7 +668,10 @@ async fn details_carry_every_control_shape_u64_comments_and_partial_reads() {
         assert_eq!(v["errcode"], 0);
         let info = &v["info"];
         assert_eq!(info["journal_uuid"], id.as_str());
-        assert!(info["template_id"].is_string());
+        // Whether the detail carries its template id is the world's to say.
+        let life = at.journal(id).unwrap().life;
+        assert_eq!(info.get("template_id").is_some(), life.serves_template_id);
+        without_template |= !life.serves_template_id;
         walk_controls(
             &info["apply_data"]["contents"],
             0,
@@ -639,11 +680,11 @@ async fn details_carry_every_control_shape_u64_comments_and_partial_reads() {
             &mut langs,
         );
         let mut earlier = HashSet::new();
-        for cm in info["comments"].as_array().unwrap() {
-            // serde_json keeps u64 exactly: never through f64.
-            let cid = cm["commentid"].as_u64().unwrap();
+        for cm in items(&info["comments"]) {
+            // serde_json keeps u64 exactly: never through f64 (and some come as text).
+            let cid = uint(&cm["commentid"]);
             big_comment |= cid > 1 << 53;
-            let to = cm["tocommentid"].as_u64().unwrap();
+            let to = uint(&cm["tocommentid"]);
             if to != 0 {
                 assert!(
                     earlier.contains(&to),
@@ -656,8 +697,8 @@ async fn details_carry_every_control_shape_u64_comments_and_partial_reads() {
             assert!(text.contains(&cid.to_string()));
         }
         let (n_recv, n_read) = (
-            info["receivers"].as_array().unwrap().len(),
-            info["readed_receivers"].as_array().unwrap().len(),
+            items(&info["receivers"]).len(),
+            items(&info["readed_receivers"]).len(),
         );
         partial_read |= n_read > 0 && n_read < n_recv;
         if info["sys_journal_data"].is_string() {
@@ -675,48 +716,19 @@ async fn details_carry_every_control_shape_u64_comments_and_partial_reads() {
     );
     assert!(nested, "a Table inside a Table row");
     assert!(langs.0 && langs.1, "titles with and without lang");
-    assert!(big_comment && reply_ok && partial_read && rich_text);
+    assert!(big_comment && reply_ok && partial_read && rich_text && without_template);
 }
 
-#[tokio::test]
-async fn directory_endpoints_serve_the_org() {
-    let h = start(config()).await;
-    let c = http();
-    let tok = token(&c, &h).await;
-    let v = get_json(
-        &c,
-        format!("{}/cgi-bin/department/list?access_token={tok}", h.base_url),
-    )
-    .await;
-    let ids: Vec<u64> = v["department"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["id"].as_u64().unwrap())
-        .collect();
-    assert_eq!(
-        ids,
-        h.org.departments.iter().map(|d| d.id).collect::<Vec<_>>()
-    );
-    // id=2: the department and everything below it.
-    let v = get_json(
-        &c,
-        format!(
-            "{}/cgi-bin/department/list?access_token={tok}&id=2",
-            h.base_url
-        ),
-    )
-    .await;
-    let sub: BTreeSet<u64> = v["department"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["id"].as_u64().unwrap())
-        .collect();
-    let mut want = BTreeSet::from([2u64]);
+/// The department ids of a `department/list` or `department/simplelist` answer.
+fn department_ids(list: &Value) -> Vec<u64> {
+    items(list).iter().map(|d| uint(&d["id"])).collect()
+}
+
+/// The departments at and below `root` in the org, by the parent links.
+fn subtree(org: &Org, root: u64) -> BTreeSet<u64> {
+    let mut want = BTreeSet::from([root]);
     loop {
-        let more: Vec<u64> = h
-            .org
+        let more: Vec<u64> = org
             .departments
             .iter()
             .filter(|d| want.contains(&d.parentid))
@@ -725,44 +737,122 @@ async fn directory_endpoints_serve_the_org() {
         let before = want.len();
         want.extend(more);
         if want.len() == before {
-            break;
+            return want;
         }
     }
-    assert_eq!(sub, want);
-    assert!(sub.len() >= 3);
+}
 
-    let mut seen_users = HashSet::new();
+#[tokio::test]
+async fn directory_endpoints_serve_the_org() {
+    let h = start(config()).await;
+    let c = http();
+    let tok = token(&c, &h).await;
+    let url = |path: &str, query: &str| format!("{}{path}?access_token={tok}{query}", h.base_url);
+    let all: Vec<u64> = h.org.departments.iter().map(|d| d.id).collect();
+    let v = get_json(&c, url("/cgi-bin/department/list", "")).await;
+    assert_eq!(department_ids(&v["department"]), all);
+    // Some ids come as numeric strings, as real servers send them.
+    assert!(items(&v["department"]).iter().any(|d| d["id"].is_string()));
+    assert!(items(&v["department"]).iter().any(|d| d["id"].is_number()));
+    let v = get_json(&c, url("/cgi-bin/department/simplelist", "")).await;
+    assert_eq!(department_ids(&v["department_id"]), all);
+    assert!(items(&v["department_id"])
+        .iter()
+        .all(|d| d.get("name").is_none()));
+    // id=2: the department and everything below it.
+    let want = subtree(&h.org, 2);
+    assert!(want.len() >= 3);
+    for path in ["/cgi-bin/department/list", "/cgi-bin/department/simplelist"] {
+        let v = get_json(&c, url(path, "&id=2")).await;
+        let list = v.get("department").unwrap_or(&v["department_id"]);
+        let sub: BTreeSet<u64> = department_ids(list).into_iter().collect();
+        assert_eq!(sub, want, "{path}");
+    }
+
+    let (mut seen_users, mut hidden_main, mut text_ids) = (HashSet::new(), 0, 0);
     for d in &h.org.departments {
         let v = get_json(
             &c,
-            format!(
-                "{}/cgi-bin/user/list?access_token={tok}&department_id={}",
-                h.base_url, d.id
-            ),
+            url("/cgi-bin/user/list", &format!("&department_id={}", d.id)),
         )
         .await;
         assert_eq!(v["errcode"], 0);
-        for u in v["userlist"].as_array().unwrap() {
+        for u in items(&v["userlist"]) {
             let org_user = h.org.user(u["userid"].as_str().unwrap()).unwrap();
             assert!(org_user.department.contains(&d.id), "direct members only");
-            assert_eq!(u["main_department"].as_u64(), org_user.main_department);
+            let departments: Vec<u64> = items(&u["department"]).iter().map(uint).collect();
+            assert_eq!(departments, org_user.department);
+            text_ids += usize::from(u["department"][0].is_string());
+            assert_eq!(u.get("main_department").map(uint), org_user.main_department);
+            hidden_main += usize::from(u.get("main_department").is_none());
             assert!(!u["name"].as_str().unwrap().is_empty());
             seen_users.insert(org_user.userid.clone());
         }
+        // fetch_child=1: the members of the whole subtree, each once.
+        let v = get_json(
+            &c,
+            url(
+                "/cgi-bin/user/list",
+                &format!("&department_id={}&fetch_child=1", d.id),
+            ),
+        )
+        .await;
+        let below = subtree(&h.org, d.id);
+        let got: Vec<&str> = items(&v["userlist"])
+            .iter()
+            .map(|u| u["userid"].as_str().unwrap())
+            .collect();
+        let want: Vec<&str> = h
+            .org
+            .users
+            .iter()
+            .filter(|u| u.department.iter().any(|x| below.contains(x)))
+            .map(|u| u.userid.as_str())
+            .collect();
+        assert_eq!(got, want, "user/list fetch_child of {}", d.id);
+        // user/simplelist: the same members, without a main department.
+        let v = get_json(
+            &c,
+            url(
+                "/cgi-bin/user/simplelist",
+                &format!("&department_id={}&fetch_child=1", d.id),
+            ),
+        )
+        .await;
+        let simple: Vec<&str> = items(&v["userlist"])
+            .iter()
+            .map(|u| u["userid"].as_str().unwrap())
+            .collect();
+        assert_eq!(simple, want, "user/simplelist of {}", d.id);
+        assert!(items(&v["userlist"])
+            .iter()
+            .all(|u| u.get("main_department").is_none()));
     }
     assert_eq!(seen_users.len(), h.org.users.len());
+    assert!(
+        hidden_main > 0 && text_ids > 0,
+        "hidden {hidden_main} text ids {text_ids}"
+    );
     assert!(
         h.org.users.iter().any(|u| u.department.len() > 1),
         "someone is in two departments"
     );
-    let v = get_json(
-        &c,
-        format!(
-            "{}/cgi-bin/user/list?access_token={tok}&department_id=999",
-            h.base_url
-        ),
-    )
-    .await;
+    // user/get: one user, as the directory holds them; an unknown one is 60111.
+    for org_user in h.org.users.iter().take(5) {
+        let v = get_json(
+            &c,
+            url("/cgi-bin/user/get", &format!("&userid={}", org_user.userid)),
+        )
+        .await;
+        assert_eq!(v["errcode"], 0, "{v}");
+        assert_eq!(v["userid"], org_user.userid.as_str());
+        let departments: Vec<u64> = items(&v["department"]).iter().map(uint).collect();
+        assert_eq!(departments, org_user.department);
+        assert_eq!(v.get("main_department").map(uint), org_user.main_department);
+    }
+    let v = get_json(&c, url("/cgi-bin/user/get", "&userid=nobody")).await;
+    assert_eq!(v["errcode"], 60111);
+    let v = get_json(&c, url("/cgi-bin/user/list", "&department_id=999")).await;
     assert_ne!(v["errcode"], 0);
     let v = post(&c, &h, "/cgi-bin/user/list_id", &tok, json!({"limit": 100})).await;
     assert_eq!(v["errcode"], 48002);

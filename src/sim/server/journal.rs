@@ -2,7 +2,7 @@
 //! as it is at the simulator's clock.
 
 use axum::http::{header, HeaderMap, StatusCode};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::{
     parse, Reply, Sim, MAX_RECORD_WINDOW_S, MAX_STAT_WINDOW_S, WEDRIVE_BYTES, WEDRIVE_COOKIE,
@@ -150,10 +150,7 @@ impl Sim {
             Ok(j) => j,
             Err(reply) => return reply,
         };
-        match serde_json::to_value(journal.detail()) {
-            Ok(info) => Reply::ok(json!({ "info": info })),
-            Err(_) => Reply::error(errcode::JOURNAL_INTERNAL_ERROR, "internal error"),
-        }
+        Reply::ok(json!({ "info": self.org.wire.detail(&journal) }))
     }
 
     pub(super) fn stat_list(&self, body: &[u8]) -> Reply {
@@ -181,18 +178,16 @@ impl Sim {
         }
         // Only cycles summarised by now, with the reports that exist now.
         let world = self.world();
-        let cycles: Vec<_> = self
+        let cycles: Vec<Value> = self
             .org
             .cycles
             .iter()
             .filter(|c| c.template_id() == req.template_id)
             .filter(|c| (req.starttime..=req.endtime).contains(&c.begin()))
             .filter_map(|c| world.stat_cycle(c))
+            .map(|s| self.org.wire.stat_cycle(&s))
             .collect();
-        match serde_json::to_value(cycles) {
-            Ok(list) => Reply::ok(json!({ "stat_list": list })),
-            Err(_) => Reply::error(errcode::JOURNAL_INTERNAL_ERROR, "internal error"),
-        }
+        Reply::ok(json!({ "stat_list": cycles }))
     }
 
     pub(super) fn cookie_value(&self, fileid: &str) -> String {

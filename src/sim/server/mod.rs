@@ -35,7 +35,10 @@ pub const RECORD_DETAIL: &str = "/cgi-bin/oa/journal/get_record_detail";
 pub const STAT_LIST: &str = "/cgi-bin/oa/journal/get_stat_list";
 pub const WEDRIVE_DOWNLOAD: &str = "/cgi-bin/oa/journal/download_wedrive_file";
 pub const DEPARTMENT_LIST: &str = "/cgi-bin/department/list";
+pub const DEPARTMENT_SIMPLELIST: &str = "/cgi-bin/department/simplelist";
 pub const USER_LIST: &str = "/cgi-bin/user/list";
+pub const USER_SIMPLELIST: &str = "/cgi-bin/user/simplelist";
+pub const USER_GET: &str = "/cgi-bin/user/get";
 pub const USER_LIST_ID: &str = "/cgi-bin/user/list_id";
 /// Where `download_url` points (followed by `/<fileid>`); counted under this name.
 pub const WEDRIVE_BYTES: &str = "/sim/wedrive";
@@ -405,7 +408,10 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .route(STAT_LIST, post(stat_list))
         .route(WEDRIVE_DOWNLOAD, post(wedrive_download))
         .route(DEPARTMENT_LIST, get(department_list))
+        .route(DEPARTMENT_SIMPLELIST, get(department_simplelist))
         .route(USER_LIST, get(user_list))
+        .route(USER_SIMPLELIST, get(user_simplelist))
+        .route(USER_GET, get(user_get))
         .route(USER_LIST_ID, post(user_list_id))
         .route("/sim/wedrive/{fileid}", get(wedrive_bytes))
         .route(STATS, get(stats))
@@ -442,6 +448,20 @@ async fn department_list(State(sim): State<Arc<Sim>>, Query(q): Q) -> Response {
 
 async fn user_list(State(sim): State<Arc<Sim>>, Query(q): Q) -> Response {
     sim.api(USER_LIST, &q, |s| s.user_list(&q)).await
+}
+
+async fn department_simplelist(State(sim): State<Arc<Sim>>, Query(q): Q) -> Response {
+    sim.api(DEPARTMENT_SIMPLELIST, &q, |s| s.department_simplelist(&q))
+        .await
+}
+
+async fn user_simplelist(State(sim): State<Arc<Sim>>, Query(q): Q) -> Response {
+    sim.api(USER_SIMPLELIST, &q, |s| s.user_simplelist(&q))
+        .await
+}
+
+async fn user_get(State(sim): State<Arc<Sim>>, Query(q): Q) -> Response {
+    sim.api(USER_GET, &q, |s| s.user_get(&q)).await
 }
 
 /// `user/list_id` needs the contacts-sync secret; the journal app's secret is refused.
