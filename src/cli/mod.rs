@@ -12,6 +12,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod check;
 mod plan;
 mod report;
 mod run;
@@ -29,6 +30,23 @@ pub mod exit {
     pub const USAGE: u8 = 2;
     /// Finished, with gaps (each named in the manifest).
     pub const GAPS: u8 = 3;
+    /// `check` found something to fix (each ✗ line says what and where).
+    pub const CHECK_FAILED: u8 = 4;
+    /// Not started: another run holds the job's output directory (sysexits' EX_TEMPFAIL, "try
+    /// again later"; `--wait` queues instead).
+    pub const LOCKED: u8 = 75;
+    /// Interrupted by SIGINT (128 + 2, the shell's convention).
+    pub const INTERRUPTED: u8 = 130;
+    /// Interrupted by SIGTERM (128 + 15).
+    pub const TERMINATED: u8 = 143;
+
+    /// The exit code of a run interrupted by `signal`.
+    pub fn of_signal(signal: crate::extract::StopSignal) -> u8 {
+        match signal {
+            crate::extract::StopSignal::Interrupt => INTERRUPTED,
+            crate::extract::StopSignal::Terminate => TERMINATED,
+        }
+    }
 }
 
 #[derive(Debug, Parser)]
@@ -64,6 +82,17 @@ pub enum Command {
         output: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
         format: PlanFormat,
+    },
+    /// Preflight a job against its corp: credentials, journal permission, trusted IP,
+    /// visibility scope, templates, quotas, output and store; at most a few dozen calls.
+    /// Exit 4 when a check fails.
+    Check {
+        job: PathBuf,
+        /// Output directory to check, with its store (default: the job's output.dir).
+        #[arg(long)]
+        output: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+        format: CheckFormat,
     },
     /// Parse and check job files; exit 2 with file:line:col: message on the first bad one.
     Validate {
@@ -114,6 +143,9 @@ pub struct RunArgs {
     /// Ignore what the store holds and fetch everything again.
     #[arg(long)]
     pub full_refresh: bool,
+    /// When another run holds a job's output directory, wait for it instead of exiting 75.
+    #[arg(long)]
+    pub wait: bool,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -131,6 +163,9 @@ pub struct SimArgs {
     /// First day of journals (YYYY-MM-DD).
     #[arg(long)]
     pub start: Option<String>,
+    /// The corp's time zone (IANA name): where its days, weeks and months begin.
+    #[arg(long, default_value = "Asia/Shanghai")]
+    pub timezone: String,
     /// Share of calls answered with an injected fault (0.0–1.0).
     #[arg(long, default_value_t = 0.0)]
     pub fault_rate: f64,
@@ -159,6 +194,24 @@ pub struct SimArgs {
     /// journal is withdrawn), main-departments (every user has one).
     #[arg(long, value_name = "FLAGS", default_value = "")]
     pub gentle: String,
+    /// Misconfigured: the app is not added under 汇报 → 可调用接口的应用 (every journal call
+    /// answers 301065).
+    #[arg(long)]
+    pub app_not_authorised: bool,
+    /// Misconfigured: the caller's IP is not among the app's trusted IPs (every call with a
+    /// token answers 60020 naming the IP).
+    #[arg(long)]
+    pub untrusted_ip: bool,
+    /// Misconfigured: the secret is not this corp's (gettoken answers 40001).
+    #[arg(long)]
+    pub wrong_secret_for_corp: bool,
+    /// Misconfigured: the app's visibility scope hides the last N departments (the directory
+    /// answers for the rest; users come without a hidden main department).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub hidden_departments: usize,
+    /// Misconfigured: the secret is the 汇报 system app's (journal calls answer 48002).
+    #[arg(long)]
+    pub system_app_secret: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -166,6 +219,14 @@ pub enum PlanFormat {
     /// The table for people.
     Text,
     /// The whole plan as one JSON object.
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// A line a check, ✓ or ✗, each ✗ with its hint.
+    Text,
+    /// The whole report as one JSON object.
     Json,
 }
 
@@ -196,6 +257,11 @@ pub fn main() -> ExitCode {
             output,
             format,
         } => plan::plan(&job, output, format),
+        Command::Check {
+            job,
+            output,
+            format,
+        } => check::check(&job, output.as_deref(), format),
         Command::Validate { jobs } => validate::validate(&jobs),
         Command::Rebuild { job, output } => run::rebuild(&job, output),
         Command::Sim(args) => sim::sim(args),

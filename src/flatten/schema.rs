@@ -196,7 +196,7 @@ pub const JOURNALS: TableSpec = TableSpec {
             "department_id",
             T::UInt64,
             true,
-            "submitter's main department; null without a directory entry",
+            "submitter's main department (without one, the first department listed for them); null when the directory has none for them",
         ),
         col(
             "department_name",
@@ -270,6 +270,18 @@ pub const JOURNAL_ATTACHMENTS: TableSpec = TableSpec {
             T::String,
             true,
             "where the run saved the bytes; null unless downloaded",
+        ),
+        col(
+            "bytes",
+            T::UInt64,
+            true,
+            "the downloaded file's size; null unless downloaded",
+        ),
+        col(
+            "checksum",
+            T::String,
+            true,
+            "BLAKE3 of the downloaded bytes, lowercase hex (`b3sum` prints the same); null unless downloaded",
         ),
         REPORT_DATE,
     ],
@@ -387,7 +399,7 @@ pub const STAT_ITEMS: TableSpec = TableSpec {
             "department_id",
             T::UInt64,
             true,
-            "user's main department; null without a directory entry",
+            "user's main department (without one, the first department listed for them); null when the directory has none for them",
         ),
         col(
             "department_name",

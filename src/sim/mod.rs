@@ -1,10 +1,22 @@
 //! The built-in WeCom simulator: an axum server with the journal, token and directory endpoints
 //! over a deterministic synthetic organisation (what it serves: the README's "The simulator").
 //!
-//! Owns the synthetic data ([`org`]) and the server ([`server`]); it enforces the real API's
-//! rules and injects faults on request ([`faults`]). It must not use the client or anything
-//! downstream: it is the other side of the wire, and tests compare the pipeline's output with
-//! [`Org`].
+//! Owns the synthetic data ([`org`] builds it, [`world`] holds it and says what of it exists
+//! at an instant), how it is written on the wire ([`wire`]) and the server ([`server`]); it
+//! enforces the real API's rules and injects faults on request ([`faults`]). It must not use
+//! the client or anything downstream: it is the other side of the wire, and tests compare the
+//! pipeline's output with [`Org`] (the ground truth: [`Org::at`] is the world at an instant).
+//!
+//! Time-true: the world is generated from (seed, users, start, days, timezone, late horizon)
+//! alone; [`SimConfig::now`] (or the real clock) only decides how much of it has happened. At
+//! T the server lists the journals submitted by T — withdrawn ones too, as WeCom's list index
+//! lags its withdrawals — answers 301084 for the detail of one withdrawn by T, serves the
+//! comments and read receipts made by T, and a stat cycle only once summarised
+//! ([`SUMMARISE_DELAY_S`] after its end) with the reports that exist at T (the rules in full:
+//! [`world`]). Messy by default at realistic rates (numeric strings, `null` lists, details
+//! without `template_id`, users without `main_department`, withdrawals; the rates: [`wire`],
+//! [`org`] and the README's "The simulator"); [`Gentle`] spares a test one of them. Faults
+//! include short reads and connection resets ([`Fault`]).
 //!
 //! Choices where WeCom's documentation is silent:
 //! - record list `department` filter: a journal matches when its creator is a *direct* member
@@ -28,6 +40,8 @@ use serde::{Deserialize, Serialize};
 pub use crate::wecom::types::{Department, DirectoryUser, JournalDetail, StatCycle};
 
 pub mod faults;
+mod gate;
+mod misconfig;
 pub mod org;
 mod rng;
 pub mod server;
@@ -114,19 +128,45 @@ pub struct SimConfig {
     pub gentle: Gentle,
     pub corp_id: String,
     pub secret: String,
+    /// The app is not added under 汇报 → 可调用接口的应用: every journal call answers 301065.
+    /// This and the four below are a corp set up wrong on purpose (`sim/misconfig.rs` says where
+    /// each applies).
+    pub app_not_authorised: bool,
+    /// The caller's IP is not among the app's trusted IPs: every call with a token answers
+    /// 60020, its errmsg naming the IP as WeCom does (`…, from ip: 127.0.0.1, …`).
+    pub untrusted_ip: bool,
+    /// The secret is not this corp's (another corp's, or reset): `gettoken` answers 40001.
+    pub wrong_secret_for_corp: bool,
+    /// The app's visibility scope leaves out the last N departments (whole subtrees): the
+    /// directory answers for the rest, whose users come without a hidden `main_department`.
+    pub hidden_departments: usize,
+    /// The secret is the 汇报 system app's, refused since 2023-12-01: journal calls answer 48002.
+    pub system_app_secret: bool,
     /// Share of API calls (0.0–1.0) answered with an injected fault (-1, 45009, HTTP 502, a
-    /// slow or a truncated response), chosen deterministically from the seed.
+    /// slow, a truncated or a short-read response, a connection reset), chosen
+    /// deterministically from the seed.
     pub fault_rate: f64,
+    /// The kinds of fault injected, each as likely (every kind when empty).
+    pub fault_kinds: Vec<Fault>,
     /// Record-list calls accepted per `quota_period` before 45009 (600 a minute by default).
     pub record_list_per_minute: u32,
     /// Calls accepted per `quota_period` on every other endpoint.
     pub per_api_per_minute: u32,
+    /// … and per hour (60 `quota_period`s, aligned to the epoch as the minutes are).
+    pub per_api_per_hour: u32,
     /// The quota's "minute": 60 s, scaled down in tests.
     pub quota_period: Duration,
     /// Lifetime of an access token (`expires_in`).
     pub token_ttl: Duration,
     /// Templates the app may not read: 301065 (see the module doc for where).
     pub denied_template_ids: Vec<String>,
+    /// Wedrive files (bytes GET) served this size, when set (the generated text repeated).
+    pub wedrive_file_bytes: Option<usize>,
+    /// When set, wedrive bytes come in chunks of [`server::WEDRIVE_CHUNK`] bytes, this long
+    /// apart (a slow link).
+    pub wedrive_chunk_delay: Option<std::time::Duration>,
+    /// Wedrive fileids whose bytes always answer HTTP 500 (a file that cannot be fetched).
+    pub failing_wedrive_files: Vec<String>,
 }
 
 impl Default for SimConfig {
@@ -142,12 +182,22 @@ impl Default for SimConfig {
             gentle: Gentle::default(),
             corp_id: "wwsim0000000000001".into(),
             secret: "sim-journal-secret-not-a-real-one".into(),
+            app_not_authorised: false,
+            untrusted_ip: false,
+            wrong_secret_for_corp: false,
+            hidden_departments: 0,
+            system_app_secret: false,
             fault_rate: 0.0,
+            fault_kinds: Vec::new(),
             record_list_per_minute: 600,
             per_api_per_minute: 10_000,
+            per_api_per_hour: 150_000,
             quota_period: Duration::from_secs(60),
             token_ttl: Duration::from_secs(7200),
             denied_template_ids: Vec::new(),
+            wedrive_file_bytes: None,
+            wedrive_chunk_delay: None,
+            failing_wedrive_files: Vec::new(),
         }
     }
 }
@@ -184,7 +234,7 @@ impl SimConfig {
 pub struct PathCounts {
     /// Answered with errcode 0 (or file bytes).
     pub ok: u64,
-    /// Answered with an errcode, an HTTP error or a truncated body.
+    /// Answered with an errcode, an HTTP error, a cut body or a reset connection.
     pub failed: u64,
 }
 
@@ -195,9 +245,12 @@ pub struct SimCounters {
     pub calls: std::collections::BTreeMap<String, PathCounts>,
     /// 45009 answers because a quota was used up (injected 45009 faults are not counted here).
     pub quota_exceeded: u64,
+    /// Of those, because the hour's quota was (the rest: a minute's).
+    pub hourly_quota_exceeded: u64,
     /// Injected faults in all.
     pub faults_injected: u64,
-    /// Injected faults by kind: `busy`, `quota`, `http_502`, `slow`, `truncated`.
+    /// Injected faults by kind: `busy`, `quota`, `http_502`, `slow`, `truncated`,
+    /// `short_read`, `reset`.
     pub faults: std::collections::BTreeMap<String, u64>,
     pub tokens_issued: u64,
 }
@@ -234,14 +287,16 @@ impl std::fmt::Debug for SimHandle {
 impl SimHandle {
     /// Starts serving on `addr` (port 0 picks a free one) in the current tokio runtime.
     pub async fn start(config: SimConfig, addr: SocketAddr) -> std::io::Result<SimHandle> {
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
+        let listener = server::Listener {
+            tcp: tokio::net::TcpListener::bind(addr).await?,
+        };
+        let addr = listener.tcp.local_addr()?;
         let base_url = format!("http://{addr}");
         let org = Arc::new(Org::generate(&config));
         let corp_id = config.corp_id.clone();
         let secret = config.secret.clone();
         let sim = Arc::new(server::Sim::new(config, org.clone(), base_url.clone()));
-        let app = server::router(sim.clone());
+        let app = server::router(sim.clone()).into_make_service_with_connect_info::<server::Conn>();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             axum::serve(listener, app)
@@ -279,9 +334,38 @@ impl SimHandle {
         self.sim.expire_tokens();
     }
 
+    /// Every access token issued so far that has not been forgotten (for tests that check a
+    /// client never lets one out).
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.sim.issued_tokens()
+    }
+
     /// Changes the share of API calls that get an injected fault (clamped to 0..=1).
     pub fn set_fault_rate(&self, rate: f64) {
         self.sim.set_fault_rate(rate);
+    }
+
+    /// Holds every request from now on (the calls on the wire stay open) until [`resume`].
+    ///
+    /// [`resume`]: SimHandle::resume
+    pub fn pause(&self) {
+        self.sim.gate.pause();
+    }
+
+    /// Holds every request from the `nth` request to `path` on (counting from now), until
+    /// [`SimHandle::resume`]: a test stops a client exactly there (to signal or kill it).
+    pub fn pause_at(&self, path: &str, nth: u64) {
+        self.sim.gate.pause_at(path, nth);
+    }
+
+    /// Answers the held requests and holds no more.
+    pub fn resume(&self) {
+        self.sim.gate.resume();
+    }
+
+    /// Requests held now.
+    pub fn held_requests(&self) -> u64 {
+        self.sim.gate.held()
     }
 
     /// Stops accepting connections, lets calls in flight finish (at most 5 s), and waits.

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use chrono::{NaiveDate, TimeZone};
 use serde_json::{json, Value};
-use wecom_journal::sim::{Org, OrgAt, SimConfig, SimCounters, SimHandle};
+use wecom_journal::sim::{Gentle, Org, OrgAt, SimConfig, SimCounters, SimHandle};
 use wecom_journal::wecom::types::ControlValue;
 
 const LIST: &str = "/cgi-bin/oa/journal/get_record_list";
@@ -858,6 +858,120 @@ async fn directory_endpoints_serve_the_org() {
     assert_eq!(v["errcode"], 48002);
 }
 
+/// `hidden_departments`: the directory answers for the visible part of the tree only, and a
+/// visible user whose main department is hidden comes without one.
+#[tokio::test]
+async fn a_visibility_scope_hides_departments_and_their_users_main_department() {
+    let h = start(SimConfig {
+        users: 60,
+        hidden_departments: 4,
+        // Every user has a main department in the directory, so the ones that come without
+        // one lost it to the scope.
+        gentle: Gentle {
+            main_departments: true,
+            ..Gentle::default()
+        },
+        ..config()
+    })
+    .await;
+    let c = http();
+    let tok = token(&c, &h).await;
+    let all: Vec<u64> = h.org.departments.iter().map(|d| d.id).collect();
+    // The last four by id (the tree lists parents first, so these are whole subtrees).
+    let hidden: BTreeSet<u64> = all.iter().rev().take(4).copied().collect();
+    let v = get_json(
+        &c,
+        format!("{}/cgi-bin/department/list?access_token={tok}", h.base_url),
+    )
+    .await;
+    let listed: Vec<u64> = department_ids(&v["department"]);
+    let visible: Vec<u64> = all
+        .iter()
+        .copied()
+        .filter(|d| !hidden.contains(d))
+        .collect();
+    assert_eq!(listed, visible);
+    let mut lost_main = 0;
+    for d in &all {
+        let v = get_json(
+            &c,
+            format!(
+                "{}/cgi-bin/user/list?access_token={tok}&department_id={d}",
+                h.base_url
+            ),
+        )
+        .await;
+        if hidden.contains(d) {
+            assert_eq!(v["errcode"], 60011, "{v}");
+            continue;
+        }
+        assert_eq!(v["errcode"], 0, "{v}");
+        for u in items(&v["userlist"]) {
+            let org_user = h.org.user(u["userid"].as_str().unwrap()).unwrap();
+            let departments: Vec<u64> = items(&u["department"]).iter().map(uint).collect();
+            let want: Vec<u64> = org_user
+                .department
+                .iter()
+                .copied()
+                .filter(|d| !hidden.contains(d))
+                .collect();
+            assert_eq!(departments, want);
+            let main = org_user.main_department.filter(|m| !hidden.contains(m));
+            assert_eq!(u.get("main_department").map(uint), main);
+            lost_main += usize::from(org_user.main_department.is_some() && main.is_none());
+        }
+    }
+    assert!(
+        lost_main > 0,
+        "some visible user lost a hidden main department"
+    );
+    let hidden_id = hidden.iter().next().unwrap();
+    let v = get_json(
+        &c,
+        format!(
+            "{}/cgi-bin/department/list?access_token={tok}&id={hidden_id}",
+            h.base_url
+        ),
+    )
+    .await;
+    assert_eq!(v["errcode"], 60011, "{v}");
+}
+
+/// `untrusted_ip`: every call with a token answers 60020 in WeCom's words, naming the IP.
+#[tokio::test]
+async fn an_untrusted_ip_gets_60020_naming_the_ip_as_wecom_writes_it() {
+    let h = start(SimConfig {
+        untrusted_ip: true,
+        ..config()
+    })
+    .await;
+    let c = http();
+    let tok = token(&c, &h).await;
+    let v = post(
+        &c,
+        &h,
+        LIST,
+        &tok,
+        json!({"starttime": 1, "endtime": 2, "cursor": 0, "limit": 10}),
+    )
+    .await;
+    assert_eq!(v["errcode"], 60020);
+    let errmsg = v["errmsg"].as_str().unwrap();
+    let (before, after) = errmsg.split_once(", hint: [").unwrap();
+    assert_eq!(before, "not allow to access from your ip");
+    let (_, rest) = after.split_once("], ").unwrap();
+    assert_eq!(
+        rest,
+        "from ip: 127.0.0.1, more info at https://open.work.weixin.qq.com/devtool/query?e=60020"
+    );
+    let v = get_json(
+        &c,
+        format!("{}/cgi-bin/department/list?access_token={tok}", h.base_url),
+    )
+    .await;
+    assert_eq!(v["errcode"], 60020);
+}
+
 #[tokio::test]
 async fn wedrive_download_needs_its_cookie() {
     let h = start(config()).await;
@@ -981,6 +1095,46 @@ async fn a_denied_template_gives_301065_where_the_app_reads_it() {
     );
 }
 
+/// Which fault a call met, as a client sees it.
+async fn fault_seen(c: &reqwest::Client, url: String, body: &Value) -> &'static str {
+    let r = match c.post(url).json(body).send().await {
+        Ok(r) => r,
+        // No answer at all: the connection was reset before a byte of it.
+        Err(e) => {
+            assert!(!e.is_timeout(), "{e}");
+            return "reset";
+        }
+    };
+    let status = r.status().as_u16();
+    let announced = r.content_length();
+    let text = match r.bytes().await {
+        Ok(bytes) => bytes,
+        // Headers, then fewer bytes than they announced, then the end.
+        Err(e) => {
+            assert!(e.is_body() || e.is_decode(), "{e}");
+            assert_eq!(status, 200);
+            assert!(announced.is_some_and(|n| n > 0), "a length was announced");
+            return "short_read";
+        }
+    };
+    if status == 502 {
+        return "http_502";
+    }
+    assert_eq!(status, 200);
+    assert_eq!(
+        announced,
+        Some(text.len() as u64),
+        "a cut body is said to be cut"
+    );
+    match serde_json::from_slice::<Value>(&text) {
+        Err(_) => "truncated",
+        Ok(v) if v["errcode"] == -1 => "busy",
+        Ok(v) if v["errcode"] == 45009 => "quota",
+        Ok(v) if v["errcode"] == 0 => "slow",
+        Ok(v) => panic!("unexpected answer {v}"),
+    }
+}
+
 #[tokio::test]
 async fn faults_are_injected_on_request_and_counted() {
     let h = start(config()).await;
@@ -991,29 +1145,15 @@ async fn faults_are_injected_on_request_and_counted() {
     let mut kinds: HashMap<&str, u32> = HashMap::new();
     let n = 60;
     for _ in 0..n {
-        let r = c
-            .post(format!("{}{DETAIL}?access_token={tok}", h.base_url))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        let text = r.text().await.unwrap();
-        let kind = if status == 502 {
-            "http_502"
-        } else {
-            assert_eq!(status, 200);
-            match serde_json::from_str::<Value>(&text) {
-                Err(_) => "truncated",
-                Ok(v) if v["errcode"] == -1 => "busy",
-                Ok(v) if v["errcode"] == 45009 => "quota",
-                Ok(v) if v["errcode"] == 0 => "slow",
-                Ok(v) => panic!("unexpected answer {v}"),
-            }
-        };
+        let kind = fault_seen(
+            &c,
+            format!("{}{DETAIL}?access_token={tok}", h.base_url),
+            &body,
+        )
+        .await;
         *kinds.entry(kind).or_default() += 1;
     }
-    assert_eq!(kinds.len(), 5, "every kind of fault: {kinds:?}");
+    assert_eq!(kinds.len(), 7, "every kind of fault: {kinds:?}");
     let counters = h.counters();
     assert_eq!(counters.faults_injected, n as u64);
     for (kind, count) in &kinds {
@@ -1105,11 +1245,16 @@ async fn cli_prints_where_it_listens_then_serves() {
     let _ = child.wait();
 }
 
-/// The outcome of one call as a client sees it: HTTP status, then errcode or "cut".
+/// The outcome of one call as a client sees it: HTTP status, then errcode or "cut"; "reset"
+/// or "short" when the connection broke.
 async fn outcome(c: &reqwest::Client, url: String, body: &Value) -> String {
-    let r = c.post(url).json(body).send().await.unwrap();
+    let Ok(r) = c.post(url).json(body).send().await else {
+        return "reset".into();
+    };
     let status = r.status().as_u16();
-    let text = r.text().await.unwrap();
+    let Ok(text) = r.text().await else {
+        return format!("{status}:short");
+    };
     match serde_json::from_str::<Value>(&text) {
         Ok(v) => format!("{status}:{}", v["errcode"]),
         Err(_) => format!("{status}:cut"),
@@ -1148,4 +1293,146 @@ async fn the_same_seed_gives_the_same_fault_sequence() {
         "{:?}",
         runs[0]
     );
+}
+
+/// Seconds since the epoch as the simulator's clock.
+fn instant(t: i64) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::from_timestamp(t, 0)
+}
+
+/// The stat entry of `template` beginning at `begin`, as served now (`None` when the stat
+/// list does not hold it).
+async fn served_cycle(
+    c: &reqwest::Client,
+    h: &SimHandle,
+    tok: &str,
+    template: &str,
+    begin: i64,
+) -> Option<Value> {
+    let v = post(
+        c,
+        h,
+        STATS,
+        tok,
+        json!({"template_id": template, "starttime": begin, "endtime": begin}),
+    )
+    .await;
+    assert_eq!(v["errcode"], 0, "{v}");
+    items(&v["stat_list"]).first().cloned()
+}
+
+/// The userids of a stat entry's `report_list` or `unreport_list`.
+fn userids(cycle: &Value, list: &str) -> BTreeSet<String> {
+    items(&cycle[list])
+        .iter()
+        .map(|u| u["user"]["userid"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn as_the_clock_moves_late_reports_comments_and_withdrawals_arrive_over_http() {
+    let cfg = config();
+    let org = Org::generate(&cfg);
+    // A late report submitted after its cycle was summarised, its author's only one there.
+    let (cycle, late) = org
+        .cycles
+        .iter()
+        .find_map(|c| {
+            let i = *c.journals.iter().find(|&&i| {
+                let j = &org.journals[i];
+                j.report_time > c.summarised_at && org.lives[i].withdrawn_at.is_none()
+            })?;
+            let author = &org.journals[i].submitter.userid;
+            let alone = c
+                .journals
+                .iter()
+                .filter(|&&k| &org.journals[k].submitter.userid == author)
+                .count()
+                == 1;
+            alone.then_some((c.clone(), org.journals[i].clone()))
+        })
+        .expect("a report later than its cycle's summary");
+    let author = late.submitter.userid.clone();
+    let h = start(SimConfig {
+        now: instant(cycle.summarised_at - 1),
+        ..cfg.clone()
+    })
+    .await;
+    let c = http();
+    let tok = token(&c, &h).await;
+    // Before it is summarised, the cycle is not served at all.
+    let template = cycle.template_id().to_string();
+    assert!(served_cycle(&c, &h, &tok, &template, cycle.begin())
+        .await
+        .is_none());
+    // Summarised: the author is unreported, the late journal not listed yet.
+    h.set_now(instant(cycle.summarised_at));
+    let served = served_cycle(&c, &h, &tok, &template, cycle.begin())
+        .await
+        .unwrap();
+    assert!(userids(&served, "unreport_list").contains(&author));
+    let window = (late.report_time - 86_400, late.report_time + 86_400);
+    let listed = list_all(&c, &h, &tok, window.0, window.1, 100, json!([])).await;
+    assert!(!listed.contains(&late.journal_uuid));
+    // Submitted: listed, and the author moves to report_list with flag 1.
+    h.set_now(instant(late.report_time));
+    let listed = list_all(&c, &h, &tok, window.0, window.1, 100, json!([])).await;
+    assert!(listed.contains(&late.journal_uuid));
+    let served = served_cycle(&c, &h, &tok, &template, cycle.begin())
+        .await
+        .unwrap();
+    assert!(!userids(&served, "unreport_list").contains(&author));
+    let entry = items(&served["report_list"])
+        .iter()
+        .find(|u| u["user"]["userid"] == author.as_str())
+        .unwrap()
+        .clone();
+    let item = &items(&entry["itemlist"])[0];
+    assert_eq!(item["journaluuid"], late.journal_uuid.as_str());
+    assert_eq!(uint(&item["flag"]), 1);
+
+    // A commented journal: its comments arrive one by one.
+    let commented = org
+        .journals
+        .iter()
+        .zip(&org.lives)
+        .find(|(j, l)| j.comments.len() >= 2 && l.withdrawn_at.is_none())
+        .map(|(j, _)| j.clone())
+        .expect("a journal with two comments");
+    let second = commented.comments[1].comment_time;
+    let comments_at = |t: i64| {
+        let (c, h, tok, uuid) = (&c, &h, &tok, commented.journal_uuid.clone());
+        async move {
+            h.set_now(instant(t));
+            let v = post(c, h, DETAIL, tok, json!({"journaluuid": uuid})).await;
+            assert_eq!(v["errcode"], 0, "{v}");
+            items(&v["info"]["comments"]).len()
+        }
+    };
+    let before = comments_at(second - 1).await;
+    let after = comments_at(second).await;
+    assert!(before < after, "{before} then {after}");
+    assert_eq!(
+        comments_at(org.settled_at()).await,
+        commented.comments.len()
+    );
+
+    // A withdrawn journal: its detail answers until the withdrawal, then 301084; still listed.
+    let (withdrawn, at) = org
+        .journals
+        .iter()
+        .zip(&org.lives)
+        .find_map(|(j, l)| Some((j.clone(), l.withdrawn_at?)))
+        .expect("a withdrawn journal");
+    let detail = json!({"journaluuid": withdrawn.journal_uuid});
+    h.set_now(instant(at - 1));
+    assert_eq!(
+        post(&c, &h, DETAIL, &tok, detail.clone()).await["errcode"],
+        0
+    );
+    h.set_now(instant(at));
+    assert_eq!(post(&c, &h, DETAIL, &tok, detail).await["errcode"], 301084);
+    let around = (withdrawn.report_time - 3600, withdrawn.report_time + 3600);
+    let listed = list_all(&c, &h, &tok, around.0, around.1, 100, json!([])).await;
+    assert!(listed.contains(&withdrawn.journal_uuid));
 }

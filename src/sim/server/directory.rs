@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use serde_json::{json, Map, Value};
 
-use super::{Reply, Sim};
+use super::{no_privilege, Reply, Sim};
 use crate::sim::org::{departments_under, members_of};
 use crate::wecom::errcode;
 use crate::wecom::types::{Department, DirectoryUser};
@@ -30,13 +30,21 @@ fn order(d: &Department) -> u64 {
 }
 
 impl Sim {
-    /// The departments `?id=` names (the whole tree without it), or the answer to a bad id.
+    /// The departments `?id=` names (the whole tree without it) that the app's visibility
+    /// scope shows, or the answer to a bad or hidden id (60011).
     fn departments_of_query(&self, query: &Query) -> Result<Vec<&Department>, Reply> {
         let id = match param(query, "id") {
             None => None,
             Some(s) => Some(s.parse::<u64>().map_err(|_| invalid_department())?),
         };
-        departments_under(&self.org, id).ok_or_else(invalid_department)
+        let list = departments_under(&self.org, id).ok_or_else(invalid_department)?;
+        if id.is_some_and(|id| self.visibility.hides(id)) {
+            return Err(no_privilege());
+        }
+        Ok(list
+            .into_iter()
+            .filter(|d| !self.visibility.hides(d.id))
+            .collect())
     }
 
     pub(super) fn department_list(&self, query: &Query) -> Reply {
@@ -79,8 +87,10 @@ impl Sim {
         Reply::ok(json!({ "department_id": department_id }))
     }
 
-    /// The members `?department_id=&fetch_child=` names, or the answer to a bad id.
-    fn members_of_query(&self, query: &Query) -> Result<Vec<&DirectoryUser>, Reply> {
+    /// The members `?department_id=&fetch_child=` names, as the app's visibility scope shows
+    /// them (without hidden departments, and nobody only there), or the answer to a bad or
+    /// hidden id (60011).
+    fn members_of_query(&self, query: &Query) -> Result<Vec<DirectoryUser>, Reply> {
         let Some(raw) = param(query, "department_id") else {
             return Err(Reply::error(
                 errcode::INVALID_DEPARTMENT_LIST,
@@ -91,8 +101,24 @@ impl Sim {
         if !self.org.departments.iter().any(|d| d.id == id) {
             return Err(invalid_department());
         }
+        if self.visibility.hides(id) {
+            return Err(no_privilege());
+        }
         let fetch_child = param(query, "fetch_child") == Some("1");
-        Ok(members_of(&self.org, id, fetch_child))
+        let asked: Vec<u64> = if fetch_child {
+            departments_under(&self.org, Some(id))
+                .unwrap_or_default()
+                .iter()
+                .map(|d| d.id)
+                .collect()
+        } else {
+            vec![id]
+        };
+        Ok(members_of(&self.org, id, fetch_child)
+            .into_iter()
+            .map(|u| self.visibility.user(u))
+            .filter(|u| u.department.iter().any(|d| asked.contains(d)))
+            .collect())
     }
 
     /// `user/list`: members with their departments and `main_department` (when the app may
@@ -131,12 +157,17 @@ impl Sim {
         Reply::ok(json!({ "userlist": userlist }))
     }
 
-    /// `user/get?userid=`: one user, with `order` per department; 60111 for an unknown one.
+    /// `user/get?userid=`: one user, with `order` per department; 60111 for an unknown one,
+    /// 60011 for one wholly outside the app's visibility scope.
     pub(super) fn user_get(&self, query: &Query) -> Reply {
         let Some(user) = param(query, "userid").and_then(|id| self.org.user(id)) else {
             return Reply::error(errcode::USER_NOT_FOUND, "userid not found");
         };
-        let mut m = self.org.wire.user(user);
+        let user = self.visibility.user(user);
+        if user.department.is_empty() {
+            return no_privilege();
+        }
+        let mut m = self.org.wire.user(&user);
         m.insert("order".into(), json!(vec![0; user.department.len()]));
         m.insert("status".into(), json!(1));
         Reply::ok(Value::Object(m))

@@ -225,7 +225,8 @@ impl Sim {
         }))
     }
 
-    /// The bytes of a wedrive file: deterministic text, a few KB.
+    /// The bytes of a wedrive file: deterministic text, a few KB (or `wedrive_file_bytes`:
+    /// the text repeated to that size).
     pub fn wedrive_content(&self, fileid: &str) -> Vec<u8> {
         let mut rng = Rng::derived(self.config.seed ^ hash_str(fileid), 3);
         let lines = 40 + rng.below(200);
@@ -233,7 +234,11 @@ impl Sim {
         for i in 0..lines {
             out.push_str(&format!("{i:04} {}\n", rng.token(ALNUM, 48)));
         }
-        out.into_bytes()
+        let text = out.into_bytes();
+        match self.config.wedrive_file_bytes {
+            Some(size) => text.iter().copied().cycle().take(size).collect(),
+            None => text,
+        }
     }
 
     pub(super) fn wedrive_bytes(&self, fileid: &str, headers: &HeaderMap) -> Reply {
@@ -250,9 +255,18 @@ impl Sim {
         if !has_cookie {
             return Reply::Status(StatusCode::FORBIDDEN, "forbidden");
         }
-        Reply::File {
-            name: format!("{fileid}.txt"),
-            bytes: self.wedrive_content(fileid),
+        if self
+            .config
+            .failing_wedrive_files
+            .iter()
+            .any(|f| f == fileid)
+        {
+            return Reply::Status(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
+        }
+        let (name, bytes) = (format!("{fileid}.txt"), self.wedrive_content(fileid));
+        match self.config.wedrive_chunk_delay {
+            Some(delay) => Reply::SlowFile { name, bytes, delay },
+            None => Reply::File { name, bytes },
         }
     }
 }

@@ -2,8 +2,9 @@
 //! quotas, windows, limits, permissions) and injected faults, over a generated [`Org`].
 //!
 //! Like WeCom, every API error is HTTP 200 with `errcode` / `errmsg`. Order of checks on an API
-//! call: access token (41001 / 40014 / 42001) → quota of that endpoint's fixed window (45009;
-//! every call with a valid token counts) → injected fault → the endpoint's own checks.
+//! call: access token (41001 / 40014 / 42001) → a misconfiguration set on purpose (60020,
+//! 48002, 301065: `sim/misconfig.rs`) → quota of that endpoint's fixed window (45009; every
+//! call with a valid token counts) → injected fault → the endpoint's own checks.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -16,16 +17,21 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use chrono::{DateTime, Utc};
+use futures::StreamExt;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
 
 use super::faults::{Fault, FaultPlan, SLOW_RESPONSE};
+use super::misconfig::{self, Visibility};
 use super::rng::{mix, Rng, ALNUM};
 use super::{Org, OrgAt, SimConfig, SimCounters};
 use crate::wecom::errcode;
 
+mod conn;
 mod directory;
 mod journal;
+
+pub(crate) use conn::{Conn, Listener};
 
 use journal::walk_wedrive;
 
@@ -47,6 +53,9 @@ pub const STATS: &str = "/sim/stats";
 /// The cookie `download_wedrive_file` hands out and the bytes URL requires.
 pub const WEDRIVE_COOKIE: &str = "wedrive_ticket";
 
+/// The size of the chunks a slow wedrive download comes in (`wedrive_chunk_delay`).
+pub const WEDRIVE_CHUNK: usize = 16 * 1024;
+
 /// Longest record-list window: "one month", read by the SDKs as 31 days.
 pub const MAX_RECORD_WINDOW_S: i64 = 31 * 86_400;
 /// Longest stat-list window: one year (366 days, a leap year's).
@@ -64,11 +73,16 @@ pub struct Sim {
     wedrive_files: HashMap<String, usize>,
     /// The world's clock: `None` reads the real clock at each request.
     clock: Mutex<Option<DateTime<Utc>>>,
+    /// What the app's visibility scope hides ([`SimConfig::hidden_departments`]).
+    visibility: Visibility,
     tokens: Mutex<Tokens>,
     /// endpoint path → (window number, calls in that window).
     quotas: Mutex<HashMap<&'static str, (u64, u64)>>,
+    /// … and the same for the hour's window.
+    hourly: Mutex<HashMap<&'static str, (u64, u64)>>,
     faults: FaultPlan,
     counters: Mutex<SimCounters>,
+    pub(crate) gate: super::gate::Gate,
 }
 
 struct Tokens {
@@ -84,10 +98,21 @@ pub(crate) enum Reply {
     Json(Value),
     /// HTTP 200 whose JSON body was cut short.
     Truncated(String),
+    /// HTTP 200 announcing this whole body's `Content-Length`, of which only the first half
+    /// is sent before the connection closes.
+    ShortRead(String),
+    /// No answer: the connection is reset.
+    Reset,
     /// An HTTP error status with a short body.
     Status(StatusCode, &'static str),
     /// File bytes.
     File { name: String, bytes: Vec<u8> },
+    /// File bytes in chunks of [`WEDRIVE_CHUNK`], a delay apart.
+    SlowFile {
+        name: String,
+        bytes: Vec<u8>,
+        delay: std::time::Duration,
+    },
 }
 
 impl Reply {
@@ -126,8 +151,16 @@ impl Reply {
     fn is_success(&self) -> bool {
         match self {
             Reply::Json(_) => self.errcode() == Some(errcode::OK),
-            Reply::File { .. } => true,
-            Reply::Truncated(_) | Reply::Status(..) => false,
+            Reply::File { .. } | Reply::SlowFile { .. } => true,
+            Reply::Truncated(_) | Reply::ShortRead(_) | Reply::Reset | Reply::Status(..) => false,
+        }
+    }
+
+    /// This answer's body, sent only half way.
+    fn short_read(self) -> Reply {
+        match self {
+            Reply::Json(v) => Reply::ShortRead(v.to_string()),
+            other => other,
         }
     }
 
@@ -152,6 +185,40 @@ impl IntoResponse for Reply {
         match self {
             Reply::Json(v) => (json_type, v.to_string()).into_response(),
             Reply::Truncated(text) => (json_type, text).into_response(),
+            Reply::ShortRead(text) => {
+                let length = text.len();
+                let mut half = text.into_bytes();
+                half.truncate(length / 2);
+                let stream = futures::stream::iter([
+                    Ok(Bytes::from(half)),
+                    Err(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "a short read on purpose",
+                    )),
+                ])
+                // The pause between lets hyper flush the half before the error closes the
+                // connection, so the client really reads it.
+                .then(|item| async move {
+                    tokio::task::yield_now().await;
+                    item
+                });
+                (
+                    [
+                        (
+                            header::CONTENT_TYPE,
+                            "application/json; charset=UTF-8".to_string(),
+                        ),
+                        (header::CONTENT_LENGTH, length.to_string()),
+                    ],
+                    axum::body::Body::from_stream(stream),
+                )
+                    .into_response()
+            }
+            Reply::Reset => {
+                let mut response = Response::default();
+                response.extensions_mut().insert(conn::ResetConnection);
+                response
+            }
             Reply::Status(status, body) => {
                 (status, [(header::CONTENT_TYPE, "text/html")], body).into_response()
             }
@@ -166,6 +233,25 @@ impl IntoResponse for Reply {
                 bytes,
             )
                 .into_response(),
+            Reply::SlowFile { name, bytes, delay } => {
+                let chunks: Vec<Vec<u8>> =
+                    bytes.chunks(WEDRIVE_CHUNK).map(<[u8]>::to_vec).collect();
+                let stream = futures::stream::iter(chunks).then(move |chunk| async move {
+                    tokio::time::sleep(delay).await;
+                    Ok::<_, std::convert::Infallible>(Bytes::from(chunk))
+                });
+                (
+                    [
+                        (header::CONTENT_TYPE, "application/octet-stream".to_string()),
+                        (
+                            header::CONTENT_DISPOSITION,
+                            format!("attachment; filename=\"{name}\""),
+                        ),
+                    ],
+                    axum::body::Body::from_stream(stream),
+                )
+                    .into_response()
+            }
         }
     }
 }
@@ -215,15 +301,19 @@ impl Sim {
                 wedrive_files.insert(id, i);
             }
         }
+        let visibility = Visibility::new(&org, config.hidden_departments);
         Sim {
             clock: Mutex::new(config.now),
+            visibility,
             tokens: Mutex::new(Tokens {
                 rng: Rng::derived(config.seed, 2),
                 live: HashMap::new(),
             }),
             quotas: Mutex::new(HashMap::new()),
-            faults: FaultPlan::new(config.seed, config.fault_rate),
+            hourly: Mutex::new(HashMap::new()),
+            faults: FaultPlan::of_kinds(config.seed, config.fault_rate, &config.fault_kinds),
             counters: Mutex::new(SimCounters::default()),
+            gate: Default::default(),
             config,
             org,
             base_url,
@@ -250,6 +340,19 @@ impl Sim {
     fn world(&self) -> OrgAt<'_> {
         let now = lock(&self.clock).unwrap_or_else(Utc::now);
         self.org.at(now.timestamp())
+    }
+
+    /// Every token issued and not yet forgotten.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        lock(&self.tokens).live.keys().cloned().collect()
+    }
+
+    /// A misconfiguration set on purpose refusing a call to `path` ([`misconfig`]).
+    fn refuse(&self, path: &'static str) -> Result<(), Reply> {
+        match misconfig::refusal(&self.config, path) {
+            Some((code, message)) => Err(Reply::error(code, message)),
+            None => Ok(()),
+        }
     }
 
     /// Every token issued so far is expired from now on (42001).
@@ -299,18 +402,15 @@ impl Sim {
         }
     }
 
-    /// A fixed window aligned to multiples of `quota_period` since the epoch, like WeCom's
-    /// minute: once the limit is used up, the rest of the window answers 45009.
+    /// Fixed windows aligned to multiples of `quota_period` (and of 60 of them, the hour) since
+    /// the epoch, like WeCom's minute and hour: once a limit is used up, the rest of its window
+    /// answers 45009. The record list has its minute's quota only.
     fn check_quota(&self, path: &'static str) -> Result<(), Reply> {
-        let limit = if path == RECORD_LIST {
-            self.config.record_list_per_minute
-        } else {
-            self.config.per_api_per_minute
-        } as u64;
         let period_ms = (self.config.quota_period.as_millis() as u64).max(1);
-        let window = unix_ms() / period_ms;
-        let over = {
-            let mut q = lock(&self.quotas);
+        let now = unix_ms();
+        let over = |windows: &Mutex<HashMap<&'static str, (u64, u64)>>, len_ms: u64, limit: u64| {
+            let window = now / len_ms;
+            let mut q = lock(windows);
             let slot = q.entry(path).or_insert((window, 0));
             if slot.0 != window {
                 *slot = (window, 0);
@@ -318,8 +418,22 @@ impl Sim {
             slot.1 += 1;
             slot.1 > limit
         };
-        if over {
-            lock(&self.counters).quota_exceeded += 1;
+        let (minute_limit, hourly) = if path == RECORD_LIST {
+            (self.config.record_list_per_minute, false)
+        } else {
+            (self.config.per_api_per_minute, true)
+        };
+        let minute_over = over(&self.quotas, period_ms, u64::from(minute_limit));
+        let hour_over = hourly
+            && over(
+                &self.hourly,
+                period_ms.saturating_mul(60),
+                u64::from(self.config.per_api_per_hour),
+            );
+        if minute_over || hour_over {
+            let mut c = lock(&self.counters);
+            c.quota_exceeded += 1;
+            c.hourly_quota_exceeded += u64::from(hour_over && !minute_over);
             return Err(Reply::error(
                 errcode::FREQUENCY_LIMITED,
                 "api freq out of limit",
@@ -335,9 +449,11 @@ impl Sim {
         query: &HashMap<String, String>,
         handler: impl FnOnce(&Sim) -> Reply,
     ) -> Response {
+        self.gate.pass(path).await;
         let mut fault = None;
         let reply = match self
             .check_token(query)
+            .and_then(|()| self.refuse(path))
             .and_then(|()| self.check_quota(path))
         {
             Err(reply) => reply,
@@ -358,6 +474,8 @@ impl Sim {
                         handler(self)
                     }
                     Some(Fault::Truncated) => handler(self).truncated(),
+                    Some(Fault::ShortRead) => handler(self).short_read(),
+                    Some(Fault::Reset) => Reply::Reset,
                 }
             }
         };
@@ -377,7 +495,7 @@ impl Sim {
         if corpid != self.config.corp_id {
             return Reply::error(errcode::INVALID_CORP_ID, "invalid corpid");
         }
-        if secret != self.config.secret {
+        if secret != self.config.secret || self.config.wrong_secret_for_corp {
             return Reply::error(errcode::INVALID_SECRET, "invalid credential");
         }
         let ttl = self.config.token_ttl;
@@ -395,6 +513,14 @@ impl Sim {
         lock(&self.counters).tokens_issued += 1;
         Reply::ok(json!({ "access_token": token, "expires_in": ttl.as_secs_f64().ceil() as u64 }))
     }
+}
+
+/// 60011, a department outside the app's visibility scope, as WeCom words it.
+fn no_privilege() -> Reply {
+    Reply::error(
+        errcode::NO_PRIVILEGE,
+        "no privilege to access/modify contact/party/agent",
+    )
 }
 
 type Q = Query<HashMap<String, String>>;
@@ -415,10 +541,12 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .route(USER_LIST_ID, post(user_list_id))
         .route("/sim/wedrive/{fileid}", get(wedrive_bytes))
         .route(STATS, get(stats))
+        .layer(axum::middleware::from_fn(conn::resets))
         .with_state(sim)
 }
 
 async fn gettoken(State(sim): State<Arc<Sim>>, Query(q): Q) -> Response {
+    sim.gate.pass(GETTOKEN).await;
     let reply = sim.gettoken(&q);
     sim.count(GETTOKEN, &reply, None);
     reply.into_response()
@@ -477,6 +605,7 @@ async fn wedrive_bytes(
     Path(fileid): Path<String>,
     headers: HeaderMap,
 ) -> Response {
+    sim.gate.pass(WEDRIVE_BYTES).await;
     let reply = sim.wedrive_bytes(&fileid, &headers);
     sim.count(WEDRIVE_BYTES, &reply, None);
     reply.into_response()
