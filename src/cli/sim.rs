@@ -23,7 +23,12 @@ fn config(args: &super::SimArgs) -> Result<SimConfig, String> {
             args.fault_rate
         ));
     }
-    let timezone = defaults.timezone;
+    let timezone: chrono_tz::Tz = args.timezone.trim().parse().map_err(|_| {
+        format!(
+            "--timezone {:?} is not an IANA time zone (Asia/Shanghai, Europe/Berlin)",
+            args.timezone
+        )
+    })?;
     let start = match &args.start {
         Some(s) => NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
             .map_err(|e| format!("--start {s:?} is not a date YYYY-MM-DD: {e}"))?,
@@ -73,14 +78,14 @@ fn config(args: &super::SimArgs) -> Result<SimConfig, String> {
         fault_rate: args.fault_rate,
         record_list_per_minute: args.record_list_per_minute,
         denied_template_ids: args.deny_templates.clone(),
+        now,
+        late_horizon,
+        gentle,
         app_not_authorised: args.app_not_authorised,
         untrusted_ip: args.untrusted_ip,
         wrong_secret_for_corp: args.wrong_secret_for_corp,
         hidden_departments: args.hidden_departments,
         system_app_secret: args.system_app_secret,
-        now,
-        late_horizon,
-        gentle,
         ..defaults
     })
 }
@@ -227,23 +232,15 @@ mod tests {
     }
 
     #[test]
-    fn each_misconfiguration_flag_sets_its_field() {
-        let plain = config(&args(&[])).unwrap();
-        assert!(!plain.app_not_authorised && !plain.untrusted_ip && !plain.system_app_secret);
-        assert!(!plain.wrong_secret_for_corp);
-        assert_eq!(plain.hidden_departments, 0);
-        let c = config(&args(&[
-            "--app-not-authorised",
-            "--untrusted-ip",
-            "--wrong-secret-for-corp",
-            "--hidden-departments",
-            "3",
-            "--system-app-secret",
-        ]))
-        .unwrap();
-        assert!(c.app_not_authorised && c.untrusted_ip && c.system_app_secret);
-        assert!(c.wrong_secret_for_corp);
-        assert_eq!(c.hidden_departments, 3);
+    fn the_timezone_is_read_and_a_bad_one_refused() {
+        assert_eq!(
+            config(&args(&[])).unwrap().timezone,
+            chrono_tz::Asia::Shanghai
+        );
+        let c = config(&args(&["--timezone", "Europe/Berlin"])).unwrap();
+        assert_eq!(c.timezone, chrono_tz::Europe::Berlin);
+        let e = config(&args(&["--timezone", "Mars/Olympus"])).unwrap_err();
+        assert!(e.starts_with("--timezone \"Mars/Olympus\" is not"), "{e}");
     }
 
     #[test]
@@ -291,5 +288,25 @@ mod tests {
             let e = config(&args(&[&format!("--late-horizon={bad}")])).unwrap_err();
             assert!(e.starts_with(&format!("--late-horizon {bad:?}: ")), "{e}");
         }
+    }
+
+    #[test]
+    fn each_misconfiguration_flag_sets_its_field() {
+        let plain = config(&args(&[])).unwrap();
+        assert!(!plain.app_not_authorised && !plain.untrusted_ip && !plain.system_app_secret);
+        assert!(!plain.wrong_secret_for_corp);
+        assert_eq!(plain.hidden_departments, 0);
+        let c = config(&args(&[
+            "--app-not-authorised",
+            "--untrusted-ip",
+            "--wrong-secret-for-corp",
+            "--hidden-departments",
+            "3",
+            "--system-app-secret",
+        ]))
+        .unwrap();
+        assert!(c.app_not_authorised && c.untrusted_ip && c.system_app_secret);
+        assert!(c.wrong_secret_for_corp);
+        assert_eq!(c.hidden_departments, 3);
     }
 }

@@ -1,10 +1,22 @@
 //! The built-in WeCom simulator: an axum server with the journal, token and directory endpoints
 //! over a deterministic synthetic organisation (what it serves: the README's "The simulator").
 //!
-//! Owns the synthetic data ([`org`]) and the server ([`server`]); it enforces the real API's
-//! rules and injects faults on request ([`faults`]). It must not use the client or anything
-//! downstream: it is the other side of the wire, and tests compare the pipeline's output with
-//! [`Org`].
+//! Owns the synthetic data ([`org`] builds it, [`world`] holds it and says what of it exists
+//! at an instant), how it is written on the wire ([`wire`]) and the server ([`server`]); it
+//! enforces the real API's rules and injects faults on request ([`faults`]). It must not use
+//! the client or anything downstream: it is the other side of the wire, and tests compare the
+//! pipeline's output with [`Org`] (the ground truth: [`Org::at`] is the world at an instant).
+//!
+//! Time-true: the world is generated from (seed, users, start, days, timezone, late horizon)
+//! alone; [`SimConfig::now`] (or the real clock) only decides how much of it has happened. At
+//! T the server lists the journals submitted by T — withdrawn ones too, as WeCom's list index
+//! lags its withdrawals — answers 301084 for the detail of one withdrawn by T, serves the
+//! comments and read receipts made by T, and a stat cycle only once summarised
+//! ([`SUMMARISE_DELAY_S`] after its end) with the reports that exist at T (the rules in full:
+//! [`world`]). Messy by default at realistic rates (numeric strings, `null` lists, details
+//! without `template_id`, users without `main_department`, withdrawals; the rates: [`wire`],
+//! [`org`] and the README's "The simulator"); [`Gentle`] spares a test one of them. Faults
+//! include short reads and connection resets ([`Fault`]).
 //!
 //! Choices where WeCom's documentation is silent:
 //! - record list `department` filter: a journal matches when its creator is a *direct* member
@@ -33,9 +45,11 @@ mod misconfig;
 pub mod org;
 mod rng;
 pub mod server;
+pub mod wire;
 pub mod world;
 
 pub use faults::Fault;
+pub use wire::Wire;
 pub use world::{JournalAt, JournalLife, Org, OrgAt, SimCycle, SimTemplate, SUMMARISE_DELAY_S};
 
 /// The late horizon by default: two days.
@@ -129,7 +143,8 @@ pub struct SimConfig {
     /// The secret is the 汇报 system app's, refused since 2023-12-01: journal calls answer 48002.
     pub system_app_secret: bool,
     /// Share of API calls (0.0–1.0) answered with an injected fault (-1, 45009, HTTP 502, a
-    /// slow or a truncated response), chosen deterministically from the seed.
+    /// slow, a truncated or a short-read response, a connection reset), chosen
+    /// deterministically from the seed.
     pub fault_rate: f64,
     /// The kinds of fault injected, each as likely (every kind when empty).
     pub fault_kinds: Vec<Fault>,
@@ -219,7 +234,7 @@ impl SimConfig {
 pub struct PathCounts {
     /// Answered with errcode 0 (or file bytes).
     pub ok: u64,
-    /// Answered with an errcode, an HTTP error or a truncated body.
+    /// Answered with an errcode, an HTTP error, a cut body or a reset connection.
     pub failed: u64,
 }
 
@@ -234,7 +249,8 @@ pub struct SimCounters {
     pub hourly_quota_exceeded: u64,
     /// Injected faults in all.
     pub faults_injected: u64,
-    /// Injected faults by kind: `busy`, `quota`, `http_502`, `slow`, `truncated`.
+    /// Injected faults by kind: `busy`, `quota`, `http_502`, `slow`, `truncated`,
+    /// `short_read`, `reset`.
     pub faults: std::collections::BTreeMap<String, u64>,
     pub tokens_issued: u64,
 }
@@ -271,14 +287,16 @@ impl std::fmt::Debug for SimHandle {
 impl SimHandle {
     /// Starts serving on `addr` (port 0 picks a free one) in the current tokio runtime.
     pub async fn start(config: SimConfig, addr: SocketAddr) -> std::io::Result<SimHandle> {
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
+        let listener = server::Listener {
+            tcp: tokio::net::TcpListener::bind(addr).await?,
+        };
+        let addr = listener.tcp.local_addr()?;
         let base_url = format!("http://{addr}");
         let org = Arc::new(Org::generate(&config));
         let corp_id = config.corp_id.clone();
         let secret = config.secret.clone();
         let sim = Arc::new(server::Sim::new(config, org.clone(), base_url.clone()));
-        let app = server::router(sim.clone());
+        let app = server::router(sim.clone()).into_make_service_with_connect_info::<server::Conn>();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             axum::serve(listener, app)

@@ -125,6 +125,7 @@ pub fn generate(config: &SimConfig) -> Org {
         lives,
         cycles,
         stats: Vec::new(),
+        wire: super::Wire::new(config.seed),
     };
     org.stats = org.at(i64::MAX).stat_list();
     org
@@ -215,12 +216,22 @@ fn days(start: NaiveDate, end: NaiveDate) -> impl Iterator<Item = NaiveDate> {
     start.iter_days().take_while(move |d| *d < end)
 }
 
-/// The direct members of a department (any of their `department` ids, not descendants), as
-/// `user/list?department_id=` serves them.
-pub fn members_of(org: &Org, department_id: u64) -> Vec<&DirectoryUser> {
+/// The members of a department, as `user/list?department_id=` serves them: its direct members
+/// (any of their `department` ids), and with `fetch_child` those of every department below it
+/// too; each user once, in directory order.
+pub fn members_of(org: &Org, department_id: u64, fetch_child: bool) -> Vec<&DirectoryUser> {
+    let ids: Vec<u64> = if fetch_child {
+        departments_under(org, Some(department_id))
+            .unwrap_or_default()
+            .iter()
+            .map(|d| d.id)
+            .collect()
+    } else {
+        vec![department_id]
+    };
     org.users
         .iter()
-        .filter(|u| u.department.contains(&department_id))
+        .filter(|u| u.department.iter().any(|d| ids.contains(d)))
         .collect()
 }
 

@@ -37,10 +37,15 @@ fn small_sim(users: usize) -> SimConfig {
 }
 
 /// The details of the journals that exist at the simulator's clock, as it serves them (a
-/// withdrawn journal is listed but its detail answers 301084).
+/// withdrawn journal is listed but its detail answers 301084; most details leave
+/// `template_id` out).
 fn existing(sim: &SimHandle, config: &SimConfig) -> Vec<JournalDetail> {
     let now = config.now.expect("a fixed clock").timestamp();
-    sim.org.at(now).journals().map(|j| j.detail()).collect()
+    sim.org
+        .at(now)
+        .journals()
+        .map(|j| j.served_detail())
+        .collect()
 }
 
 /// A client for `sim` with test-sized backoffs (the policy is the same, only the waits shrink).

@@ -16,7 +16,7 @@ use crate::wecom::types::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::SimConfig;
+use super::{SimConfig, Wire};
 
 /// How long after a cycle ends WeCom has summarised it (an hour; the API only says it does not
 /// return cycles that are not yet summarised).
@@ -95,6 +95,9 @@ pub struct Org {
     pub cycles: Vec<SimCycle>,
     /// The stat list once everything has settled (`at(settled_at()).stat_list()`).
     pub stats: Vec<StatCycle>,
+    /// How the server writes all this on the wire (numeric strings, `null` lists): what a
+    /// test compares raw stored JSON with.
+    pub wire: Wire,
 }
 
 impl Org {
@@ -313,6 +316,17 @@ impl<'a> JournalAt<'a> {
             readed_receivers: self.readers().cloned().collect(),
             ..self.settled.clone()
         }
+    }
+
+    /// The detail as the server sends it at `t`, decoded: [`JournalAt::detail`] without
+    /// `template_id` unless this journal's detail carries it
+    /// ([`JournalLife::serves_template_id`]). What a client that decodes the detail has.
+    pub fn served_detail(&self) -> JournalDetail {
+        let mut detail = self.detail();
+        if !self.life.serves_template_id {
+            detail.template_id = None;
+        }
+        detail
     }
 }
 
