@@ -9,7 +9,11 @@ use super::{exit, report, PlanFormat};
 use crate::job::{self, LoadOptions};
 use crate::pipeline;
 
-pub fn plan(path: &Path, output: Option<PathBuf>, format: PlanFormat) -> u8 {
+pub fn plan(path: &Path, output: Option<PathBuf>, format: PlanFormat, now: Option<&str>) -> u8 {
+    let now = match super::now_arg(now) {
+        Ok(now) => now,
+        Err(code) => return code,
+    };
     let load = LoadOptions {
         skip_credentials: true,
         ..LoadOptions::default()
@@ -21,7 +25,7 @@ pub fn plan(path: &Path, output: Option<PathBuf>, format: PlanFormat) -> u8 {
             return exit::USAGE;
         }
     };
-    let range = job.resolve_range(job.today());
+    let range = job.resolve_range(job.today_at(now));
     let planned = pipeline::plan(&job, range, output.as_deref().unwrap_or(&job.output.dir));
     if let Some(e) = &planned.store_unreadable {
         report::warning(e);
