@@ -172,7 +172,7 @@ pub fn write_manifest(
         let _ = fs::remove_file(&temp);
         return Err(SinkError::Io { path: temp, source });
     }
-    let bytes = commit_file(&temp, &final_path)?;
+    let bytes = commit_file(out, &temp, &final_path)?;
     Ok(WrittenFile {
         path: out.relative(&final_path),
         format: "json".to_owned(),

@@ -1,8 +1,11 @@
 //! Sinks: Parquet (zstd, statistics, Hive partitions), CSV (optional BOM), Arrow IPC, the XLSX
-//! workbook and the run manifest; every file written to a temporary name and renamed.
+//! workbook, the run manifest and Delta Lake tables; every file written to a temporary name and
+//! renamed into place, or uploaded whole, under an [`OutputRoot`] (a local directory or an
+//! S3-compatible prefix).
 //!
-//! Owns file layout and formats; computes no metric and makes no network call. It must not
-//! touch the store, and writes only under the output directory it is given.
+//! Owns file layout and formats; computes no metric. Its only network calls are to the output
+//! root's object store. It must not touch the store, and writes only under the output root it
+//! is given.
 //!
 //! Layout under the output root (`<out>`):
 //!
@@ -26,7 +29,14 @@
 //! REPLACES the partitions it writes (it never appends to them); partitions it does not write are
 //! left alone, except those declared with [`TableWriter::covers`], whose stale files are removed.
 //! A writer dropped without `finish()` removes its temporary files.
+//!
+//! On object storage (no rename) files are staged in a local directory and uploaded at
+//! `finish()`; a replaced partition gets its new file under a new name (`part-<token>.<ext>`)
+//! and the old one is deleted after, so a reader listing the prefix never finds the partition
+//! empty. Delta tables (`delta/<table>/`, see [`DeltaTableWriter`]) replace months in one
+//! atomic commit instead.
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::io::{self, BufWriter, Write};
 use std::path::{Component, Path, PathBuf};
@@ -37,11 +47,17 @@ use serde::{Deserialize, Serialize};
 
 use crate::job::Format;
 
+mod arrow_bridge;
+mod delta;
 mod manifest;
+mod parquet;
+mod storage;
 mod table;
 mod xlsx;
 
+pub use delta::{DeltaCommit, DeltaRun, DeltaTableWriter, DELTA_DIR};
 pub use manifest::{write_manifest, Gap, Manifest, ManifestRange, RunStatus};
+pub use storage::{OutputRoot, StorageError, StorageSettings, StoredObject};
 pub use table::{TableWriter, DEFAULT_FLUSH_ROWS};
 pub use xlsx::{
     summary_items, workbook_file_name, write_workbook, SheetKind, SummaryItem, SummaryValue,
@@ -95,6 +111,10 @@ pub enum SinkError {
     },
     #[error("invalid output name {name:?}: {why}")]
     BadName { name: String, why: &'static str },
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("delta table {table}: {message}")]
+    Delta { table: String, message: String },
 }
 
 /// A file a sink wrote (and renamed into place).
@@ -110,24 +130,51 @@ pub struct WrittenFile {
 }
 
 /// The output root of a job. Every path a sink writes is under it.
+///
+/// Files are written in a local directory ([`OutputDir::root`]): the output directory itself
+/// for a local root, a staging directory for object storage, from which each finished file is
+/// uploaded (and removed) under the same relative path.
 #[derive(Debug, Clone)]
 pub struct OutputDir {
     root: PathBuf,
+    target: OutputRoot,
 }
 
 impl OutputDir {
-    /// Creates the directory (and its parents) if missing.
+    /// A local output directory, created (with its parents) if missing.
     pub fn new(root: impl Into<PathBuf>) -> Result<Self, SinkError> {
         let root = root.into();
         fs::create_dir_all(&root).map_err(|source| SinkError::Io {
             path: root.clone(),
             source,
         })?;
-        Ok(OutputDir { root })
+        Ok(OutputDir {
+            target: OutputRoot::local(&root),
+            root,
+        })
     }
 
+    /// Writes under `target`; for object storage, files are staged in `staging` (created if
+    /// missing; scratch space the caller may remove after the run). A local `target` is the
+    /// same as [`OutputDir::new`] and ignores `staging`.
+    pub fn on(target: OutputRoot, staging: impl Into<PathBuf>) -> Result<Self, SinkError> {
+        if let Some(dir) = target.local_dir() {
+            return OutputDir::new(dir);
+        }
+        let mut out = OutputDir::new(staging)?;
+        out.target = target;
+        Ok(out)
+    }
+
+    /// Where the sinks write files: the output directory, or the staging directory of a
+    /// remote root.
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// Where the files end up.
+    pub fn target(&self) -> &OutputRoot {
+        &self.target
     }
 
     /// Where a table's dataset lives in a format (see the module doc).
@@ -215,7 +262,13 @@ pub fn write_frame(
     let mut written = Vec::new();
     for format in table_formats(formats) {
         let final_path = dir.join(format!("{stem}.{}", format.name()));
-        let mut file = FileSink::create(format, &final_path, frame.schema(), csv_bom)?;
+        let mut file = FileSink::create(
+            format,
+            &final_path,
+            frame.schema(),
+            csv_bom,
+            &BTreeSet::new(),
+        )?;
         file.write(&frame)?;
         written.push(file.commit(out)?);
     }
@@ -268,11 +321,15 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> SinkError + '_ {
     }
 }
 
-/// Renames a finished temporary file over its final name and returns its size.
-fn commit_file(temp: &Path, final_path: &Path) -> Result<u64, SinkError> {
-    fs::rename(temp, final_path).map_err(io_err(final_path))?;
-    let bytes = fs::metadata(final_path).map_err(io_err(final_path))?.len();
-    Ok(bytes)
+/// Puts a finished temporary file in place under its final name (a rename, or an upload to a
+/// remote root) and returns its size.
+fn commit_file(out: &OutputDir, temp: &Path, final_path: &Path) -> Result<u64, SinkError> {
+    if out.target.is_local() {
+        fs::rename(temp, final_path).map_err(io_err(final_path))?;
+        let bytes = fs::metadata(final_path).map_err(io_err(final_path))?.len();
+        return Ok(bytes);
+    }
+    Ok(out.target.put_file(&out.relative(final_path), temp)?)
 }
 
 /// A file handle the format writers write through while we keep a second handle, so that once
@@ -309,7 +366,7 @@ impl Write for SharedFile {
 
 enum FormatWriter {
     // Boxed: the Parquet writer is several times the size of the others.
-    Parquet(Box<polars::io::parquet::write::BatchedWriter<SharedFile>>),
+    Parquet(Box<parquet::ParquetFile<SharedFile>>),
     Csv(polars::io::csv::write::BatchedWriter<SharedFile>),
     Arrow(polars::io::ipc::BatchedWriter<SharedFile>),
 }
@@ -326,11 +383,13 @@ struct FileSink {
 }
 
 impl FileSink {
+    /// `required`: columns written as Parquet `required` (see [`TableWriter::with_required`]).
     fn create(
         format: Format,
         final_path: &Path,
         schema: &Schema,
         csv_bom: bool,
+        required: &BTreeSet<String>,
     ) -> Result<Self, SinkError> {
         let dir = final_path.parent().unwrap_or(Path::new("."));
         fs::create_dir_all(dir).map_err(io_err(dir))?;
@@ -346,11 +405,7 @@ impl FileSink {
         };
         let writer = match format {
             Format::Parquet => FormatWriter::Parquet(Box::new(
-                ParquetWriter::new(file.clone())
-                    .with_compression(ParquetCompression::Zstd(None))
-                    .with_statistics(StatisticsOptions::default())
-                    .batched(schema)
-                    .map_err(polars_err)?,
+                parquet::ParquetFile::create(file.clone(), schema, required).map_err(polars_err)?,
             )),
             Format::Csv => FormatWriter::Csv(
                 CsvWriter::new(file.clone())
@@ -396,7 +451,7 @@ impl FileSink {
             source,
         };
         match &mut self.writer {
-            FormatWriter::Parquet(w) => w.write_batch(batch).map_err(polars_err)?,
+            FormatWriter::Parquet(w) => w.write(batch).map_err(polars_err)?,
             FormatWriter::Csv(w) => {
                 let mut flat = csv_ready(batch).map_err(polars_err)?;
                 flat.rechunk_mut();
@@ -422,7 +477,7 @@ impl FileSink {
             FormatWriter::Arrow(w) => w.finish().map_err(polars_err)?,
         }
         self.file.flush_and_sync().map_err(io_err(&self.temp))?;
-        let bytes = commit_file(&self.temp, &self.final_path)?;
+        let bytes = commit_file(out, &self.temp, &self.final_path)?;
         self.committed = true;
         Ok(WrittenFile {
             path: out.relative(&self.final_path),

@@ -184,7 +184,7 @@ pub fn write_workbook(
         let _ = fs::remove_file(&temp);
         return Err(xlsx_err(e.to_string()));
     }
-    let bytes = match commit_file(&temp, &final_path) {
+    let bytes = match commit_file(out, &temp, &final_path) {
         Ok(bytes) => bytes,
         Err(e) => {
             let _ = fs::remove_file(&temp);

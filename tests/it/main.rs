@@ -6,6 +6,7 @@ mod e2e;
 mod extract;
 mod flatten;
 mod job;
+mod lake;
 mod plan;
 mod sim;
 mod sinks;
