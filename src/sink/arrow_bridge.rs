@@ -9,7 +9,7 @@ use deltalake::arrow::compute::{cast_with_options, CastOptions};
 use deltalake::arrow::datatypes::{Field, SchemaRef};
 use deltalake::arrow::error::ArrowError;
 use deltalake::arrow::ffi::{from_ffi, FFI_ArrowArray, FFI_ArrowSchema};
-use polars::prelude::{CompatLevel, DataFrame};
+use polars::prelude::{CompatLevel, DataFrame, SchemaExt};
 
 /// The frame's chunks as record batches of `target`'s columns and types. Columns are matched by
 /// name; a column whose exported type differs from the target's (polars' `large_string` for
@@ -85,16 +85,18 @@ fn import(
 
 #[cfg(test)]
 mod tests {
-    use deltalake::arrow::array::{Array, AsArray};
-    use deltalake::arrow::datatypes::{DataType, Decimal128Type, Int64Type, TimeUnit};
-    use polars::prelude::*;
-
     use std::sync::Arc;
+
+    use deltalake::arrow::array::{Array, AsArray};
+    use deltalake::arrow::datatypes::{
+        DataType, Decimal128Type, Field, Int64Type, Schema, TimeUnit, TimestampMicrosecondType,
+    };
+    use polars::prelude::{col, df, IntoLazy};
 
     use super::*;
 
     fn schema_ref(fields: Vec<Field>) -> SchemaRef {
-        Arc::new(deltalake::arrow::datatypes::Schema::new(fields))
+        Arc::new(Schema::new(fields))
     }
 
     #[test]
@@ -168,9 +170,7 @@ mod tests {
             false,
         )]);
         let batch = &to_record_batches(&frame, &target).unwrap()[0];
-        let values = batch
-            .column(0)
-            .as_primitive::<deltalake::arrow::datatypes::TimestampMicrosecondType>();
+        let values = batch.column(0).as_primitive::<TimestampMicrosecondType>();
         assert_eq!(values.value(0), 1_700_000_000_123_000);
 
         let strings = df!("s" => ["not a number"]).unwrap();

@@ -20,7 +20,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, Once, OnceLock};
 
-use deltalake::arrow::datatypes::{Field, SchemaRef};
+use deltalake::arrow::datatypes::SchemaRef;
 use deltalake::kernel::engine::arrow_conversion::TryIntoArrow;
 use deltalake::kernel::transaction::{CommitBuilder, CommitProperties};
 use deltalake::kernel::{
@@ -81,7 +81,7 @@ impl DeltaRun {
 pub struct DeltaCommit {
     pub table: String,
     /// The table's version after the call.
-    pub version: i64,
+    pub version: u64,
     /// `false` when the run's transaction (or a later one) was already in the table: nothing
     /// was written.
     pub committed: bool,
@@ -163,9 +163,9 @@ impl DeltaTableWriter {
                     Some(options.clone()),
                 )?),
             };
-            DeltaResult::Ok((table, exists, writer))
+            Ok::<_, DeltaTableError>((table, exists, writer))
         });
-        let (table, exists, writer) = prepared.map_err(|e| err(e.to_string()))?;
+        let (table, exists, writer) = prepared.map_err(|e: DeltaTableError| err(e.to_string()))?;
         if exists {
             check_existing(&table, &delta_schema, &partitions).map_err(err)?;
         }
@@ -232,7 +232,7 @@ impl DeltaTableWriter {
                     .map_err(frame_err)?;
                 let months = months.str().map_err(frame_err)?;
                 self.months
-                    .extend(months.into_iter().map(|m| m.map(str::to_owned)));
+                    .extend(months.iter().map(|m| m.map(str::to_owned)));
                 labelled
             }
         };
@@ -246,7 +246,7 @@ impl DeltaTableWriter {
             for batch in batches {
                 writer.write(batch).await?;
             }
-            DeltaResult::Ok(())
+            Ok::<_, DeltaTableError>(())
         })
         .map_err(|e| SinkError::Delta {
             table: table.clone(),
@@ -261,7 +261,7 @@ impl DeltaTableWriter {
     /// was already committed.
     pub fn finish(mut self) -> Result<DeltaCommit, SinkError> {
         let Some(mut writer) = self.writer.take() else {
-            let version = self.table.version().unwrap_or(-1);
+            let version = self.table.version().unwrap_or_default();
             return Ok(self.summary(version, false, 0, 0));
         };
         let replaced: BTreeSet<Option<String>> = self
@@ -281,7 +281,7 @@ impl DeltaTableWriter {
             let mut actions: Vec<Action> = removes.into_iter().map(Action::Remove).collect();
             actions.extend(adds.into_iter().map(Action::Add));
             let version = commit(table, exists, spec, run, actions, &replaced).await?;
-            DeltaResult::Ok((version, counts))
+            Ok::<_, DeltaTableError>((version, counts))
         });
         match result {
             Ok((version, (added, removed))) => Ok(self.summary(version, true, added, removed)),
@@ -292,7 +292,7 @@ impl DeltaTableWriter {
         }
     }
 
-    fn summary(&self, version: i64, committed: bool, added: usize, removed: usize) -> DeltaCommit {
+    fn summary(&self, version: u64, committed: bool, added: usize, removed: usize) -> DeltaCommit {
         DeltaCommit {
             table: self.spec.name.to_owned(),
             version,
@@ -313,7 +313,7 @@ async fn commit(
     run: &DeltaRun,
     actions: Vec<Action>,
     replaced: &BTreeSet<Option<String>>,
-) -> DeltaResult<i64> {
+) -> DeltaResult<u64> {
     let properties = CommitProperties::default()
         .with_application_transaction(Transaction::new(&run.app_id, run.version))
         .with_metadata([
@@ -357,6 +357,7 @@ async fn files_to_remove(
     let log_store = table.log_store();
     let files: Vec<_> = table
         .snapshot()?
+        .snapshot()
         .file_views(log_store.as_ref(), None)
         .try_collect()
         .await?;
@@ -466,7 +467,7 @@ fn check_existing(
 fn writer_properties() -> WriterProperties {
     WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
-        .set_max_row_group_size(DEFAULT_FLUSH_ROWS)
+        .set_max_row_group_row_count(Some(DEFAULT_FLUSH_ROWS))
         .build()
 }
 
@@ -553,7 +554,7 @@ impl LogStoreFactory for ConditionalPutLogStores {
 
 /// The arrow-rs field of a column, as delta-rs writes it (for tests and the schema doc).
 #[cfg(test)]
-fn arrow_field(spec: &TableSpec, column: &str) -> Option<Field> {
+fn arrow_field(spec: &TableSpec, column: &str) -> Option<deltalake::arrow::datatypes::Field> {
     let schema: deltalake::arrow::datatypes::Schema =
         (&delta_schema(spec)).try_into_arrow().ok()?;
     schema.field_with_name(column).ok().cloned()

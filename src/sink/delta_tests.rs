@@ -2,7 +2,7 @@
 //! replaces months, transactions. Read back by independent readers (Python deltalake, polars,
 //! DuckDB, Spark) and on S3 in `tests/it/lake.rs`.
 
-use chrono::{NaiveDate, TimeZone, Utc};
+use chrono::{NaiveDate, TimeZone as _, Utc};
 use deltalake::arrow::datatypes::DataType as ArrowType;
 
 use super::*;
@@ -38,7 +38,7 @@ fn comments(dates: &[&str], first_id: u64) -> DataFrame {
         .with_columns([
             col("comment_time").cast(DataType::Datetime(
                 TimeUnit::Milliseconds,
-                Some(TimeZone::UTC),
+                Some(polars::prelude::TimeZone::UTC),
             )),
             col("report_date").cast(DataType::Date),
         ])
@@ -59,7 +59,7 @@ fn open(root: &OutputRoot, table: &str) -> DeltaTable {
     block_on(async {
         let mut t = DeltaTableBuilder::from_url(url)?.build()?;
         t.load().await?;
-        DeltaResult::Ok(t)
+        Ok::<_, DeltaTableError>(t)
     })
     .unwrap()
 }
@@ -68,10 +68,11 @@ fn active_months(table: &DeltaTable) -> Vec<Option<String>> {
     let mut months: Vec<Option<String>> = block_on(async {
         let files: Vec<_> = table
             .snapshot()?
+            .snapshot()
             .file_views(table.log_store().as_ref(), None)
             .try_collect()
             .await?;
-        DeltaResult::Ok(
+        Ok::<_, DeltaTableError>(
             files
                 .iter()
                 .map(|f| {

@@ -86,12 +86,12 @@ mod tests {
     use std::io::Cursor;
 
     use polars_parquet::parquet::schema::Repetition;
-    use polars_parquet::read::{infer_schema, read_metadata};
+    use polars_parquet::read::read_metadata;
 
     use super::*;
 
     #[test]
-    fn required_columns_and_large_strings_reach_the_file() {
+    fn required_columns_reach_the_file_and_read_back() {
         let frame = df!(
             "id" => [u64::MAX, 1],
             "name" => [Some("张三"), None],
@@ -120,14 +120,8 @@ mod tests {
                 Repetition::Required
             ]
         );
-        let embedded = infer_schema(&metadata).unwrap();
-        let types: Vec<String> = embedded
-            .iter_values()
-            .map(|f| format!("{:?}", f.dtype))
-            .collect();
-        assert!(types[1].contains("LargeUtf8"), "{types:?}");
-        assert!(!types.iter().any(|t| t.contains("View")), "{types:?}");
-
+        // (What the embedded Arrow schema declares is what pyarrow 14 reads: checked by the
+        // engines test in tests/it/lake.rs, since polars maps large strings to views on read.)
         let back = ParquetReader::new(Cursor::new(bytes)).finish().unwrap();
         assert!(back.equals_missing(&frame), "{back}");
     }

@@ -105,6 +105,7 @@ impl TableWriter {
     /// Declares the partitions (months as `YYYY-MM`) this run covers: at `finish()`, a covered
     /// partition that received no row has its old files removed, so a re-run after data went
     /// away leaves no stale rows. Partitions not declared and not written are left alone.
+    /// Ignored for an unpartitioned table.
     pub fn covers<I, S>(&mut self, months: I)
     where
         I: IntoIterator<Item = S>,
@@ -170,7 +171,12 @@ impl TableWriter {
             }
         }
         // Covered partitions that got no row this run: remove what an earlier run left there.
-        for month in &self.covered {
+        // (An unpartitioned table has no months: its one file was just replaced.)
+        let covered = match self.partition_column {
+            Some(_) => std::mem::take(&mut self.covered),
+            None => BTreeSet::new(),
+        };
+        for month in &covered {
             if labels.contains(month) {
                 continue;
             }

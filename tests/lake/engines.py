@@ -82,9 +82,14 @@ def run(engine, root, tables):
 
 
 if __name__ == "__main__":
+    # Only our JSON goes to stdout: engines (the JVM above all) print to fd 1 as they please.
+    stdout = os.dup(1)
+    os.dup2(2, 1)
     root, engine = sys.argv[1], sys.argv[2]
     try:
         result = run(engine, root, sys.argv[3:])
     except Exception as e:
         result = {"error": f"{type(e).__name__}: {e}"}
-    json.dump(result, sys.stdout)
+    sys.stdout.flush()
+    with os.fdopen(stdout, "w") as f:
+        json.dump(result, f)

@@ -162,8 +162,14 @@ def main():
             "readers": readers,
             "delta_version": delta.version(),
         }
-    json.dump({"tables": out}, sys.stdout, ensure_ascii=False)
+    return {"tables": out}
 
 
 if __name__ == "__main__":
-    main()
+    # Only our JSON goes to stdout, whatever the libraries print.
+    stdout = os.dup(1)
+    os.dup2(2, 1)
+    result = main()
+    sys.stdout.flush()
+    with os.fdopen(stdout, "w", encoding="utf-8") as f:
+        json.dump(result, f, ensure_ascii=False)
