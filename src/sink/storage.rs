@@ -437,13 +437,7 @@ impl S3Root {
     }
 
     fn scrub(&self, text: &str) -> String {
-        let mut text = text.to_owned();
-        for secret in &self.secrets {
-            if !secret.is_empty() {
-                text = text.replace(secret.expose(), "[redacted]");
-            }
-        }
-        text
+        redact_all(text, &self.secrets)
     }
 
     fn error(&self, op: &'static str, rel: &str, e: object_store::Error) -> StorageError {
@@ -531,9 +525,16 @@ where
     })
 }
 
+/// Credentials shorter than this are not real ones (AWS key ids have 20 characters, secrets
+/// 40) and replacing them would garble every message ("s" in "s3://…").
+const MIN_SCRUBBED_LEN: usize = 6;
+
 fn redact_all(text: &str, secrets: &[Secret]) -> String {
     let mut text = text.to_owned();
-    for secret in secrets.iter().filter(|s| !s.is_empty()) {
+    for secret in secrets
+        .iter()
+        .filter(|s| s.expose().len() >= MIN_SCRUBBED_LEN)
+    {
         text = text.replace(secret.expose(), "[redacted]");
     }
     text

@@ -536,7 +536,8 @@ fn a_run_killed_between_two_commits_leaves_tables_consistent() {
         let mut committed = Vec::new();
         for line in stdout.lines() {
             let line = line.unwrap();
-            let Some(rest) = line.strip_prefix("committed ") else {
+            // (The first one follows libtest's "test … ... " on the same line.)
+            let Some((_, rest)) = line.split_once("committed ") else {
                 continue;
             };
             committed.push(rest.split(' ').next().unwrap().to_owned());
