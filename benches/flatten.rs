@@ -24,7 +24,9 @@ use std::time::{Duration, Instant};
 
 use chrono::{Days, NaiveDate};
 use polars::prelude::*;
-use wecom_journal::flatten::{flatten_journals, schema, Directory, JournalTables, Warnings};
+use wecom_journal::flatten::{
+    flatten_journals, schema, Directory, JournalTables, LocalPaths, Warnings,
+};
 use wecom_journal::sim::{Org, SimConfig};
 use wecom_journal::wecom::types::{DepartmentListResponse, JournalDetail, UserListResponse};
 
@@ -234,7 +236,8 @@ fn main() {
             break;
         }
         let t = Instant::now();
-        let tables = flatten_journals(&details, &dir_, tz, &mut warnings).expect("flatten");
+        let tables = flatten_journals(&details, &dir_, tz, &LocalPaths::none(), &mut warnings)
+            .expect("flatten");
         t_flatten += t.elapsed();
         let t = Instant::now();
         sinks.write(&tables).expect("write parquet");

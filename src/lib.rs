@@ -3,13 +3,19 @@
 //!
 //! The stages, one module each, in the order data flows through them:
 //! [`job`] → [`extract`] (through the [`wecom`] client) → [`store`] → [`flatten`] → [`report`]
-//! → [`sink`]; [`sim`] is the WeCom simulator on the other side of the wire, and [`cli`] wires
-//! the stages into commands.
+//! → [`sink`]; [`sim`] is the WeCom simulator on the other side of the wire. [`pipeline`] wires
+//! the stages into a run (a library: tests, benches and other programs call it), and [`cli`]
+//! turns commands into pipeline calls and their results into lines and exit codes
+//! (`docs/architecture.md`).
+
+// Only the cli prints; everything else logs through `tracing` or returns what it has to say.
+#![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod cli;
 pub mod extract;
 pub mod flatten;
 pub mod job;
+pub mod pipeline;
 pub mod report;
 pub mod sim;
 pub mod sink;

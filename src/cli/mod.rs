@@ -1,5 +1,11 @@
-//! The command line: argument definitions (clap derive) and one function per command that wires
-//! the stages together. Owns exit codes and what the user sees; holds no stage logic itself.
+//! The command line: argument definitions (clap derive) and one function per command, which
+//! hands the work to [`crate::pipeline`] and prints what comes back. Owns exit codes, progress
+//! and what the user sees (errors through the one printer, `report`); holds no stage logic
+//! and no polars code. The only module that may print (the crate warns on `println!` /
+//! `eprintln!` anywhere else).
+
+// The one place that prints: the crate-level lint in lib.rs warns elsewhere.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,12 +13,13 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod plan;
+mod report;
 mod run;
 mod schema;
 mod sim;
 mod validate;
 
-/// Exit codes of design §2.
+/// Exit codes (README, "Commands").
 pub mod exit {
     /// Done.
     pub const OK: u8 = 0;
@@ -72,10 +79,13 @@ pub enum Command {
     },
     /// Serve the built-in WeCom simulator until stopped.
     Sim(SimArgs),
-    /// Print the output tables' schemas.
+    /// Print the output tables' schemas (or, with --job-file, every job-file key).
     Schema {
         #[arg(long, value_enum, default_value_t = SchemaFormat::Md)]
         format: SchemaFormat,
+        /// Print the job-file keys' reference instead (docs/job-file.md, Markdown).
+        #[arg(long, conflicts_with = "format")]
+        job_file: bool,
     },
     /// Run jobs/monthly-compliance.toml against the in-process simulator and say where the files are.
     Demo {
@@ -176,7 +186,7 @@ pub fn main() -> ExitCode {
         Command::Validate { jobs } => validate::validate(&jobs),
         Command::Rebuild { job, output } => run::rebuild(&job, output),
         Command::Sim(args) => sim::sim(args),
-        Command::Schema { format } => schema::schema(format),
+        Command::Schema { format, job_file } => schema::schema(format, job_file),
         Command::Demo { output } => run::demo(output),
     };
     ExitCode::from(code)

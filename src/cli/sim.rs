@@ -8,6 +8,9 @@ use std::io::Write;
 
 use chrono::{Days, NaiveDate, Utc};
 
+use anyhow::anyhow;
+
+use super::report;
 use crate::sim::{SimConfig, SimHandle};
 
 /// The simulator's configuration from the command line, or a message saying what is wrong.
@@ -62,7 +65,7 @@ pub fn sim(args: super::SimArgs) -> u8 {
     let config = match config(&args) {
         Ok(c) => c,
         Err(message) => {
-            eprintln!("wecom-journal sim: {message}");
+            report::error(&anyhow!("sim: {message}"));
             return super::exit::USAGE;
         }
     };
@@ -72,7 +75,7 @@ pub fn sim(args: super::SimArgs) -> u8 {
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("wecom-journal sim: cannot start the async runtime: {e}");
+            report::error(&anyhow::Error::from(e).context("sim: cannot start the async runtime"));
             return super::exit::FAILED;
         }
     };
@@ -81,7 +84,8 @@ pub fn sim(args: super::SimArgs) -> u8 {
         let handle = match SimHandle::start(config, args.addr).await {
             Ok(h) => h,
             Err(e) => {
-                eprintln!("wecom-journal sim: cannot listen on {}: {e}", args.addr);
+                let e = anyhow::Error::from(e).context(format!("sim: cannot listen on {}", args.addr));
+                report::error(&e);
                 return super::exit::FAILED;
             }
         };
@@ -90,7 +94,7 @@ pub fn sim(args: super::SimArgs) -> u8 {
             let printed = writeln!(out, "base_url={} corp_id={} secret={}", handle.base_url, handle.corp_id, handle.secret)
                 .and_then(|()| out.flush());
             if let Err(e) = printed {
-                eprintln!("wecom-journal sim: cannot write to standard output: {e}");
+                report::error(&anyhow::Error::from(e).context("sim: cannot write to standard output"));
                 return super::exit::FAILED;
             }
         }

@@ -23,14 +23,13 @@ use thiserror::Error;
 use crate::job::{DateRange, DirectorySource, Job};
 use crate::store::{filter_key, PageRecord, Store, StoreError};
 use crate::wecom::types::{RecordFilter, RecordListRequest, StatListRequest};
-use crate::wecom::{Endpoint, WecomClient, WecomError};
+use crate::wecom::{errcode, Endpoint, WecomClient, WecomError};
 
 mod progress;
 pub mod wedrive;
 pub mod windows;
 
 use progress::StageProgress;
-pub use wedrive::{fill_local_paths, DownloadedFiles};
 pub use windows::{
     filter_combinations, month_windows, needs_detail, needs_stat, range_window, stats_windows,
     window_action, Window, WindowAction,
@@ -247,7 +246,7 @@ fn gap(what: String, err: &WecomError) -> Gap {
     Gap {
         what,
         endpoint: err.endpoint().unwrap_or("").to_string(),
-        errcode: err.errcode().unwrap_or(0),
+        errcode: err.errcode().unwrap_or(errcode::OK),
         message: err.to_string(),
     }
 }
@@ -441,7 +440,7 @@ impl Ctx<'_> {
                     }
                     cursor = page.next_cursor;
                 }
-                Err(err) if err.errcode() == Some(301066) && !restarted => {
+                Err(err) if err.is(errcode::JOURNAL_BAD_PARAMETERS) && !restarted => {
                     // A stored cursor from a killed run that the API no longer accepts: page
                     // the window again from its start (once).
                     restarted = true;
@@ -450,11 +449,12 @@ impl Ctx<'_> {
                     cursor = 0;
                     journals = 0;
                 }
-                Err(err) if err.errcode() == Some(301066) && w.halves().is_some() => {
+                Err(err) if err.is(errcode::JOURNAL_BAD_PARAMETERS) && w.halves().is_some() => {
                     tracing::info!(
-                        "record window {} ({}) answered 301066: halving it",
+                        "record window {} ({}) answered {}: halving it",
                         self.describe(w),
-                        describe_filters(filters)
+                        describe_filters(filters),
+                        errcode::JOURNAL_BAD_PARAMETERS,
                     );
                     self.store
                         .put_window_split(key, w.start_ts, w.end_ts, paged_at)?;
@@ -472,7 +472,7 @@ impl Ctx<'_> {
                     });
                 }
                 Err(err) => {
-                    let halved = if err.errcode() == Some(301066) {
+                    let halved = if err.is(errcode::JOURNAL_BAD_PARAMETERS) {
                         ", halved down to a day"
                     } else {
                         ""
@@ -761,7 +761,7 @@ impl RefusedItems {
     fn add(&mut self, uuid: String, err: &WecomError) {
         let entry = self
             .by_errcode
-            .entry(err.errcode().unwrap_or(0))
+            .entry(err.errcode().unwrap_or(errcode::OK))
             .or_insert_with(|| (gap(String::new(), err), 0, Vec::new()));
         entry.1 += 1;
         if entry.2.len() < Self::SAMPLE {

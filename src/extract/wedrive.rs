@@ -1,27 +1,26 @@
 //! Wedrive files (`extract.wedrive_files = true`): the files attached through WedriveFile
 //! controls of the range's stored details (Table cells included), downloaded into
-//! `<output dir>/files/<journal_uuid>/<fileid>` and recorded in the store; and the lookup that
-//! fills `journal_attachments.local_path` from those records.
+//! `<output dir>/files/<journal_uuid>/<fileid>` and recorded in the store (whose records the
+//! pipeline hands to flatten as `journal_attachments.local_path`).
 //!
-//! The output directory is the store's directory (design §7: `<output.dir>/store.sqlite`), so
-//! the files always sit beside the store that records them, whatever `--output` said.
+//! The output directory is the store's directory (`<output.dir>/store.sqlite`, README "The demo
+//! and its output"), so the files always sit beside the store that records them, whatever
+//! `--output` said.
 //!
 //! Owns the layout under `files/` and the file-name sanitising. Talks to WeCom only through
-//! [`WecomClient`] and keeps state only through [`Store`]. A download answer (URL and cookie,
+//! [`WecomClient`](crate::wecom::WecomClient) and keeps state only through [`Store`]. A download answer (URL and cookie,
 //! a credential valid two hours) lives only in memory for the one GET it serves: it is never
 //! stored, logged or put in an error.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
 use futures::stream::{FuturesUnordered, StreamExt};
-use polars::prelude::*;
 
 use super::progress::StageProgress;
 use super::{range_window, Ctx, ExtractError, ExtractSummary, RefusedItems};
-use crate::flatten::AttachmentKind;
 use crate::job::DateRange;
-use crate::store::{Store, StoreError, WedriveDownloadRecord};
+use crate::store::{Store, WedriveDownloadRecord};
 use crate::wecom::types::{Control, ControlValue};
 use crate::wecom::WecomError;
 
@@ -38,23 +37,16 @@ const MAX_NAME: usize = 200;
 /// each once; empty fileids (nothing to download) are left out. Dispatch is on the control's
 /// type, never on which key of the value is filled.
 pub fn wedrive_fileids(controls: &[Control]) -> Vec<String> {
-    fn walk(controls: &[Control], out: &mut Vec<String>) {
-        for c in controls {
-            match &c.value {
-                ControlValue::WedriveFile { files } => {
-                    for f in files {
-                        if !f.fileid.is_empty() && !out.contains(&f.fileid) {
-                            out.push(f.fileid.clone());
-                        }
-                    }
+    let mut out: Vec<String> = Vec::new();
+    for c in Control::walk(controls) {
+        if let ControlValue::WedriveFile { files } = &c.value {
+            for f in files {
+                if !f.fileid.is_empty() && !out.contains(&f.fileid) {
+                    out.push(f.fileid.clone());
                 }
-                ControlValue::Table { rows } => rows.iter().for_each(|r| walk(&r.list, out)),
-                _ => {}
             }
         }
     }
-    let mut out = Vec::new();
-    walk(controls, &mut out);
     out
 }
 
@@ -108,74 +100,6 @@ fn output_root(store: &Store) -> PathBuf {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     }
-}
-
-/// The downloaded wedrive files of a batch of journals, by (journal uuid, fileid).
-#[derive(Debug, Clone, Default)]
-pub struct DownloadedFiles {
-    by_file: HashMap<(String, String), String>,
-}
-
-impl DownloadedFiles {
-    /// The store's download records of these journals.
-    pub fn of_journals<'a>(
-        store: &Store,
-        journal_uuids: impl IntoIterator<Item = &'a str>,
-    ) -> Result<DownloadedFiles, StoreError> {
-        let by_file = store
-            .wedrive_downloads_of(journal_uuids)?
-            .into_iter()
-            .map(|r| ((r.journal_uuid, r.fileid), r.local_path))
-            .collect();
-        Ok(DownloadedFiles { by_file })
-    }
-
-    /// Where the file was saved, relative to the output directory.
-    pub fn local_path(&self, journal_uuid: &str, fileid: &str) -> Option<&str> {
-        self.by_file
-            .get(&(journal_uuid.to_string(), fileid.to_string()))
-            .map(String::as_str)
-    }
-
-    pub fn len(&self) -> usize {
-        self.by_file.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.by_file.is_empty()
-    }
-}
-
-/// `journal_attachments` with `local_path` set on the `wedrive_file` rows whose file was
-/// downloaded; every other row (and column) as it was.
-pub fn fill_local_paths(
-    attachments: &DataFrame,
-    files: &DownloadedFiles,
-) -> PolarsResult<DataFrame> {
-    if files.is_empty() {
-        return Ok(attachments.clone());
-    }
-    let wedrive = AttachmentKind::WedriveFile.as_str();
-    let uuid = attachments.column("journal_uuid")?.str()?;
-    let kind = attachments.column("kind")?.str()?;
-    let file_id = attachments.column("file_id")?.str()?;
-    let existing = attachments.column("local_path")?.str()?;
-    let paths: Vec<Option<String>> = uuid
-        .iter()
-        .zip(kind.iter())
-        .zip(file_id.iter())
-        .zip(existing.iter())
-        .map(|(((u, k), f), old)| {
-            let found = match (u, k, f) {
-                (Some(u), Some(k), Some(f)) if k == wedrive => files.local_path(u, f),
-                _ => None,
-            };
-            found.or(old).map(str::to_string)
-        })
-        .collect();
-    let mut out = attachments.clone();
-    out.with_column(Series::new("local_path".into(), paths).into_column())?;
-    Ok(out)
 }
 
 /// One file to download.
@@ -438,39 +362,5 @@ mod tests {
             assert!(!name.contains('/') && !name.starts_with('.'));
         }
         assert_eq!(relative_path("u/1", "f"), "files/u%2F1/f");
-    }
-
-    #[test]
-    fn local_paths_fill_wedrive_rows_only() {
-        let df = df!(
-            "journal_uuid" => ["u1", "u1", "u2", "u1"],
-            "control_id" => ["c", "c", "c", "d"],
-            "kind" => ["wedrive_file", "wedrive_file", "wedrive_file", "file"],
-            "file_id" => ["f1", "f2", "f1", "f1"],
-            "name" => [None::<&str>, None, None, None],
-            "local_path" => [None::<&str>, None, None, None],
-        )
-        .unwrap();
-        let files = DownloadedFiles {
-            by_file: HashMap::from([
-                (("u1".into(), "f1".into()), "files/u1/f1".to_string()),
-                (("u2".into(), "f1".into()), "files/u2/f1".to_string()),
-            ]),
-        };
-        let out = fill_local_paths(&df, &files).unwrap();
-        let paths: Vec<Option<&str>> = out
-            .column("local_path")
-            .unwrap()
-            .str()
-            .unwrap()
-            .iter()
-            .collect();
-        assert_eq!(
-            paths,
-            vec![Some("files/u1/f1"), None, Some("files/u2/f1"), None]
-        );
-        assert_eq!(out.get_column_names(), df.get_column_names());
-        let same = fill_local_paths(&df, &DownloadedFiles::default()).unwrap();
-        assert!(same.equals_missing(&df));
     }
 }

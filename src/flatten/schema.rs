@@ -1,6 +1,7 @@
-//! The output tables of design §4: names, column order, types, nullability and a one-line
-//! meaning per column. This is the public contract the sinks, the reports and every downstream
-//! reader rely on; `wecom-journal schema` prints it and `docs/schema.md` is generated from it.
+//! The output tables (the README's "Output tables and reports"): names, column order, types,
+//! nullability and a one-line meaning per column. This is the public contract the sinks, the
+//! reports and every downstream reader rely on; `wecom-journal schema` prints it and
+//! `docs/schema.md` is generated from it.
 //!
 //! Owns only the description; the frames are built in the sibling modules, which check what they
 //! build against it ([`TableSpec::check`]).

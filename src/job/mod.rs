@@ -2,8 +2,10 @@
 //! resolution in the job's timezone, and the plan (windows, call estimates, ETA).
 //!
 //! Owns the job's meaning; it makes no network call and touches no store or output.
-//! [`parse`] turns TOML text into a [`Job`] (every error `file:line:col: message`), [`plan`]
-//! turns a job and a range into windows, call estimates and an ETA.
+//! [`keys`] defines every key of a job file once (what `docs/job-file.md` is generated from),
+//! [`parse`] turns TOML text into a [`Job`] through those keys (every error
+//! `file:line:col: message`), [`plan`] turns a job and a range into windows, call estimates and
+//! an ETA.
 
 use std::path::{Path, PathBuf};
 
@@ -12,6 +14,7 @@ use serde::Serialize;
 
 use crate::wecom::{Limits, Secret};
 
+pub mod keys;
 mod parse;
 pub mod plan;
 
@@ -110,12 +113,29 @@ pub enum Period {
 }
 
 impl Period {
-    pub fn name(self) -> &'static str {
+    pub const ALL: [Period; 3] = [Period::Day, Period::Week, Period::Month];
+    /// The names of [`Period::ALL`], as a job file writes them.
+    pub const NAMES: [&'static str; 3] = {
+        let mut names = [""; 3];
+        let mut i = 0;
+        while i < names.len() {
+            names[i] = Period::ALL[i].name();
+            i += 1;
+        }
+        names
+    };
+
+    pub const fn name(self) -> &'static str {
         match self {
             Period::Day => "day",
             Period::Week => "week",
             Period::Month => "month",
         }
+    }
+
+    /// The period named `name` (as written in `range.period`).
+    pub fn from_name(name: &str) -> Option<Period> {
+        Period::ALL.into_iter().find(|p| p.name() == name)
     }
 }
 
@@ -131,12 +151,16 @@ pub struct PlanSettings {
 }
 
 impl Default for PlanSettings {
+    /// `[plan]` with every key at its default ([`keys`]).
     fn default() -> Self {
-        PlanSettings {
-            journals_per_day: 200,
-            templates: 4,
-            departments: 10,
-        }
+        parse::plan_defaults()
+    }
+}
+
+impl Default for ExtractSettings {
+    /// `[extract]` with every key at its default ([`keys`]).
+    fn default() -> Self {
+        parse::extract_defaults()
     }
 }
 
@@ -326,8 +350,18 @@ impl ReportKind {
         ReportKind::UnreportedRoster,
         ReportKind::ReadRateByTemplate,
     ];
+    /// The names of [`ReportKind::ALL`], as `output.reports` writes them.
+    pub const NAMES: [&'static str; 4] = {
+        let mut names = [""; 4];
+        let mut i = 0;
+        while i < names.len() {
+            names[i] = ReportKind::ALL[i].name();
+            i += 1;
+        }
+        names
+    };
 
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             ReportKind::LateRateByDepartment => "late_rate_by_department",
             ReportKind::LateRateByUser => "late_rate_by_user",
@@ -344,13 +378,23 @@ impl ReportKind {
 
 impl Format {
     pub const ALL: [Format; 4] = [Format::Parquet, Format::Csv, Format::Xlsx, Format::Arrow];
+    /// The names of [`Format::ALL`], as `output.formats` writes them.
+    pub const NAMES: [&'static str; 4] = {
+        let mut names = [""; 4];
+        let mut i = 0;
+        while i < names.len() {
+            names[i] = Format::ALL[i].name();
+            i += 1;
+        }
+        names
+    };
 
     /// The format named `name` (as written in `output.formats`).
     pub fn from_name(name: &str) -> Option<Format> {
         Format::ALL.into_iter().find(|f| f.name() == name)
     }
 
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Format::Parquet => "parquet",
             Format::Csv => "csv",

@@ -217,82 +217,22 @@ impl Plan {
     /// if an earlier run measured the corp, else from the job's `[plan]` assumptions.
     pub fn build(job: &Job, range: DateRange, history: Option<&PlanHistory>) -> Plan {
         let tz = job.source.timezone;
-        let limits = &job.source.limits;
         let mut notes = Vec::new();
 
         let history = history.filter(|h| h.days > 0);
-        let (basis, journals_per_day, templates_seen, departments) = match history {
-            Some(h) => (
-                Basis::History(*h),
-                h.journals as f64 / f64::from(h.days),
-                h.templates,
-                h.departments,
-            ),
-            None => {
-                let a = &job.plan;
-                notes.push(format!(
-                    "no history: no earlier run of this job measured the corp, so the plan assumes {} journals a day, {} templates and {} departments (set [plan] journals_per_day / templates / departments in the job file)",
-                    a.journals_per_day, a.templates, a.departments
-                ));
-                (
-                    Basis::Assumed {
-                        journals_per_day: a.journals_per_day,
-                        templates: a.templates,
-                        departments: a.departments,
-                    },
-                    f64::from(a.journals_per_day),
-                    a.templates,
-                    a.departments,
-                )
-            }
-        };
-
+        let scale = Scale::of(job, history, &mut notes);
         let combos = job.filters.combos().len() as u64;
-        let record_windows: Vec<RecordWindowPlan> = record_windows(range, tz)
-            .into_iter()
-            .map(|window| {
-                let journals = journals_per_day * window.days() as f64;
-                let per_combo = journals / combos as f64;
-                // ceil with a hair of slack so 2000.0000001 journals do not make a 21st page.
-                let pages = ((per_combo / PAGE_SIZE as f64) - 1e-9).ceil().max(1.0) as u64;
-                RecordWindowPlan {
-                    window,
-                    journals: journals.round() as u64,
-                    calls: combos * pages,
-                }
-            })
-            .collect();
-        let journals = (journals_per_day * range.days() as f64).round() as u64;
+        let record_windows = record_window_plans(range, tz, scale.journals_per_day, combos);
+        let journals = (scale.journals_per_day * range.days() as f64).round() as u64;
 
         let stats_windows = stats_windows(range, tz);
         let stats_templates = if !job.filters.template_ids.is_empty() {
             job.filters.template_ids.len() as u64
         } else {
-            u64::from(templates_seen)
+            u64::from(scale.templates_seen)
         };
-
-        let mut calls = Vec::new();
-        let record_calls: u64 = record_windows.iter().map(|w| w.calls).sum();
-        let chains = (record_windows.len() as u64 * combos).max(1);
-        calls.push(paced(
-            Endpoint::RecordList,
-            record_calls,
-            limits,
-            limits.record_list_per_minute,
-            None,
-            chains,
-        ));
-        let details = if job.extract.details { journals } else { 0 };
-        calls.push(paced(
-            Endpoint::RecordDetail,
-            details,
-            limits,
-            limits.per_api_per_minute,
-            Some(limits.per_api_per_hour),
-            details,
-        ));
-        // Wedrive files: one download_wedrive_file and one GET of the bytes per file, at the
-        // rate an earlier run's details referenced them (no estimate without history).
+        // Wedrive files: at the rate an earlier run's details referenced them (no estimate
+        // without history).
         let wedrive_files = match history {
             Some(h) if job.extract.wedrive_files && h.journals > 0 => {
                 let per_journal = h.wedrive_files as f64 / h.journals as f64;
@@ -300,72 +240,16 @@ impl Plan {
             }
             _ => None,
         };
-        if let Some(files) = wedrive_files {
-            calls.push(paced(
-                Endpoint::WedriveDownload,
-                files,
-                limits,
-                limits.per_api_per_minute,
-                Some(limits.per_api_per_hour),
-                files,
-            ));
-            // The bytes come from download_url, outside the API quotas: only concurrency paces
-            // them.
-            let in_flight = (limits.max_in_flight as u64).clamp(1, files.max(1));
-            calls.push(EndpointPlan {
-                endpoint: Endpoint::WedriveBytes.name(),
-                calls: files,
-                quota: "no quota".into(),
-                seconds: files as f64 * ASSUMED_LATENCY_S / in_flight as f64,
-            });
-        }
-        let stats = if job.extract.stats {
-            stats_templates * stats_windows.len() as u64
-        } else {
-            0
-        };
-        calls.push(paced(
-            Endpoint::StatList,
-            stats,
-            limits,
-            limits.per_api_per_minute,
-            Some(limits.per_api_per_hour),
-            stats,
-        ));
-        let (department_calls, user_calls) = match job.extract.directory {
-            DirectorySource::Api => (1, u64::from(departments)),
-            DirectorySource::Csv(_) | DirectorySource::None => (0, 0),
-        };
-        calls.push(paced(
-            Endpoint::DepartmentList,
-            department_calls,
-            limits,
-            limits.per_api_per_minute,
-            Some(limits.per_api_per_hour),
-            1,
-        ));
-        calls.push(paced(
-            Endpoint::UserList,
-            user_calls,
-            limits,
-            limits.per_api_per_minute,
-            Some(limits.per_api_per_hour),
-            user_calls,
-        ));
-
-        let work_s: f64 = calls.iter().map(|c| c.seconds).sum();
-        // One token, and one more each time a long run outlives it.
-        let tokens = 1 + (work_s / TOKEN_LIFETIME_S) as u64;
-        calls.insert(
-            0,
-            paced(
-                Endpoint::GetToken,
-                tokens,
-                limits,
-                limits.per_api_per_minute,
-                Some(limits.per_api_per_hour),
-                1,
-            ),
+        let calls = endpoint_calls(
+            job,
+            &Volumes {
+                record_windows: &record_windows,
+                combos,
+                journals,
+                wedrive_files,
+                stat_lists: stats_templates * stats_windows.len() as u64,
+                departments: scale.departments,
+            },
         );
 
         match (job.extract.wedrive_files, wedrive_files) {
@@ -388,7 +272,7 @@ impl Plan {
             days: range.days(),
             timezone: tz.name().to_string(),
             period: job.period(),
-            basis,
+            basis: scale.basis,
             filter_combos: combos,
             journals,
             record_windows,
@@ -409,6 +293,138 @@ impl Plan {
             .map(|c| c.calls)
             .sum()
     }
+}
+
+/// What the plan scales to the range, and what it stands on.
+struct Scale {
+    basis: Basis,
+    journals_per_day: f64,
+    templates_seen: u32,
+    departments: u32,
+}
+
+impl Scale {
+    /// An earlier run's measures when there are some, else the job's `[plan]` assumptions
+    /// (and a note that says so).
+    fn of(job: &Job, history: Option<&PlanHistory>, notes: &mut Vec<String>) -> Scale {
+        match history {
+            Some(h) => Scale {
+                basis: Basis::History(*h),
+                journals_per_day: h.journals as f64 / f64::from(h.days),
+                templates_seen: h.templates,
+                departments: h.departments,
+            },
+            None => {
+                let a = &job.plan;
+                notes.push(format!(
+                    "no history: no earlier run of this job measured the corp, so the plan assumes {} journals a day, {} templates and {} departments (set [plan] journals_per_day / templates / departments in the job file)",
+                    a.journals_per_day, a.templates, a.departments
+                ));
+                Scale {
+                    basis: Basis::Assumed {
+                        journals_per_day: a.journals_per_day,
+                        templates: a.templates,
+                        departments: a.departments,
+                    },
+                    journals_per_day: f64::from(a.journals_per_day),
+                    templates_seen: a.templates,
+                    departments: a.departments,
+                }
+            }
+        }
+    }
+}
+
+/// The record-list windows of `range` and the pages each takes for `combos` filter
+/// combinations at `journals_per_day`.
+fn record_window_plans(
+    range: DateRange,
+    tz: Tz,
+    journals_per_day: f64,
+    combos: u64,
+) -> Vec<RecordWindowPlan> {
+    record_windows(range, tz)
+        .into_iter()
+        .map(|window| {
+            let journals = journals_per_day * window.days() as f64;
+            let per_combo = journals / combos as f64;
+            // ceil with a hair of slack so 2000.0000001 journals do not make a 21st page.
+            let pages = ((per_combo / PAGE_SIZE as f64) - 1e-9).ceil().max(1.0) as u64;
+            RecordWindowPlan {
+                window,
+                journals: journals.round() as u64,
+                calls: combos * pages,
+            }
+        })
+        .collect()
+}
+
+/// What the run will fetch, as the calls count it.
+struct Volumes<'a> {
+    record_windows: &'a [RecordWindowPlan],
+    combos: u64,
+    /// Journals over the range.
+    journals: u64,
+    /// Wedrive files over the range, when an earlier run gives a rate.
+    wedrive_files: Option<u64>,
+    /// `get_stat_list` calls when stats are fetched: templates × stats windows.
+    stat_lists: u64,
+    departments: u32,
+}
+
+/// The calls of every endpoint, in the order the run makes them, each paced by its quota.
+fn endpoint_calls(job: &Job, v: &Volumes<'_>) -> Vec<EndpointPlan> {
+    let limits = &job.source.limits;
+    let per_api = |endpoint, calls, parallel| {
+        paced(
+            endpoint,
+            calls,
+            limits,
+            limits.per_api_per_minute,
+            Some(limits.per_api_per_hour),
+            parallel,
+        )
+    };
+    let mut calls = Vec::new();
+    let record_calls: u64 = v.record_windows.iter().map(|w| w.calls).sum();
+    let chains = (v.record_windows.len() as u64 * v.combos).max(1);
+    calls.push(paced(
+        Endpoint::RecordList,
+        record_calls,
+        limits,
+        limits.record_list_per_minute,
+        None,
+        chains,
+    ));
+    let details = if job.extract.details { v.journals } else { 0 };
+    calls.push(per_api(Endpoint::RecordDetail, details, details));
+    // One download_wedrive_file and one GET of the bytes per file.
+    if let Some(files) = v.wedrive_files {
+        calls.push(per_api(Endpoint::WedriveDownload, files, files));
+        // The bytes come from download_url, outside the API quotas: only concurrency paces
+        // them.
+        let in_flight = (limits.max_in_flight as u64).clamp(1, files.max(1));
+        calls.push(EndpointPlan {
+            endpoint: Endpoint::WedriveBytes.name(),
+            calls: files,
+            quota: "no quota".into(),
+            seconds: files as f64 * ASSUMED_LATENCY_S / in_flight as f64,
+        });
+    }
+    let stats = if job.extract.stats { v.stat_lists } else { 0 };
+    calls.push(per_api(Endpoint::StatList, stats, stats));
+    let (department_calls, user_calls) = match job.extract.directory {
+        DirectorySource::Api => (1, u64::from(v.departments)),
+        DirectorySource::Csv(_) | DirectorySource::None => (0, 0),
+    };
+    calls.push(per_api(Endpoint::DepartmentList, department_calls, 1));
+    calls.push(per_api(Endpoint::UserList, user_calls, user_calls));
+
+    let work_s: f64 = calls.iter().map(|c| c.seconds).sum();
+    // One token, and one more each time a long run outlives it.
+    let tokens = 1 + (work_s / TOKEN_LIFETIME_S) as u64;
+    calls.insert(0, per_api(Endpoint::GetToken, tokens, 1));
+    calls
 }
 
 /// The plan of `calls` calls of `endpoint` paced at `per_minute` (and `per_hour`), with at most
@@ -576,292 +592,4 @@ impl fmt::Display for Plan {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::job::{parse, LoadOptions, RangeSpec, Relative};
-    use std::path::Path;
-
-    fn date(s: &str) -> NaiveDate {
-        crate::job::parse_local_date(s).expect("test date")
-    }
-
-    fn range(a: &str, b: &str) -> DateRange {
-        DateRange::new(date(a), date(b)).expect("test range")
-    }
-
-    fn job(extra: &str) -> Job {
-        let text = format!("name = \"t\"\n[source]\ncorp_id = \"c\"\nsecret = \"s\"\n[range]\nstart = 2026-10-01\nend = 2026-11-01\n{extra}");
-        parse(
-            &text,
-            Path::new("t.toml"),
-            &|_: &str| None,
-            &LoadOptions::default(),
-        )
-        .expect("test job parses")
-    }
-
-    #[test]
-    fn shanghai_windows_are_calendar_months_at_utc_plus_8() {
-        let tz = chrono_tz::Asia::Shanghai;
-        let windows = record_windows(range("2026-01-15", "2026-04-03"), tz);
-        let dates: Vec<_> = windows
-            .iter()
-            .map(|w| (w.start_date.to_string(), w.end_date.to_string()))
-            .collect();
-        assert_eq!(
-            dates,
-            [
-                ("2026-01-15", "2026-02-01"),
-                ("2026-02-01", "2026-03-01"),
-                ("2026-03-01", "2026-04-01"),
-                ("2026-04-01", "2026-04-03")
-            ]
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-        );
-        // Local midnight in Shanghai is 16:00 UTC the day before, every day of the year (no DST).
-        let utc_2026_01_15 = date("2026-01-15")
-            .and_time(NaiveTime::MIN)
-            .and_utc()
-            .timestamp();
-        assert_eq!(windows[0].start, utc_2026_01_15 - 8 * 3600);
-        for w in &windows {
-            assert_eq!(w.end - w.start, w.days() * 86_400, "{w:?}");
-            assert!(w.end - w.start <= 31 * 86_400);
-        }
-        // Windows tile the range: each starts where the previous ended.
-        for pair in windows.windows(2) {
-            assert_eq!(pair[0].end, pair[1].start);
-            assert_eq!(pair[0].end_date, pair[1].start_date);
-        }
-    }
-
-    #[test]
-    fn windows_across_a_year_end_and_a_leap_february() {
-        let windows = record_windows(range("2027-12-31", "2028-03-01"), chrono_tz::Asia::Shanghai);
-        let days: Vec<i64> = windows.iter().map(Window::days).collect();
-        assert_eq!(days, [1, 31, 29]);
-    }
-
-    #[test]
-    fn dst_zone_windows_follow_local_midnights() {
-        // New York leaves DST at 02:00 on 2026-11-01: October's window is 31 whole days, the
-        // window of November 1st lasts 25 hours, and March 8th (DST starts) 23 hours.
-        let w = record_windows(
-            range("2026-10-01", "2026-11-02"),
-            chrono_tz::America::New_York,
-        );
-        assert_eq!(w[0].end - w[0].start, 31 * 86_400);
-        assert_eq!(w[1].end - w[1].start, 86_400 + 3600);
-        let w = record_windows(
-            range("2026-03-08", "2026-03-09"),
-            chrono_tz::America::New_York,
-        );
-        assert_eq!(w[0].end - w[0].start, 86_400 - 3600);
-        // São Paulo once skipped midnight on DST start (2018-11-04 00:00 did not exist).
-        let t = local_midnight(chrono_tz::America::Sao_Paulo, date("2018-11-04"));
-        let one_am = chrono_tz::America::Sao_Paulo
-            .from_local_datetime(&date("2018-11-04").and_hms_opt(1, 0, 0).expect("valid time"))
-            .single()
-            .expect("01:00 exists");
-        assert_eq!(t, one_am.timestamp());
-    }
-
-    #[test]
-    fn stats_windows_are_at_most_365_days() {
-        let w = stats_windows(range("2024-01-01", "2026-03-01"), chrono_tz::Asia::Shanghai);
-        let days: Vec<i64> = w.iter().map(Window::days).collect();
-        assert_eq!(
-            days.iter().sum::<i64>(),
-            (date("2026-03-01") - date("2024-01-01")).num_days()
-        );
-        assert!(days.iter().all(|d| *d <= 365), "{days:?}");
-        assert_eq!(days, [365, 365, 60]); // 2024 has 366 days: its last day opens the second window
-    }
-
-    #[test]
-    fn relative_ranges_resolve_to_whole_periods() {
-        let today = date("2026-11-04"); // a Wednesday
-        assert_eq!(
-            Relative::Month.resolve(today),
-            range("2026-10-01", "2026-11-01")
-        );
-        assert_eq!(
-            Relative::Week.resolve(today),
-            range("2026-10-26", "2026-11-02")
-        );
-        assert_eq!(
-            Relative::Day.resolve(today),
-            range("2026-11-03", "2026-11-04")
-        );
-        assert_eq!(
-            Relative::Days(30).resolve(today),
-            range("2026-10-05", "2026-11-04")
-        );
-        // On a Monday the last whole week ended yesterday; in January the last month is December.
-        assert_eq!(
-            Relative::Week.resolve(date("2026-11-02")),
-            range("2026-10-26", "2026-11-02")
-        );
-        assert_eq!(
-            Relative::Month.resolve(date("2027-01-01")),
-            range("2026-12-01", "2027-01-01")
-        );
-        assert_eq!(
-            Relative::Month.resolve(date("2027-03-31")),
-            range("2027-02-01", "2027-03-01")
-        );
-        let mut j = job("");
-        j.range = RangeSpec::Last(Relative::Week);
-        assert_eq!(j.resolve_range(today), range("2026-10-26", "2026-11-02"));
-        assert_eq!(j.period(), Period::Week);
-    }
-
-    #[test]
-    fn periods_follow_the_range_length() {
-        let mut j = job("");
-        for (a, b, want) in [
-            ("2026-10-01", "2026-10-29", Period::Month),
-            ("2026-10-01", "2026-10-28", Period::Week),
-            ("2026-10-01", "2026-10-08", Period::Week),
-            ("2026-10-01", "2026-10-07", Period::Day),
-        ] {
-            j.range = RangeSpec::Absolute(range(a, b));
-            assert_eq!(j.period(), want, "{a}..{b}");
-        }
-        j.range = RangeSpec::Last(Relative::Days(90));
-        assert_eq!(j.period(), Period::Day);
-    }
-
-    #[test]
-    fn quota_arithmetic() {
-        // A window's worth leaves at once: one quota costs no wait, one call more a period.
-        assert_eq!(quota_seconds(600, 600, None), 0.0);
-        assert_eq!(quota_seconds(601, 600, None), 60.0);
-        assert_eq!(quota_seconds(10_000, 10_000, Some(150_000)), 0.0);
-        // 300,000 details: the first 150,000 in 15 windows then wait the hour, the rest again.
-        assert_eq!(
-            quota_seconds(300_000, 10_000, Some(150_000)),
-            3600.0 + 14.0 * 60.0
-        );
-        assert_eq!(quota_seconds(150_001, 10_000, Some(150_000)), 3600.0);
-        assert_eq!(quota_seconds(0, 600, None), 0.0);
-        assert_eq!(human_duration(3723), "1h 02m 03s");
-        assert_eq!(human_duration(245), "4m 05s");
-        assert_eq!(human_duration(6), "6s");
-    }
-
-    #[test]
-    fn calls_scale_history_to_the_range() {
-        let j = job("");
-        let h = PlanHistory {
-            days: 31,
-            journals: 2050,
-            templates: 4,
-            departments: 9,
-            wedrive_files: 1025,
-        };
-        let plan = Plan::build(&j, range("2026-10-01", "2026-11-01"), Some(&h));
-        assert_eq!(plan.journals, 2050);
-        assert_eq!(plan.calls_for(Endpoint::RecordList), 21); // 2050 journals: 20 full pages + 1 short
-        assert_eq!(plan.calls_for(Endpoint::RecordDetail), 2050);
-        assert_eq!(plan.calls_for(Endpoint::StatList), 4);
-        assert_eq!(plan.calls_for(Endpoint::DepartmentList), 1);
-        assert_eq!(plan.calls_for(Endpoint::UserList), 9);
-        assert_eq!(plan.calls_for(Endpoint::GetToken), 1);
-        assert_eq!(plan.total_calls, 21 + 2050 + 4 + 1 + 9 + 1);
-        // Details dominate: 2050 calls, 8 in flight at 0.2 s, slower than 10,000/min.
-        let details = plan
-            .calls
-            .iter()
-            .find(|c| c.endpoint == "get_record_detail")
-            .expect("details planned");
-        assert!(
-            (details.seconds - 2050.0 * 0.2 / 8.0).abs() < 1e-9,
-            "{details:?}"
-        );
-
-        // Half the days → half the journals, in two windows of at most one month.
-        let plan = Plan::build(&j, range("2026-10-20", "2026-11-05"), Some(&h));
-        assert_eq!(plan.record_windows.len(), 2);
-        assert_eq!(plan.journals, (2050.0_f64 * 16.0 / 31.0).round() as u64);
-        // 12 days in October (≈794 journals, 8 pages), 4 in November (≈265, 3 pages).
-        assert_eq!(plan.calls_for(Endpoint::RecordList), 8 + 3);
-    }
-
-    #[test]
-    fn filter_combinations_multiply_record_chains() {
-        let j = job("[filters]\ntemplate_ids = [\"a\", \"b\"]\ncreators = [\"u1\", \"u2\", \"u3\"]\n[extract]\ndirectory = \"none\"\nstats = false\n");
-        let combos = j.filters.combos();
-        assert_eq!(combos.len(), 6);
-        assert!(combos
-            .iter()
-            .all(|c| c.len() == 2 && c[0].key == "template_id" && c[1].key == "creator"));
-        let plan = Plan::build(&j, range("2026-10-01", "2026-11-01"), None);
-        assert!(matches!(
-            plan.basis,
-            Basis::Assumed {
-                journals_per_day: 200,
-                ..
-            }
-        ));
-        // 6200 assumed journals over 6 chains: 1033.3 each → 11 pages each.
-        assert_eq!(plan.calls_for(Endpoint::RecordList), 6 * 11);
-        assert_eq!(plan.calls_for(Endpoint::StatList), 0);
-        assert_eq!(plan.calls_for(Endpoint::UserList), 0);
-        assert!(plan.notes.iter().any(|n| n.starts_with("no history")));
-        let text = plan.to_string();
-        assert!(
-            text.contains("no history") && text.contains("2026-10-01"),
-            "{text}"
-        );
-        let json = serde_json::to_value(&plan).expect("plan serialises");
-        assert_eq!(json["record_windows"][0]["start_date"], "2026-10-01");
-        assert_eq!(json["calls"][1]["endpoint"], "get_record_list");
-    }
-
-    #[test]
-    fn empty_windows_still_take_one_call() {
-        let j = job("[plan]\njournals_per_day = 0\n");
-        let plan = Plan::build(&j, range("2026-10-01", "2026-12-01"), None);
-        assert_eq!(plan.calls_for(Endpoint::RecordList), 2);
-        assert_eq!(plan.calls_for(Endpoint::RecordDetail), 0);
-    }
-
-    #[test]
-    fn wedrive_downloads_scale_history_when_asked_for() {
-        let h = PlanHistory {
-            days: 31,
-            journals: 2000,
-            templates: 4,
-            departments: 9,
-            wedrive_files: 500,
-        };
-        let off = Plan::build(&job(""), range("2026-10-01", "2026-11-01"), Some(&h));
-        assert_eq!(off.calls_for(Endpoint::WedriveDownload), 0);
-        assert!(!off
-            .calls
-            .iter()
-            .any(|c| c.endpoint == "download_wedrive_file"));
-
-        let j = job("[extract]\nwedrive_files = true\n");
-        let plan = Plan::build(&j, range("2026-10-01", "2026-11-01"), Some(&h));
-        assert_eq!(plan.calls_for(Endpoint::WedriveDownload), 500);
-        assert_eq!(plan.calls_for(Endpoint::WedriveBytes), 500);
-        assert_eq!(plan.total_calls, 20 + 2000 + 500 + 500 + 4 + 1 + 9 + 1);
-        // A quarter of a file a journal: 8 days of 2000/31 a day.
-        let plan = Plan::build(&j, range("2026-10-01", "2026-10-09"), Some(&h));
-        let expected = ((2000.0_f64 * 8.0 / 31.0).round() * 0.25).round() as u64;
-        assert_eq!(plan.calls_for(Endpoint::WedriveDownload), expected);
-        assert!(plan
-            .notes
-            .iter()
-            .any(|n| n.contains("wedrive files estimated")));
-
-        let plan = Plan::build(&j, range("2026-10-01", "2026-11-01"), None);
-        assert_eq!(plan.calls_for(Endpoint::WedriveDownload), 0);
-        assert!(plan
-            .notes
-            .iter()
-            .any(|n| n.starts_with("wedrive files are not estimated")));
-    }
-}
+mod tests;

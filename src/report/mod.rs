@@ -1,7 +1,9 @@
 //! Reports: polars lazy queries over the flattened tables (late, unreported and read rates).
 //!
-//! Owns the metrics' definitions (design §5); takes DataFrames / LazyFrames in and gives
-//! DataFrames out. It does no I/O and knows nothing of files or formats (that is [`crate::sink`]).
+//! Owns the metrics' definitions (the README's "Output tables and reports"); takes DataFrames /
+//! LazyFrames in and gives DataFrames out. It does no I/O and knows nothing of files or formats
+//! (that is [`crate::sink`]). A user without a department is named flatten's
+//! [`UNKNOWN_DEPARTMENT`], as in the frames it reads.
 //!
 //! Definitions, shared by every report:
 //! - the unit of the stat reports is a DISTINCT user × cycle (template_id, cycle_begin, userid):
@@ -20,10 +22,8 @@
 use chrono::NaiveDate;
 use polars::prelude::*;
 
+use crate::flatten::UNKNOWN_DEPARTMENT;
 use crate::job::{Period, ReportKind};
-
-/// Department name used when the directory gives none (design §5).
-pub const UNKNOWN_DEPARTMENT: &str = "unknown";
 
 /// Columns the stat reports read from `stat_items`.
 const STAT_ITEMS_COLUMNS: &[&str] = &[
@@ -73,9 +73,9 @@ pub enum ReportError {
 /// as an in-memory frame; cloning a `LazyFrame` only clones its plan.
 #[derive(Clone)]
 pub struct ReportInputs {
-    /// `stat_items` (design §4, plus `cycle_date`).
+    /// `stat_items`, as `docs/schema.md` describes it (`cycle_date` included).
     pub stat_items: LazyFrame,
-    /// `journals` (design §4, plus `report_date`).
+    /// `journals`, as `docs/schema.md` describes it (`report_date` included).
     pub journals: LazyFrame,
 }
 

@@ -5,6 +5,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::rng::Rng;
+#[cfg(doc)]
+use crate::wecom::errcode;
 
 /// How long a "slow" answer waits before answering correctly.
 pub const SLOW_RESPONSE: Duration = Duration::from_millis(300);
@@ -12,9 +14,9 @@ pub const SLOW_RESPONSE: Duration = Duration::from_millis(300);
 /// One injected misbehaviour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Fault {
-    /// errcode -1, "system busy".
+    /// [`errcode::SYSTEM_BUSY`] (-1), "system busy".
     Busy,
-    /// errcode 45009 although the quota is not used up.
+    /// [`errcode::FREQUENCY_LIMITED`] (45009) although the quota is not used up.
     Quota,
     /// HTTP 502 with an HTML body, as a gateway in front of WeCom sends.
     BadGateway,

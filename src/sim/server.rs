@@ -21,6 +21,7 @@ use serde_json::{json, Map, Value};
 use super::faults::{Fault, FaultPlan, SLOW_RESPONSE};
 use super::rng::{hash_str, mix, Rng, ALNUM};
 use super::{Org, SimConfig, SimCounters};
+use crate::wecom::errcode;
 use crate::wecom::types::{
     Control, ControlValue, RecordDetailRequest, RecordListRequest, StatListRequest,
     WedriveDownloadRequest,
@@ -85,7 +86,7 @@ pub(crate) enum Reply {
 impl Reply {
     fn ok(fields: Value) -> Reply {
         let mut m = Map::new();
-        m.insert("errcode".into(), json!(0));
+        m.insert("errcode".into(), json!(errcode::OK));
         m.insert("errmsg".into(), json!("ok"));
         if let Value::Object(f) = fields {
             m.extend(f);
@@ -94,26 +95,30 @@ impl Reply {
     }
 
     /// An error the way WeCom words it: the message, a hint and where to read more.
-    fn error(errcode: i64, message: &str) -> Reply {
+    fn error(code: i64, message: &str) -> Reply {
         let hint = format!("[{}_{:x}]", unix_ms() / 1000, mix(unix_ms()) & 0xFFFF);
         Reply::Json(json!({
-            "errcode": errcode,
+            "errcode": code,
             "errmsg": format!(
-                "{message}, hint: {hint}, from ip: 127.0.0.1, more info at https://open.work.weixin.qq.com/devtool/query?e={errcode}"
+                "{message}, hint: {hint}, from ip: 127.0.0.1, more info at https://open.work.weixin.qq.com/devtool/query?e={code}"
             ),
         }))
     }
 
     fn errcode(&self) -> Option<i64> {
         match self {
-            Reply::Json(v) => Some(v.get("errcode").and_then(Value::as_i64).unwrap_or(0)),
+            Reply::Json(v) => Some(
+                v.get("errcode")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(errcode::OK),
+            ),
             _ => None,
         }
     }
 
     fn is_success(&self) -> bool {
         match self {
-            Reply::Json(_) => self.errcode() == Some(0),
+            Reply::Json(_) => self.errcode() == Some(errcode::OK),
             Reply::File { .. } => true,
             Reply::Truncated(_) | Reply::Status(..) => false,
         }
@@ -174,21 +179,18 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// shape (missing or mistyped fields) is 301066.
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Reply> {
     serde_json::from_slice(body).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => {
-            Reply::error(301066, &format!("invalid request parameters: {e}"))
-        }
-        _ => Reply::error(47001, "data format error"),
+        serde_json::error::Category::Data => Reply::error(
+            errcode::JOURNAL_BAD_PARAMETERS,
+            &format!("invalid request parameters: {e}"),
+        ),
+        _ => Reply::error(errcode::DATA_FORMAT_ERROR, "data format error"),
     })
 }
 
 fn walk_wedrive(controls: &[Control], out: &mut Vec<String>) {
-    for c in controls {
-        match &c.value {
-            ControlValue::WedriveFile { files } => {
-                out.extend(files.iter().map(|f| f.fileid.clone()))
-            }
-            ControlValue::Table { rows } => rows.iter().for_each(|r| walk_wedrive(&r.list, out)),
-            _ => {}
+    for c in Control::walk(controls) {
+        if let ControlValue::WedriveFile { files } = &c.value {
+            out.extend(files.iter().map(|f| f.fileid.clone()));
         }
     }
 }
@@ -268,13 +270,20 @@ impl Sim {
     fn check_token(&self, query: &HashMap<String, String>) -> Result<(), Reply> {
         let token = query.get("access_token").map(String::as_str).unwrap_or("");
         if token.is_empty() {
-            return Err(Reply::error(41001, "access_token missing"));
+            return Err(Reply::error(
+                errcode::ACCESS_TOKEN_MISSING,
+                "access_token missing",
+            ));
         }
         match lock(&self.tokens).live.get(token) {
-            None => Err(Reply::error(40014, "invalid access_token")),
-            Some(expires) if Instant::now() >= *expires => {
-                Err(Reply::error(42001, "access_token expired"))
-            }
+            None => Err(Reply::error(
+                errcode::INVALID_ACCESS_TOKEN,
+                "invalid access_token",
+            )),
+            Some(expires) if Instant::now() >= *expires => Err(Reply::error(
+                errcode::ACCESS_TOKEN_EXPIRED,
+                "access_token expired",
+            )),
             Some(_) => Ok(()),
         }
     }
@@ -300,7 +309,10 @@ impl Sim {
         };
         if over {
             lock(&self.counters).quota_exceeded += 1;
-            return Err(Reply::error(45009, "api freq out of limit"));
+            return Err(Reply::error(
+                errcode::FREQUENCY_LIMITED,
+                "api freq out of limit",
+            ));
         }
         Ok(())
     }
@@ -322,8 +334,10 @@ impl Sim {
                 fault = self.faults.roll();
                 match fault {
                     None => handler(self),
-                    Some(Fault::Busy) => Reply::error(-1, "system busy"),
-                    Some(Fault::Quota) => Reply::error(45009, "api freq out of limit"),
+                    Some(Fault::Busy) => Reply::error(errcode::SYSTEM_BUSY, "system busy"),
+                    Some(Fault::Quota) => {
+                        Reply::error(errcode::FREQUENCY_LIMITED, "api freq out of limit")
+                    }
                     Some(Fault::BadGateway) => Reply::Status(
                         StatusCode::BAD_GATEWAY,
                         "<html><body><h1>502 Bad Gateway</h1></body></html>",
@@ -344,16 +358,16 @@ impl Sim {
         let corpid = query.get("corpid").map(String::as_str).unwrap_or("");
         let secret = query.get("corpsecret").map(String::as_str).unwrap_or("");
         if corpid.is_empty() {
-            return Reply::error(41002, "corpid missing");
+            return Reply::error(errcode::CORP_ID_MISSING, "corpid missing");
         }
         if secret.is_empty() {
-            return Reply::error(41004, "corpsecret missing");
+            return Reply::error(errcode::SECRET_MISSING, "corpsecret missing");
         }
         if corpid != self.config.corp_id {
-            return Reply::error(40013, "invalid corpid");
+            return Reply::error(errcode::INVALID_CORP_ID, "invalid corpid");
         }
         if secret != self.config.secret {
-            return Reply::error(40001, "invalid credential");
+            return Reply::error(errcode::INVALID_SECRET, "invalid credential");
         }
         let ttl = self.config.token_ttl;
         let token = {
@@ -378,25 +392,31 @@ impl Sim {
         };
         if req.starttime > req.endtime {
             return Reply::error(
-                301066,
+                errcode::JOURNAL_BAD_PARAMETERS,
                 "invalid request parameters: starttime after endtime",
             );
         }
         if req.endtime - req.starttime > MAX_RECORD_WINDOW_S {
             return Reply::error(
-                301066,
+                errcode::JOURNAL_BAD_PARAMETERS,
                 "invalid request parameters: time range over one month",
             );
         }
         if req.limit == 0 || req.limit > 100 {
-            return Reply::error(301066, "invalid request parameters: limit must be 1..=100");
+            return Reply::error(
+                errcode::JOURNAL_BAD_PARAMETERS,
+                "invalid request parameters: limit must be 1..=100",
+            );
         }
         let mut creators = Vec::new();
         let mut departments = Vec::new();
         let mut templates = Vec::new();
         for f in &req.filters {
             if f.key.len() > 256 || f.value.len() > 256 {
-                return Reply::error(301066, "invalid request parameters: filter over 256 bytes");
+                return Reply::error(
+                    errcode::JOURNAL_BAD_PARAMETERS,
+                    "invalid request parameters: filter over 256 bytes",
+                );
             }
             match f.key.as_str() {
                 "creator" => creators.push(f.value.as_str()),
@@ -404,18 +424,23 @@ impl Sim {
                     Ok(d) => departments.push(d),
                     Err(_) => {
                         return Reply::error(
-                            301066,
+                            errcode::JOURNAL_BAD_PARAMETERS,
                             "invalid request parameters: department filter",
                         )
                     }
                 },
                 "template_id" => templates.push(f.value.as_str()),
-                _ => return Reply::error(301066, "invalid request parameters: unknown filter key"),
+                _ => {
+                    return Reply::error(
+                        errcode::JOURNAL_BAD_PARAMETERS,
+                        "invalid request parameters: unknown filter key",
+                    )
+                }
             }
         }
         if templates.iter().any(|t| self.denied(Some(*t))) {
             return Reply::error(
-                301065,
+                errcode::JOURNAL_NO_PERMISSION,
                 "no permission to pull journal data of this template",
             );
         }
@@ -462,10 +487,10 @@ impl Sim {
             .by_uuid
             .get(journal_uuid)
             .and_then(|&i| self.org.journals.get(i))
-            .ok_or_else(|| Reply::error(301084, "invalid journaluuid"))?;
+            .ok_or_else(|| Reply::error(errcode::JOURNAL_INVALID_UUID, "invalid journaluuid"))?;
         if self.denied(journal.template_id.as_deref()) {
             return Err(Reply::error(
-                301065,
+                errcode::JOURNAL_NO_PERMISSION,
                 "no permission to pull journal data of this template",
             ));
         }
@@ -483,7 +508,7 @@ impl Sim {
         };
         match serde_json::to_value(journal) {
             Ok(info) => Reply::ok(json!({ "info": info })),
-            Err(_) => Reply::error(301067, "internal error"),
+            Err(_) => Reply::error(errcode::JOURNAL_INTERNAL_ERROR, "internal error"),
         }
     }
 
@@ -494,16 +519,19 @@ impl Sim {
         };
         if req.starttime > req.endtime || req.endtime - req.starttime > MAX_STAT_WINDOW_S {
             return Reply::error(
-                301066,
+                errcode::JOURNAL_BAD_PARAMETERS,
                 "invalid request parameters: time range over one year",
             );
         }
         if !self.org.templates.iter().any(|t| t.id == req.template_id) {
-            return Reply::error(301066, "invalid request parameters: template_id");
+            return Reply::error(
+                errcode::JOURNAL_BAD_PARAMETERS,
+                "invalid request parameters: template_id",
+            );
         }
         if self.denied(Some(&req.template_id)) {
             return Reply::error(
-                301065,
+                errcode::JOURNAL_NO_PERMISSION,
                 "no permission to pull journal data of this template",
             );
         }
@@ -516,7 +544,7 @@ impl Sim {
             .collect();
         match serde_json::to_value(cycles) {
             Ok(list) => Reply::ok(json!({ "stat_list": list })),
-            Err(_) => Reply::error(301067, "internal error"),
+            Err(_) => Reply::error(errcode::JOURNAL_INTERNAL_ERROR, "internal error"),
         }
     }
 
@@ -544,7 +572,7 @@ impl Sim {
             .and_then(|&i| self.org.journals.get(i));
         if owner.map(|j| &j.journal_uuid) != Some(&journal.journal_uuid) {
             return Reply::error(
-                301066,
+                errcode::JOURNAL_BAD_PARAMETERS,
                 "invalid request parameters: fileid not in this journal",
             );
         }
@@ -591,11 +619,11 @@ impl Sim {
             None => None,
             Some(s) => match s.parse::<u64>() {
                 Ok(id) => Some(id),
-                Err(_) => return Reply::error(60123, "invalid party id"),
+                Err(_) => return Reply::error(errcode::INVALID_DEPARTMENT_ID, "invalid party id"),
             },
         };
         let Some(list) = super::org::departments_under(&self.org, id) else {
-            return Reply::error(60123, "invalid party id");
+            return Reply::error(errcode::INVALID_DEPARTMENT_ID, "invalid party id");
         };
         let department: Vec<Value> = list
             .iter()
@@ -610,18 +638,18 @@ impl Sim {
             .map(|s| s.trim())
             .filter(|s| !s.is_empty())
         else {
-            return Reply::error(40066, "invalid department list");
+            return Reply::error(errcode::INVALID_DEPARTMENT_LIST, "invalid department list");
         };
         let Ok(id) = raw.parse::<u64>() else {
-            return Reply::error(60123, "invalid party id");
+            return Reply::error(errcode::INVALID_DEPARTMENT_ID, "invalid party id");
         };
         if !self.org.departments.iter().any(|d| d.id == id) {
-            return Reply::error(60123, "invalid party id");
+            return Reply::error(errcode::INVALID_DEPARTMENT_ID, "invalid party id");
         }
         let users = super::org::members_of(&self.org, id);
         match serde_json::to_value(users) {
             Ok(list) => Reply::ok(json!({ "userlist": list })),
-            Err(_) => Reply::error(-1, "system busy"),
+            Err(_) => Reply::error(errcode::SYSTEM_BUSY, "system busy"),
         }
     }
 }
@@ -678,8 +706,10 @@ async fn user_list(State(sim): State<Arc<Sim>>, Query(q): Q) -> Response {
 
 /// `user/list_id` needs the contacts-sync secret; the journal app's secret is refused.
 async fn user_list_id(State(sim): State<Arc<Sim>>, Query(q): Q) -> Response {
-    sim.api(USER_LIST_ID, &q, |_| Reply::error(48002, "api forbidden"))
-        .await
+    sim.api(USER_LIST_ID, &q, |_| {
+        Reply::error(errcode::API_FORBIDDEN, "api forbidden")
+    })
+    .await
 }
 
 async fn wedrive_bytes(

@@ -54,6 +54,9 @@ pub struct Gap {
     pub errcode: Option<i64>,
     /// The API's errmsg or our explanation.
     pub detail: String,
+    /// How a person could close the gap (e.g. for 301065, which app setting to change).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -5,18 +5,19 @@
 //!
 //! Owns file layout and formats; computes no metric. Its only network calls are to the output
 //! root's object store. It must not touch the store, and writes only under the output root it
-//! is given.
+//! is given. It writes any frame it is handed: which frames, and the names of single files (a
+//! report's, the workbook's), are the caller's (the pipeline's); no job or report logic lives
+//! here.
 //!
 //! Layout under the output root (`<out>`):
 //!
 //! ```text
-//! tables/<table>/report_month=YYYY-MM/part-0.parquet   journal tables (by report_date),
-//!                                                        stat tables (by cycle_date)
-//! tables/<table>/part-0.parquet                         departments, users (unpartitioned)
+//! tables/<table>/report_month=YYYY-MM/part-0.parquet   a partitioned dataset (by a Date column)
+//! tables/<table>/part-0.parquet                         an unpartitioned one
 //! csv/tables/<table>/report_month=YYYY-MM/part-0.csv    the same datasets as CSV …
 //! arrow/tables/<table>/report_month=YYYY-MM/part-0.arrow  … and as Arrow IPC files
-//! reports/<report>.{parquet,csv,arrow}
-//! <job>-<start>_<end>.xlsx                              one workbook per run
+//! <name>.{parquet,csv,arrow}                            a single frame (write_frame)
+//! <name>.xlsx                                           a workbook (write_workbook)
 //! runs/<run_id>.json                                    the run manifest
 //! ```
 //!
@@ -60,8 +61,8 @@ pub use manifest::{write_manifest, Gap, Manifest, ManifestRange, RunStatus};
 pub use storage::{OutputRoot, StorageError, StorageSettings, StoredObject};
 pub use table::{TableWriter, DEFAULT_FLUSH_ROWS};
 pub use xlsx::{
-    summary_items, workbook_file_name, write_workbook, SheetKind, SummaryItem, SummaryValue,
-    WorkbookOptions, WorkbookSheet,
+    write_workbook, BarChart, ReportStyle, SheetKind, SummaryItem, SummaryValue, WorkbookOptions,
+    WorkbookSheet,
 };
 
 /// Hive's directory name for rows whose partition value is null.
@@ -186,10 +187,6 @@ impl OutputDir {
         }
     }
 
-    pub fn reports_dir(&self) -> PathBuf {
-        self.root.join("reports")
-    }
-
     pub fn runs_dir(&self) -> PathBuf {
         self.root.join("runs")
     }
@@ -273,6 +270,19 @@ pub fn write_frame(
         written.push(file.commit(out)?);
     }
     Ok(written)
+}
+
+/// Stacks batches of one schema into one frame (`None` for no batch); the chunks stay as they
+/// are (callers rechunk when they need aligned chunks).
+pub(crate) fn concat_frames(frames: Vec<DataFrame>) -> PolarsResult<Option<DataFrame>> {
+    let mut iter = frames.into_iter();
+    let Some(mut first) = iter.next() else {
+        return Ok(None);
+    };
+    for frame in iter {
+        first.vstack_mut_owned(frame)?;
+    }
+    Ok(Some(first))
 }
 
 /// The formats among `formats` that a dataset or report file is written in, deduplicated, in a
@@ -519,8 +529,8 @@ fn csv_schema(schema: &Schema) -> Schema {
         .collect()
 }
 
-/// CSV cannot hold nested values: list columns are joined with `;` (design: "list columns joined
-/// with ;"); everything else is written as it is.
+/// CSV cannot hold nested values: list columns are joined with `;`, as a spreadsheet user
+/// expects; everything else is written as it is.
 fn csv_ready(batch: &DataFrame) -> PolarsResult<DataFrame> {
     let list_columns: Vec<Expr> = batch
         .columns()

@@ -6,7 +6,8 @@ use std::fs;
 use polars::prelude::*;
 
 use super::{
-    check_component, table_formats, temp_token, FileSink, OutputDir, SinkError, WrittenFile,
+    check_component, concat_frames, table_formats, temp_token, FileSink, OutputDir, SinkError,
+    WrittenFile,
     NULL_PARTITION, PARTITION_KEY,
 };
 use crate::job::Format;
@@ -323,7 +324,9 @@ impl TableWriter {
         }
         let pending = std::mem::take(&mut partition.pending);
         partition.pending_rows = 0;
-        let mut frame = concat_frames(pending).map_err(frame_err)?;
+        let Some(mut frame) = concat_frames(pending).map_err(frame_err)? else {
+            return Ok(());
+        };
         frame.rechunk_mut_par();
         // A single write can exceed `flush_rows` (one huge batch): cut it into row groups.
         let mut offset = 0;
@@ -397,15 +400,4 @@ fn check_partition_column(table: &str, column: &str, schema: &Schema) -> Result<
         column: column.to_owned(),
         problem,
     })
-}
-
-fn concat_frames(mut frames: Vec<DataFrame>) -> PolarsResult<DataFrame> {
-    let mut iter = frames.drain(..);
-    let Some(mut first) = iter.next() else {
-        return Ok(DataFrame::empty());
-    };
-    for frame in iter {
-        first.vstack_mut_owned(frame)?;
-    }
-    Ok(first)
 }

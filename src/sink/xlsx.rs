@@ -1,6 +1,7 @@
-//! The run's XLSX workbook: a `summary` sheet first, then a sheet per report and per wide
-//! template table; headers frozen, columns fitted, rates as percentages, high late rates
-//! highlighted, a bar chart of late rate by department.
+//! The run's XLSX workbook: a `summary` sheet first, then the sheets it is given (reports and
+//! wide template tables); headers frozen, columns fitted, times in the job's zone. A report's
+//! rates are percentages, and its [`ReportStyle`] may highlight a column and add a bar chart.
+//! Which sheets, their names, the summary's lines and the file's name are the caller's.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -14,8 +15,6 @@ use rust_xlsxwriter::{
 };
 
 use super::{check_component, commit_file, temp_path_for, OutputDir, SinkError, WrittenFile};
-use crate::job::{DateRange, ReportKind};
-use crate::report::ReportSummary;
 
 /// Excel's limits: rows per sheet (header included), characters per cell and per sheet name.
 const MAX_SHEET_ROWS: usize = 1_048_576;
@@ -23,20 +22,39 @@ const MAX_CELL_CHARS: i64 = 32_767;
 const MAX_SHEET_NAME_CHARS: usize = 31;
 /// Integers above this lose digits in Excel (a double): such ids are written as text.
 const MAX_EXACT_IN_EXCEL: u64 = 1 << 53;
-/// Bars in the late-rate chart; beyond this a chart is unreadable anyway.
+/// Bars in a chart; beyond this a chart is unreadable anyway.
 const MAX_CHART_BARS: usize = 60;
 
 const PERCENT: &str = "0.0%";
 const DATETIME: &str = "yyyy-mm-dd hh:mm:ss";
 
 /// What a sheet holds, which decides its decoration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum SheetKind {
-    /// A report: `*_rate` columns as percentages; `late_rate` highlighted over the threshold;
-    /// `late_rate_by_department` also gets the chart.
-    Report(ReportKind),
+    /// Figures for people (a report): float `*_rate` columns as percentages, and what its
+    /// [`ReportStyle`] adds.
+    Report(ReportStyle),
     /// A table (e.g. `journals_wide__<template>`): written as it is.
     Table,
+}
+
+/// The decoration of a report sheet beyond its percentages.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReportStyle {
+    /// Cells of this column above the threshold are highlighted (dark red on pink).
+    pub highlight_above: Option<(&'static str, f64)>,
+    /// A bar chart beside the table.
+    pub chart: Option<BarChart>,
+}
+
+/// A bar chart of one column by another, over the sheet's first rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BarChart {
+    pub title: &'static str,
+    /// The column naming each bar.
+    pub categories: &'static str,
+    /// The column of the bars' lengths (a rate: the axis reads as percentages).
+    pub values: &'static str,
 }
 
 /// One sheet to write.
@@ -47,22 +65,11 @@ pub struct WorkbookSheet<'a> {
     pub kind: SheetKind,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct WorkbookOptions {
-    /// `late_rate` cells above this are highlighted.
-    pub late_rate_threshold: f64,
     /// Show times in this zone (the job's) rather than UTC: Excel has no time zones, and an
     /// analyst reads 21:30 local, not 13:30Z. The Parquet/CSV/Arrow files keep UTC.
     pub timezone: Option<chrono_tz::Tz>,
-}
-
-impl Default for WorkbookOptions {
-    fn default() -> Self {
-        WorkbookOptions {
-            late_rate_threshold: 0.2,
-            timezone: None,
-        }
-    }
 }
 
 /// A line of the summary sheet.
@@ -82,60 +89,12 @@ pub enum SummaryValue {
 }
 
 impl SummaryItem {
-    fn new(label: &str, value: SummaryValue) -> Self {
+    pub(crate) fn new(label: &str, value: SummaryValue) -> Self {
         SummaryItem {
             label: label.to_owned(),
             value,
         }
     }
-}
-
-/// The summary sheet's lines for a run.
-pub fn summary_items(
-    job: &str,
-    range: &DateRange,
-    run_id: &str,
-    summary: &ReportSummary,
-) -> Vec<SummaryItem> {
-    use SummaryValue::*;
-    vec![
-        SummaryItem::new("job", Text(job.to_owned())),
-        SummaryItem::new("run_id", Text(run_id.to_owned())),
-        SummaryItem::new("range_start", Date(Some(range.start))),
-        SummaryItem::new("range_end (exclusive)", Date(Some(range.end))),
-        SummaryItem::new("first_date_seen", Date(summary.first_date)),
-        SummaryItem::new("last_date_seen", Date(summary.last_date)),
-        SummaryItem::new("journals", Count(summary.journals)),
-        SummaryItem::new("users", Count(summary.users)),
-        SummaryItem::new("departments", Count(summary.departments)),
-        SummaryItem::new("templates", Count(summary.templates)),
-        SummaryItem::new("expected", Count(summary.expected)),
-        SummaryItem::new("reported", Count(summary.reported)),
-        SummaryItem::new("on_time", Count(summary.on_time)),
-        SummaryItem::new("late", Count(summary.late)),
-        SummaryItem::new("unreported", Count(summary.unreported)),
-        SummaryItem::new("late_rate", Rate(summary.late_rate)),
-        SummaryItem::new("on_time_rate", Rate(summary.on_time_rate)),
-        SummaryItem::new("unreported_rate", Rate(summary.unreported_rate)),
-        SummaryItem::new("receivers", Count(summary.receivers)),
-        SummaryItem::new("reads", Count(summary.reads)),
-        SummaryItem::new("read_rate", Rate(summary.read_rate)),
-    ]
-}
-
-/// `<job>-<start>_<end>.xlsx`, with characters a file name cannot hold replaced.
-pub fn workbook_file_name(job: &str, range: &DateRange) -> String {
-    let job: String = job
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("{job}-{}_{}.xlsx", range.start, range.end)
 }
 
 /// Writes the workbook `<out>/<file_name>` (through a temporary name). Returns the file and the
@@ -175,7 +134,7 @@ pub fn write_workbook(
         warnings.extend(notes.drain(..).map(|n| format!("sheet {name}: {n}")));
         rows += frame.height() as u64;
         let worksheet = workbook.add_worksheet();
-        write_data_sheet(worksheet, &name, &frame, sheet.kind, options)
+        write_data_sheet(worksheet, &name, &frame, &sheet.kind)
             .map_err(|e| xlsx_err(format!("sheet {name}: {e}")))?;
     }
 
@@ -269,8 +228,7 @@ fn write_data_sheet(
     sheet: &mut Worksheet,
     name: &str,
     frame: &DataFrame,
-    kind: SheetKind,
-    options: &WorkbookOptions,
+    kind: &SheetKind,
 ) -> Result<(), String> {
     sheet.set_name(name).map_err(|e| e.to_string())?;
     if frame.width() == 0 {
@@ -316,35 +274,47 @@ fn write_data_sheet(
         .write_dataframe_to_worksheet(frame, sheet, 0, 0)
         .map_err(|e| e.to_string())?;
 
-    let last_row = frame.height() as u32;
-    if let Some(late_col) = column_index(frame, "late_rate") {
-        let highlight = ConditionalFormatCell::new()
-            .set_rule(ConditionalFormatCellRule::GreaterThan(
-                options.late_rate_threshold,
-            ))
-            .set_format(
-                CellFormat::new()
-                    .set_font_color("9C0006")
-                    .set_background_color("FFC7CE"),
-            );
-        sheet
-            .add_conditional_format(1, late_col, last_row, late_col, &highlight)
-            .map_err(|e| e.to_string())?;
+    if let SheetKind::Report(style) = kind {
+        decorate_report(sheet, name, frame, style)?;
     }
+    Ok(())
+}
 
-    if kind == SheetKind::Report(ReportKind::LateRateByDepartment) {
-        if let (Some(dept_col), Some(late_col)) = (
-            column_index(frame, "department_name"),
-            column_index(frame, "late_rate"),
+/// A report's highlight and chart, over the data rows `frame` filled.
+fn decorate_report(
+    sheet: &mut Worksheet,
+    name: &str,
+    frame: &DataFrame,
+    style: &ReportStyle,
+) -> Result<(), String> {
+    let last_row = frame.height() as u32;
+    if let Some((column, threshold)) = style.highlight_above {
+        if let Some(col) = column_index(frame, column) {
+            let highlight = ConditionalFormatCell::new()
+                .set_rule(ConditionalFormatCellRule::GreaterThan(threshold))
+                .set_format(
+                    CellFormat::new()
+                        .set_font_color("9C0006")
+                        .set_background_color("FFC7CE"),
+                );
+            sheet
+                .add_conditional_format(1, col, last_row, col, &highlight)
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    if let Some(spec) = &style.chart {
+        if let (Some(category_col), Some(value_col)) = (
+            column_index(frame, spec.categories),
+            column_index(frame, spec.values),
         ) {
             let bars = last_row.min(MAX_CHART_BARS as u32);
             let mut chart = Chart::new(ChartType::Bar);
             chart
                 .add_series()
-                .set_name("late_rate")
-                .set_categories((name, 1, dept_col, bars, dept_col))
-                .set_values((name, 1, late_col, bars, late_col));
-            chart.title().set_name("Late rate by department");
+                .set_name(spec.values)
+                .set_categories((name, 1, category_col, bars, category_col))
+                .set_values((name, 1, value_col, bars, value_col));
+            chart.title().set_name(spec.title);
             chart.x_axis().set_num_format("0%");
             chart.legend().set_hidden();
             chart.set_width(720).set_height(480);
@@ -493,21 +463,5 @@ mod tests {
             &mut used,
         );
         assert_eq!(chinese.chars().count(), 31);
-    }
-
-    #[test]
-    fn workbook_file_names_carry_job_and_range() {
-        let range = DateRange {
-            start: NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(),
-            end: NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
-        };
-        assert_eq!(
-            workbook_file_name("monthly-compliance", &range),
-            "monthly-compliance-2026-10-01_2026-11-01.xlsx"
-        );
-        assert_eq!(
-            workbook_file_name("a/b c", &range),
-            "a_b_c-2026-10-01_2026-11-01.xlsx"
-        );
     }
 }

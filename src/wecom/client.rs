@@ -16,6 +16,7 @@ use reqwest::header::{HeaderValue, CONTENT_TYPE, COOKIE};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use super::errcode;
 use super::error::WecomError;
 use super::secret::{redact, Secret};
 use super::types::*;
@@ -93,14 +94,20 @@ pub struct Limits {
     pub max_in_flight: usize,
 }
 
+impl Limits {
+    /// The documented quotas, and 8 calls in flight: the defaults of a job's `[source.limits]`
+    /// (`job::keys` reads them from here).
+    pub const DOCUMENTED: Limits = Limits {
+        record_list_per_minute: 600,
+        per_api_per_minute: 10_000,
+        per_api_per_hour: 150_000,
+        max_in_flight: 8,
+    };
+}
+
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            record_list_per_minute: 600,
-            per_api_per_minute: 10_000,
-            per_api_per_hour: 150_000,
-            max_in_flight: 8,
-        }
+        Limits::DOCUMENTED
     }
 }
 
@@ -670,7 +677,7 @@ fn decode_api<T: DeserializeOwned>(
             message: format!("bad errcode envelope: {e}"),
         },
     })?;
-    if envelope.errcode != 0 {
+    if envelope.errcode != errcode::OK {
         return Err(WecomError::Api {
             endpoint,
             errcode: envelope.errcode,

@@ -3,29 +3,11 @@
 
 use thiserror::Error;
 
-/// What WeCom's errcodes mean, for the ones this tool meets.
-pub fn errcode_meaning(errcode: i64) -> &'static str {
-    match errcode {
-        -1 => "system busy, try again later",
-        0 => "ok",
-        40001 => "invalid corp secret (or the secret does not belong to this corp)",
-        40013 => "invalid corp id",
-        40014 => "invalid access_token",
-        41001 => "access_token missing",
-        42001 => "access_token expired",
-        45009 => "API call frequency over the quota",
-        45033 => "too many concurrent calls",
-        48002 => "API not allowed for this secret (the journal app secret cannot call it)",
-        60011 => {
-            "no privilege to access this department or user (outside the app's visibility scope)"
-        }
-        60020 => "server IP is not on the app's trusted IP list",
-        301065 => "no permission to pull journal data (add the app under 汇报 - 可调用接口的应用)",
-        301066 => "invalid request parameters (time window over the limit, bad limit or id)",
-        301067 => "journal API internal failure",
-        301084 => "invalid journal uuid",
-        _ => "unknown errcode",
-    }
+use super::errcode;
+
+/// What a WeCom errcode means (see [`super::errcode`], which also holds the hints).
+pub fn errcode_meaning(code: i64) -> &'static str {
+    errcode::meaning(code)
 }
 
 #[derive(Debug, Error)]
@@ -66,6 +48,11 @@ impl WecomError {
         }
     }
 
+    /// Whether WeCom answered with this errcode.
+    pub fn is(&self, code: i64) -> bool {
+        self.errcode() == Some(code)
+    }
+
     pub fn endpoint(&self) -> Option<&'static str> {
         match self {
             WecomError::Api { endpoint, .. }
@@ -77,6 +64,24 @@ impl WecomError {
 
     /// Whether WeCom itself said the caller may not have this data (a gap, not a failure).
     pub fn is_permission_gap(&self) -> bool {
-        matches!(self.errcode(), Some(301065) | Some(48002) | Some(60011))
+        matches!(
+            self.errcode(),
+            Some(errcode::JOURNAL_NO_PERMISSION | errcode::API_FORBIDDEN | errcode::NO_PRIVILEGE)
+        )
+    }
+
+    /// How a person fixes this error, when one can: for an API error, the errcode's hint
+    /// (see [`errcode::hint`]).
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            WecomError::Api {
+                errcode: code,
+                errmsg,
+                ..
+            } => errcode::hint(*code, errmsg),
+            WecomError::Transport { .. } | WecomError::Decode { .. } | WecomError::Config(_) => {
+                None
+            }
+        }
     }
 }

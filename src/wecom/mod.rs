@@ -5,6 +5,7 @@
 //! typed values (and the raw body, for the store) or a [`WecomError`] that names the endpoint.
 
 pub mod client;
+pub mod errcode;
 pub mod error;
 pub mod num;
 pub mod secret;

@@ -113,28 +113,10 @@ pub fn opt_i64_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D
     d.deserialize_any(LenientI64)
 }
 
-/// A decimal that WeCom sends as a string (`new_number`, `new_money`, `formula.value`,
-/// coordinates) but that may also arrive as a bare number: kept as its exact text.
-pub fn decimal_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    let v = serde_json::Value::deserialize(d)?;
-    Ok(match v {
-        serde_json::Value::Null => None,
-        serde_json::Value::String(s) if s.is_empty() => None,
-        serde_json::Value::String(s) => Some(s),
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        other => {
-            return Err(de::Error::custom(format!(
-                "expected a decimal string, got {other}"
-            )))
-        }
-    })
-}
-
-use serde::Deserialize;
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde::Deserialize;
 
     #[derive(Deserialize)]
     struct T {

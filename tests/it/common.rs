@@ -1,4 +1,6 @@
-//! Helpers shared by the integration tests: the binary, datasets read back, zip entries.
+//! Helpers shared by the integration tests: the binary (one way to start it, one scrubbed
+//! environment), whole-output comparison with placeholders, datasets read back, zip entries,
+//! the simulator on its own thread or as a process.
 
 #![allow(dead_code)]
 
@@ -10,23 +12,191 @@ use std::process::{Child, Command, Output, Stdio};
 
 use polars::prelude::*;
 
-/// The built `wecom-journal` binary.
+/// The built `wecom-journal` binary, the one way every integration test starts it: run from
+/// the checkout, with one scrubbed environment (nothing inherited: no credentials, no API base,
+/// no `RUST_LOG`-style settings of the developer's shell) and `info` logs. A test sets what its
+/// case needs on the returned command.
 pub fn bin() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_wecom-journal"));
     cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_remove("WECOM_API_BASE")
-        .env_remove("WECOM_CORP_ID")
-        .env_remove("WECOM_JOURNAL_SECRET")
+        .env_clear()
         .env("WECOM_JOURNAL_LOG", "info");
     cmd
 }
 
-/// Runs the binary with `args`; panics with both streams when it cannot start.
+/// Runs the binary with `args`; panics when it cannot start.
 pub fn run_bin(args: &[&str]) -> Output {
     bin()
         .args(args)
         .output()
         .expect("the wecom-journal binary runs")
+}
+
+/// Runs the binary with `args` and no logs at all, so that standard error holds only what the
+/// command says (errors, hints, gaps): the interface [`assert_output`] compares whole.
+pub fn run_quiet(cmd: &mut Command) -> Output {
+    cmd.env("WECOM_JOURNAL_LOG", "off")
+        .output()
+        .expect("the wecom-journal binary runs")
+}
+
+/// Standard output and standard error as text.
+pub fn streams(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `text` with what changes from run to run replaced by placeholders, like cargo's testsuite:
+/// each `(value, placeholder)` of `subs` (paths, usually: `(out_dir, "[OUT]")`, longest first),
+/// then run ids' times (`20261101T020000123Z` → `[TIME]`), loopback ports
+/// (`127.0.0.1:38215` → `127.0.0.1:[PORT]`), WeCom's per-answer token in an errmsg
+/// (`hint: [1796170101_ce86]` → `hint: [TOKEN]`) and durations (`1.25s`, `340ms` →
+/// `[DURATION]`).
+pub fn normalize(text: &str, subs: &[(&str, &str)]) -> String {
+    let mut subs = subs.to_vec();
+    subs.sort_by_key(|(value, _)| std::cmp::Reverse(value.len()));
+    let mut text = text.to_owned();
+    for (value, placeholder) in subs {
+        if !value.is_empty() {
+            text = text.replace(value, placeholder);
+        }
+    }
+    let text = replace_runs(&text, "[TIME]", run_id_time);
+    let text = replace_after(&text, "127.0.0.1:", "[PORT]", |s| digits(s, 1, 5));
+    let text = replace_after(&text, "hint: ", "[TOKEN]", wecom_token);
+    replace_runs(&text, "[DURATION]", duration)
+}
+
+/// Compares command output with what it should be, WHOLE: the same lines, each equal, except
+/// that `[..]` in `expected` stands for any text within its line. `actual` is normalised first
+/// (see [`normalize`]).
+pub fn assert_output(actual: &str, expected: &str, subs: &[(&str, &str)]) {
+    let actual = normalize(actual, subs);
+    let (got, want): (Vec<&str>, Vec<&str>) =
+        (actual.lines().collect(), expected.lines().collect());
+    let same = got.len() == want.len()
+        && actual.ends_with('\n') == expected.ends_with('\n')
+        && got.iter().zip(&want).all(|(g, w)| line_matches(g, w));
+    assert!(
+        same,
+        "output differs\n--- expected ---\n{expected}\n--- actual (normalised) ---\n{actual}\n---"
+    );
+}
+
+/// Whether `line` is `pattern`, `[..]` in the pattern matching any run of characters.
+fn line_matches(line: &str, pattern: &str) -> bool {
+    let parts: Vec<&str> = pattern.split("[..]").collect();
+    if parts.len() == 1 {
+        return line == pattern;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !line.starts_with(first) || line.len() < first.len() + last.len() || !line.ends_with(last) {
+        return false;
+    }
+    let mut rest = &line[first.len()..line.len() - last.len()];
+    for part in &parts[1..parts.len() - 1] {
+        match rest.find(part) {
+            Some(i) => rest = &rest[i + part.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+/// Replaces every match of `matcher` (the length of a match starting at a position, if one
+/// does) with `placeholder`.
+fn replace_runs(text: &str, placeholder: &str, matcher: fn(&str) -> Option<usize>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        let rest = &text[i..];
+        let at_word_start = i == 0 || !text[..i].ends_with(|c: char| c.is_ascii_alphanumeric());
+        match matcher(rest).filter(|_| at_word_start) {
+            Some(n) => {
+                out.push_str(placeholder);
+                i += n;
+            }
+            None => {
+                let c = rest.chars().next().expect("not at the end");
+                out.push(c);
+                i += c.len_utf8();
+            }
+        }
+    }
+    out
+}
+
+/// Replaces what `matcher` matches right after each `prefix` with `placeholder`.
+fn replace_after(
+    text: &str,
+    prefix: &str,
+    placeholder: &str,
+    matcher: fn(&str) -> Option<usize>,
+) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(prefix) {
+        let after = i + prefix.len();
+        out.push_str(&rest[..after]);
+        rest = &rest[after..];
+        if let Some(n) = matcher(rest) {
+            out.push_str(placeholder);
+            rest = &rest[n..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The length of the run of `min..=max` ASCII digits `s` starts with, if it is one.
+fn digits(s: &str, min: usize, max: usize) -> Option<usize> {
+    let n = s.bytes().take_while(u8::is_ascii_digit).count();
+    (min..=max).contains(&n).then_some(n)
+}
+
+/// `YYYYMMDDTHHMMSSmmmZ`, a run id's time.
+fn run_id_time(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    let ok = b.len() >= 19
+        && b[..8].iter().all(u8::is_ascii_digit)
+        && b[8] == b'T'
+        && b[9..18].iter().all(u8::is_ascii_digit)
+        && b[18] == b'Z';
+    ok.then_some(19)
+}
+
+/// `[<unix seconds>_<hex>]`, the token WeCom (and the simulator) put in an errmsg.
+fn wecom_token(s: &str) -> Option<usize> {
+    let inner = s.strip_prefix('[')?;
+    let secs = digits(inner, 9, 11)?;
+    let hex = inner[secs..].strip_prefix('_')?;
+    let n = hex.bytes().take_while(u8::is_ascii_hexdigit).count();
+    (n > 0 && hex[n..].starts_with(']')).then_some(1 + secs + 1 + n + 1)
+}
+
+/// `1.25s`, `340ms`, `2m` … a duration as a number and a unit (and not the start of a word).
+fn duration(s: &str) -> Option<usize> {
+    let whole = s.bytes().take_while(u8::is_ascii_digit).count();
+    if whole == 0 {
+        return None;
+    }
+    let mut n = whole;
+    if s[n..].starts_with('.') {
+        let frac = s[n + 1..].bytes().take_while(u8::is_ascii_digit).count();
+        if frac == 0 {
+            return None;
+        }
+        n += 1 + frac;
+    }
+    let unit = ["ms", "µs", "s", "m", "h"]
+        .into_iter()
+        .find(|u| s[n..].starts_with(u))?;
+    n += unit.len();
+    // Not a duration if a letter or digit follows (`3 months`, `2m3`, `5min` are not matched).
+    let next = s[n..].chars().next();
+    (!next.is_some_and(|c| c.is_alphanumeric())).then_some(n)
 }
 
 /// A shipped example job.
@@ -118,7 +288,7 @@ pub struct SimProcess {
 impl SimProcess {
     /// Starts `wecom-journal sim --addr 127.0.0.1:0 ARGS…`.
     pub fn start(args: &[&str]) -> Result<SimProcess, Box<dyn std::error::Error>> {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_wecom-journal"))
+        let mut child = bin()
             .args(["sim", "--addr", "127.0.0.1:0"])
             .args(args)
             .stdout(Stdio::piped())
@@ -228,4 +398,30 @@ impl SimThread {
             .map(|e| (e.name(), self.calls(*e)))
             .collect()
     }
+}
+
+#[test]
+fn the_normaliser_replaces_what_changes_and_nothing_else() {
+    let text = "x: 2026-10-01..2026-11-01 done → 12 files (6894 rows) in /tmp/a/out; manifest \
+                /tmp/a/out/runs/20261202T000810146Z-x.json\n\
+                GET http://127.0.0.1:38215/x, hint: [1796170101_ce86], from ip: 127.0.0.1 in 1.25s";
+    assert_eq!(
+        normalize(text, &[("/tmp/a", "[DIR]"), ("/tmp/a/out", "[OUT]")]),
+        "x: 2026-10-01..2026-11-01 done → 12 files (6894 rows) in [OUT]; manifest \
+         [OUT]/runs/[TIME]-x.json\n\
+         GET http://127.0.0.1:[PORT]/x, hint: [TOKEN], from ip: 127.0.0.1 in [DURATION]"
+    );
+    // `[..]` matches within a line only, and the lines must all be there.
+    assert!(line_matches(
+        "error: run x failed",
+        "error: run [..] failed"
+    ));
+    assert!(!line_matches("error: run x failed", "error: [..] x ok"));
+    assert!(line_matches("abc", "a[..]b[..]c"));
+    assert!(!line_matches("ab", "a[..]b[..]b"));
+    let differs = std::panic::catch_unwind(|| assert_output("a\nb\n", "a\n", &[]));
+    assert!(differs.is_err(), "a missing line is a difference");
+    let differs = std::panic::catch_unwind(|| assert_output("a\n", "a", &[]));
+    assert!(differs.is_err(), "a missing final newline is a difference");
+    assert_output("a 3ms\n", "a [DURATION]\n", &[]);
 }

@@ -462,7 +462,7 @@ async fn filter_combinations_page_each_combination_and_months_split_the_range() 
 mod kill {
     use std::io::Write;
     use std::path::Path;
-    use std::process::{Child, Command, Stdio};
+    use std::process::{Child, Stdio};
     use std::time::{Duration, Instant};
 
     use wecom_journal::store::Store;
@@ -509,7 +509,7 @@ formats = ["csv"]
     }
 
     pub fn spawn_run(job: &Path) -> std::io::Result<Child> {
-        Command::new(env!("CARGO_BIN_EXE_wecom-journal"))
+        crate::common::bin()
             .arg("run")
             .arg(job)
             .stdout(Stdio::null())

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use wecom_journal::flatten::{
     directory_tables, flatten_journals, flatten_stats, pivot_wide, schema, Directory,
-    JournalTables, Warnings,
+    JournalTables, LocalPaths, Warnings,
 };
 use wecom_journal::wecom::types::{
     Comment, Control, ControlValue, DateKind, Department, DepartmentListResponse, DirectoryUser,
@@ -89,7 +89,7 @@ fn journal(uuid: &str, contents: Vec<Control>) -> JournalDetail {
 
 fn flatten(details: &[JournalDetail], dir: &Directory) -> (JournalTables, Warnings) {
     let mut w = Warnings::default();
-    let t = flatten_journals(details, dir, Shanghai, &mut w).unwrap();
+    let t = flatten_journals(details, dir, Shanghai, &LocalPaths::none(), &mut w).unwrap();
     (t, w)
 }
 
@@ -433,6 +433,73 @@ fn files_wedrive_files_and_docs_become_attachments() {
     );
 }
 
+/// Where downloaded wedrive files are reaches flatten as data: the map fills `local_path` of
+/// the `wedrive_file` rows it names, per journal, and of no other row.
+#[test]
+fn local_paths_fill_wedrive_rows_only() {
+    let wedrive = |id: &str, ids: &[&str]| {
+        let files = ids
+            .iter()
+            .map(|f| WedriveRef {
+                fileid: f.to_string(),
+            })
+            .collect();
+        Control::new(id, vec![], ControlValue::WedriveFile { files })
+    };
+    let file = Control::new(
+        "d",
+        vec![],
+        ControlValue::File {
+            files: vec![FileRef {
+                file_id: "f1".into(),
+            }],
+        },
+    );
+    let details = [
+        journal("u1", vec![wedrive("c", &["f1", "f2"]), file]),
+        journal("u2", vec![wedrive("c", &["f1"])]),
+    ];
+    let mut files = LocalPaths::none();
+    files.insert("u1", "f1", "files/u1/f1");
+    files.insert("u2", "f1", "files/u2/f1");
+    let mut w = Warnings::default();
+    let t = flatten_journals(&details, &Directory::empty(), Shanghai, &files, &mut w).unwrap();
+    let a = &t.journal_attachments;
+    let rows: Vec<(String, String, String, Option<String>)> = (0..a.height())
+        .map(|i| {
+            (
+                str_at(a, "journal_uuid", i).unwrap(),
+                str_at(a, "kind", i).unwrap(),
+                str_at(a, "file_id", i).unwrap(),
+                str_at(a, "local_path", i),
+            )
+        })
+        .collect();
+    let row = |u: &str, k: &str, f: &str, p: Option<&str>| {
+        (u.into(), k.into(), f.into(), p.map(str::to_string))
+    };
+    assert_eq!(
+        rows,
+        vec![
+            row("u1", "wedrive_file", "f1", Some("files/u1/f1")),
+            row("u1", "wedrive_file", "f2", None),
+            row("u1", "file", "f1", None),
+            row("u2", "wedrive_file", "f1", Some("files/u2/f1")),
+        ]
+    );
+    // Without the map, the same tables with every local_path null.
+    let (none, _) = flatten(&details, &Directory::empty());
+    assert_eq!(
+        none.journal_attachments
+            .column("local_path")
+            .unwrap()
+            .null_count(),
+        4
+    );
+    let without_paths = |df: &DataFrame| df.drop("local_path").unwrap();
+    assert!(without_paths(&none.journal_attachments).equals_missing(&without_paths(a)));
+}
+
 #[test]
 fn a_table_with_two_rows_gives_its_cells_as_rows() {
     let cell = |seq, id: &str, ty: &str, title: &str, row| Ctl {
@@ -669,7 +736,14 @@ fn report_date_is_the_local_day() {
     let mut d = journal("j-late-night", vec![]);
     d.report_time = 1_791_736_200; // 2026-10-12 00:30 +08:00
     let mut w = Warnings::default();
-    let t = flatten_journals(&[d.clone()], &Directory::empty(), Shanghai, &mut w).unwrap();
+    let t = flatten_journals(
+        &[d.clone()],
+        &Directory::empty(),
+        Shanghai,
+        &LocalPaths::none(),
+        &mut w,
+    )
+    .unwrap();
     let day = |t: &JournalTables| {
         t.journals
             .column("report_date")
@@ -680,7 +754,14 @@ fn report_date_is_the_local_day() {
             .get(0)
     };
     assert_eq!(day(&t), Some(20_738));
-    let t = flatten_journals(&[d], &Directory::empty(), chrono_tz::UTC, &mut w).unwrap();
+    let t = flatten_journals(
+        &[d],
+        &Directory::empty(),
+        chrono_tz::UTC,
+        &LocalPaths::none(),
+        &mut w,
+    )
+    .unwrap();
     assert_eq!(day(&t), Some(20_737));
 }
 
@@ -918,10 +999,7 @@ fn all_nine_tables_have_exactly_their_schema() {
 }
 
 fn run_cli(args: &[&str]) -> String {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wecom-journal"))
-        .args(args)
-        .output()
-        .unwrap();
+    let out = crate::common::bin().args(args).output().unwrap();
     assert!(
         out.status.success(),
         "wecom-journal {args:?}: {}",
@@ -1393,7 +1471,7 @@ fn the_simulators_org_flattens_in_batches_consistently_with_its_stats() {
     let mut control_rows = 0;
     for batch in org.journals.chunks(97) {
         let mut w = Warnings::default();
-        let t = flatten_journals(batch, &dir, Shanghai, &mut w).unwrap();
+        let t = flatten_journals(batch, &dir, Shanghai, &LocalPaths::none(), &mut w).unwrap();
         warnings.merge(&w);
         control_rows += t.journal_controls.height();
         match journals.as_mut() {
@@ -1517,6 +1595,7 @@ fn an_impossible_timestamp_is_an_error_naming_the_journal() {
         &[d],
         &Directory::empty(),
         Shanghai,
+        &LocalPaths::none(),
         &mut Warnings::default(),
     )
     .unwrap_err()

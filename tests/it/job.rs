@@ -4,11 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const BIN: &str = env!("CARGO_BIN_EXE_wecom-journal");
+use crate::common::bin;
 
 /// The command with a controlled environment: the two credentials set, no API base override.
 fn cmd(args: &[&str], path: &Path) -> Command {
-    let mut c = Command::new(BIN);
+    let mut c = bin();
     c.args(args)
         .arg(path)
         .env("WECOM_CORP_ID", "ww-test-corp")
@@ -288,7 +288,7 @@ fn shipped_jobs_validate() {
             "jobs/{want} is shipped: {names:?}"
         );
     }
-    let mut c = Command::new(BIN);
+    let mut c = bin();
     c.arg("validate")
         .args(&jobs)
         .env("WECOM_CORP_ID", "ww-test-corp")
@@ -312,7 +312,7 @@ fn shipped_jobs_validate() {
 
     // Without the credentials in the environment they name the missing variable.
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("jobs/monthly-compliance.toml");
-    let out = run(Command::new(BIN)
+    let out = run(bin()
         .arg("validate")
         .arg(&path)
         .env_remove("WECOM_CORP_ID")
@@ -327,7 +327,7 @@ fn plan_prints_windows_and_calls() {
     // An empty output directory: a demo run in the checkout must not lend this plan history.
     let empty = tempfile::tempdir().expect("a temp dir");
     // plan needs no credentials: it makes no call.
-    let out = run(Command::new(BIN)
+    let out = run(bin()
         .arg("plan")
         .arg(&path)
         .arg("--output")
@@ -399,4 +399,35 @@ fn plan_prints_windows_and_calls() {
     std::fs::write(&bad, GOOD.replacen("[extract]", "[extrakt]", 1)).expect("write");
     let out = run(&mut cmd(&["plan"], &bad));
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn docs_job_file_md_is_generated_from_the_keys() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/job-file.md");
+    let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+    let out = run(bin().args(["schema", "--job-file"]));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8(out.stdout).expect("UTF-8 Markdown");
+    assert_eq!(printed, wecom_journal::job::keys::to_markdown());
+    // Every key of a shipped job is in the reference, under its table.
+    for key in [
+        "record_list_per_minute",
+        "refresh_days",
+        "csv_bom",
+        "journals_per_day",
+    ] {
+        assert!(
+            printed.contains(&format!("| `{key}` |")),
+            "{key} in:\n{printed}"
+        );
+    }
+    assert!(
+        on_disk == printed,
+        "docs/job-file.md is out of date with src/job/keys.rs; regenerate it with:\n    cargo run -- schema --job-file > docs/job-file.md"
+    );
 }

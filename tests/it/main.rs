@@ -1,5 +1,6 @@
 //! Integration tests: one binary (linking polars once), a module per area. They talk HTTP over
 //! loopback to the simulator and read back the files they make.
+mod cli;
 mod client;
 mod common;
 mod e2e;
@@ -7,8 +8,10 @@ mod extract;
 mod flatten;
 mod job;
 mod lake;
+mod pipeline;
 mod plan;
 mod sim;
 mod sinks;
 mod store;
 mod wedrive;
+mod wire;

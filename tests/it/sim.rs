@@ -959,7 +959,7 @@ async fn counters_are_served_at_sim_stats() {
 
 #[tokio::test]
 async fn cli_prints_where_it_listens_then_serves() {
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wecom-journal"))
+    let mut child = crate::common::bin()
         .args([
             "sim",
             "--addr",

@@ -9,10 +9,11 @@ use chrono::{NaiveDate, TimeZone as _, Utc};
 use chrono_tz::Asia::Shanghai;
 use polars::prelude::*;
 use wecom_journal::job::{DateRange, Format, Period, ReportKind};
+use wecom_journal::pipeline::{report_sheet_kind, summary_items, workbook_file_name};
 use wecom_journal::report::{self, ReportInputs};
 use wecom_journal::sink::{
-    summary_items, workbook_file_name, write_frame, write_manifest, write_workbook, Gap, Manifest,
-    OutputDir, RunStatus, SheetKind, TableWriter, WorkbookOptions, WorkbookSheet, WrittenFile,
+    write_frame, write_manifest, write_workbook, Gap, Manifest, OutputDir, RunStatus, SheetKind,
+    TableWriter, WorkbookOptions, WorkbookSheet, WrittenFile,
 };
 use wecom_journal::wecom::Secret;
 
@@ -699,7 +700,7 @@ fn the_workbook_has_a_summary_first_then_reports_and_tables() {
         .map(|(k, f)| WorkbookSheet {
             name: k.name(),
             frame: f,
-            kind: SheetKind::Report(*k),
+            kind: report_sheet_kind(*k),
         })
         .collect();
     sheets.push(WorkbookSheet {
@@ -722,7 +723,6 @@ fn the_workbook_has_a_summary_first_then_reports_and_tables() {
     let name = workbook_file_name("monthly-compliance", &range);
     let options = WorkbookOptions {
         timezone: Some(Shanghai),
-        ..WorkbookOptions::default()
     };
     let (file, warnings) = write_workbook(&out, &name, &items, &sheets, &options).unwrap();
     assert_eq!(file.path, "monthly-compliance-2026-10-01_2026-11-01.xlsx");
@@ -888,7 +888,7 @@ fn the_manifest_lists_every_file_and_holds_no_secret() {
     let sheets = [WorkbookSheet {
         name: "late_rate_by_department",
         frame: &report,
-        kind: SheetKind::Report(ReportKind::LateRateByDepartment),
+        kind: report_sheet_kind(ReportKind::LateRateByDepartment),
     }];
     let (xlsx, _) = write_workbook(
         &out,
@@ -910,6 +910,7 @@ fn the_manifest_lists_every_file_and_holds_no_secret() {
         endpoint: Some("get_stat_list".into()),
         errcode: Some(301065),
         detail: format!("no permission (token {})", token.expose()),
+        hint: Some(format!("call again without {}", corp_secret.expose())),
     });
     manifest.add_duration("sink", std::time::Duration::from_millis(1234));
     manifest.finish(Utc::now(), true);
@@ -953,6 +954,10 @@ fn the_manifest_lists_every_file_and_holds_no_secret() {
     }
     assert_eq!(back.rows["journals"], 10);
     assert_eq!(back.durations_ms["sink"], 1234);
+    assert_eq!(
+        back.gaps[0].hint.as_deref(),
+        Some("call again without [redacted]")
+    );
 }
 
 /// The simulator's synthetic org, flattened batch by batch into every table, streamed to
@@ -962,7 +967,7 @@ fn the_manifest_lists_every_file_and_holds_no_secret() {
 fn a_simulated_org_goes_through_flatten_sinks_and_reports() {
     use std::collections::BTreeSet;
     use wecom_journal::flatten::{
-        self, directory_tables, flatten_journals, flatten_stats, Directory, Warnings,
+        self, directory_tables, flatten_journals, flatten_stats, Directory, LocalPaths, Warnings,
     };
     use wecom_journal::sim::{Org, SimConfig};
     use wecom_journal::wecom::types::{DepartmentListResponse, UserListResponse};
@@ -997,7 +1002,14 @@ fn a_simulated_org_goes_through_flatten_sinks_and_reports() {
 
     let mut warnings = Warnings::default();
     for batch in org.journals.chunks(37) {
-        let tables = flatten_journals(batch, &directory, config.timezone, &mut warnings).unwrap();
+        let tables = flatten_journals(
+            batch,
+            &directory,
+            config.timezone,
+            &LocalPaths::none(),
+            &mut warnings,
+        )
+        .unwrap();
         for (name, frame) in tables.iter() {
             writers.get_mut(name).unwrap().write_batch(frame).unwrap();
         }

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use crate::wecom::errcode;
 use crate::wecom::error::WecomError;
 
 /// At most this many retries of errcode -1 (system busy) per call: past that, WeCom is not
@@ -91,15 +92,16 @@ impl RetryBudget {
 }
 
 /// The verdict for an errcode WeCom answered with.
-pub fn classify_errcode(errcode: i64) -> Verdict {
-    match errcode {
-        -1 => Verdict::Backoff { busy: true },
-        45009 => Verdict::QuotaExceeded,
-        // Too many concurrent calls; an internal failure of the journal service.
-        45033 | 301067 => Verdict::Backoff { busy: false },
-        40014 | 42001 => Verdict::RefreshToken,
-        // 301065 no permission, 301066 bad parameters, 301084 bad uuid, 48002 API not allowed,
-        // 60020 IP not trusted, 40001 bad secret, and everything not known to be transient.
+pub fn classify_errcode(code: i64) -> Verdict {
+    match code {
+        errcode::SYSTEM_BUSY => Verdict::Backoff { busy: true },
+        errcode::FREQUENCY_LIMITED => Verdict::QuotaExceeded,
+        errcode::CONCURRENCY_LIMITED | errcode::JOURNAL_INTERNAL_ERROR => {
+            Verdict::Backoff { busy: false }
+        }
+        errcode::INVALID_ACCESS_TOKEN | errcode::ACCESS_TOKEN_EXPIRED => Verdict::RefreshToken,
+        // No permission, bad parameters, a bad uuid, an API not allowed, an untrusted IP, a bad
+        // secret, and everything not known to be transient.
         _ => Verdict::GiveUp,
     }
 }

@@ -1,0 +1,449 @@
+//! Normalize and load: the stored responses of a range → flatten → reports → sinks, from the
+//! store alone (no network). What `run` does after extracting and all that `rebuild` does.
+//!
+//! The decisions that belong to no one stage live here: which months a run owns (it replaces
+//! those partitions whole), how the store is streamed (a second thread decodes the next batch
+//! while this one flattens and writes), which wedrive files reach flatten as `local_path`, and
+//! which journal columns are kept for the reports and the workbook.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Result};
+use chrono::Datelike;
+use chrono_tz::Tz;
+use polars::prelude::*;
+
+use super::workbook::{self, WideSheets};
+use crate::flatten::schema::{TableSpec, JOURNALS};
+use crate::flatten::{self, Directory, LocalPaths, Warnings};
+use crate::job::plan::local_midnight;
+use crate::job::{DateRange, DirectorySource, Format, Job, ReportKind};
+use crate::report::{self, ReportInputs};
+use crate::sink::{self, OutputDir, TableWriter, WrittenFile};
+use crate::store::Store;
+use crate::wecom::{DepartmentListResponse, JournalDetail, UserListResponse};
+
+/// Details decoded and flattened at a time: bounds memory however many journals a run covers.
+const DETAIL_BATCH: usize = 2_000;
+
+/// What [`build_outputs`] wrote.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OutputsSummary {
+    /// Rows per output table and per report.
+    pub rows: BTreeMap<String, u64>,
+    /// Every file written, relative to the output root: the tables' files, the reports', then
+    /// the workbook.
+    pub files: Vec<WrittenFile>,
+    /// What was kept but not fully decoded, and what the workbook shortened.
+    pub warnings: Vec<String>,
+    pub durations: OutputDurations,
+}
+
+impl OutputsSummary {
+    fn add_rows(&mut self, table: &str, rows: usize) {
+        *self.rows.entry(table.to_owned()).or_default() += rows as u64;
+    }
+}
+
+/// Wall time of each step of [`build_outputs`] that finished.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OutputDurations {
+    /// Reading, decoding and flattening the store, and handing the batches to the writers.
+    pub flatten: Option<Duration>,
+    /// Finishing the tables' files.
+    pub sink_tables: Option<Duration>,
+    /// Building and writing the reports.
+    pub report: Option<Duration>,
+    /// The workbook (only when the job asks for XLSX).
+    pub workbook: Option<Duration>,
+}
+
+/// [`build_outputs`] failed: why, and what it had written before.
+#[derive(Debug)]
+pub struct OutputsFailed {
+    pub error: anyhow::Error,
+    pub written: Box<OutputsSummary>,
+}
+
+/// The partitions a run owns and the instants that bound them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Months {
+    /// `YYYY-MM` of every month the range touches.
+    pub(crate) labels: Vec<String>,
+    /// Local midnight of the first of the first month (unix s).
+    pub(crate) start_ts: i64,
+    /// Local midnight of the first of the month after the last (unix s).
+    pub(crate) end_ts: i64,
+}
+
+impl Months {
+    /// Partitions are whole months and a run replaces those it touches, so it flattens every
+    /// stored row of those months, not only the range's (else a mid-month range would wipe the
+    /// first half of its month). Reports still cover the range alone.
+    pub(crate) fn of(range: DateRange, tz: Tz) -> Months {
+        let span = month_span(range);
+        Months {
+            labels: months_of(range),
+            start_ts: local_midnight(tz, span.start),
+            end_ts: local_midnight(tz, span.end),
+        }
+    }
+}
+
+/// Flatten → reports → sinks for `range`, from `store` alone, into `out`, as `job` asks;
+/// `run_id` names the run in the workbook's summary.
+pub fn build_outputs(
+    job: &Job,
+    range: DateRange,
+    run_id: &str,
+    store: &Store,
+    out: &OutputDir,
+) -> std::result::Result<OutputsSummary, OutputsFailed> {
+    let mut written = OutputsSummary::default();
+    let run = RunInfo { job, range, run_id };
+    match write_outputs(&run, store, out, &mut written) {
+        Ok(()) => Ok(written),
+        Err(error) => Err(OutputsFailed {
+            error,
+            written: Box::new(written),
+        }),
+    }
+}
+
+/// What the outputs are of: a job's run over a range.
+pub(crate) struct RunInfo<'a> {
+    pub(crate) job: &'a Job,
+    pub(crate) range: DateRange,
+    pub(crate) run_id: &'a str,
+}
+
+fn write_outputs(
+    run: &RunInfo<'_>,
+    store: &Store,
+    out: &OutputDir,
+    written: &mut OutputsSummary,
+) -> Result<()> {
+    let (job, range) = (run.job, run.range);
+    let tz = job.source.timezone;
+    let months = Months::of(range, tz);
+    let directory = load_directory(job, store)?;
+    let mut kept = KeptJournals::new(job.output.formats.contains(&Format::Xlsx));
+
+    let t = Instant::now();
+    let mut tables = TableWriters::create(out, &months.labels, job)?;
+    let mut warnings = Warnings::default();
+    stream_details(store, &months, |batch, files| {
+        let frames = flatten::flatten_journals(&batch, &directory, tz, &files, &mut warnings)?;
+        for (name, frame) in frames.iter() {
+            tables.write(name, frame, written)?;
+        }
+        kept.keep(&frames)
+    })?;
+    if !warnings.is_empty() {
+        tracing::warn!("{warnings}");
+        written.warnings.push(warnings.to_string());
+    }
+    // Statistics and the directory: per cycle and per person, small beside the journals.
+    let cycles = store.stat_cycles_in_range(months.start_ts, months.end_ts)?;
+    let stats = flatten::flatten_stats(&cycles, &directory, tz)?;
+    let (departments, users) = flatten::directory_tables(&directory)?;
+    for (name, frame) in [
+        ("stat_cycles", &stats.stat_cycles),
+        ("stat_items", &stats.stat_items),
+        ("departments", &departments),
+        ("users", &users),
+    ] {
+        tables.write(name, frame, written)?;
+    }
+    written.durations.flatten = Some(t.elapsed());
+
+    let t = Instant::now();
+    tables.finish(written)?;
+    written.durations.sink_tables = Some(t.elapsed());
+
+    let t = Instant::now();
+    let journals = concat_frames(
+        std::mem::take(&mut kept.for_reports),
+        &JOURNALS,
+        report::JOURNALS_COLUMNS,
+    )?;
+    let inputs = report_inputs(&stats.stat_items, journals, range);
+    let reports = write_reports(job, &inputs, out, written)?;
+    written.durations.report = Some(t.elapsed());
+
+    if let Some(wide) = kept.wide {
+        let t = Instant::now();
+        workbook::write(run, &inputs, &reports, wide, out, written)?;
+        written.durations.workbook = Some(t.elapsed());
+    }
+    Ok(())
+}
+
+/// Streams the stored details of `months` batch by batch, each with where its downloaded
+/// wedrive files are, to `flatten_and_write`. Decoding the stored JSON is the heaviest step
+/// after the network: a second thread reads and decodes the next batch while this one
+/// flattens and writes the last (at most three batches in memory: one decoding, one waiting,
+/// one being written).
+fn stream_details(
+    store: &Store,
+    months: &Months,
+    mut flatten_and_write: impl FnMut(Vec<JournalDetail>, LocalPaths) -> Result<()>,
+) -> Result<()> {
+    let (start_ts, end_ts) = (months.start_ts, months.end_ts);
+    std::thread::scope(|scope| -> Result<()> {
+        let (sender, receiver) =
+            std::sync::mpsc::sync_channel::<(Vec<JournalDetail>, LocalPaths)>(1);
+        let reader = scope.spawn(move || {
+            store.details_in_range(start_ts, end_ts, DETAIL_BATCH, |batch| -> Result<()> {
+                let files = downloaded_files(store, &batch)?;
+                sender
+                    .send((batch, files))
+                    .map_err(|_| anyhow!("the flatten stage stopped"))
+            })
+        });
+        let written = receiver
+            .iter()
+            .try_for_each(|(batch, files)| flatten_and_write(batch, files));
+        // Unblocks the reader if writing failed while it waited to hand over a batch.
+        drop(receiver);
+        let read = reader
+            .join()
+            .map_err(|_| anyhow!("the store reader panicked"))?;
+        written.and(read)
+    })
+}
+
+/// Where the wedrive files of a batch's journals were saved by an extraction (the store's
+/// download records).
+fn downloaded_files(store: &Store, batch: &[JournalDetail]) -> Result<LocalPaths> {
+    let records = store.wedrive_downloads_of(batch.iter().map(|d| d.journal_uuid.as_str()))?;
+    let mut files = LocalPaths::none();
+    for r in &records {
+        files.insert(&r.journal_uuid, &r.fileid, &r.local_path);
+    }
+    Ok(files)
+}
+
+/// The journal columns kept from each batch once it is written: a few for the reports, and
+/// for the workbook's wide sheets (XLSX only) journals and top-level controls, up to a cap.
+struct KeptJournals {
+    for_reports: Vec<DataFrame>,
+    wide: Option<WideSheets>,
+}
+
+impl KeptJournals {
+    fn new(want_wide: bool) -> Self {
+        KeptJournals {
+            for_reports: Vec::new(),
+            wide: want_wide.then(WideSheets::default),
+        }
+    }
+
+    fn keep(&mut self, tables: &flatten::JournalTables) -> Result<()> {
+        self.for_reports.push(
+            tables
+                .journals
+                .select(report::JOURNALS_COLUMNS.iter().copied())?,
+        );
+        if let Some(wide) = &mut self.wide {
+            wide.keep(tables)?;
+        }
+        Ok(())
+    }
+}
+
+/// One dataset writer per table of the schema, partitioned as the schema says.
+struct TableWriters {
+    writers: BTreeMap<&'static str, TableWriter>,
+}
+
+impl TableWriters {
+    fn create(out: &OutputDir, months: &[String], job: &Job) -> Result<Self> {
+        let mut writers = BTreeMap::new();
+        for spec in flatten::schema::TABLES {
+            let mut w = TableWriter::create(
+                out,
+                spec.name,
+                spec.partition_by,
+                &job.output.formats,
+                job.output.csv_bom,
+            )?;
+            if spec.partition_by.is_some() {
+                w.covers(months.iter().cloned());
+            }
+            writers.insert(spec.name, w);
+        }
+        Ok(TableWriters { writers })
+    }
+
+    fn write(
+        &mut self,
+        table: &str,
+        frame: &DataFrame,
+        written: &mut OutputsSummary,
+    ) -> Result<()> {
+        let writer = self
+            .writers
+            .get_mut(table)
+            .ok_or_else(|| anyhow!("no writer for table {table}: it is not in the schema"))?;
+        writer.write_batch(frame)?;
+        written.add_rows(table, frame.height());
+        Ok(())
+    }
+
+    /// Writes every table's footers and renames its files into place, in the tables' name order.
+    fn finish(self, written: &mut OutputsSummary) -> Result<()> {
+        for (_, writer) in self.writers {
+            written.files.extend(writer.finish()?);
+        }
+        Ok(())
+    }
+}
+
+/// The reports' inputs: stat items and journals within the range (the tables hold whole months).
+fn report_inputs(stat_items: &DataFrame, journals: DataFrame, range: DateRange) -> ReportInputs {
+    let in_range = |column: &str| {
+        col(column)
+            .gt_eq(lit(range.start))
+            .and(col(column).lt(lit(range.end)))
+    };
+    ReportInputs::new(
+        stat_items.clone().lazy().filter(in_range("cycle_date")),
+        journals.lazy().filter(in_range("report_date")),
+    )
+}
+
+/// Where a report's files go, relative to the output root (before the format's extension).
+pub(crate) fn report_path(kind: ReportKind) -> String {
+    format!("reports/{}", kind.name())
+}
+
+/// Builds the job's reports and writes each in every table format; returns them for the
+/// workbook.
+fn write_reports(
+    job: &Job,
+    inputs: &ReportInputs,
+    out: &OutputDir,
+    written: &mut OutputsSummary,
+) -> Result<Vec<(ReportKind, DataFrame)>> {
+    let mut reports = Vec::new();
+    for kind in &job.output.reports {
+        let frame = report::build(*kind, inputs, job.period())?;
+        written.add_rows(kind.name(), frame.height());
+        written.files.extend(sink::write_frame(
+            out,
+            &report_path(*kind),
+            &frame,
+            &job.output.formats,
+            job.output.csv_bom,
+        )?);
+        reports.push((*kind, frame));
+    }
+    Ok(reports)
+}
+
+/// The directory the job asks for, from the store (API snapshot), a CSV, or none.
+fn load_directory(job: &Job, store: &Store) -> Result<Directory> {
+    Ok(match &job.extract.directory {
+        DirectorySource::Api => match store.directory()? {
+            Some(snapshot) => Directory::from_api(
+                &DepartmentListResponse {
+                    department: snapshot.departments,
+                },
+                &[UserListResponse {
+                    userlist: snapshot.users,
+                }],
+            ),
+            None => {
+                tracing::warn!("no directory in the store: departments will be `unknown`");
+                Directory::empty()
+            }
+        },
+        DirectorySource::Csv(path) => Directory::from_csv(path)?,
+        DirectorySource::None => Directory::empty(),
+    })
+}
+
+/// Stacks batches of `table` (holding `columns`); with none, an empty frame of those columns
+/// and the table's types.
+pub(crate) fn concat_frames(
+    frames: Vec<DataFrame>,
+    table: &TableSpec,
+    columns: &[&str],
+) -> Result<DataFrame> {
+    let mut stacked = match sink::concat_frames(frames)? {
+        Some(frame) => frame,
+        None => {
+            DataFrame::empty_with_schema(&table.polars_schema()).select(columns.iter().copied())?
+        }
+    };
+    stacked.rechunk_mut();
+    Ok(stacked)
+}
+
+/// The whole months a range touches: from the first of its first month to the first of the
+/// month after its last day.
+fn month_span(range: DateRange) -> DateRange {
+    let start = range.start.with_day(1).expect("day 1 exists");
+    let last_day = range.end.pred_opt().unwrap_or(range.end).max(range.start);
+    let end = last_day
+        .with_day(1)
+        .expect("day 1 exists")
+        .checked_add_months(chrono::Months::new(1))
+        .expect("dates stay in range");
+    DateRange { start, end }
+}
+
+/// The months (`YYYY-MM`) a range touches: the partitions a run is responsible for.
+fn months_of(range: DateRange) -> Vec<String> {
+    let mut months = vec![];
+    let mut d = range.start.with_day(1).expect("day 1 exists");
+    while d < range.end {
+        months.push(d.format("%Y-%m").to_string());
+        d = d
+            .checked_add_months(chrono::Months::new(1))
+            .expect("dates stay in range");
+    }
+    months
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn range(start: &str, end: &str) -> DateRange {
+        DateRange::parse(start, end).unwrap()
+    }
+
+    #[test]
+    fn a_run_owns_the_whole_months_its_range_touches() {
+        let tz = chrono_tz::Asia::Shanghai;
+        let mid = Months::of(range("2026-10-15", "2026-11-03"), tz);
+        assert_eq!(mid.labels, ["2026-10", "2026-11"]);
+        let first = chrono::NaiveDate::from_ymd_opt(2026, 10, 1).unwrap();
+        let after = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        assert_eq!(
+            (mid.start_ts, mid.end_ts),
+            (local_midnight(tz, first), local_midnight(tz, after))
+        );
+        // An end on the first of a month does not touch that month.
+        let october = Months::of(range("2026-10-01", "2026-11-01"), tz);
+        assert_eq!(october.labels, ["2026-10"]);
+        assert_eq!(
+            october.end_ts,
+            local_midnight(tz, chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap())
+        );
+        assert_eq!(
+            report_path(ReportKind::LateRateByUser),
+            "reports/late_rate_by_user"
+        );
+    }
+
+    #[test]
+    fn no_batch_stacks_to_an_empty_frame_of_the_columns_asked() {
+        let empty = concat_frames(vec![], &JOURNALS, report::JOURNALS_COLUMNS).unwrap();
+        assert_eq!(empty.height(), 0);
+        assert_eq!(empty.get_column_names(), report::JOURNALS_COLUMNS);
+    }
+}
