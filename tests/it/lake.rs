@@ -19,7 +19,8 @@ use chrono::{TimeZone as _, Utc};
 use polars::prelude::*;
 use serde_json::Value;
 use wecom_journal::flatten::{
-    self, directory_tables, flatten_journals, flatten_stats, Directory, TableSpec, Warnings,
+    self, directory_tables, flatten_journals, flatten_stats, Directory, LocalPaths, TableSpec,
+    Warnings,
 };
 use wecom_journal::job::Format;
 use wecom_journal::sim::{Org, SimConfig};
@@ -184,7 +185,14 @@ fn org_tables(seed: u64) -> BTreeMap<&'static str, Vec<DataFrame>> {
     let mut tables: BTreeMap<&'static str, Vec<DataFrame>> = BTreeMap::new();
     let mut warnings = Warnings::default();
     for batch in org.journals.chunks(50) {
-        let frames = flatten_journals(batch, &directory, config.timezone, &mut warnings).unwrap();
+        let frames = flatten_journals(
+            batch,
+            &directory,
+            config.timezone,
+            &LocalPaths::none(),
+            &mut warnings,
+        )
+        .unwrap();
         for (name, frame) in frames.iter() {
             tables.entry(name).or_default().push(frame.clone());
         }
