@@ -12,6 +12,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod check;
 mod plan;
 mod report;
 mod run;
@@ -29,6 +30,8 @@ pub mod exit {
     pub const USAGE: u8 = 2;
     /// Finished, with gaps (each named in the manifest).
     pub const GAPS: u8 = 3;
+    /// `check` found something to fix (each ✗ line says what and where).
+    pub const CHECK_FAILED: u8 = 4;
 }
 
 #[derive(Debug, Parser)]
@@ -64,6 +67,17 @@ pub enum Command {
         output: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
         format: PlanFormat,
+    },
+    /// Preflight a job against its corp: credentials, journal permission, trusted IP,
+    /// visibility scope, templates, quotas, output and store; at most a few dozen calls.
+    /// Exit 4 when a check fails.
+    Check {
+        job: PathBuf,
+        /// Output directory to check, with its store (default: the job's output.dir).
+        #[arg(long)]
+        output: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+        format: CheckFormat,
     },
     /// Parse and check job files; exit 2 with file:line:col: message on the first bad one.
     Validate {
@@ -146,6 +160,24 @@ pub struct SimArgs {
     /// A template id the journal app may not read (answered with 301065); repeatable.
     #[arg(long = "deny-template", value_name = "TEMPLATE_ID")]
     pub deny_templates: Vec<String>,
+    /// Misconfigured: the app is not added under 汇报 → 可调用接口的应用 (every journal call
+    /// answers 301065).
+    #[arg(long)]
+    pub app_not_authorised: bool,
+    /// Misconfigured: the caller's IP is not among the app's trusted IPs (every call with a
+    /// token answers 60020 naming the IP).
+    #[arg(long)]
+    pub untrusted_ip: bool,
+    /// Misconfigured: the secret is not this corp's (gettoken answers 40001).
+    #[arg(long)]
+    pub wrong_secret_for_corp: bool,
+    /// Misconfigured: the app's visibility scope hides the last N departments (the directory
+    /// answers for the rest; users come without a hidden main department).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub hidden_departments: usize,
+    /// Misconfigured: the secret is the 汇报 system app's (journal calls answer 48002).
+    #[arg(long)]
+    pub system_app_secret: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -153,6 +185,14 @@ pub enum PlanFormat {
     /// The table for people.
     Text,
     /// The whole plan as one JSON object.
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// A line a check, ✓ or ✗, each ✗ with its hint.
+    Text,
+    /// The whole report as one JSON object.
     Json,
 }
 
@@ -183,6 +223,11 @@ pub fn main() -> ExitCode {
             output,
             format,
         } => plan::plan(&job, output, format),
+        Command::Check {
+            job,
+            output,
+            format,
+        } => check::check(&job, output.as_deref(), format),
         Command::Validate { jobs } => validate::validate(&jobs),
         Command::Rebuild { job, output } => run::rebuild(&job, output),
         Command::Sim(args) => sim::sim(args),

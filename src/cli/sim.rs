@@ -57,6 +57,11 @@ fn config(args: &super::SimArgs) -> Result<SimConfig, String> {
         fault_rate: args.fault_rate,
         record_list_per_minute: args.record_list_per_minute,
         denied_template_ids: args.deny_templates.clone(),
+        app_not_authorised: args.app_not_authorised,
+        untrusted_ip: args.untrusted_ip,
+        wrong_secret_for_corp: args.wrong_secret_for_corp,
+        hidden_departments: args.hidden_departments,
+        system_app_secret: args.system_app_secret,
         ..defaults
     })
 }
@@ -179,5 +184,25 @@ mod tests {
         assert!(config(&args(&["--fault-rate", "1.5"]))
             .unwrap_err()
             .contains("--fault-rate"));
+    }
+
+    #[test]
+    fn each_misconfiguration_flag_sets_its_field() {
+        let plain = config(&args(&[])).unwrap();
+        assert!(!plain.app_not_authorised && !plain.untrusted_ip && !plain.system_app_secret);
+        assert!(!plain.wrong_secret_for_corp);
+        assert_eq!(plain.hidden_departments, 0);
+        let c = config(&args(&[
+            "--app-not-authorised",
+            "--untrusted-ip",
+            "--wrong-secret-for-corp",
+            "--hidden-departments",
+            "3",
+            "--system-app-secret",
+        ]))
+        .unwrap();
+        assert!(c.app_not_authorised && c.untrusted_ip && c.system_app_secret);
+        assert!(c.wrong_secret_for_corp);
+        assert_eq!(c.hidden_departments, 3);
     }
 }

@@ -2,8 +2,10 @@
 //! (main department, every department), from the API's `department/list` + `user/list`
 //! responses, from an operator's CSV, or empty.
 //!
-//! Owns the rule "department of a user = main department; without one, `unknown` and a null
-//! id". Reads files only in [`Directory::from_csv`]; never calls the network.
+//! Owns the rule "department of a user = main department; without one (an app whose visibility
+//! scope hides it sends none), the first department the directory lists for them; without
+//! any, `unknown` and a null id" (the README's "Pointing it at a real corp"). Reads files only
+//! in [`Directory::from_csv`]; never calls the network.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -259,11 +261,14 @@ impl Directory {
         self.user_index.get(userid).map(|i| &self.users[*i])
     }
 
-    /// The department a user's rows are counted under: the main department's id and name;
-    /// `(None, "unknown")` without one. A main department missing from the department list
-    /// keeps its id and is named by it.
+    /// The department a user's rows are counted under: the main department's id and name; for
+    /// a user listed without one, the first department listed for them; `(None, "unknown")`
+    /// for a user the directory does not know or lists in no department. A department missing
+    /// from the department list keeps its id and is named by it.
     pub fn department_of(&self, userid: &str) -> (Option<u64>, String) {
-        match self.user(userid).and_then(|u| u.main_department) {
+        let user = self.user(userid);
+        let department = user.and_then(|u| u.main_department.or(u.department_ids.first().copied()));
+        match department {
             Some(id) => {
                 let name = self
                     .department(id)
@@ -400,12 +405,43 @@ mod tests {
             dir.user("a").map(|u| u.department_ids.clone()),
             Some(vec![3, 2])
         );
-        assert_eq!(
-            dir.department_of("b"),
-            (None, UNKNOWN_DEPARTMENT.to_string())
-        );
+        // No main department: the first one listed for them.
+        assert_eq!(dir.department_of("b"), (Some(1), "总部".to_string()));
         assert_eq!(
             dir.department_of("nobody"),
+            (None, UNKNOWN_DEPARTMENT.to_string())
+        );
+    }
+
+    #[test]
+    fn users_without_a_main_department_fall_back_to_the_first_listed_then_unknown() {
+        let depts = DepartmentListResponse {
+            department: vec![Department {
+                id: 4,
+                name: "销售".into(),
+                parentid: 0,
+            }],
+        };
+        let user = |userid: &str, department: Vec<u64>| DirectoryUser {
+            userid: userid.into(),
+            name: String::new(),
+            department,
+            main_department: None,
+        };
+        let users = vec![
+            UserListResponse {
+                userlist: vec![user("two", vec![9, 4]), user("none", vec![])],
+            },
+            // Listed again under another department: the first listing's order stays.
+            UserListResponse {
+                userlist: vec![user("two", vec![4, 9])],
+            },
+        ];
+        let dir = Directory::from_api(&depts, &users);
+        // Department 9 is not in the department list: it keeps its id, named by it.
+        assert_eq!(dir.department_of("two"), (Some(9), "9".to_string()));
+        assert_eq!(
+            dir.department_of("none"),
             (None, UNKNOWN_DEPARTMENT.to_string())
         );
     }

@@ -196,7 +196,7 @@ pub const JOURNALS: TableSpec = TableSpec {
             "department_id",
             T::UInt64,
             true,
-            "submitter's main department; null without a directory entry",
+            "submitter's main department (without one, the first department listed for them); null when the directory has none for them",
         ),
         col(
             "department_name",
@@ -387,7 +387,7 @@ pub const STAT_ITEMS: TableSpec = TableSpec {
             "department_id",
             T::UInt64,
             true,
-            "user's main department; null without a directory entry",
+            "user's main department (without one, the first department listed for them); null when the directory has none for them",
         ),
         col(
             "department_name",

@@ -20,6 +20,7 @@ use crate::job::{DateRange, Job};
 use crate::sink::{self, Manifest, OutputDir, RunStatus, WrittenFile};
 use crate::store::{store_path, Store};
 
+pub(crate) mod check;
 mod diagnostic;
 mod extract;
 mod manifest;

@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::wecom::types::{Department, DirectoryUser, JournalDetail, StatCycle};
 
 pub mod faults;
+mod misconfig;
 pub mod org;
 mod rng;
 pub mod server;
@@ -46,6 +47,20 @@ pub struct SimConfig {
     pub timezone: chrono_tz::Tz,
     pub corp_id: String,
     pub secret: String,
+    /// The app is not added under 汇报 → 可调用接口的应用: every journal call answers 301065.
+    /// This and the four below are a corp set up wrong on purpose (`sim/misconfig.rs` says where
+    /// each applies).
+    pub app_not_authorised: bool,
+    /// The caller's IP is not among the app's trusted IPs: every call with a token answers
+    /// 60020, its errmsg naming the IP as WeCom does (`…, from ip: 127.0.0.1, …`).
+    pub untrusted_ip: bool,
+    /// The secret is not this corp's (another corp's, or reset): `gettoken` answers 40001.
+    pub wrong_secret_for_corp: bool,
+    /// The app's visibility scope leaves out the last N departments (whole subtrees): the
+    /// directory answers for the rest, whose users come without a hidden `main_department`.
+    pub hidden_departments: usize,
+    /// The secret is the 汇报 system app's, refused since 2023-12-01: journal calls answer 48002.
+    pub system_app_secret: bool,
     /// Share of API calls (0.0–1.0) answered with an injected fault (-1, 45009, HTTP 502, a
     /// slow or a truncated response), chosen deterministically from the seed.
     pub fault_rate: f64,
@@ -71,6 +86,11 @@ impl Default for SimConfig {
             timezone: chrono_tz::Asia::Shanghai,
             corp_id: "wwsim0000000000001".into(),
             secret: "sim-journal-secret-not-a-real-one".into(),
+            app_not_authorised: false,
+            untrusted_ip: false,
+            wrong_secret_for_corp: false,
+            hidden_departments: 0,
+            system_app_secret: false,
             fault_rate: 0.0,
             record_list_per_minute: 600,
             per_api_per_minute: 10_000,
@@ -219,6 +239,12 @@ impl SimHandle {
     /// in the middle of a run.
     pub fn expire_tokens(&self) {
         self.sim.expire_tokens();
+    }
+
+    /// Every access token issued so far that has not been forgotten (for tests that check a
+    /// client never lets one out).
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.sim.issued_tokens()
     }
 
     /// Changes the share of API calls that get an injected fault (clamped to 0..=1).

@@ -2,8 +2,9 @@
 //! quotas, windows, limits, permissions) and injected faults, over a generated [`Org`].
 //!
 //! Like WeCom, every API error is HTTP 200 with `errcode` / `errmsg`. Order of checks on an API
-//! call: access token (41001 / 40014 / 42001) → quota of that endpoint's fixed window (45009;
-//! every call with a valid token counts) → injected fault → the endpoint's own checks.
+//! call: access token (41001 / 40014 / 42001) → a misconfiguration set on purpose (60020,
+//! 48002, 301065: `sim/misconfig.rs`) → quota of that endpoint's fixed window (45009; every
+//! call with a valid token counts) → injected fault → the endpoint's own checks.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -19,6 +20,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
 
 use super::faults::{Fault, FaultPlan, SLOW_RESPONSE};
+use super::misconfig::{self, Visibility};
 use super::rng::{hash_str, mix, Rng, ALNUM};
 use super::{Org, SimConfig, SimCounters};
 use crate::wecom::errcode;
@@ -57,6 +59,8 @@ pub struct Sim {
     user_departments: HashMap<String, Vec<u64>>,
     /// wedrive fileid → index of the journal that references it.
     wedrive_files: HashMap<String, usize>,
+    /// What the app's visibility scope hides ([`SimConfig::hidden_departments`]).
+    visibility: Visibility,
     tokens: Mutex<Tokens>,
     /// endpoint path → (window number, calls in that window).
     quotas: Mutex<HashMap<&'static str, (u64, u64)>>,
@@ -216,7 +220,9 @@ impl Sim {
                 wedrive_files.insert(id, i);
             }
         }
+        let visibility = Visibility::new(&org, config.hidden_departments);
         Sim {
+            visibility,
             tokens: Mutex::new(Tokens {
                 rng: Rng::derived(config.seed, 2),
                 live: HashMap::new(),
@@ -239,6 +245,19 @@ impl Sim {
 
     pub fn set_fault_rate(&self, rate: f64) {
         self.faults.set_rate(rate);
+    }
+
+    /// Every token issued and not yet forgotten.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        lock(&self.tokens).live.keys().cloned().collect()
+    }
+
+    /// A misconfiguration set on purpose refusing a call to `path` ([`misconfig`]).
+    fn refuse(&self, path: &'static str) -> Result<(), Reply> {
+        match misconfig::refusal(&self.config, path) {
+            Some((code, message)) => Err(Reply::error(code, message)),
+            None => Ok(()),
+        }
     }
 
     /// Every token issued so far is expired from now on (42001).
@@ -327,6 +346,7 @@ impl Sim {
         let mut fault = None;
         let reply = match self
             .check_token(query)
+            .and_then(|()| self.refuse(path))
             .and_then(|()| self.check_quota(path))
         {
             Err(reply) => reply,
@@ -366,7 +386,7 @@ impl Sim {
         if corpid != self.config.corp_id {
             return Reply::error(errcode::INVALID_CORP_ID, "invalid corpid");
         }
-        if secret != self.config.secret {
+        if secret != self.config.secret || self.config.wrong_secret_for_corp {
             return Reply::error(errcode::INVALID_SECRET, "invalid credential");
         }
         let ttl = self.config.token_ttl;
@@ -625,8 +645,12 @@ impl Sim {
         let Some(list) = super::org::departments_under(&self.org, id) else {
             return Reply::error(errcode::INVALID_DEPARTMENT_ID, "invalid party id");
         };
+        if id.is_some_and(|id| self.visibility.hides(id)) {
+            return no_privilege();
+        }
         let department: Vec<Value> = list
             .iter()
+            .filter(|d| !self.visibility.hides(d.id))
             .map(|d| json!({ "id": d.id, "name": d.name, "parentid": d.parentid, "order": 100_000_000 - d.id }))
             .collect();
         Reply::ok(json!({ "department": department }))
@@ -646,12 +670,26 @@ impl Sim {
         if !self.org.departments.iter().any(|d| d.id == id) {
             return Reply::error(errcode::INVALID_DEPARTMENT_ID, "invalid party id");
         }
-        let users = super::org::members_of(&self.org, id);
+        if self.visibility.hides(id) {
+            return no_privilege();
+        }
+        let users: Vec<_> = super::org::members_of(&self.org, id)
+            .into_iter()
+            .map(|u| self.visibility.user(u))
+            .collect();
         match serde_json::to_value(users) {
             Ok(list) => Reply::ok(json!({ "userlist": list })),
             Err(_) => Reply::error(errcode::SYSTEM_BUSY, "system busy"),
         }
     }
+}
+
+/// 60011, a department outside the app's visibility scope, as WeCom words it.
+fn no_privilege() -> Reply {
+    Reply::error(
+        errcode::NO_PRIVILEGE,
+        "no privilege to access/modify contact/party/agent",
+    )
 }
 
 type Q = Query<HashMap<String, String>>;

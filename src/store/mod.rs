@@ -197,6 +197,12 @@ impl Store {
         &self.path
     }
 
+    /// The file's schema version: [`SCHEMA_VERSION`] once opened to write; what the file says
+    /// when opened read-only (an older one is migrated by the next [`Store::open`]).
+    pub fn schema_version(&self) -> i64 {
+        self.schema_version
+    }
+
     fn conn(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave a transaction half-applied (SQLite rolls
         // it back when the Transaction drops), so a poisoned lock is still usable.

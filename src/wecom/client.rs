@@ -375,6 +375,13 @@ impl WecomClient {
         .await
     }
 
+    /// Makes sure the client holds an access token, calling `gettoken` when it has none: the
+    /// answer to "are the corp id and the secret accepted?" without any other call. The token
+    /// stays inside the client.
+    pub async fn authenticate(&self) -> Result<(), WecomError> {
+        self.token().await.map(|_| ())
+    }
+
     /// Calls and retries so far, per endpoint name, and the 45009s received.
     pub fn stats(&self) -> CallStats {
         self.inner

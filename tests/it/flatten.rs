@@ -656,7 +656,7 @@ fn journals_receivers_and_comments() {
     let mut other = journal("j-2", vec![]);
     other.submitter = UserRef {
         userid: "wangwu".into(),
-    }; // no main department
+    }; // no main department: counted under the first department listed for them
     other.template_id = None;
     let (t, _) = flatten(&[d, other], &small_directory());
 
@@ -667,10 +667,10 @@ fn journals_receivers_and_comments() {
         j.column("department_id").unwrap().u64().unwrap().get(0),
         Some(3)
     );
-    assert_eq!(str_at(j, "department_name", 1), s("unknown"));
+    assert_eq!(str_at(j, "department_name", 1), s("研发"));
     assert_eq!(
         j.column("department_id").unwrap().u64().unwrap().get(1),
-        None
+        Some(2)
     );
     assert_eq!(str_at(j, "template_id", 1), None);
     assert_eq!(time_at(j, "report_time", 0), Some(REPORT_TIME * 1000));
@@ -848,13 +848,14 @@ fn stats_count_users_and_list_items() {
                 "后端".into()
             ),
             (
+                // No main department: the first department listed for them.
                 "wangwu".into(),
                 "reported".into(),
                 s("j-9"),
                 Some(1_791_818_000_000),
                 Some(true),
-                None,
-                "unknown".into()
+                Some(2),
+                "研发".into()
             ),
             (
                 "lisi".into(),

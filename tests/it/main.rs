@@ -1,5 +1,6 @@
 //! Integration tests: one binary (linking polars once), a module per area. They talk HTTP over
 //! loopback to the simulator and read back the files they make.
+mod check;
 mod cli;
 mod client;
 mod common;

@@ -758,6 +758,124 @@ async fn directory_endpoints_serve_the_org() {
     assert_eq!(v["errcode"], 48002);
 }
 
+/// `hidden_departments`: the directory answers for the visible part of the tree only, and a
+/// visible user whose main department is hidden comes without one.
+#[tokio::test]
+async fn a_visibility_scope_hides_departments_and_their_users_main_department() {
+    let h = start(SimConfig {
+        users: 60,
+        hidden_departments: 4,
+        ..config()
+    })
+    .await;
+    let c = http();
+    let tok = token(&c, &h).await;
+    let all: Vec<u64> = h.org.departments.iter().map(|d| d.id).collect();
+    // The last four by id (the tree lists parents first, so these are whole subtrees).
+    let hidden: BTreeSet<u64> = all.iter().rev().take(4).copied().collect();
+    let v = get_json(
+        &c,
+        format!("{}/cgi-bin/department/list?access_token={tok}", h.base_url),
+    )
+    .await;
+    let listed: Vec<u64> = v["department"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_u64().unwrap())
+        .collect();
+    let visible: Vec<u64> = all
+        .iter()
+        .copied()
+        .filter(|d| !hidden.contains(d))
+        .collect();
+    assert_eq!(listed, visible);
+    let mut lost_main = 0;
+    for d in &all {
+        let v = get_json(
+            &c,
+            format!(
+                "{}/cgi-bin/user/list?access_token={tok}&department_id={d}",
+                h.base_url
+            ),
+        )
+        .await;
+        if hidden.contains(d) {
+            assert_eq!(v["errcode"], 60011, "{v}");
+            continue;
+        }
+        assert_eq!(v["errcode"], 0, "{v}");
+        for u in v["userlist"].as_array().unwrap() {
+            let org_user = h.org.user(u["userid"].as_str().unwrap()).unwrap();
+            let departments: Vec<u64> = u["department"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d.as_u64().unwrap())
+                .collect();
+            let want: Vec<u64> = org_user
+                .department
+                .iter()
+                .copied()
+                .filter(|d| !hidden.contains(d))
+                .collect();
+            assert_eq!(departments, want);
+            let main = org_user.main_department.filter(|m| !hidden.contains(m));
+            assert_eq!(u["main_department"].as_u64(), main);
+            lost_main += usize::from(main.is_none());
+        }
+    }
+    assert!(
+        lost_main > 0,
+        "some visible user lost a hidden main department"
+    );
+    let hidden_id = hidden.iter().next().unwrap();
+    let v = get_json(
+        &c,
+        format!(
+            "{}/cgi-bin/department/list?access_token={tok}&id={hidden_id}",
+            h.base_url
+        ),
+    )
+    .await;
+    assert_eq!(v["errcode"], 60011, "{v}");
+}
+
+/// `untrusted_ip`: every call with a token answers 60020 in WeCom's words, naming the IP.
+#[tokio::test]
+async fn an_untrusted_ip_gets_60020_naming_the_ip_as_wecom_writes_it() {
+    let h = start(SimConfig {
+        untrusted_ip: true,
+        ..config()
+    })
+    .await;
+    let c = http();
+    let tok = token(&c, &h).await;
+    let v = post(
+        &c,
+        &h,
+        LIST,
+        &tok,
+        json!({"starttime": 1, "endtime": 2, "cursor": 0, "limit": 10}),
+    )
+    .await;
+    assert_eq!(v["errcode"], 60020);
+    let errmsg = v["errmsg"].as_str().unwrap();
+    let (before, after) = errmsg.split_once(", hint: [").unwrap();
+    assert_eq!(before, "not allow to access from your ip");
+    let (_, rest) = after.split_once("], ").unwrap();
+    assert_eq!(
+        rest,
+        "from ip: 127.0.0.1, more info at https://open.work.weixin.qq.com/devtool/query?e=60020"
+    );
+    let v = get_json(
+        &c,
+        format!("{}/cgi-bin/department/list?access_token={tok}", h.base_url),
+    )
+    .await;
+    assert_eq!(v["errcode"], 60020);
+}
+
 #[tokio::test]
 async fn wedrive_download_needs_its_cookie() {
     let h = start(config()).await;
