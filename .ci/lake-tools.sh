@@ -14,5 +14,4 @@ pip_install() {
 pip_install "$base/py" -r .ci/lake-requirements.txt
 pip_install "$base/pyarrow14" 'pyarrow==14.0.2' 'numpy<2'
 echo "export WECOM_JOURNAL_PYTHON='$base/py/bin/python'"
-echo "export WECOM_JOURNAL_MOTO_SERVER='$base/py/bin/moto_server'"
 echo "export WECOM_JOURNAL_PYARROW14_PYTHON='$base/pyarrow14/bin/python'"

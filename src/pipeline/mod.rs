@@ -16,8 +16,8 @@ use anyhow::{Context, Result};
 use chrono::Utc;
 
 use crate::extract::ExtractOptions;
-use crate::job::{DateRange, Job};
-use crate::sink::{self, Manifest, OutputDir, RunStatus, WrittenFile};
+use crate::job::{is_object_storage, DateRange, Job};
+use crate::sink::{self, Manifest, OutputDir, OutputRoot, RunStatus, WrittenFile};
 use crate::store::{store_path, Store};
 
 pub(crate) mod check;
@@ -164,10 +164,10 @@ async fn extract_stage(
     } else {
         None
     };
-    let path = store_path(&opts.output_dir);
+    let path = store_file(job, &opts.output_dir);
     let store =
         Store::open(&path).with_context(|| format!("opening the store {}", path.display()))?;
-    let out = OutputDir::new(&opts.output_dir)?;
+    let out = open_output(job, &opts.output_dir, &path)?;
     let client = client_for(job)?;
     let extracted = extract(job, opts.range, &client, &store, extract_opts).await;
     record_extract(manifest, &extracted);
@@ -175,12 +175,43 @@ async fn extract_stage(
     Ok((store, out))
 }
 
-/// Writes the manifest into `<output_dir>/runs/`, scrubbed of the job's secret.
+/// Writes the manifest into `<output_dir>/runs/`, scrubbed of the job's secret. Returns
+/// where it is (for object storage, its `s3://` URL).
 fn write_manifest(job: &Job, output_dir: &Path, manifest: &Manifest) -> Result<PathBuf> {
-    let out = OutputDir::new(output_dir)?;
+    let out = open_output(job, output_dir, &store_file(job, output_dir))?;
     let file = sink::write_manifest(&out, manifest, &[&job.source.secret])
         .context("writing the manifest")?;
-    Ok(out.root().join(file.path))
+    Ok(match out.target().local_dir() {
+        Some(dir) => dir.join(&file.path),
+        None => PathBuf::from(out.target().url_of(&file.path)?.to_string()),
+    })
+}
+
+/// The job's SQLite store: `store.path` when the job gives it; else `store.sqlite` in a local
+/// output directory, or `.wecom-journal/<job>/store.sqlite` (under the current directory)
+/// for object storage, which cannot hold a SQLite file (no locks, no fsync, no rename).
+pub fn store_file(job: &Job, output_dir: &Path) -> PathBuf {
+    if let Some(path) = &job.output.store_path {
+        return path.clone();
+    }
+    if is_object_storage(output_dir) {
+        return Path::new(".wecom-journal")
+            .join(&job.name)
+            .join(crate::store::STORE_FILE);
+    }
+    store_path(output_dir)
+}
+
+/// Where the outputs go: the local directory, or the object-storage root configured from the
+/// job's `[output.storage]` and the `AWS_*` environment, its files staged beside the store.
+fn open_output(job: &Job, output_dir: &Path, store: &Path) -> Result<OutputDir> {
+    if !is_object_storage(output_dir) {
+        return Ok(OutputDir::new(output_dir)?);
+    }
+    let location = output_dir.to_string_lossy();
+    let root = OutputRoot::parse(&location, &job.output.storage)?;
+    let staging = store.parent().unwrap_or(Path::new(".")).join("staging");
+    Ok(OutputDir::on(root, staging)?)
 }
 
 /// Records the finished run in the store: what the next run resumes from and the plan reads.
@@ -206,12 +237,12 @@ pub struct RebuildSummary {
 /// API call: [`build_outputs`] and the manifest, as a run does after extracting.
 pub fn rebuild(job: &Job, range: DateRange, output_dir: &Path) -> Result<RebuildSummary> {
     let started = Utc::now();
-    let path = store_path(output_dir);
+    let path = store_file(job, output_dir);
     if !path.exists() {
         return Err(PipelineError::NoStore { path }.into());
     }
     let store = Store::open(&path).with_context(|| format!("opening {}", path.display()))?;
-    let out = OutputDir::new(output_dir)?;
+    let out = open_output(job, output_dir, &path)?;
     let run_id = run_id(&job.name, started);
     let mut manifest = Manifest::new(&job.name, &run_id, range, started);
     let written = build_outputs(job, range, &run_id, &store, &out).map_err(|f| f.error)?;

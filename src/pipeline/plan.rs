@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use crate::job::{DateRange, Job, Plan, PlanHistory};
-use crate::store::{store_path, ListingHistory, Store, StoreError};
+use crate::store::{ListingHistory, Store, StoreError};
 
 /// A job's plan, and why the store in its output directory was not used, if it was unreadable.
 #[derive(Debug)]
@@ -18,7 +18,7 @@ pub struct PlannedJob {
 
 /// Plans `range` of `job`, with the history of the store in `output_dir`.
 pub fn plan(job: &Job, range: DateRange, output_dir: &Path) -> PlannedJob {
-    let path = store_path(output_dir);
+    let path = super::store_file(job, output_dir);
     let shown = path.display();
     let read = Store::open_read_only(&path).and_then(|store| match store {
         Some(store) => history_of(&store),

@@ -74,10 +74,21 @@ impl DeltaRun {
             run_id: run_id.to_owned(),
         }
     }
+
+    /// The transaction of run `run_id` of `job` over `range` (`YYYY-MM-DD..YYYY-MM-DD`): one
+    /// stream per job and range, so that a resumed run of one range is not mistaken for done
+    /// because another range's run committed since.
+    pub fn of_range(job: &str, range: &str, run_id: &str, version: i64) -> Self {
+        DeltaRun {
+            app_id: format!("wecom-journal/{job}/{range}"),
+            version,
+            run_id: run_id.to_owned(),
+        }
+    }
 }
 
 /// What [`DeltaTableWriter::finish`] did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DeltaCommit {
     pub table: String,
     /// The table's version after the call.

@@ -10,7 +10,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    check_component, commit_file, io_err, temp_path_for, OutputDir, SinkError, WrittenFile,
+    check_component, commit_file, io_err, temp_path_for, DeltaCommit, OutputDir, SinkError,
+    WrittenFile,
 };
 use crate::job::DateRange;
 use crate::wecom::client::CallStats;
@@ -77,6 +78,10 @@ pub struct Manifest {
     pub rows: BTreeMap<String, u64>,
     /// Every file written, relative to the output root.
     pub files: Vec<WrittenFile>,
+    /// The Delta tables' commits (`formats = ["delta"]`): one per table, or none for a table
+    /// that already held this run's transaction.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub delta: Vec<DeltaCommit>,
     pub gaps: Vec<Gap>,
     /// Wall time per stage (`extract`, `flatten`, `report`, `sink` …), in milliseconds.
     pub durations_ms: BTreeMap<String, u64>,
@@ -102,6 +107,7 @@ impl Manifest {
             quota_errors: 0,
             rows: BTreeMap::new(),
             files: Vec::new(),
+            delta: Vec::new(),
             gaps: Vec::new(),
             durations_ms: BTreeMap::new(),
             warnings: Vec::new(),

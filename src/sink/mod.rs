@@ -16,7 +16,8 @@
 //! tables/<table>/part-0.parquet                         an unpartitioned one
 //! csv/tables/<table>/report_month=YYYY-MM/part-0.csv    the same datasets as CSV …
 //! arrow/tables/<table>/report_month=YYYY-MM/part-0.arrow  … and as Arrow IPC files
-//! <name>.{parquet,csv,arrow}                            a single frame (write_frame)
+//! <name>.parquet, csv/<name>.csv, arrow/<name>.arrow    a single frame (write_frame)
+//! delta/<table>/                                        a Delta table (DeltaTableWriter)
 //! <name>.xlsx                                           a workbook (write_workbook)
 //! runs/<run_id>.json                                    the run manifest
 //! ```
@@ -183,6 +184,7 @@ impl OutputDir {
         match format {
             Format::Csv => self.root.join("csv").join("tables").join(table),
             Format::Arrow => self.root.join("arrow").join("tables").join(table),
+            Format::Delta => self.root.join(DELTA_DIR).join(table),
             Format::Parquet | Format::Xlsx => self.root.join("tables").join(table),
         }
     }
@@ -235,8 +237,11 @@ fn check_component(name: &str) -> Result<(), SinkError> {
     Ok(())
 }
 
-/// Writes one frame (a report) as `<out>/<rel_name>.<ext>` in each table format among `formats`
-/// (`xlsx` is the workbook's business and is skipped). Each file goes through a temporary name.
+/// Writes one frame (a report) in each table format among `formats` (`xlsx` is the
+/// workbook's business and `delta` holds tables only: both are skipped), each format in its own
+/// tree as the datasets are: `<out>/<rel_name>.parquet`, `<out>/csv/<rel_name>.csv`,
+/// `<out>/arrow/<rel_name>.arrow`. Each file goes through a temporary name (or is uploaded
+/// whole).
 pub fn write_frame(
     out: &OutputDir,
     rel_name: &str,
@@ -245,20 +250,22 @@ pub fn write_frame(
     csv_bom: bool,
 ) -> Result<Vec<WrittenFile>, SinkError> {
     let base = out.checked_join(rel_name)?;
-    let (dir, stem) = match (base.parent(), base.file_name()) {
-        (Some(dir), Some(stem)) => (dir.to_path_buf(), stem.to_string_lossy().into_owned()),
-        _ => {
-            return Err(SinkError::BadName {
-                name: rel_name.to_owned(),
-                why: "has no file name",
-            });
-        }
-    };
+    if base.file_name().is_none() {
+        return Err(SinkError::BadName {
+            name: rel_name.to_owned(),
+            why: "has no file name",
+        });
+    }
     let mut frame = frame.clone();
     frame.rechunk_mut_par();
     let mut written = Vec::new();
     for format in table_formats(formats) {
-        let final_path = dir.join(format!("{stem}.{}", format.name()));
+        let tree = match format {
+            Format::Csv => out.root.join("csv"),
+            Format::Arrow => out.root.join("arrow"),
+            _ => out.root.clone(),
+        };
+        let final_path = tree.join(format!("{rel_name}.{}", format.name()));
         let mut file = FileSink::create(
             format,
             &final_path,
@@ -291,7 +298,7 @@ fn table_formats(formats: &[Format]) -> Vec<Format> {
     let mut out: Vec<Format> = formats
         .iter()
         .copied()
-        .filter(|f| *f != Format::Xlsx)
+        .filter(|f| !matches!(f, Format::Xlsx | Format::Delta))
         .collect();
     out.sort();
     out.dedup();
@@ -435,11 +442,12 @@ impl FileSink {
                         .map_err(polars_err)?,
                 )
             }
-            Format::Xlsx => {
+            Format::Xlsx | Format::Delta => {
                 let _ = fs::remove_file(&temp);
                 return Err(SinkError::BadName {
                     name: final_path.display().to_string(),
-                    why: "xlsx is written by write_workbook, not as a dataset file",
+                    why: "xlsx is written by write_workbook and delta by DeltaTableWriter, not \
+                          as dataset files",
                 });
             }
         };

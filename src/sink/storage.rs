@@ -27,10 +27,10 @@ use futures::TryStreamExt;
 use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::path::Path as StorePath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
-use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
 
 use super::temp_path_for;
+pub use crate::job::StorageSettings;
 use crate::wecom::Secret;
 
 /// Files at least this large are uploaded in parts (S3's minimum part is 5 MiB).
@@ -42,23 +42,6 @@ const SECRET_ENV: &[&str] = &[
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
 ];
-
-/// Non-secret storage settings, as a job file's `[output.storage]` table gives them. Each key
-/// set here overrides the matching `AWS_*` variable; unset keys leave the environment's value.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StorageSettings {
-    /// An S3-compatible endpoint (`https://minio.internal:9000`); `AWS_ENDPOINT_URL` otherwise,
-    /// and AWS's own endpoints when neither is set.
-    pub endpoint: Option<String>,
-    /// `AWS_REGION` (or `AWS_DEFAULT_REGION`) otherwise; `us-east-1` when neither is set.
-    pub region: Option<String>,
-    /// Path-style requests (`endpoint/bucket/key`), which MinIO, Ceph and most S3-compatible
-    /// stores want; `false` asks for virtual-hosted style (`bucket.endpoint/key`).
-    pub path_style: Option<bool>,
-    /// Allows a plain-HTTP endpoint (`AWS_ALLOW_HTTP`); for loopback test servers.
-    pub allow_http: Option<bool>,
-}
 
 /// What went wrong talking to the output root. Messages never hold a credential.
 #[derive(Debug, thiserror::Error)]

@@ -4,7 +4,7 @@
 //! ours, polars, deltalake; DuckDB, pandas and Spark for the local datasets) and compared with
 //! the frames.
 //!
-//! Needs `moto_server` and a Python with pyarrow, polars and deltalake (plus duckdb, pandas and
+//! Needs a Python with moto (its S3 server), pyarrow, polars and deltalake (plus duckdb, pandas and
 //! pyspark for the engines test): `.ci/run` installs them and sets `WECOM_JOURNAL_PYTHON` and
 //! `WECOM_JOURNAL_REQUIRE_LAKE=1`. Without them these tests say what to install and pass,
 //! unless `WECOM_JOURNAL_REQUIRE_LAKE=1`, where they fail.
@@ -33,7 +33,7 @@ use wecom_journal::wecom::types::{DepartmentListResponse, UserListResponse};
 use crate::common::files_under;
 
 const INSTALL: &str = "pip install 'moto[server]' pyarrow polars deltalake duckdb pandas pyspark \
-                       (and set WECOM_JOURNAL_PYTHON to that Python)";
+                       (and set WECOM_JOURNAL_PYTHON to that Python): .ci/lake-tools.sh";
 const SECRET: &str = "lake-test-secret-3f9c2e";
 const CHILD_ENV: &str = "WECOM_JOURNAL_TEST_LAKE_CHILD";
 
@@ -73,45 +73,55 @@ fn readers(modules: &str) -> Option<PathBuf> {
     }
 }
 
-/// A moto S3 server on a free loopback port, stopped when dropped.
+/// moto's S3 server, in a Python child that serves until its stdin closes, i.e. until this
+/// test process exits (however it exits): one server for all the lake tests of the process,
+/// since starting one costs seconds of imports.
+const MOTO: &str = "\
+import os, sys
+from moto.server import ThreadedMotoServer
+server = ThreadedMotoServer(ip_address='127.0.0.1', port=int(sys.argv[1]), verbose=False)
+server.start()
+print('listening', flush=True)
+sys.stdin.read()
+os._exit(0)
+";
+
+/// moto's S3 server on a free loopback port, shared by the tests (see [`MOTO`]).
 struct S3Server {
-    child: Child,
+    /// Kept so the child's stdin stays open (closing it stops the server).
+    _child: std::sync::Mutex<Child>,
     endpoint: String,
 }
 
 impl S3Server {
-    fn start() -> Option<S3Server> {
-        let program = std::env::var_os("WECOM_JOURNAL_MOTO_SERVER")
-            .map(PathBuf::from)
-            .or_else(|| {
-                let beside = python().parent()?.join("moto_server");
-                beside.exists().then_some(beside)
-            })
-            .unwrap_or_else(|| "moto_server".into());
+    fn start() -> Option<&'static S3Server> {
+        static SERVER: std::sync::OnceLock<Option<S3Server>> = std::sync::OnceLock::new();
+        SERVER.get_or_init(S3Server::spawn).as_ref()
+    }
+
+    fn spawn() -> Option<S3Server> {
+        let python = readers("moto.server")?;
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
             .expect("a free loopback port");
-        let Ok(child) = Command::new(&program)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
+        let mut child = Command::new(&python)
+            .args(["-c", MOTO, &port.to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            // (It logs every request.)
             .stderr(Stdio::null())
             .spawn()
-        else {
-            return missing(&format!("{} (moto's S3 server)", program.display()));
-        };
-        let server = S3Server {
-            child,
+            .expect("starting moto's S3 server");
+        // Readiness, not timing: the child says when it listens (however loaded the machine).
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("piped");
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        assert_eq!(line.trim(), "listening", "moto's S3 server did not start");
+        Some(S3Server {
+            _child: std::sync::Mutex::new(child),
             endpoint: format!("http://127.0.0.1:{port}"),
-        };
-        // Readiness, not timing: up to 600 connection attempts 50 ms apart.
-        for _ in 0..600 {
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Some(server);
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        panic!("moto_server did not listen on {}", server.endpoint);
+        })
     }
 
     fn port(&self) -> u16 {
@@ -151,13 +161,6 @@ impl S3Server {
 
     fn root(&self, location: &str) -> OutputRoot {
         OutputRoot::parse_with_env(location, &StorageSettings::default(), self.env()).unwrap()
-    }
-}
-
-impl Drop for S3Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -702,4 +705,192 @@ fn storage_errors_name_the_object_and_hold_no_credential() {
     assert!(err.hint().is_some(), "{text}");
     let debug = format!("{root:?} {root}");
     assert!(!debug.contains(SECRET), "{debug}");
+}
+
+/// A job file for a short sandbox run over the turn of a month (two partitions), writing
+/// Parquet, CSV, Delta and the reports to `dir`, with `extra` TOML appended.
+fn sandbox_job(path: &Path, dir: &str, extra: &str) -> PathBuf {
+    let text = format!(
+        "name = \"lake-sandbox\"\n\
+         [range]\nstart = \"2026-10-29\"\nend = \"2026-11-03\"\n\
+         [output]\ndir = \"{dir}\"\nformats = [\"parquet\", \"csv\", \"delta\"]\ncsv_bom = false\n\
+         {extra}"
+    );
+    std::fs::write(path, text).unwrap();
+    path.to_path_buf()
+}
+
+/// Runs `wecom-journal run JOB --sandbox` with the S3 server's environment; returns stdout
+/// and stderr, which must hold no credential.
+fn run_sandbox(job: &Path, server: &S3Server) -> String {
+    let out = crate::common::bin()
+        .args(["run", job.to_str().unwrap(), "--sandbox"])
+        .envs(server.env())
+        .env("WECOM_JOURNAL_LOG", "debug")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = crate::common::streams(&out);
+    assert!(out.status.success(), "run: {stdout}\n{stderr}");
+    let both = format!("{stdout}\n{stderr}");
+    assert!(
+        !both.contains(SECRET),
+        "a credential in the run's output: {both}"
+    );
+    assert!(
+        !both.contains("lake-test-key"),
+        "a key id in the run's output"
+    );
+    both
+}
+
+/// `run --sandbox` with `output.dir = "s3://…"`: every output goes to the bucket (and the store
+/// stays local, at `store.path`), the datasets and Delta tables read back through the S3 API
+/// equal to the same run written to a local directory, and a re-run of the range keeps the row
+/// counts and adds one Delta version per table. `check` finds the bucket writable.
+#[test]
+fn a_sandbox_run_to_s3_equals_the_local_run_and_a_rerun_adds_one_delta_version() {
+    let Some(python) = readers("pyarrow, polars, deltalake") else {
+        return;
+    };
+    let Some(server) = S3Server::start() else {
+        return;
+    };
+    server.create_bucket("sandbox");
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("state/store.sqlite");
+    let storage = format!(
+        "[output.storage]\nendpoint = \"{}\"\nallow_http = true\npath_style = true\n\
+         [store]\npath = \"{}\"\n",
+        server.endpoint,
+        store.display()
+    );
+    let location = "s3://sandbox/wecom/journal";
+    let remote = sandbox_job(&dir.path().join("s3.toml"), location, &storage);
+    let local_dir = dir.path().join("local");
+    let local = sandbox_job(
+        &dir.path().join("local.toml"),
+        local_dir.to_str().unwrap(),
+        "",
+    );
+
+    // `check` probes the bucket (its API checks fail: the job has no credentials).
+    let check = crate::common::bin()
+        .args(["check", remote.to_str().unwrap(), "--format", "json"])
+        .envs(server.env())
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&check.stdout).unwrap();
+    let output_line = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "output")
+        .unwrap()
+        .clone();
+    assert_eq!(output_line["status"], "pass", "{output_line}");
+    assert!(
+        output_line["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("s3://sandbox/wecom/journal is writable"),
+        "{output_line}"
+    );
+    let root = server.root(location);
+    assert!(root.list("").unwrap().is_empty(), "check leaves nothing");
+    let no_bucket = sandbox_job(&dir.path().join("nob.toml"), "s3://no-bucket/x", &storage);
+    let check = crate::common::bin()
+        .args(["check", no_bucket.to_str().unwrap(), "--format", "json"])
+        .envs(server.env())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&check.stdout).into_owned();
+    assert!(!text.contains(SECRET), "{text}");
+    let report: Value = serde_json::from_slice(&check.stdout).unwrap();
+    let line = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "output")
+        .unwrap()
+        .clone();
+    assert_eq!(line["status"], "fail", "{line}");
+    assert!(
+        line["summary"]
+            .as_str()
+            .unwrap()
+            .contains("s3://no-bucket/x/"),
+        "{line}"
+    );
+
+    run_sandbox(&remote, server);
+    run_sandbox(&local, server);
+    assert!(store.exists(), "the store is local, at store.path");
+
+    // The objects: datasets, reports in a tree per format with their range, Delta logs, the
+    // manifest; no store, no temporary name.
+    let objects = root.list("").unwrap();
+    let paths = names(&objects);
+    assert!(
+        paths
+            .iter()
+            .all(|p| !p.contains(".tmp") && !p.ends_with(".sqlite")),
+        "{paths:?}"
+    );
+    for want in [
+        "tables/journals/report_month=2026-10/part-",
+        "tables/journals/report_month=2026-11/part-",
+        "csv/tables/journals/report_month=2026-11/part-",
+        "delta/journals/_delta_log/00000000000000000000.json",
+        "delta/users/_delta_log/00000000000000000000.json",
+        "reports/late_rate_by_user/range=2026-10-29_2026-11-03/late_rate_by_user.parquet",
+        "csv/reports/late_rate_by_user/range=2026-10-29_2026-11-03/late_rate_by_user.csv",
+        "runs/",
+    ] {
+        assert!(
+            paths.iter().any(|p| p.starts_with(want)),
+            "{want} in {paths:?}"
+        );
+    }
+    let manifest = objects
+        .iter()
+        .find(|o| o.path.starts_with("runs/"))
+        .unwrap();
+    let manifest: Value = serde_json::from_slice(&root.get(&manifest.path).unwrap()).unwrap();
+    assert_eq!(manifest["status"], "succeeded", "{manifest}");
+    assert!(!manifest.to_string().contains(SECRET));
+    let delta = manifest["delta"].as_array().unwrap();
+    assert_eq!(delta.len(), flatten::TABLES.len(), "{manifest}");
+
+    let table_names: Vec<&str> = flatten::TABLES.iter().map(|t| t.name).collect();
+    let from_s3 = read_back(&python, location, &server.env(), &table_names);
+    let from_local = read_back(&python, local_dir.to_str().unwrap(), &[], &table_names);
+    let mut journals = 0;
+    for name in &table_names {
+        let (s3, local) = (&from_s3["tables"][name], &from_local["tables"][name]);
+        assert_eq!(s3["columns"], local["columns"], "{name}");
+        assert_eq!(s3["rows"], local["rows"], "{name}: S3 and local rows");
+        for reader in [s3, local] {
+            for (which, verdict) in reader["readers"].as_object().unwrap() {
+                assert_eq!(verdict, "same", "{name}: {which}");
+            }
+            assert_eq!(reader["delta_version"], 0, "{name}");
+        }
+        if *name == "journals" {
+            journals = s3["rows"].as_array().unwrap().len();
+        }
+    }
+    assert!(journals > 0, "the sandbox wrote journals");
+
+    // A re-run of the same range: the same rows, one more Delta version per table.
+    run_sandbox(&remote, server);
+    let again = read_back(&python, location, &server.env(), &table_names);
+    for name in &table_names {
+        let (before, after) = (&from_s3["tables"][name], &again["tables"][name]);
+        assert_eq!(
+            after["rows"].as_array().unwrap().len(),
+            before["rows"].as_array().unwrap().len(),
+            "{name}: rows after the re-run"
+        );
+        assert_eq!(after["delta_version"], 1, "{name}");
+    }
 }
