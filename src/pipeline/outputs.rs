@@ -536,4 +536,43 @@ mod tests {
         assert_eq!(empty.height(), 0);
         assert_eq!(empty.get_column_names(), report::JOURNALS_COLUMNS);
     }
+
+    #[test]
+    fn a_resumed_run_takes_the_killed_runs_start_as_its_delta_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("store.sqlite")).unwrap();
+        let job = crate::job::parse(
+            "name = \"j\"\n[range]\nstart = \"2026-10-01\"\nend = \"2026-11-01\"\n",
+            std::path::Path::new("j.toml"),
+            &|_| None,
+            &crate::job::LoadOptions {
+                sandbox: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let october = range("2026-10-01", "2026-11-01");
+        let label = "2026-10-01..2026-11-01";
+        let info = |run_id| RunInfo {
+            job: &job,
+            range: october,
+            run_id,
+        };
+        // A first run of the range, alone: its version is the time now (it grows run to run).
+        let before = chrono::Utc::now().timestamp_millis();
+        store.start_run("r1", "j", label, 1_790_000_000).unwrap();
+        let first = delta_run(&info("r1"), &store).unwrap();
+        assert!(first.version >= before, "{first:?}");
+        assert_eq!(first.app_id, "wecom-journal/j/2026-10-01..2026-11-01");
+        // r1 was killed (still `running`); r2 resumes it: r1's start, so r1's commits stand.
+        store.start_run("r2", "j", label, 1_790_000_100).unwrap();
+        let resumed = delta_run(&info("r2"), &store).unwrap();
+        assert_eq!(resumed.version, 1_790_000_000_000);
+        assert_eq!(resumed.run_id, "r2");
+        // Another range's unfinished run is not this one's.
+        store
+            .start_run("r3", "j", "2026-11-01..2026-12-01", 1_780_000_000)
+            .unwrap();
+        assert_eq!(delta_run(&info("r2"), &store).unwrap(), resumed);
+    }
 }
