@@ -49,7 +49,9 @@ def run(engine, root, tables):
             # pandas' default NumPy dtypes turn a nullable UInt64 into float64 (inexact above
             # 2^53): the pyarrow backend keeps it exact.
             df = pd.read_parquet(path(table), dtype_backend="pyarrow")
-            return len(df), {k: str(v) for k, v in df.dtypes.items()}, {c: str(df[c].max()) for c in ids}
+            # The max of an all-null column is pandas' NA: the same "None" as the other engines.
+            maxes = {c: str(None if pd.isna(df[c].max()) else df[c].max()) for c in ids}
+            return len(df), {k: str(v) for k, v in df.dtypes.items()}, maxes
     elif engine == "spark":
         from pyspark.sql import SparkSession
         from pyspark.sql import functions as F
