@@ -424,7 +424,10 @@ fn a_withdrawn_journal_is_a_named_gap_and_every_report_is_filled_without_templat
         "unreported_roster",
         "read_rate_by_template",
     ] {
-        let df = read_parquet(&out.join(format!("reports/{report}.parquet")));
+        let df = read_parquet(&out.join(format!(
+            "reports/{report}/range={}_{}/{report}.parquet",
+            range.start, range.end
+        )));
         assert!(df.height() > 0, "{report} is empty");
         let templates = strs(&df, "template_id");
         assert!(
