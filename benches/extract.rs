@@ -95,6 +95,7 @@ impl Bench {
                 formats: vec![],
                 reports: vec![],
                 csv_bom: false,
+                csv_escape_formulas: true,
             },
             period_override: None,
             plan: PlanSettings::default(),

@@ -5,8 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
+use super::load::{load_job, Files};
 use super::{exit, report, PlanFormat};
-use crate::job::{self, LoadOptions};
+use crate::job::LoadOptions;
 use crate::pipeline;
 
 pub fn plan(path: &Path, output: Option<PathBuf>, format: PlanFormat) -> u8 {
@@ -14,12 +15,9 @@ pub fn plan(path: &Path, output: Option<PathBuf>, format: PlanFormat) -> u8 {
         skip_credentials: true,
         ..LoadOptions::default()
     };
-    let job = match job::load(path, &load) {
+    let job = match load_job(path, &load, Files::Skip) {
         Ok(job) => job,
-        Err(e) => {
-            report::error(&e.into());
-            return exit::USAGE;
-        }
+        Err(code) => return code,
     };
     let range = job.resolve_range(job.today());
     let planned = pipeline::plan(&job, range, output.as_deref().unwrap_or(&job.output.dir));

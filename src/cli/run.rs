@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::anyhow;
 
+use super::load::{load_job, Files};
 use super::{exit, report, RunArgs};
 use crate::job::{self, DateRange, Job, LoadOptions};
 use crate::pipeline::{self, RunOptions, RunSummary};
@@ -23,7 +24,7 @@ pub fn run(args: RunArgs) -> u8 {
             sandbox: args.sandbox,
             ..Default::default()
         };
-        let code = match load_job(job_path, load) {
+        let code = match load_job(job_path, &load, Files::Check) {
             Ok(job) => match run_options(&job, &args) {
                 Ok(opts) => run_and_report(job, &opts).0,
                 Err(code) => code,
@@ -41,7 +42,7 @@ pub fn rebuild(job_path: &Path, output: Option<PathBuf>) -> u8 {
         skip_credentials: true,
         ..Default::default()
     };
-    let job = match load_job(job_path, load) {
+    let job = match load_job(job_path, &load, Files::Check) {
         Ok(job) => job,
         Err(code) => return code,
     };
@@ -188,11 +189,4 @@ fn worse(a: u8, b: u8) -> u8 {
     } else {
         a
     }
-}
-
-fn load_job(path: &Path, options: LoadOptions) -> Result<Job, u8> {
-    job::load(path, &options).map_err(|e| {
-        report::error(&e.into());
-        exit::USAGE
-    })
 }

@@ -26,6 +26,7 @@ mod extract;
 mod manifest;
 mod outputs;
 mod plan;
+mod preflight;
 mod workbook;
 
 pub use diagnostic::{Diagnostic, PipelineError};
@@ -34,6 +35,7 @@ pub use extract::{client_for, extract, Extracted};
 pub(crate) use manifest::{record_extract, record_outputs, run_id};
 pub use outputs::{build_outputs, OutputDurations, OutputsFailed, OutputsSummary};
 pub use plan::{plan, PlannedJob};
+pub use preflight::preflight;
 pub use workbook::{report_sheet_kind, summary_items, workbook_file_name};
 
 /// How to run a job.

@@ -8,6 +8,7 @@ mod e2e;
 mod extract;
 mod flatten;
 mod job;
+mod ops;
 mod pipeline;
 mod plan;
 mod sim;
