@@ -116,7 +116,7 @@ impl Bench {
             full_refresh: false,
             progress: false,
             now: Utc::now(),
-            run_id: job.name.clone(),
+            ..ExtractOptions::new(job.name.clone())
         };
         let summary = self
             .runtime
@@ -152,6 +152,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         per_api_per_minute: detail_quota,
         per_api_per_hour: u32::MAX,
         max_in_flight: 8,
+        ..Limits::default()
     };
     let rss_with_sim = peak_rss_mib();
     let mut config = ClientConfig::new(

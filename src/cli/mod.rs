@@ -33,6 +33,21 @@ pub mod exit {
     pub const GAPS: u8 = 3;
     /// `check` found something to fix (each ✗ line says what and where).
     pub const CHECK_FAILED: u8 = 4;
+    /// Not started: another run holds the job's output directory (sysexits' EX_TEMPFAIL, "try
+    /// again later"; `--wait` queues instead).
+    pub const LOCKED: u8 = 75;
+    /// Interrupted by SIGINT (128 + 2, the shell's convention).
+    pub const INTERRUPTED: u8 = 130;
+    /// Interrupted by SIGTERM (128 + 15).
+    pub const TERMINATED: u8 = 143;
+
+    /// The exit code of a run interrupted by `signal`.
+    pub fn of_signal(signal: crate::extract::StopSignal) -> u8 {
+        match signal {
+            crate::extract::StopSignal::Interrupt => INTERRUPTED,
+            crate::extract::StopSignal::Terminate => TERMINATED,
+        }
+    }
 }
 
 #[derive(Debug, Parser)]
@@ -129,6 +144,9 @@ pub struct RunArgs {
     /// Ignore what the store holds and fetch everything again.
     #[arg(long)]
     pub full_refresh: bool,
+    /// When another run holds a job's output directory, wait for it instead of exiting 75.
+    #[arg(long)]
+    pub wait: bool,
 }
 
 #[derive(Debug, Clone, clap::Args)]

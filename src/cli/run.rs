@@ -8,8 +8,9 @@ use anyhow::anyhow;
 
 use super::load::{load_job, Files};
 use super::{exit, report, RunArgs};
+use crate::extract::{QuotaCarry, Stop};
 use crate::job::{self, DateRange, Job, LoadOptions};
-use crate::pipeline::{self, RunOptions, RunSummary};
+use crate::pipeline::{self, PipelineError, RunOptions, RunSummary};
 use crate::sink::RunStatus;
 use crate::store::store_path;
 
@@ -18,6 +19,11 @@ const DEMO_JOB: &str = include_str!("../../jobs/monthly-compliance.toml");
 const DEMO_JOB_PATH: &str = "jobs/monthly-compliance.toml";
 
 pub fn run(args: RunArgs) -> u8 {
+    let Some(stop) = signals() else {
+        return exit::FAILED;
+    };
+    // One budget for the whole command: the jobs of one run share the corp's quotas.
+    let quota = QuotaCarry::default();
     let mut worst = exit::OK;
     for job_path in &args.jobs {
         let load = LoadOptions {
@@ -25,15 +31,30 @@ pub fn run(args: RunArgs) -> u8 {
             ..Default::default()
         };
         let code = match load_job(job_path, &load, Files::Check) {
-            Ok(job) => match run_options(&job, &args) {
+            Ok(job) => match run_options(&job, &args, &stop, &quota) {
                 Ok(opts) => run_and_report(job, &opts).0,
                 Err(code) => code,
             },
             Err(code) => code,
         };
+        if let Some(signal) = stop.signal() {
+            // Interrupted: the jobs after this one are not started.
+            return exit::of_signal(signal);
+        }
         worst = worse(worst, code);
     }
     worst
+}
+
+/// SIGTERM and SIGINT as the run's stop switch (`None`, said, if they cannot be listened to).
+fn signals() -> Option<Stop> {
+    match pipeline::stop_on_signals() {
+        Ok(stop) => Some(stop),
+        Err(e) => {
+            report::error(&anyhow!(e).context("listening for SIGTERM and SIGINT"));
+            None
+        }
+    }
 }
 
 pub fn rebuild(job_path: &Path, output: Option<PathBuf>) -> u8 {
@@ -58,8 +79,16 @@ pub fn rebuild(job_path: &Path, output: Option<PathBuf>) -> u8 {
             exit::OK
         }
         Err(e) => {
+            let locked = matches!(
+                e.downcast_ref::<PipelineError>(),
+                Some(PipelineError::Locked { .. })
+            );
             report::error(&e.context(format!("rebuild {} failed", job.name)));
-            exit::FAILED
+            if locked {
+                exit::LOCKED
+            } else {
+                exit::FAILED
+            }
         }
     }
 }
@@ -80,10 +109,17 @@ pub fn demo(output: Option<PathBuf>) -> u8 {
     let mut opts = RunOptions::of(&job);
     opts.sandbox = true;
     opts.progress = std::io::stderr().is_terminal();
+    let Some(stop) = signals() else {
+        return exit::FAILED;
+    };
+    opts.stop = stop;
     if let Some(dir) = output {
         opts.output_dir = dir;
     }
     let (code, summary) = run_and_report(job, &opts);
+    let Some(summary) = summary else {
+        return code;
+    };
     if code == exit::OK || code == exit::GAPS {
         println!();
         println!(
@@ -113,8 +149,16 @@ pub fn demo(output: Option<PathBuf>) -> u8 {
 }
 
 /// How `run` runs a job: its range (or `--start`/`--end`), its output dir (or `--output`).
-fn run_options(job: &Job, args: &RunArgs) -> Result<RunOptions, u8> {
+fn run_options(
+    job: &Job,
+    args: &RunArgs,
+    stop: &Stop,
+    quota: &QuotaCarry,
+) -> Result<RunOptions, u8> {
     let mut opts = RunOptions::of(job);
+    opts.stop = stop.clone();
+    opts.quota = quota.clone();
+    opts.wait = args.wait;
     if let (Some(start), Some(end)) = (&args.start, &args.end) {
         opts.range = DateRange::parse(start, end).map_err(|e| {
             report::error(&anyhow!("--start/--end: {e}"));
@@ -131,10 +175,21 @@ fn run_options(job: &Job, args: &RunArgs) -> Result<RunOptions, u8> {
 }
 
 /// Runs one job and says how it went: its errors, its gaps, then (unless it failed) one line
-/// on standard output. Gives the exit code and the summary.
-fn run_and_report(job: Job, opts: &RunOptions) -> (u8, RunSummary) {
+/// on standard output. Gives the exit code and the summary (none if the run never started).
+fn run_and_report(job: Job, opts: &RunOptions) -> (u8, Option<RunSummary>) {
     let name = job.name.clone();
-    let mut summary = pipeline::run_job(job, opts);
+    let mut summary = match pipeline::run_job(job, opts) {
+        Ok(summary) => summary,
+        Err(e) => {
+            let code = match &e {
+                PipelineError::Locked { .. } => exit::LOCKED,
+                PipelineError::InterruptedWaiting { signal } => exit::of_signal(*signal),
+                _ => exit::FAILED,
+            };
+            report::error(&anyhow::Error::from(e).context(format!("run {name} not started")));
+            return (code, None);
+        }
+    };
     if let Some(e) = summary.error.take() {
         report::error(&e.context(format!("run {name} failed")));
     }
@@ -145,15 +200,19 @@ fn run_and_report(job: Job, opts: &RunOptions) -> (u8, RunSummary) {
         report::warning(&e);
     }
     report::gaps(&summary.manifest.gaps);
-    let code = match summary.status() {
-        RunStatus::Failed | RunStatus::Running => exit::FAILED,
-        RunStatus::FinishedWithGaps => exit::GAPS,
-        RunStatus::Succeeded => exit::OK,
+    let code = match (summary.status(), summary.stopped_by) {
+        (RunStatus::Interrupted, Some(signal)) => exit::of_signal(signal),
+        (RunStatus::FinishedWithGaps, _) => exit::GAPS,
+        (RunStatus::Succeeded, _) => exit::OK,
+        (
+            RunStatus::Failed | RunStatus::Running | RunStatus::Interrupted | RunStatus::Superseded,
+            _,
+        ) => exit::FAILED,
     };
-    if code != exit::FAILED {
+    if code == exit::OK || code == exit::GAPS {
         println!("{}", summary_line(&name, opts, &summary));
     }
-    (code, summary)
+    (code, Some(summary))
 }
 
 /// `<job>: <range> done → <n> files (<rows> rows) in <dir>; manifest <path>`.
@@ -176,11 +235,13 @@ fn summary_line(job: &str, opts: &RunOptions, summary: &RunSummary) -> String {
     )
 }
 
-/// Exit codes in order of severity: a failure outranks bad usage, which outranks gaps.
+/// Exit codes in order of severity: a failure outranks bad usage, which outranks a job not
+/// started for its lock, which outranks gaps.
 fn worse(a: u8, b: u8) -> u8 {
     let rank = |c: u8| match c {
-        exit::FAILED => 3,
-        exit::USAGE => 2,
+        exit::FAILED => 4,
+        exit::USAGE => 3,
+        exit::LOCKED => 2,
         exit::GAPS => 1,
         _ => 0,
     };

@@ -15,12 +15,14 @@
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
-use futures::stream::{FuturesUnordered, StreamExt};
+use futures::stream::FuturesUnordered;
 
 use super::progress::StageProgress;
+use super::stop::{next_or_abandon, Next};
 use super::{range_window, Ctx, ExtractError, ExtractSummary, RefusedItems};
 use crate::job::DateRange;
 use crate::store::{Store, WedriveDownloadRecord};
+use crate::wecom::client::{classify_errcode, Verdict};
 use crate::wecom::types::{Control, ControlValue};
 use crate::wecom::WecomError;
 
@@ -120,7 +122,9 @@ enum FileError {
 
 impl Ctx<'_> {
     /// Downloads the wedrive files of the range's stored details not downloaded yet,
-    /// `max_in_flight` at a time; details are read a page at a time.
+    /// `queue_cap` under way at once; details are read a page at a time. A file refused
+    /// (301065 …) or failing after its retries is a gap; one that cannot be written fails the
+    /// run.
     pub(super) async fn wedrive(
         &self,
         range: DateRange,
@@ -134,8 +138,9 @@ impl Ctx<'_> {
         let mut details_done = false;
         let mut in_flight = FuturesUnordered::new();
         let mut refused = RefusedItems::new("wedrive file(s)");
+        let mut failed = RefusedItems::new("wedrive file(s) not downloaded after retries");
         loop {
-            while in_flight.len() < self.max_in_flight {
+            while in_flight.len() < self.queue_cap && !self.stopping() {
                 if let Some(task) = pending.pop_front() {
                     let root = &root;
                     in_flight.push(async move {
@@ -174,8 +179,9 @@ impl Ctx<'_> {
                 }
                 bar.inc_length(wanted);
             }
-            let Some((task, result)) = in_flight.next().await else {
-                break;
+            let (task, result) = match next_or_abandon(&self.opts.stop, &mut in_flight).await {
+                Next::Item(item) => item,
+                Next::Done | Next::Abandoned => break,
             };
             let what = || {
                 format!(
@@ -192,6 +198,14 @@ impl Ctx<'_> {
                 Err(FileError::Api(err)) if err.is_permission_gap() => {
                     refused.add(format!("{} of {}", task.fileid, task.journal_uuid), &err);
                 }
+                // Not sent: the run is stopping; the next run downloads it.
+                Err(FileError::Api(WecomError::Stopped { .. })) => continue,
+                // A file is an attachment, not the journal: one that cannot be fetched after
+                // its retries is a gap of the run (the next run tries it again).
+                Err(FileError::Api(err)) if unavailable(&err) => {
+                    tracing::warn!("{}: {err}", what());
+                    failed.add(format!("{} of {}", task.fileid, task.journal_uuid), &err);
+                }
                 Err(FileError::Api(source)) => {
                     return Err(ExtractError::Api {
                         context: what(),
@@ -207,7 +221,8 @@ impl Ctx<'_> {
             }
             bar.inc(1);
         }
-        for g in refused.into_gaps() {
+        self.check_stop()?;
+        for g in refused.into_gaps().into_iter().chain(failed.into_gaps()) {
             tracing::warn!(what = %g.what, errcode = g.errcode, "gap: {}", g.message);
             summary.gaps.push(g);
         }
@@ -231,8 +246,9 @@ impl Ctx<'_> {
             .is_ok_and(|m| m.is_file() && m.len() == record.bytes))
     }
 
-    /// `download_wedrive_file`, then the GET with its cookie, then the bytes written to a
-    /// temporary name beside the target and renamed (a reader never sees half a file).
+    /// `download_wedrive_file`, then the GET with its cookie streaming the bytes into a
+    /// temporary name beside the target (fsynced), renamed over it, and the directory fsynced:
+    /// a reader never sees half a file, and a recorded file survives a power loss.
     async fn download(
         &self,
         root: &Path,
@@ -243,12 +259,6 @@ impl Ctx<'_> {
             .download_wedrive_file(&task.journal_uuid, &task.fileid)
             .await
             .map_err(FileError::Api)?;
-        let bytes = self
-            .client
-            .fetch_wedrive_bytes(&download)
-            .await
-            .map_err(FileError::Api)?;
-        drop(download);
         let local_path = relative_path(&task.journal_uuid, &task.fileid);
         let target = root.join(&local_path);
         let io = |path: &Path| {
@@ -259,24 +269,68 @@ impl Ctx<'_> {
             tokio::fs::create_dir_all(dir).await.map_err(io(dir))?;
         }
         // A name no final file has (they never start with `.`), unique per process so two runs
-        // of one job cannot interleave their writes.
+        // of one job cannot interleave their writes; a killed run's is removed by the next.
         let tmp = target.with_file_name(format!(
             ".{}.{}.tmp",
             safe_file_name(&task.fileid),
             std::process::id()
         ));
-        tokio::fs::write(&tmp, &bytes).await.map_err(io(&tmp))?;
+        let fetched = self.client.download_wedrive_bytes(&download, &tmp).await;
+        drop(download);
+        let file = match fetched {
+            Ok(file) => file,
+            Err(WecomError::Io { path, message, .. }) => {
+                let _ = tokio::fs::remove_file(&tmp).await;
+                return Err(FileError::Io {
+                    path,
+                    source: std::io::Error::other(message),
+                });
+            }
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&tmp).await;
+                return Err(FileError::Api(e));
+            }
+        };
         if let Err(e) = tokio::fs::rename(&tmp, &target).await {
             let _ = tokio::fs::remove_file(&tmp).await;
             return Err(io(&target)(e));
+        }
+        if let Some(dir) = target.parent() {
+            sync_dir(dir).await.map_err(io(dir))?;
         }
         Ok(WedriveDownloadRecord {
             journal_uuid: task.journal_uuid.clone(),
             fileid: task.fileid.clone(),
             local_path,
-            bytes: bytes.len() as u64,
+            bytes: file.bytes,
+            checksum: Some(file.checksum),
             fetched_at: self.clock.ts(),
         })
+    }
+}
+
+/// Whether a download failed for the file's own sake, after its retries: its URL timed out or
+/// answered an HTTP error, or WeCom stayed busy. Anything else (a journal WeCom does not know,
+/// an answer of the wrong shape) is the extraction's failure, not a gap.
+fn unavailable(err: &WecomError) -> bool {
+    match err {
+        WecomError::Transport { .. } => true,
+        WecomError::Api { errcode, .. } => {
+            matches!(classify_errcode(*errcode), Verdict::Backoff { .. })
+        }
+        _ => false,
+    }
+}
+
+/// fsyncs a directory (a rename into it); file systems that cannot say `EINVAL`, not an error.
+async fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    let dir = dir.to_path_buf();
+    let synced = tokio::task::spawn_blocking(move || std::fs::File::open(&dir)?.sync_all())
+        .await
+        .map_err(std::io::Error::other)?;
+    match synced {
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => Ok(()),
+        other => other,
     }
 }
 

@@ -16,7 +16,7 @@ use super::columns::{
 };
 use super::controls::{self, AttachmentKind, AttachmentRow, ControlRow};
 use super::directory::Directory;
-use super::local_paths::LocalPaths;
+use super::local_paths::{LocalFile, LocalPaths};
 use super::{schema, FlattenError, JournalTables, Warnings};
 use crate::wecom::types::{JournalDetail, UserRef};
 
@@ -286,17 +286,27 @@ impl<'a> AttachmentColumns<'a> {
         self.date.extend(std::iter::repeat_n(at.date, added));
     }
 
-    /// `files`: where downloaded wedrive files are (their `local_path`).
+    /// `files`: where downloaded wedrive files are (their `local_path`, size, checksum).
     fn finish(self, files: &LocalPaths) -> Result<DataFrame, FlattenError> {
         let a_rows = self.rows;
         // Only wedrive files are downloaded; a File control's media id is not a wedrive fileid.
-        let a_local: Vec<Option<&str>> = a_rows
+        let downloaded: Vec<Option<&LocalFile>> = a_rows
             .iter()
             .zip(&self.uuid)
             .map(|(a, uuid)| match a.kind {
-                AttachmentKind::WedriveFile => files.get(uuid, a.file_id),
+                AttachmentKind::WedriveFile => files.file(uuid, a.file_id),
                 AttachmentKind::File | AttachmentKind::Doc => None,
             })
+            .collect();
+        let a_local: Vec<Option<&str>> = downloaded
+            .iter()
+            .map(|f| f.map(|f| f.local_path.as_str()))
+            .collect();
+        let a_bytes: Vec<Option<u64>> =
+            downloaded.iter().map(|f| f.and_then(|f| f.bytes)).collect();
+        let a_checksum: Vec<Option<&str>> = downloaded
+            .iter()
+            .map(|f| f.and_then(|f| f.checksum.as_deref()))
             .collect();
         frame(
             &schema::JOURNAL_ATTACHMENTS,
@@ -317,6 +327,8 @@ impl<'a> AttachmentColumns<'a> {
                 ),
                 opt_str_col("name", a_rows.iter().map(|a| a.name).collect::<Vec<_>>()),
                 opt_str_col("local_path", a_local),
+                opt_u64_col("bytes", a_bytes),
+                opt_str_col("checksum", a_checksum),
                 date_col("report_date", self.date),
             ],
         )

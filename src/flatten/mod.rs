@@ -30,7 +30,7 @@ pub use controls::{AttachmentKind, AttachmentRow, ControlRow};
 pub use directory::{Directory, DirectoryDepartment, DirectoryUserEntry, UNKNOWN_DEPARTMENT};
 pub use directory_tables::directory_tables;
 pub use journals::flatten_journals;
-pub use local_paths::LocalPaths;
+pub use local_paths::{LocalFile, LocalPaths};
 pub use schema::{table, ColumnSpec, ColumnType, TableSpec, TABLES};
 pub use stats::flatten_stats;
 pub use wide::pivot_wide;

@@ -271,6 +271,18 @@ pub const JOURNAL_ATTACHMENTS: TableSpec = TableSpec {
             true,
             "where the run saved the bytes; null unless downloaded",
         ),
+        col(
+            "bytes",
+            T::UInt64,
+            true,
+            "the downloaded file's size; null unless downloaded",
+        ),
+        col(
+            "checksum",
+            T::String,
+            true,
+            "BLAKE3 of the downloaded bytes, lowercase hex (`b3sum` prints the same); null unless downloaded",
+        ),
         REPORT_DATE,
     ],
 };

@@ -47,6 +47,8 @@ pub(crate) enum Type {
     IdsOrIntegers,
     /// A list of names from the key's `allowed`, none twice.
     Names,
+    /// A duration written as a string, `"2h"`, `"90m"`, `"1h30m"`, `"45s"`.
+    Duration,
 }
 
 /// What a key left out of the file means.
@@ -255,6 +257,18 @@ pub(crate) const LIMITS_MAX_IN_FLIGHT: Key = Key {
     default: DefaultValue::Integer(Limits::DOCUMENTED.max_in_flight as u32),
     allowed: &[],
     doc: "Calls in flight at once (too many gives errcode 45033).",
+};
+/// `Limits::DOCUMENTED.max_quota_wait` as written (a test checks they agree).
+pub(crate) const MAX_QUOTA_WAIT_DEFAULT: &str = "2h";
+pub(crate) const LIMITS_MAX_QUOTA_WAIT: Key = Key {
+    table: "source.limits",
+    name: "max_quota_wait",
+    ty: Type::Duration,
+    default: DefaultValue::String(MAX_QUOTA_WAIT_DEFAULT),
+    allowed: &[],
+    doc: "How long one call may wait in all for quotas WeCom says are spent (errcode 45009), \
+          before the run fails; these waits never spend a retry. The client's own pacing under \
+          the quotas is not counted.",
 };
 
 // ---- [range] --------------------------------------------------------------------------------
@@ -468,6 +482,7 @@ pub(crate) const KEYS: &[Key] = &[
     LIMITS_PER_API_PER_MINUTE,
     LIMITS_PER_API_PER_HOUR,
     LIMITS_MAX_IN_FLIGHT,
+    LIMITS_MAX_QUOTA_WAIT,
     RANGE_START,
     RANGE_END,
     RANGE_LAST,
@@ -509,6 +524,7 @@ const _: () = {
                 default,
                 DefaultValue::Bool(_) | DefaultValue::Integer(_) | DefaultValue::List(_)
             ),
+            Type::Duration => matches!(default, DefaultValue::String(_)),
             Type::Table | Type::Date => matches!(
                 default,
                 DefaultValue::Required
@@ -541,6 +557,7 @@ impl Type {
             Type::Ids => "list of strings".into(),
             Type::IdsOrIntegers => "list of strings or integers".into(),
             Type::Names => "list of names".into(),
+            Type::Duration => "duration (`\"2h\"`, `\"90m\"`, `\"45s\"`)".into(),
         }
     }
 }

@@ -374,6 +374,41 @@ pub fn parse_local_date(text: &str) -> Result<NaiveDate, String> {
         .map_err(|e| format!("`{text}` is not a date YYYY-MM-DD ({e})"))
 }
 
+/// A duration written as whole numbers with units, largest first: `"2h"`, `"90m"`, `"1h30m"`,
+/// `"45s"` (`h`, `m`, `s`); at most a week.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    const MAX_S: u64 = 7 * 86_400;
+    let bad = || format!("`{text}` is not a duration like \"2h\", \"90m\", \"1h30m\" or \"45s\"");
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    let mut seconds = 0u64;
+    let mut last_unit = u64::MAX;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let (number, tail) = rest.split_at(digits);
+        let mut chars = tail.chars();
+        let unit = match chars.next() {
+            Some('h') => 3600,
+            Some('m') => 60,
+            Some('s') => 1,
+            _ => return Err(bad()),
+        };
+        if number.is_empty() || unit >= last_unit {
+            return Err(bad());
+        }
+        let n: u64 = number.parse().map_err(|_| bad())?;
+        seconds = seconds.saturating_add(n.saturating_mul(unit));
+        last_unit = unit;
+        rest = chars.as_str();
+    }
+    if seconds > MAX_S {
+        return Err(format!("`{text}` is more than a week"));
+    }
+    Ok(std::time::Duration::from_secs(seconds))
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filters {
     pub template_ids: Vec<String>,

@@ -308,6 +308,7 @@ impl<'a> Cx<'a> {
             per_api_per_minute: self.count(t, &LIMITS_PER_API_PER_MINUTE)?,
             per_api_per_hour: self.count(t, &LIMITS_PER_API_PER_HOUR)?,
             max_in_flight,
+            max_quota_wait: self.duration(t, &LIMITS_MAX_QUOTA_WAIT)?,
         };
         self.check_quotas(t, &limits)?;
         Ok(limits)

@@ -16,6 +16,9 @@ use serde::Serialize;
 use super::{DateRange, DirectorySource, Filters, Job, Period};
 use crate::wecom::{Endpoint, Limits, RecordFilter};
 
+mod spent;
+pub use spent::{quota_seconds_after, QuotaSpent};
+
 /// Journals per record-list page (the API's maximum `limit`).
 pub const PAGE_SIZE: u64 = 100;
 /// The longest stats window: a year as its strictest reading (never 366 days).

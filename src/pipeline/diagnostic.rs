@@ -7,6 +7,8 @@
 use std::error::Error;
 use std::path::PathBuf;
 
+use super::lock::{LockHolder, LOCK_FILE};
+use crate::extract::StopSignal;
 use crate::job::JobError;
 use crate::wecom::WecomError;
 
@@ -16,6 +18,24 @@ pub enum PipelineError {
     /// `rebuild` needs what an earlier run stored.
     #[error("{}: no store to rebuild from", path.display())]
     NoStore { path: PathBuf },
+    /// Another run (or rebuild) holds the output directory.
+    #[error("{}: another run is using this output directory: {}", dir.display(), holder.as_ref().map(|h| h.to_string()).unwrap_or_else(|| "a run that is just starting".into()))]
+    Locked {
+        dir: PathBuf,
+        holder: Option<LockHolder>,
+    },
+    /// Stopped by a signal while waiting for the output directory's lock (nothing was done).
+    #[error("interrupted by {signal} while waiting for the output directory")]
+    InterruptedWaiting { signal: StopSignal },
+    /// Stopped by a signal while writing the outputs.
+    #[error("interrupted by {signal}")]
+    Interrupted { signal: StopSignal },
+    /// The lock file could not be created or locked.
+    #[error("{}: cannot lock the output directory: {source}", path.display())]
+    LockFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl PipelineError {
@@ -26,6 +46,14 @@ impl PipelineError {
                  directory an earlier run wrote its store.sqlite to"
                     .into(),
             ),
+            PipelineError::Locked { .. } => Some(format!(
+                "one run at a time per output directory: let that run finish, or pass --wait \
+                 to start when it has (its lock, {LOCK_FILE}, is released when that process \
+                 ends, even if it is killed)"
+            )),
+            PipelineError::InterruptedWaiting { .. }
+            | PipelineError::Interrupted { .. }
+            | PipelineError::LockFile { .. } => None,
         }
     }
 }

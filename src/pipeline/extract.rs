@@ -40,14 +40,17 @@ pub async fn extract(
     }
 }
 
-/// The client for the job's `[source]`: its API base, credentials and quotas.
-pub fn client_for(job: &Job) -> Result<WecomClient> {
+/// The client for the job's `[source]`: its API base, credentials and quotas, then `tune`d.
+pub fn client_for(job: &Job, tune: Option<fn(&mut ClientConfig)>) -> Result<WecomClient> {
     let mut config = ClientConfig::new(
         &job.source.api_base,
         &job.source.corp_id,
         job.source.secret.clone(),
     );
     config.limits = job.source.limits.clone();
+    if let Some(tune) = tune {
+        tune(&mut config);
+    }
     Ok(WecomClient::new(config)?)
 }
 

@@ -13,29 +13,34 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
-use crate::extract::ExtractOptions;
+use crate::extract::{ExtractError, ExtractOptions, QuotaCarry, Stop, StopSignal};
 use crate::job::{DateRange, Job};
 use crate::sink::{self, Manifest, OutputDir, RunStatus, WrittenFile};
-use crate::store::{store_path, Store};
+use crate::store::{store_path, RunEnd, Store};
+use crate::wecom::ClientConfig;
 
 pub(crate) mod check;
 mod diagnostic;
 mod extract;
+mod lock;
 mod manifest;
 mod outputs;
 mod plan;
 mod preflight;
+mod signals;
 mod workbook;
 
 pub use diagnostic::{Diagnostic, PipelineError};
 pub(crate) use extract::start_sandbox;
 pub use extract::{client_for, extract, Extracted};
+pub use lock::{LockHolder, RunLock, LOCK_FILE};
 pub(crate) use manifest::{record_extract, record_outputs, run_id};
 pub use outputs::{build_outputs, OutputDurations, OutputsFailed, OutputsSummary};
 pub use plan::{plan, PlannedJob};
 pub use preflight::preflight;
+pub use signals::stop_on_signals;
 pub use workbook::{report_sheet_kind, summary_items, workbook_file_name};
 
 /// How to run a job.
@@ -51,10 +56,22 @@ pub struct RunOptions {
     pub full_refresh: bool,
     /// Progress bars (for a terminal) rather than log lines.
     pub progress: bool,
+    /// When another run holds the output directory, wait for it rather than refuse.
+    pub wait: bool,
+    /// Thrown by SIGTERM / SIGINT ([`stop_on_signals`]) or by the caller: the run stops taking
+    /// work, lets its calls in flight finish and ends `interrupted`.
+    pub stop: Stop,
+    /// What this process spent of the quotas in earlier jobs: give every job of one process
+    /// the same (clones share it).
+    pub quota: QuotaCarry,
+    /// Adjusts the client the job's `[source]` configures (tests: short timeouts, a scaled
+    /// quota minute).
+    pub tune_client: Option<fn(&mut ClientConfig)>,
 }
 
 impl RunOptions {
-    /// The job's own range (resolved today) and output directory, no sandbox, no bars.
+    /// The job's own range (resolved today) and output directory, no sandbox, no bars, no
+    /// waiting for the lock.
     pub fn of(job: &Job) -> RunOptions {
         RunOptions {
             range: job.resolve_range(job.today()),
@@ -62,6 +79,10 @@ impl RunOptions {
             sandbox: false,
             full_refresh: false,
             progress: false,
+            wait: false,
+            stop: Stop::new(),
+            quota: QuotaCarry::default(),
+            tune_client: None,
         }
     }
 }
@@ -76,10 +97,12 @@ pub struct RunSummary {
     pub manifest_path: Option<PathBuf>,
     /// Why the run failed (its status is then `Failed`).
     pub error: Option<anyhow::Error>,
-    /// Why the manifest could not be written.
+    /// Why the manifest could not be written (the run's status is then `Failed`).
     pub manifest_error: Option<anyhow::Error>,
     /// Why the run could not be recorded in the store (its outputs are written).
     pub store_warning: Option<anyhow::Error>,
+    /// The signal that interrupted the run (its status is then `Interrupted`).
+    pub stopped_by: Option<StopSignal>,
 }
 
 impl RunSummary {
@@ -98,28 +121,45 @@ impl RunSummary {
     }
 }
 
-/// Runs one job: extract (against the job's API, or an in-process simulator with
-/// `opts.sandbox`), then the outputs, then the manifest and the run's record in the store.
-pub fn run_job(mut job: Job, opts: &RunOptions) -> RunSummary {
+/// Runs one job: takes the output directory's lock (or refuses: [`PipelineError::Locked`];
+/// with `opts.wait`, waits), removes what killed runs left half-written, extracts (against the
+/// job's API, or an in-process simulator with `opts.sandbox`), writes the outputs, then the
+/// manifest and the run's record in the store, whatever became of the run (failed and
+/// interrupted runs included).
+pub fn run_job(mut job: Job, opts: &RunOptions) -> Result<RunSummary, PipelineError> {
     let started = Utc::now();
     let run_id = run_id(&job.name, started);
+    let holder = LockHolder::this_process(&job.name, &run_id, started);
+    let _lock = RunLock::acquire(&opts.output_dir, &holder, opts.wait, &opts.stop)?;
     let mut manifest = Manifest::new(&job.name, &run_id, opts.range, started);
     tracing::info!(job = %job.name, range = %opts.range, run_id = %run_id, "run started");
+    remove_leftovers(&opts.output_dir, &mut manifest);
     let extract_opts = ExtractOptions {
         full_refresh: opts.full_refresh,
         progress: opts.progress,
         now: started,
         run_id: run_id.clone(),
+        stop: opts.stop.clone(),
+        quota: opts.quota.clone(),
     };
+    let mut store = None;
     let stored = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")
         .and_then(|runtime| {
-            runtime.block_on(extract_stage(&mut job, opts, &extract_opts, &mut manifest))
+            runtime.block_on(extract_stage(
+                &mut job,
+                opts,
+                &extract_opts,
+                &mut manifest,
+                &mut store,
+            ))
         });
-    let outputs = stored.and_then(|(store, out)| {
-        let built = build_outputs(&job, opts.range, &run_id, &store, &out);
+    let outputs = stored.and_then(|out| {
+        let store = store.as_ref().expect("a store once extracted");
+        let built =
+            outputs::build_outputs_until(&job, opts.range, &run_id, store, &out, &opts.stop);
         record_outputs(
             &mut manifest,
             match &built {
@@ -127,54 +167,134 @@ pub fn run_job(mut job: Job, opts: &RunOptions) -> RunSummary {
                 Err(failed) => &failed.written,
             },
         );
-        built.map(|_| store).map_err(|failed| failed.error)
+        built.map(|_| ()).map_err(|failed| failed.error)
     });
-    if let Err(e) = &outputs {
-        manifest
-            .warnings
-            .push(format!("failed: {}", Diagnostic::of(e).one_line()));
+    finish(&job, opts, manifest, store.as_ref(), outputs)
+}
+
+/// Ends a run: its status from how it went, the manifest written, the run recorded in the
+/// store (if it was opened).
+fn finish(
+    job: &Job,
+    opts: &RunOptions,
+    mut manifest: Manifest,
+    store: Option<&Store>,
+    outcome: Result<()>,
+) -> Result<RunSummary, PipelineError> {
+    let now = Utc::now();
+    let stopped_by = match &outcome {
+        Err(e) => interrupted_by(e),
+        Ok(()) => None,
+    };
+    let mut error = None;
+    match (outcome, stopped_by) {
+        (Err(_), Some(signal)) => {
+            tracing::warn!("run interrupted by {signal}: the next run resumes it");
+            manifest.interrupt(now, format!("interrupted by {signal}"));
+        }
+        (Err(e), None) => {
+            let line = Diagnostic::of(&e).one_line();
+            manifest.warnings.push(format!("failed: {line}"));
+            manifest.fail(now, line);
+            error = Some(e);
+        }
+        (Ok(()), _) => manifest.finish(now, true),
     }
-    manifest.finish(Utc::now(), outputs.is_ok());
-    let (manifest_path, manifest_error) = match write_manifest(&job, &opts.output_dir, &manifest) {
+    let (manifest_path, manifest_error) = match write_manifest(job, &opts.output_dir, &manifest) {
         Ok(path) => (Some(path), None),
-        Err(e) => (None, Some(e)),
+        Err(e) => {
+            // The run's record must say it: a run whose manifest is missing did not succeed.
+            if error.is_none() && stopped_by.is_none() {
+                manifest.fail(now, Diagnostic::of(&e).one_line());
+            }
+            (None, Some(e))
+        }
     };
-    let (store_warning, error) = match outputs {
-        Ok(store) => (record_run(&store, &run_id, &manifest).err(), None),
-        Err(e) => (None, Some(e)),
-    };
-    RunSummary {
+    let store_warning = store.and_then(|store| record_run(store, &manifest).err());
+    Ok(RunSummary {
         output_dir: opts.output_dir.clone(),
         manifest,
         manifest_path,
         error,
         manifest_error,
         store_warning,
+        stopped_by,
+    })
+}
+
+/// The signal an error says interrupted the run, if one did.
+fn interrupted_by(err: &anyhow::Error) -> Option<StopSignal> {
+    err.chain().find_map(|cause| {
+        if let Some(ExtractError::Interrupted(signal)) = cause.downcast_ref::<ExtractError>() {
+            return Some(*signal);
+        }
+        match cause.downcast_ref::<PipelineError>() {
+            Some(PipelineError::Interrupted { signal }) => Some(*signal),
+            _ => None,
+        }
+    })
+}
+
+/// Removes the temporary files that runs killed while writing left under the output
+/// directory (its trees only); only the holder of its lock may. A failure is a warning.
+fn remove_leftovers(output_dir: &Path, manifest: &mut Manifest) {
+    let out = match OutputDir::new(output_dir) {
+        Ok(out) => out,
+        Err(_) => return, // The run says why when it writes there.
+    };
+    let trees = [outputs::REPORTS_DIR, crate::extract::wedrive::FILES_DIR];
+    let found = match sink::leftover_temp_files(&out, &trees) {
+        Ok(found) => found,
+        Err(e) => {
+            manifest
+                .warnings
+                .push(format!("looking for temporary files of killed runs: {e}"));
+            return;
+        }
+    };
+    let mut removed = 0;
+    for path in &found {
+        match std::fs::remove_file(path) {
+            Ok(()) => removed += 1,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => manifest
+                .warnings
+                .push(format!("removing {}: {e}", path.display())),
+        }
+    }
+    if removed > 0 {
+        tracing::info!(
+            removed,
+            "removed the temporary files of earlier runs killed while writing"
+        );
     }
 }
 
 /// Opens the store and extracts into it, recording the calls, the time and the gaps in the
-/// manifest. With a sandbox, the simulator serves until the extraction is over.
+/// manifest. With a sandbox, the simulator serves until the extraction is over. The store is
+/// handed back through `store` as soon as it is open, so that a failed run is recorded too.
 async fn extract_stage(
     job: &mut Job,
     opts: &RunOptions,
     extract_opts: &ExtractOptions,
     manifest: &mut Manifest,
-) -> Result<(Store, OutputDir)> {
+    store: &mut Option<Store>,
+) -> Result<OutputDir> {
     let _sim = if opts.sandbox {
         Some(start_sandbox(job, opts.range).await?)
     } else {
         None
     };
     let path = store_path(&opts.output_dir);
-    let store =
+    let opened =
         Store::open(&path).with_context(|| format!("opening the store {}", path.display()))?;
+    let store = &*store.insert(opened);
     let out = OutputDir::new(&opts.output_dir)?;
-    let client = client_for(job)?;
-    let extracted = extract(job, opts.range, &client, &store, extract_opts).await;
+    let client = client_for(job, opts.tune_client)?;
+    let extracted = extract(job, opts.range, &client, store, extract_opts).await;
     record_extract(manifest, &extracted);
     extracted.result?;
-    Ok((store, out))
+    Ok(out)
 }
 
 /// Writes the manifest into `<output_dir>/runs/`, scrubbed of the job's secret.
@@ -185,15 +305,23 @@ fn write_manifest(job: &Job, output_dir: &Path, manifest: &Manifest) -> Result<P
     Ok(out.root().join(file.path))
 }
 
-/// Records the finished run in the store: what the next run resumes from and the plan reads.
-fn record_run(store: &Store, run_id: &str, manifest: &Manifest) -> Result<()> {
-    let status = match manifest.status {
-        RunStatus::FinishedWithGaps => "finished_with_gaps",
-        _ => "succeeded",
-    };
+/// Records how the run ended in the store: what the next run resumes from and the plan reads.
+fn record_run(store: &Store, manifest: &Manifest) -> Result<()> {
     let json = serde_json::to_string(manifest).unwrap_or_default();
+    let finished_at = manifest
+        .finished_at
+        .map(|t: DateTime<Utc>| t.timestamp())
+        .unwrap_or_else(|| Utc::now().timestamp());
     store
-        .finish_run(run_id, status, Utc::now().timestamp(), Some(&json))
+        .finish_run(
+            &manifest.run_id,
+            &RunEnd {
+                status: manifest.status,
+                finished_at,
+                error: manifest.error.as_deref(),
+                manifest: Some(&json),
+            },
+        )
         .context("recording the run in the store")
 }
 
@@ -212,10 +340,14 @@ pub fn rebuild(job: &Job, range: DateRange, output_dir: &Path) -> Result<Rebuild
     if !path.exists() {
         return Err(PipelineError::NoStore { path }.into());
     }
+    let run_id = run_id(&job.name, started);
+    // It writes the outputs a run writes: never while a run does.
+    let holder = LockHolder::this_process(&job.name, &run_id, started);
+    let _lock = RunLock::acquire(output_dir, &holder, false, &Stop::new())?;
     let store = Store::open(&path).with_context(|| format!("opening {}", path.display()))?;
     let out = OutputDir::new(output_dir)?;
-    let run_id = run_id(&job.name, started);
     let mut manifest = Manifest::new(&job.name, &run_id, range, started);
+    remove_leftovers(output_dir, &mut manifest);
     let written = build_outputs(job, range, &run_id, &store, &out).map_err(|f| f.error)?;
     record_outputs(&mut manifest, &written);
     manifest.finish(Utc::now(), true);

@@ -15,8 +15,10 @@ use chrono_tz::Tz;
 use polars::prelude::*;
 
 use super::workbook::{self, WideSheets};
+use super::PipelineError;
+use crate::extract::Stop;
 use crate::flatten::schema::{TableSpec, JOURNALS};
-use crate::flatten::{self, Directory, LocalPaths, Warnings};
+use crate::flatten::{self, Directory, LocalFile, LocalPaths, Warnings};
 use crate::job::plan::local_midnight;
 use crate::job::{DateRange, DirectorySource, Format, Job, ReportKind};
 use crate::report::{self, ReportInputs};
@@ -100,8 +102,27 @@ pub fn build_outputs(
     store: &Store,
     out: &OutputDir,
 ) -> std::result::Result<OutputsSummary, OutputsFailed> {
+    build_outputs_until(job, range, run_id, store, out, &Stop::new())
+}
+
+/// [`build_outputs`], stopping between batches and steps once `stop` is thrown (with
+/// [`PipelineError::Interrupted`]): files not finished are not renamed into place, so every
+/// output is either the last run's or this one's, whole.
+pub(crate) fn build_outputs_until(
+    job: &Job,
+    range: DateRange,
+    run_id: &str,
+    store: &Store,
+    out: &OutputDir,
+    stop: &Stop,
+) -> std::result::Result<OutputsSummary, OutputsFailed> {
     let mut written = OutputsSummary::default();
-    let run = RunInfo { job, range, run_id };
+    let run = RunInfo {
+        job,
+        range,
+        run_id,
+        stop,
+    };
     match write_outputs(&run, store, out, &mut written) {
         Ok(()) => Ok(written),
         Err(error) => Err(OutputsFailed {
@@ -116,6 +137,17 @@ pub(crate) struct RunInfo<'a> {
     pub(crate) job: &'a Job,
     pub(crate) range: DateRange,
     pub(crate) run_id: &'a str,
+    pub(crate) stop: &'a Stop,
+}
+
+impl RunInfo<'_> {
+    /// [`PipelineError::Interrupted`] once the run was asked to stop.
+    fn check_stop(&self) -> Result<()> {
+        match self.stop.signal() {
+            Some(signal) => Err(PipelineError::Interrupted { signal }.into()),
+            None => Ok(()),
+        }
+    }
 }
 
 fn write_outputs(
@@ -134,6 +166,7 @@ fn write_outputs(
     let mut tables = TableWriters::create(out, &months.labels, job)?;
     let mut warnings = Warnings::default();
     stream_details(store, &months, |batch, files| {
+        run.check_stop()?;
         let frames = flatten::flatten_journals(&batch, &directory, tz, &files, &mut warnings)?;
         for (name, frame) in frames.iter() {
             tables.write(name, frame, written)?;
@@ -158,6 +191,7 @@ fn write_outputs(
     }
     written.durations.flatten = Some(t.elapsed());
 
+    run.check_stop()?;
     let t = Instant::now();
     tables.finish(written)?;
     written.durations.sink_tables = Some(t.elapsed());
@@ -169,10 +203,12 @@ fn write_outputs(
         report::JOURNALS_COLUMNS,
     )?;
     let inputs = report_inputs(&stats.stat_items, journals, range);
+    run.check_stop()?;
     let reports = write_reports(job, &inputs, out, written)?;
     written.durations.report = Some(t.elapsed());
 
     if let Some(wide) = kept.wide {
+        run.check_stop()?;
         let t = Instant::now();
         workbook::write(run, &inputs, &reports, wide, out, written)?;
         written.durations.workbook = Some(t.elapsed());
@@ -219,8 +255,13 @@ fn stream_details(
 fn downloaded_files(store: &Store, batch: &[JournalDetail]) -> Result<LocalPaths> {
     let records = store.wedrive_downloads_of(batch.iter().map(|d| d.journal_uuid.as_str()))?;
     let mut files = LocalPaths::none();
-    for r in &records {
-        files.insert(&r.journal_uuid, &r.fileid, &r.local_path);
+    for r in records {
+        let file = LocalFile {
+            local_path: r.local_path,
+            bytes: Some(r.bytes),
+            checksum: r.checksum,
+        };
+        files.insert_file(&r.journal_uuid, &r.fileid, file);
     }
     Ok(files)
 }
@@ -314,9 +355,12 @@ fn report_inputs(stat_items: &DataFrame, journals: DataFrame, range: DateRange) 
     )
 }
 
+/// The directory of the reports' files under the output root.
+pub(crate) const REPORTS_DIR: &str = "reports";
+
 /// Where a report's files go, relative to the output root (before the format's extension).
 pub(crate) fn report_path(kind: ReportKind) -> String {
-    format!("reports/{}", kind.name())
+    format!("{REPORTS_DIR}/{}", kind.name())
 }
 
 /// Builds the job's reports and writes each in every table format; returns them for the

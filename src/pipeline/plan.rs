@@ -1,12 +1,16 @@
 //! `plan` as the pipeline runs it: the job's plan, scaled by the history an earlier run left in
 //! the job's store, if any. The store is opened read-only and never created; one that cannot be
 //! read is reported and planned without (a plan is advice; the run that follows will say what
-//! is wrong with the store).
+//! is wrong with the store). What the store says was called in the last hour still counts
+//! against the hourly quota when the run starts; the ETA accounts for it.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
+use crate::job::plan::QuotaSpent;
 use crate::job::{DateRange, Job, Plan, PlanHistory};
 use crate::store::{store_path, ListingHistory, Store, StoreError};
+use crate::wecom::Endpoint;
 
 /// A job's plan, and why the store in its output directory was not used, if it was unreadable.
 #[derive(Debug)]
@@ -20,8 +24,12 @@ pub struct PlannedJob {
 pub fn plan(job: &Job, range: DateRange, output_dir: &Path) -> PlannedJob {
     let path = store_path(output_dir);
     let shown = path.display();
+    let mut spent = BTreeMap::new();
     let read = Store::open_read_only(&path).and_then(|store| match store {
-        Some(store) => history_of(&store),
+        Some(store) => {
+            spent = spent_last_hour(&store, unix_ms())?;
+            history_of(&store)
+        }
         None => Ok(None),
     });
     let (history, note, store_unreadable) = match read {
@@ -46,7 +54,8 @@ pub fn plan(job: &Job, range: DateRange, output_dir: &Path) -> PlannedJob {
             (None, note, Some(problem))
         }
     };
-    let mut plan = Plan::build(job, range, history.as_ref());
+    let mut plan =
+        Plan::build(job, range, history.as_ref()).with_quota_spent(&job.source.limits, &spent);
     plan.notes.insert(0, note);
     PlannedJob {
         plan,
@@ -67,4 +76,30 @@ fn history_of(store: &Store) -> Result<Option<PlanHistory>, StoreError> {
             departments: listed.departments,
             wedrive_files: listed.wedrive_files,
         }))
+}
+
+/// What the store says was called in the hour before `now_ms`, per endpoint, and when the
+/// last of those calls leaves the hour's window (every process and quota the store recorded:
+/// one store is one job's, of one corp).
+fn spent_last_hour(
+    store: &Store,
+    now_ms: i64,
+) -> Result<BTreeMap<Endpoint, QuotaSpent>, StoreError> {
+    const HOUR_MS: i64 = 3_600_000;
+    let mut spent: BTreeMap<Endpoint, QuotaSpent> = BTreeMap::new();
+    for row in store.quota_usage(None, now_ms - HOUR_MS)? {
+        let Some(endpoint) = Endpoint::from_name(&row.bucket.endpoint) else {
+            continue;
+        };
+        let end = row.bucket.start_ms + row.bucket.length_ms;
+        let frees_in_s = u64::try_from((end + HOUR_MS - now_ms).max(0) / 1000).unwrap_or(0);
+        let s = spent.entry(endpoint).or_default();
+        s.calls += row.bucket.calls;
+        s.frees_in_s = s.frees_in_s.max(frees_in_s);
+    }
+    Ok(spent)
+}
+
+fn unix_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
 }

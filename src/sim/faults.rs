@@ -53,14 +53,26 @@ pub struct FaultPlan {
     seed: u64,
     sequence: AtomicU64,
     rate_bits: AtomicU64,
+    /// The kinds drawn from, each as likely (every kind unless told otherwise).
+    kinds: Vec<Fault>,
 }
 
 impl FaultPlan {
     pub fn new(seed: u64, rate: f64) -> Self {
+        FaultPlan::of_kinds(seed, rate, &Fault::ALL)
+    }
+
+    /// A plan injecting only `kinds` (every kind if empty).
+    pub fn of_kinds(seed: u64, rate: f64, kinds: &[Fault]) -> Self {
         let plan = FaultPlan {
             seed,
             sequence: AtomicU64::new(0),
             rate_bits: AtomicU64::new(0),
+            kinds: if kinds.is_empty() {
+                Fault::ALL.to_vec()
+            } else {
+                kinds.to_vec()
+            },
         };
         plan.set_rate(rate);
         plan
@@ -90,7 +102,7 @@ impl FaultPlan {
         }
         let mut rng = Rng::derived(self.seed, 1_000_000 + n);
         if rng.unit() < rate {
-            Some(Fault::ALL[rng.below(Fault::ALL.len() as u64) as usize])
+            Some(self.kinds[rng.below(self.kinds.len() as u64) as usize])
         } else {
             None
         }
@@ -111,6 +123,13 @@ mod tests {
         assert_eq!(p.rate(), 0.0);
         p.set_rate(7.0);
         assert_eq!(p.rate(), 1.0);
+    }
+
+    #[test]
+    fn a_plan_of_one_kind_injects_only_that_kind() {
+        let p = FaultPlan::of_kinds(3, 0.5, &[Fault::Quota]);
+        let drawn: Vec<_> = (0..1000).filter_map(|_| p.roll()).collect();
+        assert!(drawn.len() > 400 && drawn.iter().all(|f| *f == Fault::Quota));
     }
 
     #[test]

@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::wecom::types::{Department, DirectoryUser, JournalDetail, StatCycle};
 
 pub mod faults;
+mod gate;
 mod misconfig;
 pub mod org;
 mod rng;
@@ -64,16 +65,27 @@ pub struct SimConfig {
     /// Share of API calls (0.0–1.0) answered with an injected fault (-1, 45009, HTTP 502, a
     /// slow or a truncated response), chosen deterministically from the seed.
     pub fault_rate: f64,
+    /// The kinds of fault injected, each as likely (every kind when empty).
+    pub fault_kinds: Vec<Fault>,
     /// Record-list calls accepted per `quota_period` before 45009 (600 a minute by default).
     pub record_list_per_minute: u32,
     /// Calls accepted per `quota_period` on every other endpoint.
     pub per_api_per_minute: u32,
+    /// … and per hour (60 `quota_period`s, aligned to the epoch as the minutes are).
+    pub per_api_per_hour: u32,
     /// The quota's "minute": 60 s, scaled down in tests.
     pub quota_period: Duration,
     /// Lifetime of an access token (`expires_in`).
     pub token_ttl: Duration,
     /// Templates the app may not read: 301065 (see the module doc for where).
     pub denied_template_ids: Vec<String>,
+    /// Wedrive files (bytes GET) served this size, when set (the generated text repeated).
+    pub wedrive_file_bytes: Option<usize>,
+    /// When set, wedrive bytes come in chunks of [`server::WEDRIVE_CHUNK`] bytes, this long
+    /// apart (a slow link).
+    pub wedrive_chunk_delay: Option<std::time::Duration>,
+    /// Wedrive fileids whose bytes always answer HTTP 500 (a file that cannot be fetched).
+    pub failing_wedrive_files: Vec<String>,
 }
 
 impl Default for SimConfig {
@@ -92,11 +104,16 @@ impl Default for SimConfig {
             hidden_departments: 0,
             system_app_secret: false,
             fault_rate: 0.0,
+            fault_kinds: Vec::new(),
             record_list_per_minute: 600,
             per_api_per_minute: 10_000,
+            per_api_per_hour: 150_000,
             quota_period: Duration::from_secs(60),
             token_ttl: Duration::from_secs(7200),
             denied_template_ids: Vec::new(),
+            wedrive_file_bytes: None,
+            wedrive_chunk_delay: None,
+            failing_wedrive_files: Vec::new(),
         }
     }
 }
@@ -163,6 +180,8 @@ pub struct SimCounters {
     pub calls: std::collections::BTreeMap<String, PathCounts>,
     /// 45009 answers because a quota was used up (injected 45009 faults are not counted here).
     pub quota_exceeded: u64,
+    /// Of those, because the hour's quota was (the rest: a minute's).
+    pub hourly_quota_exceeded: u64,
     /// Injected faults in all.
     pub faults_injected: u64,
     /// Injected faults by kind: `busy`, `quota`, `http_502`, `slow`, `truncated`.
@@ -250,6 +269,29 @@ impl SimHandle {
     /// Changes the share of API calls that get an injected fault (clamped to 0..=1).
     pub fn set_fault_rate(&self, rate: f64) {
         self.sim.set_fault_rate(rate);
+    }
+
+    /// Holds every request from now on (the calls on the wire stay open) until [`resume`].
+    ///
+    /// [`resume`]: SimHandle::resume
+    pub fn pause(&self) {
+        self.sim.gate.pause();
+    }
+
+    /// Holds every request from the `nth` request to `path` on (counting from now), until
+    /// [`SimHandle::resume`]: a test stops a client exactly there (to signal or kill it).
+    pub fn pause_at(&self, path: &str, nth: u64) {
+        self.sim.gate.pause_at(path, nth);
+    }
+
+    /// Answers the held requests and holds no more.
+    pub fn resume(&self) {
+        self.sim.gate.resume();
+    }
+
+    /// Requests held now.
+    pub fn held_requests(&self) -> u64 {
+        self.sim.gate.held()
     }
 
     /// Stops accepting connections, lets calls in flight finish (at most 5 s), and waits.

@@ -16,6 +16,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use futures::StreamExt;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
 
@@ -44,6 +45,9 @@ pub const STATS: &str = "/sim/stats";
 /// The cookie `download_wedrive_file` hands out and the bytes URL requires.
 pub const WEDRIVE_COOKIE: &str = "wedrive_ticket";
 
+/// The size of the chunks a slow wedrive download comes in (`wedrive_chunk_delay`).
+pub const WEDRIVE_CHUNK: usize = 16 * 1024;
+
 /// Longest record-list window: "one month", read by the SDKs as 31 days.
 pub const MAX_RECORD_WINDOW_S: i64 = 31 * 86_400;
 /// Longest stat-list window: one year (366 days, a leap year's).
@@ -64,8 +68,11 @@ pub struct Sim {
     tokens: Mutex<Tokens>,
     /// endpoint path → (window number, calls in that window).
     quotas: Mutex<HashMap<&'static str, (u64, u64)>>,
+    /// … and the same for the hour's window.
+    hourly: Mutex<HashMap<&'static str, (u64, u64)>>,
     faults: FaultPlan,
     counters: Mutex<SimCounters>,
+    pub(crate) gate: super::gate::Gate,
 }
 
 struct Tokens {
@@ -85,6 +92,12 @@ pub(crate) enum Reply {
     Status(StatusCode, &'static str),
     /// File bytes.
     File { name: String, bytes: Vec<u8> },
+    /// File bytes in chunks of [`WEDRIVE_CHUNK`], a delay apart.
+    SlowFile {
+        name: String,
+        bytes: Vec<u8>,
+        delay: std::time::Duration,
+    },
 }
 
 impl Reply {
@@ -123,7 +136,7 @@ impl Reply {
     fn is_success(&self) -> bool {
         match self {
             Reply::Json(_) => self.errcode() == Some(errcode::OK),
-            Reply::File { .. } => true,
+            Reply::File { .. } | Reply::SlowFile { .. } => true,
             Reply::Truncated(_) | Reply::Status(..) => false,
         }
     }
@@ -163,6 +176,25 @@ impl IntoResponse for Reply {
                 bytes,
             )
                 .into_response(),
+            Reply::SlowFile { name, bytes, delay } => {
+                let chunks: Vec<Vec<u8>> =
+                    bytes.chunks(WEDRIVE_CHUNK).map(<[u8]>::to_vec).collect();
+                let stream = futures::stream::iter(chunks).then(move |chunk| async move {
+                    tokio::time::sleep(delay).await;
+                    Ok::<_, std::convert::Infallible>(Bytes::from(chunk))
+                });
+                (
+                    [
+                        (header::CONTENT_TYPE, "application/octet-stream".to_string()),
+                        (
+                            header::CONTENT_DISPOSITION,
+                            format!("attachment; filename=\"{name}\""),
+                        ),
+                    ],
+                    axum::body::Body::from_stream(stream),
+                )
+                    .into_response()
+            }
         }
     }
 }
@@ -228,8 +260,10 @@ impl Sim {
                 live: HashMap::new(),
             }),
             quotas: Mutex::new(HashMap::new()),
-            faults: FaultPlan::new(config.seed, config.fault_rate),
+            hourly: Mutex::new(HashMap::new()),
+            faults: FaultPlan::of_kinds(config.seed, config.fault_rate, &config.fault_kinds),
             counters: Mutex::new(SimCounters::default()),
+            gate: Default::default(),
             config,
             org,
             base_url,
@@ -307,18 +341,15 @@ impl Sim {
         }
     }
 
-    /// A fixed window aligned to multiples of `quota_period` since the epoch, like WeCom's
-    /// minute: once the limit is used up, the rest of the window answers 45009.
+    /// Fixed windows aligned to multiples of `quota_period` (and of 60 of them, the hour) since
+    /// the epoch, like WeCom's minute and hour: once a limit is used up, the rest of its window
+    /// answers 45009. The record list has its minute's quota only.
     fn check_quota(&self, path: &'static str) -> Result<(), Reply> {
-        let limit = if path == RECORD_LIST {
-            self.config.record_list_per_minute
-        } else {
-            self.config.per_api_per_minute
-        } as u64;
         let period_ms = (self.config.quota_period.as_millis() as u64).max(1);
-        let window = unix_ms() / period_ms;
-        let over = {
-            let mut q = lock(&self.quotas);
+        let now = unix_ms();
+        let over = |windows: &Mutex<HashMap<&'static str, (u64, u64)>>, len_ms: u64, limit: u64| {
+            let window = now / len_ms;
+            let mut q = lock(windows);
             let slot = q.entry(path).or_insert((window, 0));
             if slot.0 != window {
                 *slot = (window, 0);
@@ -326,8 +357,22 @@ impl Sim {
             slot.1 += 1;
             slot.1 > limit
         };
-        if over {
-            lock(&self.counters).quota_exceeded += 1;
+        let (minute_limit, hourly) = if path == RECORD_LIST {
+            (self.config.record_list_per_minute, false)
+        } else {
+            (self.config.per_api_per_minute, true)
+        };
+        let minute_over = over(&self.quotas, period_ms, u64::from(minute_limit));
+        let hour_over = hourly
+            && over(
+                &self.hourly,
+                period_ms.saturating_mul(60),
+                u64::from(self.config.per_api_per_hour),
+            );
+        if minute_over || hour_over {
+            let mut c = lock(&self.counters);
+            c.quota_exceeded += 1;
+            c.hourly_quota_exceeded += u64::from(hour_over && !minute_over);
             return Err(Reply::error(
                 errcode::FREQUENCY_LIMITED,
                 "api freq out of limit",
@@ -343,6 +388,7 @@ impl Sim {
         query: &HashMap<String, String>,
         handler: impl FnOnce(&Sim) -> Reply,
     ) -> Response {
+        self.gate.pass(path).await;
         let mut fault = None;
         let reply = match self
             .check_token(query)
@@ -603,7 +649,8 @@ impl Sim {
         }))
     }
 
-    /// The bytes of a wedrive file: deterministic text, a few KB.
+    /// The bytes of a wedrive file: deterministic text, a few KB (or `wedrive_file_bytes`:
+    /// the text repeated to that size).
     pub fn wedrive_content(&self, fileid: &str) -> Vec<u8> {
         let mut rng = Rng::derived(self.config.seed ^ hash_str(fileid), 3);
         let lines = 40 + rng.below(200);
@@ -611,7 +658,11 @@ impl Sim {
         for i in 0..lines {
             out.push_str(&format!("{i:04} {}\n", rng.token(ALNUM, 48)));
         }
-        out.into_bytes()
+        let text = out.into_bytes();
+        match self.config.wedrive_file_bytes {
+            Some(size) => text.iter().copied().cycle().take(size).collect(),
+            None => text,
+        }
     }
 
     fn wedrive_bytes(&self, fileid: &str, headers: &HeaderMap) -> Reply {
@@ -628,9 +679,18 @@ impl Sim {
         if !has_cookie {
             return Reply::Status(StatusCode::FORBIDDEN, "forbidden");
         }
-        Reply::File {
-            name: format!("{fileid}.txt"),
-            bytes: self.wedrive_content(fileid),
+        if self
+            .config
+            .failing_wedrive_files
+            .iter()
+            .any(|f| f == fileid)
+        {
+            return Reply::Status(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
+        }
+        let (name, bytes) = (format!("{fileid}.txt"), self.wedrive_content(fileid));
+        match self.config.wedrive_chunk_delay {
+            Some(delay) => Reply::SlowFile { name, bytes, delay },
+            None => Reply::File { name, bytes },
         }
     }
 
@@ -711,6 +771,7 @@ pub fn router(sim: Arc<Sim>) -> Router {
 }
 
 async fn gettoken(State(sim): State<Arc<Sim>>, Query(q): Q) -> Response {
+    sim.gate.pass(GETTOKEN).await;
     let reply = sim.gettoken(&q);
     sim.count(GETTOKEN, &reply, None);
     reply.into_response()
@@ -755,6 +816,7 @@ async fn wedrive_bytes(
     Path(fileid): Path<String>,
     headers: HeaderMap,
 ) -> Response {
+    sim.gate.pass(WEDRIVE_BYTES).await;
     let reply = sim.wedrive_bytes(&fileid, &headers);
     sim.count(WEDRIVE_BYTES, &reply, None);
     reply.into_response()

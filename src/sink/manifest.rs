@@ -16,16 +16,9 @@ use crate::job::DateRange;
 use crate::wecom::client::CallStats;
 use crate::wecom::{redact, Secret};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RunStatus {
-    /// Still running (a manifest written mid-run, or by a run that was killed).
-    Running,
-    Succeeded,
-    /// Finished, but some data could not be read (each named in `gaps`); exit code 3.
-    FinishedWithGaps,
-    Failed,
-}
+/// The statuses' one definition is the store's (a run's manifest and its `runs` row say the
+/// same); the manifest only carries it.
+pub use crate::store::RunStatus;
 
 /// Local dates, start inclusive, end exclusive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,6 +66,10 @@ pub struct Manifest {
     pub retries: BTreeMap<String, u64>,
     /// errcode 45009 answers seen.
     pub quota_errors: u64,
+    /// Times an endpoint was blocked after 45009s in a row (the corp's quota spent by someone
+    /// else); a stray 45009 blocks nothing.
+    #[serde(default)]
+    pub quota_blocks: u64,
     /// Rows per output table (and per report).
     pub rows: BTreeMap<String, u64>,
     /// Every file written, relative to the output root.
@@ -81,6 +78,9 @@ pub struct Manifest {
     /// Wall time per stage (`extract`, `flatten`, `report`, `sink` …), in milliseconds.
     pub durations_ms: BTreeMap<String, u64>,
     pub warnings: Vec<String>,
+    /// Why the run failed, or what interrupted it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 impl Manifest {
@@ -100,11 +100,13 @@ impl Manifest {
             calls: BTreeMap::new(),
             retries: BTreeMap::new(),
             quota_errors: 0,
+            quota_blocks: 0,
             rows: BTreeMap::new(),
             files: Vec::new(),
             gaps: Vec::new(),
             durations_ms: BTreeMap::new(),
             warnings: Vec::new(),
+            error: None,
         }
     }
 
@@ -117,6 +119,7 @@ impl Manifest {
             *self.retries.entry((*endpoint).to_owned()).or_default() += n;
         }
         self.quota_errors += stats.quota_errors;
+        self.quota_blocks += stats.quota_blocks;
     }
 
     pub fn add_rows(&mut self, table: &str, rows: u64) {
@@ -140,6 +143,20 @@ impl Manifest {
             (true, true) => RunStatus::Succeeded,
             (true, false) => RunStatus::FinishedWithGaps,
         };
+    }
+
+    /// Ends the run as failed with `error`.
+    pub fn fail(&mut self, finished_at: DateTime<Utc>, error: String) {
+        self.finished_at = Some(finished_at);
+        self.status = RunStatus::Failed;
+        self.error = Some(error);
+    }
+
+    /// Ends the run as interrupted (by a signal: `why` says which).
+    pub fn interrupt(&mut self, finished_at: DateTime<Utc>, why: String) {
+        self.finished_at = Some(finished_at);
+        self.status = RunStatus::Interrupted;
+        self.error = Some(why);
     }
 }
 
@@ -175,7 +192,7 @@ pub fn write_manifest(
         let _ = fs::remove_file(&temp);
         return Err(SinkError::Io { path: temp, source });
     }
-    let bytes = commit_file(&temp, &final_path)?;
+    let bytes = commit_file(&temp, &final_path, "manifest")?;
     Ok(WrittenFile {
         path: out.relative(&final_path),
         format: "json".to_owned(),

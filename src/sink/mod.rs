@@ -26,7 +26,10 @@
 //! and renamed over `<name>` by `finish()`, so a reader never sees half a file and a re-run
 //! REPLACES the partitions it writes (it never appends to them); partitions it does not write are
 //! left alone, except those declared with [`TableWriter::covers`], whose stale files are removed.
-//! A writer dropped without `finish()` removes its temporary files.
+//! A writer dropped without `finish()` removes its temporary files. Every file is fsynced
+//! before its rename and its directory after, so what a run reports written survives a power
+//! loss; the temporary files of a run killed while writing are found by
+//! [`leftover_temp_files`] for the next run to remove.
 
 use std::fs;
 use std::io::{self, BufWriter, Write};
@@ -38,6 +41,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::job::Format;
 
+mod failpoint;
 mod manifest;
 mod table;
 mod xlsx;
@@ -278,11 +282,73 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> SinkError + '_ {
     }
 }
 
-/// Renames a finished temporary file over its final name and returns its size.
-fn commit_file(temp: &Path, final_path: &Path) -> Result<u64, SinkError> {
+/// Renames a finished (and fsynced) temporary file over its final name, fsyncs the directory
+/// so the rename itself survives a power loss, and returns the file's size. `kind` names the
+/// file's kind for the test failpoint reached just before the rename ([`failpoint`]).
+fn commit_file(temp: &Path, final_path: &Path, kind: &str) -> Result<u64, SinkError> {
+    failpoint::reached(&format!("sink:{kind}"));
     fs::rename(temp, final_path).map_err(io_err(final_path))?;
+    let dir = final_path.parent().unwrap_or(Path::new("."));
+    sync_dir(dir).map_err(io_err(dir))?;
     let bytes = fs::metadata(final_path).map_err(io_err(final_path))?.len();
     Ok(bytes)
+}
+
+/// fsyncs a directory (its entries: a rename into it). File systems that cannot sync a
+/// directory say so with `EINVAL`; that is not an error worth failing a run for.
+pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
+    match fs::File::open(dir).and_then(|d| d.sync_all()) {
+        Err(e) if e.kind() == io::ErrorKind::InvalidInput => Ok(()),
+        other => other,
+    }
+}
+
+/// The temporary files of earlier runs killed while writing, under `out`: its own files and,
+/// recursively, the sink's trees (`tables/`, `csv/`, `arrow/`, `runs/`) and `extra_trees` (the
+/// caller's: reports, downloaded files). A temporary file is a hidden file ending in `.tmp`,
+/// the only names [`temp_path_for`] (and the wedrive downloads) write and no final file has.
+/// Only the caller that holds the output directory's run lock may remove them: another run's
+/// files in progress would look the same. Symbolic links are never followed.
+pub fn leftover_temp_files(out: &OutputDir, extra_trees: &[&str]) -> io::Result<Vec<PathBuf>> {
+    let is_temp = |name: &std::ffi::OsStr| {
+        let name = name.to_string_lossy();
+        name.starts_with('.') && name.ends_with(".tmp")
+    };
+    let mut found = Vec::new();
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    let trees = ["tables", "csv", "arrow", "runs"];
+    for tree in trees.iter().chain(extra_trees) {
+        dirs.push(out.root.join(tree));
+    }
+    // The root itself: its files only (the workbook, single frames), not what else lives there.
+    for entry in read_dir_or_none(&out.root)? {
+        let entry = entry?;
+        if entry.file_type()?.is_file() && is_temp(&entry.file_name()) {
+            found.push(entry.path());
+        }
+    }
+    while let Some(dir) = dirs.pop() {
+        for entry in read_dir_or_none(&dir)? {
+            let entry = entry?;
+            let kind = entry.file_type()?;
+            if kind.is_dir() && !entry.file_name().to_string_lossy().starts_with('.') {
+                dirs.push(entry.path());
+            } else if kind.is_file() && is_temp(&entry.file_name()) {
+                found.push(entry.path());
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// The entries of `dir`, none if it does not exist.
+fn read_dir_or_none(dir: &Path) -> io::Result<Vec<io::Result<fs::DirEntry>>> {
+    match fs::read_dir(dir) {
+        Ok(entries) => Ok(entries.collect()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
 }
 
 /// A file handle the format writers write through while we keep a second handle, so that once
@@ -432,7 +498,7 @@ impl FileSink {
             FormatWriter::Arrow(w) => w.finish().map_err(polars_err)?,
         }
         self.file.flush_and_sync().map_err(io_err(&self.temp))?;
-        let bytes = commit_file(&self.temp, &self.final_path)?;
+        let bytes = commit_file(&self.temp, &self.final_path, self.format.name())?;
         self.committed = true;
         Ok(WrittenFile {
             path: out.relative(&self.final_path),

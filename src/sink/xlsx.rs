@@ -143,7 +143,12 @@ pub fn write_workbook(
         let _ = fs::remove_file(&temp);
         return Err(xlsx_err(e.to_string()));
     }
-    let bytes = match commit_file(&temp, &final_path) {
+    // rust_xlsxwriter closes the file without syncing it: sync it before it replaces the last.
+    if let Err(source) = fs::File::open(&temp).and_then(|f| f.sync_all()) {
+        let _ = fs::remove_file(&temp);
+        return Err(SinkError::Io { path: temp, source });
+    }
+    let bytes = match commit_file(&temp, &final_path, "xlsx") {
         Ok(bytes) => bytes,
         Err(e) => {
             let _ = fs::remove_file(&temp);

@@ -47,7 +47,7 @@ impl Store {
     pub fn put_details(&self, details: &[(&JournalDetail, &str)], fetched_at: i64) -> Result<()> {
         let what = "storing details";
         let mut conn = self.conn();
-        let tx = conn.transaction().ctx(what)?;
+        let tx = super::write_tx(&mut conn).ctx(what)?;
         {
             let mut stmt = tx
                 .prepare_cached(

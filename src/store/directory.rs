@@ -31,7 +31,7 @@ impl Store {
     ) -> Result<()> {
         let what = "storing the directory snapshot";
         let mut conn = self.conn();
-        let tx = conn.transaction().ctx(what)?;
+        let tx = super::write_tx(&mut conn).ctx(what)?;
         tx.execute("DELETE FROM directory_user_lists", [])
             .ctx(what)?;
         tx.execute("DELETE FROM directory_snapshots", [])

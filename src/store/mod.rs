@@ -11,12 +11,15 @@
 //!
 //! One file per thing stored, each adding its methods to [`Store`]: `windows.rs` (record
 //! windows and their pages), `details.rs`, `stats.rs`, `directory.rs`, `wedrive.rs` (download
-//! records), `runs.rs` and `history.rs` (counts, and the facts of earlier listings that the
-//! plan scales); the schema and its migrations are in `schema.rs`, the connection here.
+//! records), `runs.rs` (the runs and their statuses), `quota.rs` (the calls of the last hour,
+//! for the rate limiter of the next process) and `history.rs` (counts, and the facts of
+//! earlier listings that the plan scales); the schema and its migrations are in `schema.rs`,
+//! the connection here. Every transaction that writes is `BEGIN IMMEDIATE` ([`write_tx`]).
 
 mod details;
 mod directory;
 mod history;
+mod quota;
 mod runs;
 mod schema;
 mod stats;
@@ -34,7 +37,8 @@ use schema::{migrate, schema_version};
 pub use details::DetailState;
 pub use directory::DirectorySnapshot;
 pub use history::{ListingHistory, StoreCounts};
-pub use runs::RunRecord;
+pub use quota::{QuotaBucket, StoredQuotaBucket};
+pub use runs::{RunEnd, RunRecord, RunStatus};
 pub use schema::SCHEMA_VERSION;
 pub use stats::StoredStat;
 pub use wedrive::WedriveDownloadRecord;
@@ -145,9 +149,8 @@ impl Store {
             .map_err(open_err)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(open_err)?;
-        let version = schema_version(&conn, &path)?;
-        if version < SCHEMA_VERSION {
-            migrate(&mut conn, &path, version)?;
+        if schema_version(&conn, &path)? < SCHEMA_VERSION {
+            migrate(&mut conn, &path)?;
         }
         Ok(Store {
             path,
@@ -210,6 +213,15 @@ impl Store {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// A write transaction, `BEGIN IMMEDIATE`: it takes SQLite's write lock at its start, waiting
+/// for it under the busy timeout. A deferred transaction that reads and then writes would
+/// instead fail at once with "database is locked" when another connection wrote in between
+/// (SQLite cannot upgrade its read snapshot), whatever the busy timeout. Every transaction of
+/// the store that writes begins here.
+fn write_tx(conn: &mut Connection) -> rusqlite::Result<rusqlite::Transaction<'_>> {
+    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
 }
 
 #[cfg(test)]

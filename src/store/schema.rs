@@ -3,9 +3,12 @@
 //!
 //! Schema history (`PRAGMA user_version`): 1 the responses and runs; 2 adds
 //! `wedrive_downloads`; 3 adds `details.wedrive_files` (the plan's count, recorded when a
-//! detail is stored instead of walking its JSON in SQL). Every table is `CREATE TABLE IF NOT
-//! EXISTS`, so migrating an older file is running the whole schema again, adding the columns
-//! its tables lack (and filling them) and raising the version, in one transaction.
+//! detail is stored instead of walking its JSON in SQL); 4 adds `runs.error`,
+//! `wedrive_downloads.checksum`, the `quota_usage` buckets, and renames the status of runs
+//! that a later run took over from `interrupted` to `superseded` (`interrupted` now means
+//! stopped by a signal, and resumable). Every table is `CREATE TABLE IF NOT EXISTS`, so
+//! migrating an older file is running the whole schema again, adding the columns its tables
+//! lack (and filling them) and raising the version, in one transaction.
 
 use std::path::Path;
 
@@ -16,10 +19,14 @@ use super::{Result, StoreError};
 
 /// The schema this code reads and writes (`PRAGMA user_version`). A file with a newer version
 /// is refused rather than misread; an older one is migrated in [`Store::open`](super::Store::open).
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// The first schema with `details.wedrive_files`.
 pub(super) const WEDRIVE_FILES_SINCE: i64 = 3;
+
+/// The first schema whose `interrupted` runs were stopped by a signal (before, `interrupted`
+/// named what is now `superseded`), with `quota_usage` and the checksums of downloads.
+pub(super) const SUPERSEDED_SINCE: i64 = 4;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS record_windows (
@@ -79,6 +86,8 @@ CREATE TABLE IF NOT EXISTS wedrive_downloads (
     local_path   TEXT    NOT NULL,
     bytes        INTEGER NOT NULL,
     fetched_at   INTEGER NOT NULL,
+    -- BLAKE3 of the bytes, hex (version 4; null for files downloaded before).
+    checksum     TEXT,
     PRIMARY KEY (journal_uuid, fileid)
 );
 CREATE TABLE IF NOT EXISTS runs (
@@ -87,9 +96,24 @@ CREATE TABLE IF NOT EXISTS runs (
     range       TEXT    NOT NULL,
     started_at  INTEGER NOT NULL,
     finished_at INTEGER,
+    -- One of store::RunStatus.
     status      TEXT    NOT NULL,
-    manifest    TEXT
+    manifest    TEXT,
+    -- Why a failed run failed (version 4).
+    error       TEXT
 );
+-- API calls answered per quota (corp), endpoint and writing process, in buckets of time: what
+-- the next process loads so that the quotas' windows survive it (version 4).
+CREATE TABLE IF NOT EXISTS quota_usage (
+    quota_key  TEXT    NOT NULL,
+    endpoint   TEXT    NOT NULL,
+    writer     TEXT    NOT NULL,
+    start_ms   INTEGER NOT NULL,
+    length_ms  INTEGER NOT NULL,
+    calls      INTEGER NOT NULL,
+    PRIMARY KEY (quota_key, endpoint, writer, start_ms)
+);
+CREATE INDEX IF NOT EXISTS quota_usage_by_time ON quota_usage (start_ms);
 "#;
 
 /// The store's schema version (`PRAGMA user_version`); an error for a store written by a newer
@@ -116,16 +140,21 @@ pub(super) fn schema_version(conn: &Connection, path: &Path) -> Result<i64> {
 /// to a table with rows, which the migration then fills; every insert sets it.
 const WEDRIVE_DETAILS_COLUMN: &str = "wedrive_files INTEGER NOT NULL DEFAULT 0";
 
-/// Brings a store at `version` (older than [`SCHEMA_VERSION`]) to the current schema, in one
-/// transaction: a store killed (or failing) while migrating is left as it was.
-pub(super) fn migrate(conn: &mut Connection, path: &Path, version: i64) -> Result<()> {
+/// Brings the store to the current schema, in one transaction: a store killed (or failing)
+/// while migrating is left as it was. The version is read again inside the transaction (which
+/// holds the write lock), so two processes opening an old store at once migrate it once.
+pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
     let open_err = |source| StoreError::Open {
         path: path.to_path_buf(),
         source,
     };
-    let tx = conn.transaction().map_err(open_err)?;
+    let tx = super::write_tx(conn).map_err(open_err)?;
+    let version = schema_version(&tx, path)?;
+    if version >= SCHEMA_VERSION {
+        return tx.commit().map_err(open_err);
+    }
     tx.execute_batch(SCHEMA).map_err(open_err)?;
-    // Version 0 is a new file, whose `details` the schema just created whole.
+    // Version 0 is a new file, whose tables the schema just created whole.
     if (1..WEDRIVE_FILES_SINCE).contains(&version) {
         tx.execute_batch(&format!(
             "ALTER TABLE details ADD COLUMN {WEDRIVE_DETAILS_COLUMN};"
@@ -133,7 +162,36 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path, version: i64) -> Resul
         .map_err(open_err)?;
         fill_wedrive_files(&tx)?;
     }
+    if (1..SUPERSEDED_SINCE).contains(&version) {
+        add_column_if_missing(&tx, "runs", "error", "error TEXT").map_err(open_err)?;
+        add_column_if_missing(&tx, "wedrive_downloads", "checksum", "checksum TEXT")
+            .map_err(open_err)?;
+        tx.execute(
+            "UPDATE runs SET status = 'superseded' WHERE status = 'interrupted'",
+            [],
+        )
+        .map_err(open_err)?;
+    }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)
         .map_err(open_err)?;
     tx.commit().map_err(open_err)
+}
+
+/// `ALTER TABLE table ADD COLUMN definition` unless the table has `column` already (a table the
+/// schema just created has every column).
+fn add_column_if_missing(
+    conn: &Connection,
+    table: &str,
+    column: &str,
+    definition: &str,
+) -> rusqlite::Result<()> {
+    let has: bool = conn.query_row(
+        &format!("SELECT count(*) > 0 FROM pragma_table_info('{table}') WHERE name = ?1"),
+        [column],
+        |r| r.get(0),
+    )?;
+    if !has {
+        conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {definition};"))?;
+    }
+    Ok(())
 }

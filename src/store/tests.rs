@@ -240,7 +240,17 @@ fn runs_resume_from_the_oldest_unfinished_one() {
             .unwrap(),
         150
     );
-    store.finish_run("r2", "ok", 300, Some("{}")).unwrap();
+    store
+        .finish_run(
+            "r2",
+            &RunEnd {
+                status: RunStatus::Succeeded,
+                finished_at: 300,
+                error: None,
+                manifest: Some("{}"),
+            },
+        )
+        .unwrap();
     let runs = store.runs().unwrap();
     let status: Vec<_> = runs
         .iter()
@@ -248,7 +258,7 @@ fn runs_resume_from_the_oldest_unfinished_one() {
         .collect();
     assert_eq!(
         status,
-        vec![("r1", "interrupted"), ("x", "running"), ("r2", "ok")]
+        vec![("r1", "superseded"), ("x", "running"), ("r2", "succeeded")]
     );
     assert_eq!(
         store
@@ -256,7 +266,13 @@ fn runs_resume_from_the_oldest_unfinished_one() {
             .unwrap(),
         400
     );
-    assert!(store.finish_run("nope", "ok", 1, None).is_err());
+    let end = RunEnd {
+        status: RunStatus::Succeeded,
+        finished_at: 1,
+        error: None,
+        manifest: None,
+    };
+    assert!(store.finish_run("nope", &end).is_err());
 }
 
 #[test]
@@ -388,13 +404,14 @@ fn a_version_1_store_gains_the_wedrive_table_and_keeps_its_rows() {
         .conn()
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(version, SCHEMA_VERSION);
     assert_eq!(store.detail_raws().unwrap(), vec![("u1".to_string(), raw)]);
     let record = WedriveDownloadRecord {
         journal_uuid: "u1".into(),
         fileid: "f/1".into(),
         local_path: "files/u1/f%2F1".into(),
         bytes: 12,
+        checksum: Some("ab".repeat(32)),
         fetched_at: 7,
     };
     store.put_wedrive_download(&record).unwrap();
@@ -679,4 +696,183 @@ fn a_migration_that_fails_leaves_the_store_as_it_was() {
     // One transaction: neither the column nor the version moved.
     assert_eq!(version_and_detail_columns(&path), before);
     assert_eq!(before.0, 2);
+}
+
+fn end(status: RunStatus, at: i64, error: Option<&str>) -> RunEnd<'_> {
+    RunEnd {
+        status,
+        finished_at: at,
+        error,
+        manifest: None,
+    }
+}
+
+fn statuses(store: &Store) -> Vec<(String, RunStatus)> {
+    store
+        .runs()
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.run_id, r.status))
+        .collect()
+}
+
+#[test]
+fn an_interrupted_run_is_resumed_a_failed_one_is_not_and_a_finish_supersedes() {
+    let (_dir, store) = open();
+    let range = "2026-10-01..2026-11-01";
+    assert_eq!(store.start_run("r1", "job", range, 100).unwrap(), 100);
+    store
+        .finish_run(
+            "r1",
+            &end(RunStatus::Interrupted, 150, Some("interrupted by SIGTERM")),
+        )
+        .unwrap();
+    // r2 resumes the interrupted r1 (its as-of time) and fails: r1 is closed, r2's error kept.
+    assert_eq!(store.start_run("r2", "job", range, 200).unwrap(), 100);
+    store
+        .finish_run("r2", &end(RunStatus::Failed, 250, Some("errcode 40001")))
+        .unwrap();
+    // A failed run is never resumed: r3 starts afresh, is killed (left running), and r4
+    // resumes it; r4's interruption leaves r3 for the next.
+    assert_eq!(store.start_run("r3", "job", range, 300).unwrap(), 300);
+    assert_eq!(store.start_run("r4", "job", range, 400).unwrap(), 300);
+    store
+        .finish_run("r4", &end(RunStatus::Interrupted, 450, None))
+        .unwrap();
+    assert_eq!(store.start_run("r5", "job", range, 500).unwrap(), 300);
+    store
+        .finish_run("r5", &end(RunStatus::FinishedWithGaps, 550, None))
+        .unwrap();
+    assert_eq!(
+        statuses(&store),
+        [
+            ("r1", RunStatus::Superseded),
+            ("r2", RunStatus::Failed),
+            ("r3", RunStatus::Superseded),
+            ("r4", RunStatus::Superseded),
+            ("r5", RunStatus::FinishedWithGaps),
+        ]
+        .map(|(r, s)| (r.to_string(), s))
+    );
+    let r2 = store
+        .runs()
+        .unwrap()
+        .into_iter()
+        .find(|r| r.run_id == "r2")
+        .unwrap();
+    assert_eq!(r2.error.as_deref(), Some("errcode 40001"));
+    assert_eq!(r2.finished_at, Some(250));
+    // Nothing left to resume; and a run cannot end as running or superseded.
+    assert_eq!(store.start_run("r6", "job", range, 600).unwrap(), 600);
+    assert!(store
+        .finish_run("r6", &end(RunStatus::Running, 1, None))
+        .is_err());
+    assert!(store
+        .finish_run("r6", &end(RunStatus::Superseded, 1, None))
+        .is_err());
+}
+
+#[test]
+fn every_status_has_one_name_both_ways() {
+    for s in RunStatus::ALL {
+        assert_eq!(RunStatus::parse(s.as_str()), Some(s));
+        assert_eq!(
+            serde_json::to_value(s).unwrap(),
+            serde_json::Value::String(s.as_str().into())
+        );
+    }
+    assert_eq!(RunStatus::parse("ok"), None);
+}
+
+#[test]
+fn a_version_2_stores_runs_and_downloads_gain_their_columns_and_old_interruptions_are_superseded() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.sqlite");
+    version_2_store(&path, &[]);
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "INSERT INTO runs (run_id, job, range, started_at, status) VALUES
+                 ('old', 'job', 'r', 10, 'interrupted'), ('done', 'job', 'r', 20, 'succeeded');
+             INSERT INTO wedrive_downloads VALUES ('u', 'f', 'files/u/f', 3, 30);",
+        )
+        .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(
+        statuses(&store),
+        vec![
+            ("old".to_string(), RunStatus::Superseded),
+            ("done".to_string(), RunStatus::Succeeded)
+        ]
+    );
+    // What was interrupted under the old meaning (taken over since) is not resumed.
+    assert_eq!(store.start_run("new", "job", "r", 40).unwrap(), 40);
+    let old = store.wedrive_download("u", "f").unwrap().unwrap();
+    assert_eq!((old.bytes, old.checksum), (3, None));
+    let (_fresh_dir, fresh) = open();
+    for table in ["runs", "wedrive_downloads"] {
+        assert_eq!(
+            table_columns(&store.conn(), table).len(),
+            table_columns(&fresh.conn(), table).len(),
+            "{table}"
+        );
+    }
+}
+
+fn bucket(endpoint: &str, start_ms: i64, calls: u64) -> QuotaBucket {
+    QuotaBucket {
+        endpoint: endpoint.into(),
+        start_ms,
+        length_ms: 5_000,
+        calls,
+    }
+}
+
+#[test]
+fn quota_usage_is_replaced_per_writer_and_forgotten_when_old() {
+    let (_dir, store) = open();
+    let key = "ww1@http://x";
+    store
+        .put_quota_usage(
+            key,
+            "a",
+            &[bucket("get_record_detail", 0, 7), bucket("gettoken", 0, 1)],
+            -1,
+        )
+        .unwrap();
+    store
+        .put_quota_usage(key, "b", &[bucket("get_record_detail", 5_000, 3)], -1)
+        .unwrap();
+    store
+        .put_quota_usage("other@x", "a", &[bucket("get_record_detail", 0, 100)], -1)
+        .unwrap();
+    // A writer's later record replaces its earlier one whole (no call counted twice).
+    store
+        .put_quota_usage(key, "a", &[bucket("get_record_detail", 0, 9)], -1)
+        .unwrap();
+    let rows = store.quota_usage(Some(key), 0).unwrap();
+    let got: Vec<(&str, &str, i64, u64)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.writer.as_str(),
+                r.bucket.endpoint.as_str(),
+                r.bucket.start_ms,
+                r.bucket.calls,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("a", "get_record_detail", 0, 9),
+            ("b", "get_record_detail", 5_000, 3)
+        ]
+    );
+    assert_eq!(store.quota_usage(None, 0).unwrap().len(), 3);
+    // Only buckets ending after `since` are read; writing forgets those ended before a time.
+    assert_eq!(store.quota_usage(Some(key), 5_000).unwrap().len(), 1);
+    store.put_quota_usage(key, "c", &[], 5_000).unwrap();
+    assert_eq!(store.quota_usage(None, -1).unwrap().len(), 1);
 }

@@ -1,5 +1,5 @@
 //! Wedrive download records: which wedrive file of which journal was saved where, and how big
-//! it was. Never the download URL or its cookie (credentials).
+//! it was, and its checksum. Never the download URL or its cookie (credentials).
 
 use rusqlite::{params, OptionalExtension};
 
@@ -14,6 +14,8 @@ pub struct WedriveDownloadRecord {
     /// Relative to the output directory (the store's directory), `/`-separated.
     pub local_path: String,
     pub bytes: u64,
+    /// BLAKE3 of the bytes, lowercase hex; `None` for a file downloaded before schema 4.
+    pub checksum: Option<String>,
     pub fetched_at: i64,
 }
 
@@ -27,7 +29,7 @@ impl Store {
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached(
-                "SELECT local_path, bytes, fetched_at FROM wedrive_downloads
+                "SELECT local_path, bytes, checksum, fetched_at FROM wedrive_downloads
                  WHERE journal_uuid = ?1 AND fileid = ?2",
             )
             .ctx("reading a wedrive download record")?;
@@ -37,7 +39,8 @@ impl Store {
                 fileid: fileid.to_string(),
                 local_path: r.get(0)?,
                 bytes: r.get::<_, i64>(1)? as u64,
-                fetched_at: r.get(2)?,
+                checksum: r.get(2)?,
+                fetched_at: r.get(3)?,
             })
         })
         .optional()
@@ -50,13 +53,14 @@ impl Store {
     pub fn put_wedrive_download(&self, record: &WedriveDownloadRecord) -> Result<()> {
         let conn = self.conn();
         conn.execute(
-            "INSERT OR REPLACE INTO wedrive_downloads (journal_uuid, fileid, local_path, bytes, fetched_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT OR REPLACE INTO wedrive_downloads (journal_uuid, fileid, local_path, bytes, checksum, fetched_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![
                 record.journal_uuid,
                 record.fileid,
                 record.local_path,
                 i64::try_from(record.bytes).unwrap_or(i64::MAX),
+                record.checksum,
                 record.fetched_at
             ],
         )
@@ -76,7 +80,7 @@ impl Store {
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached(
-                "SELECT fileid, local_path, bytes, fetched_at FROM wedrive_downloads
+                "SELECT fileid, local_path, bytes, checksum, fetched_at FROM wedrive_downloads
                  WHERE journal_uuid = ?1 ORDER BY fileid",
             )
             .ctx(what)?;
@@ -89,7 +93,8 @@ impl Store {
                         fileid: r.get(0)?,
                         local_path: r.get(1)?,
                         bytes: r.get::<_, i64>(2)? as u64,
-                        fetched_at: r.get(3)?,
+                        checksum: r.get(3)?,
+                        fetched_at: r.get(4)?,
                     })
                 })
                 .ctx(what)?;
@@ -106,7 +111,7 @@ impl Store {
         let conn = self.conn();
         let mut stmt = conn
             .prepare(
-                "SELECT journal_uuid, fileid, local_path, bytes, fetched_at FROM wedrive_downloads
+                "SELECT journal_uuid, fileid, local_path, bytes, checksum, fetched_at FROM wedrive_downloads
                  ORDER BY journal_uuid, fileid",
             )
             .ctx(what)?;
@@ -117,7 +122,8 @@ impl Store {
                     fileid: r.get(1)?,
                     local_path: r.get(2)?,
                     bytes: r.get::<_, i64>(3)? as u64,
-                    fetched_at: r.get(4)?,
+                    checksum: r.get(4)?,
+                    fetched_at: r.get(5)?,
                 })
             })
             .ctx(what)?;

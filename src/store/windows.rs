@@ -162,7 +162,7 @@ impl Store {
             source,
         })?;
         let mut conn = self.conn();
-        let tx = conn.transaction().ctx(what())?;
+        let tx = super::write_tx(&mut conn).ctx(what())?;
         let (pages, journals): (i64, i64) = tx
             .query_row(
                 "SELECT pages, journals FROM record_windows WHERE filter_key = ?1 AND start_ts = ?2 AND end_ts = ?3",
@@ -236,7 +236,7 @@ impl Store {
         what: &str,
     ) -> Result<()> {
         let mut conn = self.conn();
-        let tx = conn.transaction().ctx(what)?;
+        let tx = super::write_tx(&mut conn).ctx(what)?;
         tx.execute(
             "DELETE FROM record_pages WHERE filter_key = ?1 AND start_ts = ?2 AND end_ts = ?3",
             params![filter_key, start_ts, end_ts],

@@ -4,7 +4,8 @@
 //! callers ([`token`]), the quotas of each endpoint and the bound on calls in flight
 //! ([`ratelimit`]), which failures are retried and how long to wait ([`retry`]), decoding the
 //! `errcode` envelope and then the typed body (the raw body is returned too, for the store),
-//! and counters of calls and retries. It never lets a credential out: the corp secret and the
+//! wedrive downloads streamed to a file ([`download`]), and counters of calls and retries.
+//! [`WecomClient::stop_new_calls`] lets the calls on the wire finish and sends no other. It never lets a credential out: the corp secret and the
 //! tokens are kept in [`Secret`]s, request URLs are dropped from transport errors, and every
 //! error text is scrubbed before anyone sees it. It knows nothing of jobs, windows or paging
 //! strategy; that is the extraction's business.
@@ -12,7 +13,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use reqwest::header::{HeaderValue, CONTENT_TYPE, COOKIE};
+use reqwest::header::HeaderValue;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -21,10 +22,14 @@ use super::error::WecomError;
 use super::secret::{redact, Secret};
 use super::types::*;
 
+mod call;
+mod download;
 mod ratelimit;
 mod retry;
 mod token;
 
+pub use download::{DownloadedFile, DOWNLOAD_BUFFER};
+pub use ratelimit::{QuotaUsage, UsageBucket};
 pub use retry::{backoff_delay, classify_errcode, RetryBudget, Step, Verdict, MAX_BUSY_RETRIES};
 
 /// The endpoints this client calls; each has its own rate limit and call counter.
@@ -66,6 +71,11 @@ impl Endpoint {
         }
     }
 
+    /// The endpoint of a [`Endpoint::name`].
+    pub fn from_name(name: &str) -> Option<Endpoint> {
+        Endpoint::ALL.into_iter().find(|e| e.name() == name)
+    }
+
     /// A short stable name for manifests and plans (`get_record_list` …).
     pub fn name(self) -> &'static str {
         match self {
@@ -92,16 +102,24 @@ pub struct Limits {
     pub per_api_per_hour: u32,
     /// Calls in flight at once (too many gives 45033).
     pub max_in_flight: usize,
+    /// How long one call may wait in all for quotas WeCom says are spent (45009), before it
+    /// fails: these waits never spend a retry. The pacing of the client's own quotas is not
+    /// counted (a long backfill waits hours for the hourly quota by design).
+    pub max_quota_wait: Duration,
 }
 
+/// [`Limits::max_quota_wait`] by default: an hour's block and one more.
+pub const DEFAULT_MAX_QUOTA_WAIT: Duration = Duration::from_secs(2 * 3600);
+
 impl Limits {
-    /// The documented quotas, and 8 calls in flight: the defaults of a job's `[source.limits]`
-    /// (`job::keys` reads them from here).
+    /// The documented quotas, 8 calls in flight and [`DEFAULT_MAX_QUOTA_WAIT`]: the defaults of
+    /// a job's `[source.limits]` (`job::keys` reads them from here).
     pub const DOCUMENTED: Limits = Limits {
         record_list_per_minute: 600,
         per_api_per_minute: 10_000,
         per_api_per_hour: 150_000,
         max_in_flight: 8,
+        max_quota_wait: DEFAULT_MAX_QUOTA_WAIT,
     };
 }
 
@@ -118,7 +136,8 @@ pub struct ClientConfig {
     pub corp_id: String,
     pub secret: Secret,
     pub limits: Limits,
-    /// Per-request timeout.
+    /// Per-request timeout of API calls; for wedrive downloads, the longest wait for the next
+    /// bytes (an idle timeout: a large file may take as long as it keeps coming).
     pub timeout: Duration,
     /// Retries of a retryable failure before giving up (-1 is retried at most 3 times).
     pub max_retries: u32,
@@ -161,6 +180,9 @@ pub struct CallStats {
     pub retries: std::collections::BTreeMap<&'static str, u64>,
     /// errcode 45009 answers received (a client that follows its limits should see none).
     pub quota_errors: u64,
+    /// Times an endpoint was blocked for the rest of a minute (or an hour) after 45009s in a
+    /// row: the corp's quota spent by someone else. Stray 45009s block nothing.
+    pub quota_blocks: u64,
 }
 
 /// The WeCom client. Cheap to clone (shared state); safe to use from many tasks.
@@ -174,9 +196,13 @@ struct Inner {
     /// `api_base` without a trailing slash.
     base: String,
     http: reqwest::Client,
+    /// For wedrive downloads: no total timeout (the idle one is applied per read).
+    download_http: reqwest::Client,
     token: token::TokenCache,
     limits: ratelimit::RateLimits,
     in_flight: tokio::sync::Semaphore,
+    /// Set by [`WecomClient::stop_new_calls`]; waits end when it is.
+    stopping: call::Stopping,
     stats: Mutex<CallStats>,
 }
 
@@ -268,18 +294,48 @@ impl WecomClient {
                     redact(&e.to_string())
                 ))
             })?;
+        let download_http = reqwest::Client::builder()
+            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
+            .pool_max_idle_per_host(config.limits.max_in_flight)
+            .build()
+            .map_err(|e| {
+                WecomError::Config(format!(
+                    "cannot build the HTTP client: {}",
+                    redact(&e.to_string())
+                ))
+            })?;
         let in_flight = tokio::sync::Semaphore::new(config.limits.max_in_flight);
         Ok(WecomClient {
             inner: Arc::new(Inner {
                 config,
                 base,
                 http,
+                download_http,
                 token: token::TokenCache::default(),
                 limits,
                 in_flight,
+                stopping: call::Stopping::default(),
                 stats: Mutex::new(CallStats::default()),
             }),
         })
+    }
+
+    /// Sends no new request from now on: calls on the wire finish, every other (waiting for a
+    /// slot, a quota, a retry) fails at once with [`WecomError::Stopped`]. For a run asked to
+    /// stop (SIGTERM).
+    pub fn stop_new_calls(&self) {
+        self.inner.stopping.set();
+        self.inner.in_flight.close();
+    }
+
+    /// What this client spent of the quotas lately (the last hour), for the next process.
+    pub fn quota_usage(&self) -> QuotaUsage {
+        self.inner.limits.usage()
+    }
+
+    /// Counts what earlier processes spent of the quotas (from the store), before any call.
+    pub fn preload_quota_usage(&self, usage: &QuotaUsage) {
+        self.inner.limits.preload(usage);
     }
 
     pub async fn get_record_list(
@@ -322,11 +378,14 @@ impl WecomClient {
         Ok(fetched.value)
     }
 
-    /// GETs the bytes of a wedrive download with its cookie.
-    pub async fn fetch_wedrive_bytes(
+    /// GETs the bytes of a wedrive download with its cookie and streams them into `path`
+    /// (created or truncated, fsynced; see [`download`]): retried like any call, each attempt
+    /// writing the file afresh. The caller renames it into place, or removes it on failure.
+    pub async fn download_wedrive_bytes(
         &self,
         download: &WedriveDownload,
-    ) -> Result<Vec<u8>, WecomError> {
+        path: &std::path::Path,
+    ) -> Result<DownloadedFile, WecomError> {
         let endpoint = Endpoint::WedriveBytes;
         let cookie = HeaderValue::from_str(&format!(
             "{}={}",
@@ -348,7 +407,9 @@ impl WecomClient {
         };
         let mut extra = vec![Secret::new(download.cookie_value.clone())];
         extra.retain(|s| !s.is_empty());
-        self.with_retries(&call, &extra, no_token, Ok).await
+        let call = &call;
+        self.with_retries(call, &extra, no_token, |_| self.attempt_to_file(call, path))
+            .await
     }
 
     /// `department/list` (all departments visible to the app when `id` is `None`).
@@ -384,11 +445,14 @@ impl WecomClient {
 
     /// Calls and retries so far, per endpoint name, and the 45009s received.
     pub fn stats(&self) -> CallStats {
-        self.inner
+        let mut stats = self
+            .inner
             .stats
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .clone()
+            .clone();
+        stats.quota_blocks = self.inner.limits.blocks();
+        stats
     }
 
     // -----------------------------------------------------------------------------------------
@@ -396,8 +460,12 @@ impl WecomClient {
     async fn call_api<T: DeserializeOwned>(&self, call: Call) -> Result<Fetched<T>, WecomError> {
         let endpoint = call.endpoint.path();
         let lease = || async { self.token().await.map(Some) };
-        self.with_retries(&call, &[], lease, |bytes| decode_api::<T>(endpoint, bytes))
-            .await
+        let call = &call;
+        self.with_retries(call, &[], lease, |lease| async move {
+            let bytes = self.attempt(call, lease.as_ref()).await?;
+            decode_api::<T>(endpoint, bytes)
+        })
+        .await
     }
 
     /// A token for one call: the cached one, or a fresh one from `gettoken`.
@@ -416,8 +484,11 @@ impl WecomClient {
         );
         // Not `call_api`, which asks for a token: the loop here runs without one.
         let endpoint = Endpoint::GetToken.path();
+        let call = &call;
         let fetched: Fetched<TokenResponse> = self
-            .with_retries(&call, &[], no_token, |bytes| decode_api(endpoint, bytes))
+            .with_retries(call, &[], no_token, |_| async move {
+                decode_api(endpoint, self.attempt(call, None).await?)
+            })
             .await?;
         let TokenResponse {
             access_token,
@@ -437,144 +508,6 @@ impl WecomClient {
             "access token refreshed"
         );
         Ok((Secret::new(access_token), ttl))
-    }
-
-    /// Makes `call` until it succeeds or its failure is not worth another try, following
-    /// [`retry::classify`] within a [`RetryBudget`]: at most `max_retries` retries (-1 at most
-    /// [`MAX_BUSY_RETRIES`]), one token refresh on 40014 / 42001, a whole quota period of
-    /// silence on 45009.
-    /// `lease` gives the token of each attempt (`no_token` for `gettoken` and downloads).
-    async fn with_retries<T, L, LF>(
-        &self,
-        call: &Call,
-        extra_secrets: &[Secret],
-        lease: L,
-        decode: impl Fn(Vec<u8>) -> Result<T, WecomError>,
-    ) -> Result<T, WecomError>
-    where
-        L: Fn() -> LF,
-        LF: std::future::Future<Output = Result<Option<token::TokenLease>, WecomError>>,
-    {
-        let get_lease = lease;
-        let inner = &self.inner;
-        let name = call.endpoint.name();
-        let mut budget = RetryBudget::new(inner.config.max_retries);
-        loop {
-            let lease = get_lease().await?;
-            let outcome = match self.attempt(call, lease.as_ref()).await {
-                Ok(bytes) => decode(bytes),
-                Err(e) => Err(e),
-            };
-            let err = match outcome {
-                Ok(value) => return Ok(value),
-                Err(e) => self.scrub(e, lease.as_ref().map(|l| &l.token), extra_secrets),
-            };
-            let mut verdict = retry::classify(&err);
-            if verdict == Verdict::QuotaExceeded {
-                self.count(|s| s.quota_errors += 1);
-            }
-            if verdict == Verdict::RefreshToken && lease.is_none() {
-                // A call made without a token cannot be helped by a new one.
-                verdict = Verdict::GiveUp;
-            }
-            let Some(step) = budget.admit(verdict) else {
-                tracing::warn!(endpoint = name, retries = budget.retries(), error = %err, "call failed");
-                return Err(err);
-            };
-            self.count(|s| *s.retries.entry(name).or_default() += 1);
-            let wait = match step {
-                Step::RefreshToken => {
-                    if let Some(lease) = &lease {
-                        inner.token.invalidate(lease.generation).await;
-                    }
-                    Duration::ZERO
-                }
-                Step::NextPeriod => {
-                    // Enforced by the endpoint's block, which every caller respects.
-                    inner
-                        .limits
-                        .block_for(call.endpoint, inner.config.quota_period);
-                    inner.config.quota_period
-                }
-                Step::Backoff { retry } => backoff_delay(
-                    inner.config.backoff_base,
-                    inner.config.backoff_max,
-                    retry,
-                    retry::jitter_unit(),
-                ),
-            };
-            tracing::warn!(
-                endpoint = name,
-                retry = budget.retries(),
-                wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
-                error = %err,
-                "retrying"
-            );
-            if let Step::Backoff { .. } = step {
-                tokio::time::sleep(wait).await;
-            }
-        }
-    }
-
-    /// One HTTP exchange: wait for a 45009 block, a slot in flight and the quota, then send.
-    /// Returns the whole body of a 2xx answer.
-    async fn attempt(
-        &self,
-        call: &Call,
-        lease: Option<&token::TokenLease>,
-    ) -> Result<Vec<u8>, WecomError> {
-        let inner = &self.inner;
-        let endpoint = call.endpoint;
-        inner.limits.wait_unblocked(endpoint).await;
-        // The slot is taken before the quota: a call that waited for its slot after taking its
-        // quota could leave together with others and overrun the server's window.
-        let _permit = inner
-            .in_flight
-            .acquire()
-            .await
-            .map_err(|_| WecomError::Config("the client is shutting down".into()))?;
-        // Held until the answer is read: the quotas count the call until a period after that.
-        let _slot = inner.limits.acquire(endpoint).await;
-        self.count(|s| *s.calls.entry(endpoint.name()).or_default() += 1);
-        tracing::debug!(endpoint = endpoint.name(), "request");
-
-        let url = match &call.url {
-            Some(url) => url.clone(),
-            None => format!("{}{}", inner.base, endpoint.path()),
-        };
-        let mut request = inner.http.request(call.method.clone(), url);
-        if let Some(lease) = lease {
-            request = request.query(&[("access_token", lease.token.expose())]);
-        }
-        if !call.query.is_empty() {
-            request = request.query(&call.query);
-        }
-        if let Some(body) = &call.json_body {
-            request = request
-                .header(CONTENT_TYPE, "application/json")
-                .body(body.clone());
-        }
-        if let Some(cookie) = &call.cookie {
-            request = request.header(COOKIE, cookie.clone());
-        }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| transport_error(endpoint, e))?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(WecomError::Transport {
-                endpoint: endpoint.path(),
-                message: format!("HTTP status {status}"),
-                retryable: retry::status_is_retryable(status.as_u16()),
-            });
-        }
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| transport_error(endpoint, e))?;
-        tracing::trace!(endpoint = endpoint.name(), bytes = body.len(), "response");
-        Ok(body.to_vec())
     }
 
     fn count(&self, f: impl FnOnce(&mut CallStats)) {
@@ -621,6 +554,16 @@ impl WecomClient {
                 message: clean(message),
             },
             WecomError::Config(message) => WecomError::Config(clean(message)),
+            WecomError::Io {
+                endpoint,
+                path,
+                message,
+            } => WecomError::Io {
+                endpoint,
+                path,
+                message: clean(message),
+            },
+            WecomError::Stopped { endpoint } => WecomError::Stopped { endpoint },
         }
     }
 }

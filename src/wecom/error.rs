@@ -38,6 +38,19 @@ pub enum WecomError {
     /// Bad client configuration (empty secret, bad base URL …).
     #[error("client configuration: {0}")]
     Config(String),
+
+    /// A download could not be written to its file (disk full, permissions …): not WeCom's
+    /// failure, and not retried.
+    #[error("{endpoint}: writing {}: {message}", path.display())]
+    Io {
+        endpoint: &'static str,
+        path: std::path::PathBuf,
+        message: String,
+    },
+
+    /// Not sent: the client was told to send nothing more (the run is stopping).
+    #[error("{endpoint}: not sent, the run is stopping")]
+    Stopped { endpoint: &'static str },
 }
 
 impl WecomError {
@@ -57,7 +70,9 @@ impl WecomError {
         match self {
             WecomError::Api { endpoint, .. }
             | WecomError::Transport { endpoint, .. }
-            | WecomError::Decode { endpoint, .. } => Some(endpoint),
+            | WecomError::Decode { endpoint, .. }
+            | WecomError::Io { endpoint, .. }
+            | WecomError::Stopped { endpoint } => Some(endpoint),
             WecomError::Config(_) => None,
         }
     }
@@ -79,9 +94,11 @@ impl WecomError {
                 errmsg,
                 ..
             } => errcode::hint(*code, errmsg),
-            WecomError::Transport { .. } | WecomError::Decode { .. } | WecomError::Config(_) => {
-                None
-            }
+            WecomError::Transport { .. }
+            | WecomError::Decode { .. }
+            | WecomError::Config(_)
+            | WecomError::Io { .. }
+            | WecomError::Stopped { .. } => None,
         }
     }
 }

@@ -276,7 +276,12 @@ async fn wedrive_files_download_with_their_cookie() -> TestResult {
         .ok_or("the simulator has a WedriveFile control")?;
     let download = client.download_wedrive_file(&uuid, &fileid).await?;
     assert!(!format!("{download:?}").contains(&download.cookie_value));
-    let bytes = client.fetch_wedrive_bytes(&download).await?;
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("file");
+    let file = client.download_wedrive_bytes(&download, &path).await?;
+    let bytes = std::fs::read(&path)?;
+    assert_eq!(file.bytes, bytes.len() as u64);
+    assert_eq!(file.checksum, blake3::hash(&bytes).to_hex().to_string());
     // The simulator's files begin by naming themselves.
     let head = format!("simulated wedrive file {fileid}\n");
     assert!(

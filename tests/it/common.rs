@@ -325,6 +325,7 @@ pub const FAST: wecom_journal::wecom::Limits = wecom_journal::wecom::Limits {
     per_api_per_minute: 100_000,
     per_api_per_hour: 6_000_000,
     max_in_flight: 8,
+    max_quota_wait: wecom_journal::wecom::client::DEFAULT_MAX_QUOTA_WAIT,
 };
 
 pub fn date(s: &str) -> chrono::NaiveDate {
@@ -424,4 +425,217 @@ fn the_normaliser_replaces_what_changes_and_nothing_else() {
     let differs = std::panic::catch_unwind(|| assert_output("a\n", "a", &[]));
     assert!(differs.is_err(), "a missing final newline is a difference");
     assert_output("a 3ms\n", "a [DURATION]\n", &[]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Runs of the binary as a scheduler sees them: signals, stopped processes, their stderr.
+
+/// Sends `signal` (`libc::SIGTERM` …) to a child.
+pub fn send_signal(child: &Child, signal: i32) {
+    let pid = libc::pid_t::try_from(child.id()).expect("a pid");
+    // SAFETY: kill(2) on the pid of a child this test started and has not reaped.
+    let sent = unsafe { libc::kill(pid, signal) };
+    assert_eq!(sent, 0, "kill({pid}, {signal})");
+}
+
+/// Waits until `ready` says so, checking every 10 ms; panics after two minutes saying `what`
+/// did not happen (a guard against a hung test, not a timing assertion).
+pub fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !ready() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "waited two minutes: {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// Whether the process is stopped (SIGSTOP: state `T` in `/proc/<pid>/stat`).
+pub fn is_stopped(pid: u32) -> bool {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // `pid (comm) state …`: the state follows the last `)`.
+    stat.rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .is_some_and(|state| state == "T" || state == "t")
+}
+
+/// A child's standard error, line by line as it comes (read on a thread of its own).
+pub struct Stderr {
+    lines: std::sync::mpsc::Receiver<String>,
+    pub seen: Vec<String>,
+}
+
+impl Stderr {
+    /// Takes the child's piped stderr.
+    pub fn of(child: &mut Child) -> Stderr {
+        let pipe = child.stderr.take().expect("stderr piped");
+        let (send, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Stderr {
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits for a line containing `needle` (two minutes at most), keeping every line read.
+    pub fn wait_for(&mut self, needle: &str) -> String {
+        if let Some(line) = self.seen.iter().find(|l| l.contains(needle)) {
+            return line.clone();
+        }
+        loop {
+            match self.lines.recv_timeout(std::time::Duration::from_secs(120)) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(e) => panic!(
+                    "no line with {needle:?} ({e}); stderr so far:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+
+    /// A line read so far containing `needle`, reading what has come without waiting.
+    pub fn poll(&mut self, needle: &str) -> Option<String> {
+        self.seen.extend(self.lines.try_iter());
+        self.seen.iter().find(|l| l.contains(needle)).cloned()
+    }
+
+    /// Every line, once the child is done.
+    pub fn rest(mut self) -> Vec<String> {
+        self.seen.extend(self.lines.iter());
+        self.seen
+    }
+}
+
+/// A job file for a simulator on loopback (its base URL, corp id and secret written in): the
+/// `sections` after `[range]`, then `[output]` with its `dir` and `output` keys.
+pub fn sim_job(
+    path: &Path,
+    name: &str,
+    sim: &wecom_journal::sim::SimHandle,
+    range: (&str, &str),
+    sections: &str,
+    out: &Path,
+    output: &str,
+) {
+    fs::write(
+        path,
+        format!(
+            "name = \"{name}\"\n\n[source]\ncorp_id = \"{corp}\"\nsecret = \"{secret}\"\n\
+             api_base = \"{base}\"\ntimezone = \"Asia/Shanghai\"\n\n[range]\nstart = \"{start}\"\n\
+             end = \"{end}\"\n\n{sections}\n[output]\ndir = \"{out}\"\n{output}\n",
+            corp = sim.corp_id,
+            secret = sim.secret,
+            base = sim.base_url,
+            start = range.0,
+            end = range.1,
+            out = out.display(),
+        ),
+    )
+    .expect("the job file is written");
+}
+
+/// Every table of the schema under `out`, read back from its Parquet dataset and sorted (by
+/// every column that is not a list), for comparing the tables of two runs.
+pub fn sorted_tables(out: &Path) -> BTreeMap<&'static str, DataFrame> {
+    wecom_journal::flatten::schema::TABLES
+        .iter()
+        .map(|t| {
+            let df = scan_dataset(out, t.name);
+            let columns: Vec<String> = df
+                .schema()
+                .iter()
+                .filter(|(_, dtype)| !matches!(dtype, DataType::List(_)))
+                .map(|(name, _)| name.to_string())
+                .collect();
+            let df = df
+                .sort(columns, SortMultipleOptions::default())
+                .expect("sorted");
+            (t.name, df)
+        })
+        .collect()
+}
+
+/// The two runs' tables are equal, table by table.
+pub fn assert_same_tables(got: &Path, want: &BTreeMap<&'static str, DataFrame>, what: &str) {
+    let got = sorted_tables(got);
+    for (table, frame) in want {
+        let other = &got[table];
+        assert!(
+            frame.equals_missing(other),
+            "{what}: table {table} differs ({} rows, want {})",
+            other.height(),
+            frame.height()
+        );
+    }
+}
+
+/// What a store holds of the API's answers, for comparing runs: details by uuid, windows done
+/// (with their uuids), stat responses (errmsg aside), wedrive downloads (path, size, checksum).
+#[derive(Debug, PartialEq)]
+pub struct StoreContent {
+    pub details: BTreeMap<String, serde_json::Value>,
+    pub windows: std::collections::BTreeSet<(String, i64, i64, Vec<String>)>,
+    pub stats: BTreeMap<String, serde_json::Value>,
+    pub downloads: std::collections::BTreeSet<(String, String, String, u64, Option<String>)>,
+}
+
+pub fn store_content(out: &Path) -> StoreContent {
+    let store =
+        wecom_journal::store::Store::open(out.join("store.sqlite")).expect("the store opens");
+    let mut details = BTreeMap::new();
+    for (uuid, raw) in store.detail_raws().expect("details") {
+        details.insert(uuid, serde_json::from_str(&raw).expect("detail JSON"));
+    }
+    let mut windows = std::collections::BTreeSet::new();
+    for w in store.record_windows().expect("windows") {
+        let mut uuids = store
+            .window_uuids(&w.filter_key, w.start_ts, w.end_ts)
+            .expect("uuids");
+        uuids.sort();
+        windows.insert((
+            format!("{}:{:?}", w.filter_key, w.state),
+            w.start_ts,
+            w.end_ts,
+            uuids,
+        ));
+    }
+    let mut stats = BTreeMap::new();
+    store
+        .stats_in_range(
+            i64::MIN,
+            i64::MAX,
+            |s| -> Result<(), Box<dyn std::error::Error>> {
+                let mut v: serde_json::Value = serde_json::from_str(&s.raw)?;
+                if let Some(o) = v.as_object_mut() {
+                    o.remove("errmsg");
+                }
+                stats.insert(format!("{} {} {}", s.template_id, s.start_ts, s.end_ts), v);
+                Ok(())
+            },
+        )
+        .expect("stats");
+    let downloads = store
+        .wedrive_downloads()
+        .expect("downloads")
+        .into_iter()
+        .map(|d| (d.journal_uuid, d.fileid, d.local_path, d.bytes, d.checksum))
+        .collect();
+    StoreContent {
+        details,
+        windows,
+        stats,
+        downloads,
+    }
 }

@@ -14,7 +14,7 @@ use wecom_journal::job::{
     RangeSpec, Source,
 };
 use wecom_journal::sim::{SimConfig, SimHandle};
-use wecom_journal::store::{Store, WindowState};
+use wecom_journal::store::{RunEnd, RunStatus, Store, StoreError, WindowState};
 use wecom_journal::wecom::{ClientConfig, Endpoint, JournalDetail, Secret, WecomClient};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -82,12 +82,25 @@ fn client(job: &Job) -> Result<WecomClient, Box<dyn std::error::Error>> {
     Ok(WecomClient::new(config)?)
 }
 
+/// Records `run_id` as succeeded at `at` (unix s), as the pipeline does after its outputs.
+fn succeeded(store: &Store, run_id: &str, at: i64) -> Result<(), StoreError> {
+    store.finish_run(
+        run_id,
+        &RunEnd {
+            status: RunStatus::Succeeded,
+            finished_at: at,
+            error: None,
+            manifest: None,
+        },
+    )
+}
+
 fn options(run_id: &str, now: DateTime<Utc>) -> ExtractOptions {
     ExtractOptions {
         full_refresh: false,
         progress: false,
         now,
-        run_id: run_id.into(),
+        ..ExtractOptions::new(run_id)
     }
 }
 
@@ -275,7 +288,7 @@ async fn a_second_run_with_nothing_new_calls_nothing_more_than_refresh_days_requ
     let store = Store::open(dir.path().join("store.sqlite"))?;
     run(&job, &store, &options("r1", at("2026-11-25T00:00:00Z"))).await?;
     let first = sim.snapshot();
-    store.finish_run("r1", "ok", at("2026-11-25T00:10:00Z").timestamp(), None)?;
+    succeeded(&store, "r1", at("2026-11-25T00:10:00Z").timestamp())?;
 
     let summary = run(&job, &store, &options("r2", at("2026-11-26T00:00:00Z"))).await?;
     let second = sim.snapshot();
@@ -309,7 +322,7 @@ async fn young_details_and_open_windows_are_fetched_again() -> TestResult {
     // First run on 2026-10-29 (window still open); its clock is pinned there.
     let first_at = at("2026-10-29T00:00:00Z");
     run(&job, &store, &options("r1", first_at)).await?;
-    store.finish_run("r1", "ok", first_at.timestamp() + 60, None)?;
+    succeeded(&store, "r1", first_at.timestamp() + 60)?;
     let first = sim.snapshot();
 
     // Second run on 2026-11-02: the October window was open when paged, so it is paged again;
@@ -344,7 +357,7 @@ async fn young_details_and_open_windows_are_fetched_again() -> TestResult {
 
     // A third run a day later: the window is final now, and only details fetched young on
     // 2026-11-02 remain to refresh.
-    store.finish_run("r2", "ok", second_at.timestamp() + 60, None)?;
+    succeeded(&store, "r2", second_at.timestamp() + 60)?;
     let third_at = at("2026-11-03T00:00:00Z");
     let summary = run(&job, &store, &options("r3", third_at)).await?;
     let third = sim.snapshot();
@@ -369,7 +382,7 @@ async fn full_refresh_fetches_everything_again() -> TestResult {
     let job = job(&sim, october(), dir.path());
     let store = Store::open(dir.path().join("store.sqlite"))?;
     run(&job, &store, &options("r1", at("2026-11-25T00:00:00Z"))).await?;
-    store.finish_run("r1", "ok", at("2026-11-25T00:01:00Z").timestamp(), None)?;
+    succeeded(&store, "r1", at("2026-11-25T00:01:00Z").timestamp())?;
     let first = sim.snapshot();
     let mut opts = options("r2", at("2026-11-26T00:00:00Z"));
     opts.full_refresh = true;
@@ -838,7 +851,7 @@ async fn windows_over_the_limit_are_halved_and_never_asked_whole_again() -> Test
     assert!(summary.gaps.is_empty(), "{:?}", summary.gaps);
 
     // The next run knows the split: no refused call again, nothing paged (all final).
-    store.finish_run("r1", "ok", at("2026-11-25T00:05:00Z").timestamp(), None)?;
+    succeeded(&store, "r1", at("2026-11-25T00:05:00Z").timestamp())?;
     let summary = run(&job, &store, &options("r2", at("2026-11-26T00:00:00Z"))).await?;
     assert_eq!(
         (

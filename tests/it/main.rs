@@ -11,6 +11,8 @@ mod job;
 mod ops;
 mod pipeline;
 mod plan;
+mod quota;
+mod sched;
 mod sim;
 mod sinks;
 mod store;

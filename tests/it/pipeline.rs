@@ -43,10 +43,9 @@ fn a_sandbox_run_through_the_library_writes_what_the_simulator_holds() {
         range,
         output_dir: out.clone(),
         sandbox: true,
-        full_refresh: false,
-        progress: false,
+        ..RunOptions::of(&job)
     };
-    let summary = pipeline::run_job(job.clone(), &opts);
+    let summary = pipeline::run_job(job.clone(), &opts).expect("the run starts");
     assert!(summary.error.is_none(), "{:?}", summary.error);
     assert!(summary.manifest_error.is_none() && summary.store_warning.is_none());
     assert_eq!(summary.status(), RunStatus::Succeeded);
@@ -57,7 +56,8 @@ fn a_sandbox_run_through_the_library_writes_what_the_simulator_holds() {
     let on_disk: Manifest = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(on_disk, summary.manifest);
 
-    // Every file listed is on disk with its rows, and nothing else is (store and manifest aside).
+    // Every file listed is on disk with its rows, and nothing else is (store, manifest and the
+    // run's lock aside).
     let listed: BTreeMap<String, u64> = summary
         .files()
         .iter()
@@ -66,7 +66,9 @@ fn a_sandbox_run_through_the_library_writes_what_the_simulator_holds() {
     let mut written: Vec<String> = files_under(&out)
         .iter()
         .map(|p| p.strip_prefix(&out).unwrap().to_string_lossy().into_owned())
-        .filter(|p| !p.starts_with("runs/") && !p.starts_with("store.sqlite"))
+        .filter(|p| {
+            !p.starts_with("runs/") && !p.starts_with("store.sqlite") && p != pipeline::LOCK_FILE
+        })
         .collect();
     written.sort();
     assert_eq!(listed.keys().cloned().collect::<Vec<_>>(), written);

@@ -213,3 +213,53 @@ fn plan_from_history_is_within_5_percent_of_the_next_run() -> TestResult {
     );
     Ok(())
 }
+
+#[test]
+fn the_eta_waits_for_what_the_store_says_was_spent_in_the_last_hour() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let out = dir.path().join("out");
+    let job = dir.path().join("job.toml");
+    fs::write(&job, JOB)?;
+    let (job, out_s) = (job.to_str().ok_or("a path")?, out.to_str().ok_or("a path")?);
+    let eta_of = |plan: &Value| plan["eta_seconds"].as_u64().unwrap_or(0);
+    let detail_seconds = |plan: &Value| {
+        plan["calls"]
+            .as_array()
+            .and_then(|calls| calls.iter().find(|c| c["endpoint"] == "get_record_detail"))
+            .and_then(|c| c["seconds"].as_f64())
+            .unwrap_or(0.0)
+    };
+
+    // A store whose runs spent 149,000 of the hour's 150,000 detail calls, ten minutes ago.
+    let store = wecom_journal::store::Store::open(out.join("store.sqlite"))?;
+    let fresh: Value =
+        serde_json::from_str(&ok(&["plan", job, "--output", out_s, "--format", "json"]))?;
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let bucket = |endpoint: &str, calls| wecom_journal::store::QuotaBucket {
+        endpoint: endpoint.into(),
+        start_ms: now_ms - 605_000,
+        length_ms: 5_000,
+        calls,
+    };
+    store.put_quota_usage(
+        "ww@x",
+        "an earlier run",
+        &[bucket("get_record_detail", 149_000)],
+        0,
+    )?;
+    drop(store);
+    let plan: Value =
+        serde_json::from_str(&ok(&["plan", job, "--output", out_s, "--format", "json"]))?;
+    // 6,200 details planned (200 a day), 1,000 of them left this hour: the rest waits the 50
+    // minutes until the spent calls leave the hour's window.
+    assert!(detail_seconds(&fresh) < 600.0, "{fresh:#}");
+    assert!(detail_seconds(&plan) >= 2_990.0, "{plan:#}");
+    assert!(eta_of(&plan) >= eta_of(&fresh) + 2_400, "{plan:#}");
+    assert!(
+        plan["notes"].as_array().is_some_and(|n| n.iter().any(|n| n
+            .as_str()
+            .is_some_and(|n| n.starts_with("149000 calls spent in the last hour")))),
+        "{plan:#}"
+    );
+    Ok(())
+}

@@ -113,7 +113,7 @@ async fn run(
         now: DateTime::parse_from_rfc3339(now)
             .expect("a time")
             .with_timezone(&Utc),
-        run_id: run_id.into(),
+        ..ExtractOptions::new(run_id)
     };
     extract(job, weeks(), &client, store, &opts).await
 }
@@ -540,4 +540,128 @@ fn run_sandbox_fills_local_path_and_writes_no_cookie_token_or_secret() -> TestRe
         Vec::<String>::new()
     );
     Ok(())
+}
+
+/// A client's settings for the streaming test: a timeout far shorter than a whole download
+/// (it is the idle timeout of a download: each read waits at most this), quick retries.
+fn short_timeout(config: &mut ClientConfig) {
+    config.timeout = Duration::from_millis(300);
+    config.backoff_base = Duration::from_millis(5);
+    config.backoff_max = Duration::from_millis(20);
+}
+
+#[test]
+fn files_larger_than_the_buffer_and_slower_than_the_timeout_stream_and_a_failing_one_is_a_gap() {
+    use wecom_journal::pipeline::{self, RunOptions};
+    use wecom_journal::wecom::client::DOWNLOAD_BUFFER;
+
+    let base = sim_config(vec![]);
+    let org = Org::generate(&base);
+    let want = expected_files(&org, weeks());
+    assert!(want.len() > 2, "files to download: {}", want.len());
+    let failing = want.keys().next().cloned().unwrap();
+    // Four buffers and a bit each, in chunks 40 ms apart: 17 chunks, about 0.7 s a file, more
+    // than twice the client's timeout of 0.3 s; each read well within it.
+    let size = 4 * DOWNLOAD_BUFFER + 123;
+    let sim = SimThread::start(SimConfig {
+        wedrive_file_bytes: Some(size),
+        wedrive_chunk_delay: Some(Duration::from_millis(40)),
+        failing_wedrive_files: vec![failing.1.clone()],
+        ..base
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let job_path = dir.path().join("stream.toml");
+    crate::common::sim_job(
+        &job_path,
+        "stream",
+        &sim,
+        ("2026-10-01", "2026-10-15"),
+        "[extract]\nstats = false\ndirectory = \"none\"\nwedrive_files = true\n",
+        &out,
+        "formats = [\"parquet\"]\n",
+    );
+    let job = wecom_journal::job::load(&job_path, &Default::default()).unwrap();
+    let opts = RunOptions {
+        range: weeks(),
+        output_dir: out.clone(),
+        tune_client: Some(short_timeout),
+        ..RunOptions::of(&job)
+    };
+    let summary = pipeline::run_job(job, &opts).expect("the run starts");
+    assert!(summary.error.is_none(), "{:?}", summary.error);
+
+    // The failing file is a gap (the run finishes with gaps: exit 3), after its retries.
+    assert_eq!(
+        summary.status(),
+        wecom_journal::sink::RunStatus::FinishedWithGaps
+    );
+    assert_eq!(
+        summary.manifest.gaps.len(),
+        1,
+        "{:?}",
+        summary.manifest.gaps
+    );
+    let gap = &summary.manifest.gaps[0];
+    assert!(
+        gap.what.contains(&failing.1) && gap.what.starts_with("1 wedrive file(s) not downloaded"),
+        "{}",
+        gap.what
+    );
+    assert_eq!(gap.endpoint.as_deref(), Some(Endpoint::WedriveBytes.path()));
+    assert_eq!(
+        sim.calls(Endpoint::WedriveBytes),
+        (want.len() - 1) as u64 + 7,
+        "every other file once, the failing one 1 + max_retries times"
+    );
+
+    // Every other file whole, its size and BLAKE3 in the store and in journal_attachments.
+    let store = Store::open(out.join("store.sqlite")).unwrap();
+    let records = store.wedrive_downloads().unwrap();
+    assert_eq!(records.len(), want.len() - 1);
+    for r in &records {
+        let content = sim.content(&r.fileid);
+        assert_eq!(content.len(), size);
+        assert_eq!(fs::read(out.join(&r.local_path)).unwrap(), content);
+        assert_eq!(r.bytes, size as u64);
+        let hex = blake3::hash(&content).to_hex().to_string();
+        assert_eq!(r.checksum.as_deref(), Some(hex.as_str()));
+    }
+    assert!(store
+        .wedrive_download(&failing.0, &failing.1)
+        .unwrap()
+        .is_none());
+    let temps: Vec<PathBuf> = files_under(&out.join("files"))
+        .into_iter()
+        .filter(|p| p.to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(temps.is_empty(), "{temps:?}");
+
+    let attachments = scan_dataset(&out, "journal_attachments");
+    let ids = attachments
+        .column("file_id")
+        .unwrap()
+        .str()
+        .unwrap()
+        .clone();
+    let bytes = attachments.column("bytes").unwrap().u64().unwrap().clone();
+    let sums = attachments
+        .column("checksum")
+        .unwrap()
+        .str()
+        .unwrap()
+        .clone();
+    let mut checked = 0;
+    for i in 0..attachments.height() {
+        let id = ids.get(i).unwrap();
+        match records.iter().find(|r| r.fileid == id) {
+            Some(r) => {
+                assert_eq!(bytes.get(i), Some(r.bytes), "{id}");
+                assert_eq!(sums.get(i), r.checksum.as_deref(), "{id}");
+                checked += 1;
+            }
+            None => assert_eq!((bytes.get(i), sums.get(i)), (None, None), "{id}"),
+        }
+    }
+    assert_eq!(checked, records.len());
 }

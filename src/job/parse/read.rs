@@ -279,6 +279,13 @@ impl<'a> Cx<'a> {
     }
 
     /// A [`Type::Date`] value: a TOML date (`2026-10-01`) or a string `"2026-10-01"`.
+    /// A duration key ([`Type::Duration`]): the value written, or the default.
+    pub(super) fn duration(&self, t: &Table<'_, '_>, key: &Key) -> Result<std::time::Duration> {
+        let (text, span) = self.string_or_default(t, key)?;
+        super::super::parse_duration(&text)
+            .map_err(|m| self.err(span, format!("{}: {m}", key.path())))
+    }
+
     pub(super) fn date(&self, key: &Key, v: Value<'_, '_>) -> Result<NaiveDate> {
         let text = match v.get_ref() {
             DeValue::String(_) => self.string(key, v)?,

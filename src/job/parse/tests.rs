@@ -154,7 +154,7 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("[source]\n", "[source]\ntimezone = \"Asia/Peking\"\n", "job.toml:3:12: source.timezone: unknown timezone `Asia/Peking` (an IANA name such as \"Asia/Shanghai\")"),
     ("[source]\n", "[source]\ntimezone = 8\n", "job.toml:3:12: source.timezone must be a string, found an integer"),
     ("[source]\n", "[source]\nlimits = 8\n", "job.toml:3:10: source.limits must be a table, found an integer"),
-    ("[range]", "[source.limits]\nmax_in_flight = 1\nburst = 2\n[range]", "job.toml:7:1: unknown key `burst` in [source.limits] (expected one of: record_list_per_minute, per_api_per_minute, per_api_per_hour, max_in_flight)"),
+    ("[range]", "[source.limits]\nmax_in_flight = 1\nburst = 2\n[range]", "job.toml:7:1: unknown key `burst` in [source.limits] (expected one of: record_list_per_minute, per_api_per_minute, per_api_per_hour, max_in_flight, max_quota_wait)"),
     ("[range]", "[source.limits]\nmax_in_flight = 0\n[range]", "job.toml:6:17: source.limits.max_in_flight must be a positive integer (1 to 4294967295), found 0"),
     ("[range]", "[source.limits]\nper_api_per_hour = 4294967296\n[range]", "job.toml:6:20: source.limits.per_api_per_hour must be a positive integer (1 to 4294967295), found 4294967296"),
     ("[range]", "[source.limits]\nper_api_per_minute = \"10\"\n[range]", "job.toml:6:22: source.limits.per_api_per_minute must be an integer, found a string"),
@@ -563,5 +563,51 @@ fn csv_formulas_are_escaped_unless_turned_off() {
             .job
             .output
             .csv_escape_formulas
+    );
+}
+
+#[test]
+fn max_quota_wait_is_a_duration_defaulting_to_the_clients() {
+    let job = parse_with(MINIMAL, LoadOptions::default()).unwrap();
+    assert_eq!(
+        job.source.limits.max_quota_wait,
+        crate::wecom::Limits::DOCUMENTED.max_quota_wait
+    );
+    assert_eq!(
+        crate::job::parse_duration(keys::MAX_QUOTA_WAIT_DEFAULT),
+        Ok(crate::wecom::Limits::DOCUMENTED.max_quota_wait),
+        "the key's documented default is the client's"
+    );
+    let text = format!("{MINIMAL}[source.limits]\nmax_quota_wait = \"1h30m\"\n");
+    let job = parse_with(&text, LoadOptions::default()).unwrap();
+    assert_eq!(
+        job.source.limits.max_quota_wait,
+        std::time::Duration::from_secs(5400)
+    );
+    let text = format!("{MINIMAL}[source.limits]\nmax_quota_wait = \"2 hours\"\n");
+    let err = parse_with(&text, LoadOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "job.toml:8:18: source.limits.max_quota_wait: `2 hours` is not a duration like \"2h\", \"90m\", \"1h30m\" or \"45s\""
+    );
+}
+
+#[test]
+fn durations_are_units_largest_first_up_to_a_week() {
+    use crate::job::parse_duration;
+    use std::time::Duration;
+    assert_eq!(parse_duration("45s"), Ok(Duration::from_secs(45)));
+    assert_eq!(parse_duration("90m"), Ok(Duration::from_secs(5400)));
+    assert_eq!(parse_duration("1h2m3s"), Ok(Duration::from_secs(3723)));
+    assert_eq!(parse_duration(" 0s "), Ok(Duration::ZERO));
+    assert_eq!(parse_duration("168h"), Ok(Duration::from_secs(7 * 86_400)));
+    for bad in ["", "2", "h", "2x", "1m1h", "1h1h", "-1h", "1.5h", "2h 3m"] {
+        assert!(parse_duration(bad).is_err(), "{bad:?}");
+    }
+    assert_eq!(
+        parse_duration("169h"),
+        Err("`169h` is more than a week".to_string())
     );
 }

@@ -19,7 +19,7 @@ pub enum Verdict {
     /// Retry after an exponential backoff with jitter. `busy` marks errcode -1, which has its
     /// own smaller budget ([`MAX_BUSY_RETRIES`]).
     Backoff { busy: bool },
-    /// 45009: the quota of this period is spent; wait for the next period, then retry.
+    /// 45009: a quota is spent; wait as the rate limiter says, then retry.
     QuotaExceeded,
     /// 40014 / 42001: the cached token is no good; refresh it (once per call) and retry.
     RefreshToken,
@@ -32,13 +32,15 @@ pub enum Step {
     RefreshToken,
     /// Wait `backoff_delay(.., retry, ..)` and call again.
     Backoff { retry: u32 },
-    /// Wait for the quota's next period and call again.
-    NextPeriod,
+    /// Wait for the quota as the rate limiter says (not a retry of the budget: quota waits
+    /// have a time budget of their own) and call again.
+    QuotaWait,
 }
 
 /// The retries one call may still make: `max_retries` in all, errcode -1 at most
 /// [`MAX_BUSY_RETRIES`] of them, and one token refresh (which is not counted as a retry, since
-/// it is not the server's failure).
+/// it is not the server's failure). A 45009 is always admitted and never counted: its waits
+/// have a time budget instead (`max_quota_wait`, kept by the call loop).
 #[derive(Debug, Clone)]
 pub struct RetryBudget {
     max_retries: u32,
@@ -73,7 +75,7 @@ impl RetryBudget {
                 self.token_refreshed = true;
                 Some(Step::RefreshToken)
             }
-            Verdict::QuotaExceeded => self.take(false).map(|_| Step::NextPeriod),
+            Verdict::QuotaExceeded => Some(Step::QuotaWait),
             Verdict::Backoff { busy } => self.take(busy).map(|retry| Step::Backoff { retry }),
         }
     }
@@ -117,7 +119,9 @@ pub fn classify(err: &WecomError) -> Verdict {
             retryable: false, ..
         }
         | WecomError::Decode { .. }
-        | WecomError::Config(_) => Verdict::GiveUp,
+        | WecomError::Config(_)
+        | WecomError::Io { .. }
+        | WecomError::Stopped { .. } => Verdict::GiveUp,
     }
 }
 
@@ -177,14 +181,34 @@ mod tests {
         assert_eq!(b.admit(busy), Some(Step::Backoff { retry: 3 }));
         assert_eq!(b.admit(busy), None, "a fourth -1 is not retried");
         // Other transient failures still have budget left: 6 in all.
-        assert_eq!(b.admit(Verdict::QuotaExceeded), Some(Step::NextPeriod));
+        assert_eq!(
+            b.admit(Verdict::Backoff { busy: false }),
+            Some(Step::Backoff { retry: 4 })
+        );
         assert_eq!(
             b.admit(Verdict::Backoff { busy: false }),
             Some(Step::Backoff { retry: 5 })
         );
         assert_eq!(b.admit(Verdict::Backoff { busy: false }), None);
-        assert_eq!(b.admit(Verdict::QuotaExceeded), None);
         assert_eq!(b.retries(), 6);
+    }
+
+    #[test]
+    fn a_45009_is_always_admitted_and_spends_no_retry() {
+        let mut b = RetryBudget::new(1);
+        for _ in 0..100 {
+            assert_eq!(b.admit(Verdict::QuotaExceeded), Some(Step::QuotaWait));
+        }
+        assert_eq!(b.retries(), 0);
+        assert_eq!(
+            b.admit(Verdict::Backoff { busy: false }),
+            Some(Step::Backoff { retry: 0 })
+        );
+        assert_eq!(b.admit(Verdict::Backoff { busy: false }), None);
+        // Even with the budget spent, a 45009 waits rather than fails.
+        assert_eq!(b.admit(Verdict::QuotaExceeded), Some(Step::QuotaWait));
+        let mut none = RetryBudget::new(0);
+        assert_eq!(none.admit(Verdict::QuotaExceeded), Some(Step::QuotaWait));
     }
 
     #[test]
