@@ -20,9 +20,9 @@ use crate::extract::Stop;
 use crate::flatten::schema::{TableSpec, JOURNALS};
 use crate::flatten::{self, Directory, LocalFile, LocalPaths, Warnings};
 use crate::job::plan::local_midnight;
-use crate::job::{DateRange, DirectorySource, Format, Job, ReportKind};
+use crate::job::{DateRange, DirectorySource, Format, Job, OutputSettings, ReportKind};
 use crate::report::{self, ReportInputs};
-use crate::sink::{self, OutputDir, TableWriter, WrittenFile};
+use crate::sink::{self, CsvStyle, OutputDir, TableWriter, WrittenFile};
 use crate::store::Store;
 use crate::wecom::{DepartmentListResponse, JournalDetail, UserListResponse};
 
@@ -308,7 +308,7 @@ impl TableWriters {
                 spec.name,
                 spec.partition_by,
                 &job.output.formats,
-                job.output.csv_bom,
+                tables_csv(&job.output),
             )?;
             if spec.partition_by.is_some() {
                 w.covers(months.iter().cloned());
@@ -358,6 +358,23 @@ fn report_inputs(stat_items: &DataFrame, journals: DataFrame, range: DateRange) 
 /// The directory of the reports' files under the output root.
 pub(crate) const REPORTS_DIR: &str = "reports";
 
+/// The tables' CSV: for people (formulas neutralised, unless the job says not to) when it has
+/// the BOM that invites Excel users to open it; else for programs, the exact text.
+fn tables_csv(output: &OutputSettings) -> CsvStyle {
+    CsvStyle {
+        bom: output.csv_bom,
+        escape_formulas: output.csv_bom && output.csv_escape_formulas,
+    }
+}
+
+/// The reports' CSV: always for people (formulas neutralised, unless the job says not to).
+fn reports_csv(output: &OutputSettings) -> CsvStyle {
+    CsvStyle {
+        bom: output.csv_bom,
+        escape_formulas: output.csv_escape_formulas,
+    }
+}
+
 /// Where a report's files go, relative to the output root (before the format's extension).
 pub(crate) fn report_path(kind: ReportKind) -> String {
     format!("{REPORTS_DIR}/{}", kind.name())
@@ -380,7 +397,7 @@ fn write_reports(
             &report_path(*kind),
             &frame,
             &job.output.formats,
-            job.output.csv_bom,
+            reports_csv(&job.output),
         )?);
         reports.push((*kind, frame));
     }

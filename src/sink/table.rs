@@ -6,8 +6,8 @@ use std::fs;
 use polars::prelude::*;
 
 use super::{
-    check_component, concat_frames, table_formats, FileSink, OutputDir, SinkError, WrittenFile,
-    NULL_PARTITION, PARTITION_KEY,
+    check_component, concat_frames, table_formats, CsvStyle, FileSink, OutputDir, SinkError,
+    WrittenFile, NULL_PARTITION, PARTITION_KEY,
 };
 use crate::job::Format;
 
@@ -35,7 +35,7 @@ pub struct TableWriter {
     table: String,
     partition_column: Option<String>,
     formats: Vec<Format>,
-    csv_bom: bool,
+    csv: CsvStyle,
     flush_rows: usize,
     /// Fixed by the first batch; later batches must match it (null columns are cast).
     schema: Option<SchemaRef>,
@@ -61,7 +61,7 @@ impl TableWriter {
         table: &str,
         partition_column: Option<&str>,
         formats: &[Format],
-        csv_bom: bool,
+        csv: impl Into<CsvStyle>,
     ) -> Result<Self, SinkError> {
         check_component(table)?;
         Ok(TableWriter {
@@ -69,7 +69,7 @@ impl TableWriter {
             table: table.to_owned(),
             partition_column: partition_column.map(str::to_owned),
             formats: table_formats(formats),
-            csv_bom,
+            csv: csv.into(),
             flush_rows: DEFAULT_FLUSH_ROWS,
             schema: None,
             partitions: BTreeMap::new(),
@@ -267,7 +267,7 @@ impl TableWriter {
             .iter()
             .map(|f| (*f, self.partition_dir(*f, label).join(part_file_name(*f))))
             .collect();
-        let csv_bom = self.csv_bom;
+        let csv = self.csv;
         let flush_rows = self.flush_rows;
         let Some(partition) = self.partitions.get_mut(label) else {
             return Ok(());
@@ -279,7 +279,7 @@ impl TableWriter {
             for (format, path) in dirs {
                 partition
                     .files
-                    .push(FileSink::create(format, &path, &schema, csv_bom)?);
+                    .push(FileSink::create(format, &path, &schema, csv)?);
             }
         }
         let pending = std::mem::take(&mut partition.pending);

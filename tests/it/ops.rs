@@ -147,3 +147,194 @@ fn a_quota_above_the_documented_one_is_a_warning() {
         &subs,
     );
 }
+
+/// A job against the simulator process, in every table format, with `extra` in `[output]`.
+fn sim_job(dir: &Path, output_extra: &str) -> std::path::PathBuf {
+    let path = dir.join("inject.toml");
+    fs::write(
+        &path,
+        format!(
+            "name = \"inject\"\n[source]\ncorp_id = \"${{WECOM_CORP_ID}}\"\n\
+             secret = \"${{WECOM_JOURNAL_SECRET}}\"\n[range]\nstart = \"2026-10-01\"\n\
+             end = \"2026-10-04\"\n[extract]\nstats = false\n[output]\ndir = \"out\"\n\
+             formats = [\"parquet\", \"csv\", \"xlsx\"]\nreports = []\n{output_extra}"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// Every journal text the simulator writes, made to start like a formula, in the store; then
+/// `rebuild` writes the outputs from it.
+fn rebuild_with_formulas(sim: &crate::common::SimProcess, job: &Path) -> Vec<&'static str> {
+    let env = |cmd: &mut std::process::Command| {
+        cmd.env("WECOM_API_BASE", &sim.base_url)
+            .env("WECOM_CORP_ID", &sim.corp_id)
+            .env("WECOM_JOURNAL_SECRET", &sim.secret);
+    };
+    let mut run = bin();
+    run.arg("run").arg(job);
+    env(&mut run);
+    let out = run_quiet(&mut run);
+    assert_eq!(out.status.code(), Some(0), "{}", streams(&out).1);
+    // The simulator's work texts (its `forms::WORK`), as an employee could have typed them.
+    let formulas = [
+        (
+            "完成接口联调",
+            "=HYPERLINK(\"http://evil.example\",\"详情\")",
+        ),
+        ("修复线上问题 3 个", "+1+2"),
+        ("客户拜访两家", "-3+4"),
+        ("整理季度报表", "@SUM(A1:A9)"),
+        ("参加需求评审", "\tTAB"),
+        (
+            "编写测试用例",
+            "=HYPERLINK(\"http://evil.example\",\"详情\")",
+        ),
+        ("优化查询性能", "+1+2"),
+        ("今日暂无工作", "-3+4"),
+        ("跟进合同签署", "@SUM(A1:A9)"),
+        ("招聘面试 4 场", "\tTAB"),
+    ];
+    let store = rusqlite::Connection::open(job.parent().unwrap().join("out/store.sqlite")).unwrap();
+    for (from, to) in formulas {
+        // The raw detail is JSON: the new text, JSON-escaped, replaces the old.
+        let json = serde_json::to_string(to).unwrap();
+        store
+            .execute(
+                "UPDATE details SET raw = replace(raw, ?1, ?2)",
+                [format!("\"{from}\""), json],
+            )
+            .unwrap();
+    }
+    drop(store);
+    let mut rebuild = bin();
+    rebuild.arg("rebuild").arg(job);
+    env(&mut rebuild);
+    let out = run_quiet(&mut rebuild);
+    assert_eq!(out.status.code(), Some(0), "{}", streams(&out).1);
+    let mut distinct: Vec<&'static str> = formulas.iter().map(|(_, to)| *to).collect();
+    distinct.dedup();
+    distinct.sort();
+    distinct.dedup();
+    distinct
+}
+
+/// The text values of `journal_controls` in the Parquet dataset.
+fn parquet_texts(out: &Path) -> Vec<String> {
+    let frame = crate::common::scan_dataset(out, "journal_controls");
+    frame
+        .column("value_text")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .flatten()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Every CSV file of `journal_controls`, concatenated.
+fn csv_text(out: &Path) -> String {
+    crate::common::files_under(&out.join("csv/tables/journal_controls"))
+        .iter()
+        .map(|p| fs::read_to_string(p).unwrap())
+        .collect()
+}
+
+#[test]
+fn formula_text_is_exact_in_parquet_and_xlsx_and_neutralised_in_csv() {
+    let sim = crate::common::SimProcess::start(&[
+        "--users",
+        "6",
+        "--start",
+        "2026-10-01",
+        "--days",
+        "3",
+        "--seed",
+        "5",
+    ])
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let job = sim_job(dir.path(), "csv_bom = true\n");
+    let formulas = rebuild_with_formulas(&sim, &job);
+    let out = dir.path().join("out");
+
+    // Parquet keeps the exact text; some journal says each formula.
+    let texts = parquet_texts(&out);
+    for f in &formulas {
+        assert!(texts.iter().any(|t| t == f), "{f:?} in the Parquet");
+    }
+    let formula_cells = texts
+        .iter()
+        .filter(|t| formulas.contains(&t.as_str()))
+        .count();
+
+    // The CSV: each such cell starts with `'` (quoted by the CSV writer where it must be); no
+    // cell starts with a formula character.
+    let csv = csv_text(&out);
+    let mut neutralised = 0;
+    for f in &formulas {
+        let plain = format!(",'{f},");
+        let quoted = format!(",\"'{}\",", f.replace('"', "\"\""));
+        neutralised += csv.matches(&plain).count() + csv.matches(&quoted).count();
+    }
+    assert_eq!(
+        neutralised, formula_cells,
+        "every formula cell neutralised:\n{csv}"
+    );
+    for f in &formulas {
+        for bad in [format!(",{f}"), format!(",\"{}", f.replace('"', "\"\""))] {
+            assert!(!csv.contains(&bad), "{bad:?} reaches the CSV");
+        }
+    }
+
+    // XLSX: the text exactly, as a string cell, and no formula anywhere in the workbook.
+    let xlsx = crate::common::files_under(&out)
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|e| e == "xlsx"))
+        .expect("a workbook");
+    let entries = crate::common::unzip(&xlsx);
+    let sheets: String = entries
+        .iter()
+        .filter(|(name, _)| name.starts_with("xl/worksheets/"))
+        .map(|(_, xml)| xml.as_str())
+        .collect();
+    assert!(
+        !sheets.contains("<f>") && !sheets.contains("<f "),
+        "no formula cell"
+    );
+    let shared = &entries["xl/sharedStrings.xml"];
+    assert!(
+        shared.contains("&quot;http://evil.example&quot;")
+            || shared.contains("\"http://evil.example\""),
+        "the text as it is in the workbook's strings"
+    );
+    assert!(shared.contains(">+1+2<") && shared.contains(">@SUM(A1:A9)<"));
+}
+
+#[test]
+fn csv_escape_formulas_false_keeps_the_exact_text() {
+    let sim = crate::common::SimProcess::start(&[
+        "--users",
+        "6",
+        "--start",
+        "2026-10-01",
+        "--days",
+        "3",
+        "--seed",
+        "5",
+    ])
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let job = sim_job(dir.path(), "csv_bom = true\ncsv_escape_formulas = false\n");
+    let formulas = rebuild_with_formulas(&sim, &job);
+    let csv = csv_text(&dir.path().join("out"));
+    assert!(
+        csv.contains(",+1+2,") && csv.contains(",@SUM(A1:A9),"),
+        "{csv}"
+    );
+    for f in &formulas {
+        assert!(!csv.contains(&format!("'{f}")), "{f:?} kept as it is");
+    }
+}
