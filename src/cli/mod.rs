@@ -14,6 +14,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 mod check;
 mod load;
+mod logging;
+mod out;
 mod plan;
 mod report;
 mod run;
@@ -57,9 +59,16 @@ pub mod exit {
     about = "Export WeCom 汇报 / journal data into Parquet, CSV, XLSX and Arrow IPC, with compliance reports"
 )]
 pub struct Cli {
-    /// Log format on standard error.
+    /// Log format on standard error: `text` for people (colour only on a terminal, never
+    /// under NO_COLOR), `json` for machines (every line one JSON object, errors, warnings and
+    /// gaps included; no progress bar). The level: WECOM_JOURNAL_LOG (e.g. `warn`, `debug`).
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    /// Say only warnings and errors on standard error (no info logs, whatever
+    /// WECOM_JOURNAL_LOG says; no progress bar); standard output is unchanged.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
 
     #[command(subcommand)]
     pub command: Command,
@@ -67,7 +76,9 @@ pub struct Cli {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
+    /// Lines for people.
     Text,
+    /// One JSON object a line.
     Json,
 }
 
@@ -234,7 +245,7 @@ pub fn main() -> ExitCode {
             });
         }
     };
-    init_logging(cli.log_format);
+    logging::init(cli.log_format, cli.quiet);
     let code = match cli.command {
         Command::Run(args) => run::run(args),
         Command::Plan {
@@ -254,18 +265,4 @@ pub fn main() -> ExitCode {
         Command::Demo { output } => run::demo(output),
     };
     ExitCode::from(code)
-}
-
-fn init_logging(format: LogFormat) {
-    use tracing_subscriber::EnvFilter;
-    let filter =
-        EnvFilter::try_from_env("WECOM_JOURNAL_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false);
-    let _ = match format {
-        LogFormat::Json => builder.json().try_init(),
-        LogFormat::Text => builder.try_init(),
-    };
 }

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use super::load::{load_job, Files};
+use super::out::{out, outln};
 use super::{exit, report, PlanFormat};
 use crate::job::LoadOptions;
 use crate::pipeline;
@@ -25,9 +26,9 @@ pub fn plan(path: &Path, output: Option<PathBuf>, format: PlanFormat) -> u8 {
         report::warning(e);
     }
     match format {
-        PlanFormat::Text => print!("{}", planned.plan),
+        PlanFormat::Text => out!("{}", planned.plan),
         PlanFormat::Json => match serde_json::to_string_pretty(&planned.plan) {
-            Ok(json) => println!("{json}"),
+            Ok(json) => outln!("{json}"),
             Err(e) => {
                 report::error(&anyhow::Error::from(e).context("encoding the plan as JSON"));
                 return exit::FAILED;

@@ -1,12 +1,12 @@
 //! `wecom-journal run`, `rebuild` and `demo`: load the jobs, hand them to the pipeline
 //! ([`crate::pipeline`]), print what it returns and choose the exit code.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::anyhow;
 
 use super::load::{load_job, Files};
+use super::out::outln;
 use super::{exit, report, RunArgs};
 use crate::extract::{QuotaCarry, Stop};
 use crate::job::{self, DateRange, Job, LoadOptions};
@@ -71,7 +71,7 @@ pub fn rebuild(job_path: &Path, output: Option<PathBuf>) -> u8 {
     let out_root = output.unwrap_or_else(|| job.output.dir.clone());
     match pipeline::rebuild(&job, range, &out_root) {
         Ok(rebuilt) => {
-            println!(
+            outln!(
                 "rebuilt {} from its store; manifest {}",
                 job.name,
                 rebuilt.manifest_path.display()
@@ -108,7 +108,7 @@ pub fn demo(output: Option<PathBuf>) -> u8 {
     };
     let mut opts = RunOptions::of(&job);
     opts.sandbox = true;
-    opts.progress = std::io::stderr().is_terminal();
+    opts.progress = super::logging::progress_bars();
     let Some(stop) = signals() else {
         return exit::FAILED;
     };
@@ -121,8 +121,8 @@ pub fn demo(output: Option<PathBuf>) -> u8 {
         return code;
     };
     if code == exit::OK || code == exit::GAPS {
-        println!();
-        println!(
+        outln!();
+        outln!(
             "The demo ran the monthly compliance job against the built-in simulator. Its files:"
         );
         let out = &summary.output_dir;
@@ -131,16 +131,16 @@ pub fn demo(output: Option<PathBuf>) -> u8 {
             .iter()
             .filter(|f| f.format == "xlsx" || f.path.starts_with("reports/"))
         {
-            println!("  {}  ({} rows)", out.join(&f.path).display(), f.rows);
+            outln!("  {}  ({} rows)", out.join(&f.path).display(), f.rows);
         }
-        println!(
+        outln!(
             "  {}/tables/…  (every table, Hive-partitioned by report_month)",
             out.display()
         );
         if let Some(m) = &summary.manifest_path {
-            println!("  {}  (the run manifest)", m.display());
+            outln!("  {}  (the run manifest)", m.display());
         }
-        println!(
+        outln!(
             "  {}  (the raw responses: `wecom-journal rebuild` works offline from it)",
             store_path(out).display()
         );
@@ -170,7 +170,7 @@ fn run_options(
     }
     opts.sandbox = args.sandbox;
     opts.full_refresh = args.full_refresh;
-    opts.progress = std::io::stderr().is_terminal();
+    opts.progress = super::logging::progress_bars();
     Ok(opts)
 }
 
@@ -210,7 +210,7 @@ fn run_and_report(job: Job, opts: &RunOptions) -> (u8, Option<RunSummary>) {
         ) => exit::FAILED,
     };
     if code == exit::OK || code == exit::GAPS {
-        println!("{}", summary_line(&name, opts, &summary));
+        outln!("{}", summary_line(&name, opts, &summary));
     }
     (code, Some(summary))
 }

@@ -7,12 +7,13 @@ use std::path::PathBuf;
 
 use super::exit;
 use super::load::{load_job, Files};
+use super::out::outln;
 use crate::job::LoadOptions;
 
 pub fn validate(jobs: &[PathBuf]) -> u8 {
     for path in jobs {
         match load_job(path, &LoadOptions::default(), Files::Check) {
-            Ok(job) => println!("ok: {} ({})", path.display(), job.name),
+            Ok(job) => outln!("ok: {} ({})", path.display(), job.name),
             Err(code) => return code,
         }
     }

@@ -338,3 +338,169 @@ fn csv_escape_formulas_false_keeps_the_exact_text() {
         assert!(!csv.contains(&format!("'{f}")), "{f:?} kept as it is");
     }
 }
+
+/// A run with a gap (a template the app may not read) and a warning (a quota above the
+/// documented one), its logs on, stderr a file's worth of bytes (a pipe, not a terminal).
+fn run_with_gap_and_warning(extra_args: &[&str]) -> (std::process::Output, tempfile::TempDir) {
+    use wecom_journal::sim::{Org, SimConfig};
+    let config = SimConfig {
+        users: 6,
+        start: crate::common::date("2026-10-01"),
+        days: 14,
+        ..SimConfig::default()
+    };
+    let org = Org::generate(&config);
+    let weekly = org.templates.iter().find(|t| t.report_type == 3).unwrap();
+    let sim = crate::common::SimProcess::start(&[
+        "--users",
+        "6",
+        "--start",
+        "2026-10-01",
+        "--days",
+        "14",
+        "--deny-template",
+        &weekly.id,
+    ])
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let job = dir.path().join("logs.toml");
+    fs::write(
+        &job,
+        "name = \"logs\"\n[source]\ncorp_id = \"${WECOM_CORP_ID}\"\n\
+         secret = \"${WECOM_JOURNAL_SECRET}\"\n[source.limits]\nrecord_list_per_minute = 700\n\
+         [range]\nstart = \"2026-10-01\"\nend = \"2026-10-15\"\n[output]\ndir = \"out\"\n\
+         formats = [\"parquet\"]\n",
+    )
+    .unwrap();
+    let out = bin()
+        .args(extra_args)
+        .arg("run")
+        .arg(&job)
+        .env("WECOM_API_BASE", &sim.base_url)
+        .env("WECOM_CORP_ID", &sim.corp_id)
+        .env("WECOM_JOURNAL_SECRET", &sim.secret)
+        .output()
+        .unwrap();
+    (out, dir)
+}
+
+#[test]
+fn logs_to_a_file_carry_no_colour_and_json_logs_are_json_every_line() {
+    let (out, _dir) = run_with_gap_and_warning(&[]);
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(!stderr.contains('\u{1b}'), "no ESC byte:\n{stderr:?}");
+    // The text has its info logs, the warning, the gap.
+    assert!(
+        stderr.contains("INFO") && stderr.contains("run started"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("\nwarning: ") || stderr.starts_with("warning: "));
+    assert!(stderr.contains("\ngap: "), "{stderr}");
+
+    let (out, _dir) = run_with_gap_and_warning(&["--log-format", "json"]);
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(!stderr.contains('\u{1b}'));
+    let lines: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l:?}")))
+        .collect();
+    let messages = |level: &str| -> Vec<String> {
+        lines
+            .iter()
+            .filter(|l| l["level"] == level)
+            .map(|l| l["fields"]["message"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    let warnings = messages("WARN");
+    assert!(
+        warnings
+            .iter()
+            .any(|m| m.contains("record_list_per_minute = 700 is above")),
+        "the job's warning as JSON: {warnings:?}"
+    );
+    let gap = lines
+        .iter()
+        .find(|l| l["fields"]["count"].is_number())
+        .expect("the gap line");
+    assert_eq!(gap["fields"]["errcode"], 301065);
+    assert!(gap["fields"]["hint"].is_string());
+    assert!(messages("INFO").iter().any(|m| m == "run started"));
+    // The summary stays on standard output, as text.
+    assert!(String::from_utf8(out.stdout)
+        .unwrap()
+        .starts_with("logs: 2026-10-01..2026-10-15 finished with gaps"));
+}
+
+#[test]
+fn quiet_says_only_warnings_errors_and_gaps() {
+    let (out, dir) = run_with_gap_and_warning(&["--quiet"]);
+    assert_eq!(out.status.code(), Some(3));
+    let (stdout, stderr) = streams(&out);
+    assert!(!stderr.contains("INFO"), "{stderr}");
+    let job = dir.path().join("logs.toml");
+    let subs = [(dir.path().to_str().unwrap(), "[DIR]")];
+    // The job's warning, then (after the extraction's own WARN log lines of the gap) the gap
+    // and its hint.
+    let said: String = stderr
+        .lines()
+        .filter(|l| !l.contains(" WARN "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_output(
+        &said,
+        &format!(
+            "warning: {}:6:26: source.limits.record_list_per_minute = 700 is above WeCom's \
+             documented quota (600): unless the corp was granted more, WeCom answers errcode \
+             45009 beyond it\n\
+             gap: [..] (/cgi-bin/oa/journal/get_record_detail errcode 301065): [..]\n\
+             hint: [..]\n",
+            "[DIR]/logs.toml"
+        ),
+        &subs,
+    );
+    assert!(job.exists());
+    assert!(stdout.starts_with("logs: "), "the summary is still said");
+}
+
+#[test]
+fn an_invalid_log_filter_is_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let job = job_in(dir.path(), "");
+    let out = with_credentials(bin().arg("validate").arg(&job))
+        .env("WECOM_JOURNAL_LOG", "info,=[")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_output(
+        &streams(&out).1,
+        "warning: WECOM_JOURNAL_LOG=\"info,=[\" is not a log filter ([..]); logging at `info`\n",
+        &[],
+    );
+}
+
+#[test]
+fn a_closed_stdout_is_not_an_error() {
+    // A pipe whose reading end is closed before the command starts: every write fails with
+    // EPIPE, as `plan | head` does once head has its lines.
+    let mut fds = [0; 2];
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    unsafe { libc::close(fds[0]) };
+    let write_end = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fds[1]) };
+    let job = crate::common::shipped_job("monthly-compliance.toml");
+    for args in [&["plan"][..], &["validate"], &["schema", "--job-file"]] {
+        let mut cmd = bin();
+        with_credentials(&mut cmd).args(args);
+        if args[0] != "schema" {
+            cmd.arg(&job);
+        }
+        let out = cmd.stdout(write_end.try_clone().unwrap()).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("error"),
+            "{args:?}: {stderr}"
+        );
+    }
+}
