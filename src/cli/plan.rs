@@ -1,4 +1,4 @@
-//! `wecom-journal plan JOB [--output DIR] [--format text|json]`: the job's windows, calls per
+//! `wecom-journal plan JOB [--start D --end D] [--output DIR] [--format text|json]`: the job's windows, calls per
 //! endpoint and ETA under its quotas. No network call, and credentials need not resolve (only
 //! the job's shape matters). The history the estimate scales comes through the pipeline
 //! ([`crate::pipeline::plan`]), from the job's store if an earlier run left one.
@@ -8,10 +8,15 @@ use std::path::{Path, PathBuf};
 use super::load::{load_job, Files};
 use super::out::{out, outln};
 use super::{exit, report, PlanFormat};
-use crate::job::LoadOptions;
+use crate::job::{DateRange, LoadOptions};
 use crate::pipeline;
 
-pub fn plan(path: &Path, output: Option<PathBuf>, format: PlanFormat) -> u8 {
+pub fn plan(
+    path: &Path,
+    range: Option<(String, String)>,
+    output: Option<PathBuf>,
+    format: PlanFormat,
+) -> u8 {
     let load = LoadOptions {
         skip_credentials: true,
         ..LoadOptions::default()
@@ -20,7 +25,16 @@ pub fn plan(path: &Path, output: Option<PathBuf>, format: PlanFormat) -> u8 {
         Ok(job) => job,
         Err(code) => return code,
     };
-    let range = job.resolve_range(job.today());
+    let range = match range {
+        None => job.resolve_range(job.today()),
+        Some((start, end)) => match DateRange::parse(&start, &end) {
+            Ok(range) => range,
+            Err(e) => {
+                report::error(&anyhow::anyhow!("--start/--end: {e}"));
+                return exit::USAGE;
+            }
+        },
+    };
     let planned = pipeline::plan(&job, range, output.as_deref().unwrap_or(&job.output.dir));
     if let Some(e) = &planned.store_unreadable {
         report::warning(e);
