@@ -22,68 +22,35 @@ use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use chrono::{Days, NaiveDate};
+use chrono::NaiveDate;
 use polars::prelude::*;
 use wecom_journal::flatten::{
     flatten_journals, schema, Directory, JournalTables, LocalPaths, Warnings,
 };
-use wecom_journal::sim::{Org, SimConfig};
-use wecom_journal::wecom::types::{DepartmentListResponse, JournalDetail, UserListResponse};
+use wecom_journal::wecom::types::JournalDetail;
+
+mod common;
+use common::SIM_USERS;
 
 // The binary's allocator (see src/main.rs), so that the bench measures what `run` does.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Users of each synthetic organisation; its journals are those of `SIM_DAYS` days.
-const SIM_USERS: usize = 1_000;
-const SIM_DAYS: u32 = 31;
-
-/// Writes at least `n` journals of the simulator's synthetic organisation as JSON lines:
-/// successive months of the same organisation (one `Org::generate` at a time, so memory stays
-/// that of one month), cut at exactly `n`. Returns the last organisation's directory source.
+/// Writes `n` journals of the simulator's synthetic organisation as JSON lines: successive
+/// months of the same organisation ([`common::successive_months`]), cut at exactly `n`.
 fn write_jsonl(path: &Path, n: u64) -> std::io::Result<()> {
     let mut out = BufWriter::new(File::create(path)?);
-    let mut written = 0u64;
-    let mut start = NaiveDate::from_ymd_opt(2026, 1, 1).expect("a date");
-    while written < n {
-        let config = SimConfig {
-            seed: 7,
-            users: SIM_USERS,
-            start,
-            days: SIM_DAYS,
-            ..SimConfig::default()
-        };
-        let org = Org::generate(&config);
-        if org.journals.is_empty() {
-            return Err(std::io::Error::other("the simulator generated no journal"));
-        }
-        for j in org.journals.iter().take((n - written) as usize) {
-            serde_json::to_writer(&mut out, j)?;
-            out.write_all(b"\n")?;
-            written += 1;
-        }
-        start = start
-            .checked_add_days(Days::new(u64::from(SIM_DAYS)))
-            .expect("a date");
-    }
+    common::successive_months(n, |j| -> std::io::Result<()> {
+        serde_json::to_writer(&mut out, j)?;
+        out.write_all(b"\n")
+    })?;
     out.flush()
 }
 
 /// The directory of the simulator's organisation (the same for every month).
 fn directory() -> Directory {
-    let org = Org::generate(&SimConfig {
-        seed: 7,
-        users: SIM_USERS,
-        days: 1,
-        ..SimConfig::default()
-    });
-    let departments = DepartmentListResponse {
-        department: org.departments.clone(),
-    };
-    let users = UserListResponse {
-        userlist: org.users.clone(),
-    };
-    Directory::from_api(&departments, &[users])
+    let start = NaiveDate::from_ymd_opt(2026, 10, 1).expect("a date");
+    common::directory(&common::org(start, 1))
 }
 
 fn peak_rss_mib() -> f64 {

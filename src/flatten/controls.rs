@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use chrono::{DateTime, Timelike};
 use chrono_tz::Tz;
 
-use crate::wecom::types::{pick_text, pick_text_en, Control, ControlValue, DateKind};
+use crate::wecom::types::{pick_text, pick_text_en, Control, ControlValue, DateKind, TableCell};
 
 use super::directory::Directory;
 use super::Warnings;
@@ -88,8 +88,8 @@ pub fn render_controls<'a>(
         rows,
         attachments,
     };
-    for c in controls {
-        ctx.render(c, None, None);
+    for (c, cell) in Control::walk(controls).placed() {
+        ctx.render(c, cell);
     }
 }
 
@@ -104,7 +104,11 @@ struct Ctx<'a, 'r> {
 }
 
 impl<'a> Ctx<'a, '_> {
-    fn render(&mut self, c: &'a Control, parent: Option<&'a str>, table_row: Option<u32>) {
+    /// One control's row; a Table cell names its Table and row (the walk visits the cells
+    /// right after their Table, depth-first).
+    fn render(&mut self, c: &'a Control, cell: Option<TableCell<'a>>) {
+        let parent = cell.map(|cell| cell.table.id.as_str());
+        let table_row = cell.map(|cell| u32::try_from(cell.row).unwrap_or(u32::MAX));
         let mut row = ControlRow {
             seq: u32::try_from(self.rows.len() - self.first).unwrap_or(u32::MAX),
             control_id: &c.id,
@@ -116,7 +120,6 @@ impl<'a> Ctx<'a, '_> {
             value_json: c.raw_value.get(),
             ..ControlRow::default()
         };
-        let mut table_rows = None;
         match &c.value {
             ControlValue::Text { text } | ControlValue::Textarea { text } => {
                 row.value_text = Some(Cow::Borrowed(text))
@@ -217,7 +220,6 @@ impl<'a> Ctx<'a, '_> {
             }
             ControlValue::Table { rows } => {
                 row.value_text = Some(Cow::Owned(format!("{} 行", rows.len())));
-                table_rows = Some(rows);
             }
             ControlValue::DateRange {
                 kind,
@@ -270,14 +272,6 @@ impl<'a> Ctx<'a, '_> {
             }
         }
         self.rows.push(row);
-        if let Some(table_rows) = table_rows {
-            for (i, r) in table_rows.iter().enumerate() {
-                let i = u32::try_from(i).unwrap_or(u32::MAX);
-                for cell in &r.list {
-                    self.render(cell, Some(&c.id), Some(i));
-                }
-            }
-        }
     }
 
     fn attach(
