@@ -200,6 +200,19 @@ fn run_and_report(job: Job, opts: &RunOptions) -> (u8, Option<RunSummary>) {
         report::warning(&e);
     }
     report::gaps(&summary.manifest.gaps);
+    let finished = matches!(
+        summary.status(),
+        RunStatus::Succeeded | RunStatus::FinishedWithGaps
+    );
+    if finished && summary.manifest.rows.get("journals").copied().unwrap_or(0) == 0 {
+        // A run with nothing to export is more often a mistake (the range's year, a filter,
+        // the app's scope) than a quiet month: said, and the run still succeeds.
+        report::warning(&anyhow!(
+            "run {name}: no journal listed in {} (nor in the months it touches); check the \
+             range, the filters and the app's visibility scope (`wecom-journal check JOB`)",
+            opts.range
+        ));
+    }
     let code = match (summary.status(), summary.stopped_by) {
         (RunStatus::Interrupted, Some(signal)) => exit::of_signal(signal),
         (RunStatus::FinishedWithGaps, _) => exit::GAPS,
@@ -215,7 +228,8 @@ fn run_and_report(job: Job, opts: &RunOptions) -> (u8, Option<RunSummary>) {
     (code, Some(summary))
 }
 
-/// `<job>: <range> done → <n> files (<rows> rows) in <dir>; manifest <path>`.
+/// `<job>: <range> done → <n> files (<rows> rows in <t> tables) in <dir>; manifest <path>`:
+/// the rows each table (or report) holds, once whatever the number of formats it is written in.
 fn summary_line(job: &str, opts: &RunOptions, summary: &RunSummary) -> String {
     let done = match summary.status() {
         RunStatus::FinishedWithGaps => "finished with gaps",
@@ -226,13 +240,24 @@ fn summary_line(job: &str, opts: &RunOptions, summary: &RunSummary) -> String {
         .as_ref()
         .map(|p| format!("; manifest {}", p.display()))
         .unwrap_or_default();
+    let rows: u64 = summary.manifest.rows.values().sum();
     format!(
-        "{job}: {} {done} → {} files ({} rows) in {}{manifest}",
+        "{job}: {} {done} → {} ({} in {}) in {}{manifest}",
         opts.range,
-        summary.files().len(),
-        summary.rows(),
+        counted(summary.files().len() as u64, "file"),
+        counted(rows, "row"),
+        counted(summary.manifest.rows.len() as u64, "table"),
         opts.output_dir.display(),
     )
+}
+
+/// `1 file`, `2 files`.
+fn counted(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
 
 /// Exit codes in order of severity: a failure outranks bad usage, which outranks a job not
@@ -249,5 +274,15 @@ fn worse(a: u8, b: u8) -> u8 {
         b
     } else {
         a
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counts_are_pluralised() {
+        assert_eq!(super::counted(0, "row"), "0 rows");
+        assert_eq!(super::counted(1, "row"), "1 row");
+        assert_eq!(super::counted(2, "file"), "2 files");
     }
 }

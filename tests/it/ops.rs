@@ -504,3 +504,41 @@ fn a_closed_stdout_is_not_an_error() {
         );
     }
 }
+
+#[test]
+fn a_run_that_lists_no_journal_says_so_with_its_range() {
+    let sim =
+        crate::common::SimProcess::start(&["--users", "3", "--start", "2026-10-01", "--days", "2"])
+            .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let job = dir.path().join("empty.toml");
+    fs::write(
+        &job,
+        "name = \"empty\"\n[source]\ncorp_id = \"${WECOM_CORP_ID}\"\n\
+         secret = \"${WECOM_JOURNAL_SECRET}\"\n[range]\nstart = \"2026-08-01\"\n\
+         end = \"2026-08-03\"\n[extract]\nstats = false\n[output]\ndir = \"out\"\n\
+         formats = [\"parquet\"]\nreports = []\n",
+    )
+    .unwrap();
+    let out = run_quiet(
+        bin()
+            .arg("run")
+            .arg(&job)
+            .env("WECOM_API_BASE", &sim.base_url)
+            .env("WECOM_CORP_ID", &sim.corp_id)
+            .env("WECOM_JOURNAL_SECRET", &sim.secret),
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let (stdout, stderr) = streams(&out);
+    assert_output(
+        &stderr,
+        "warning: run empty: no journal listed in 2026-08-01..2026-08-03 (nor in the months it \
+         touches); check the range, the filters and the app's visibility scope (`wecom-journal \
+         check JOB`)\n",
+        &[],
+    );
+    assert!(
+        stdout.starts_with("empty: 2026-08-01..2026-08-03 done → "),
+        "{stdout}"
+    );
+}
