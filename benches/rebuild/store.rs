@@ -171,7 +171,7 @@ fn put_directory(store: &Store, org: &Org, fetched_at: i64) {
         .departments
         .iter()
         .map(|d| {
-            let users = members_of(org, d.id);
+            let users = members_of(org, d.id, false);
             let body = json!({ "errcode": 0, "errmsg": "ok", "userlist": users });
             (d.id, body.to_string())
         })

@@ -192,6 +192,9 @@ pub struct SimArgs {
     /// First day of journals (YYYY-MM-DD).
     #[arg(long)]
     pub start: Option<String>,
+    /// The corp's time zone (IANA name): where its days, weeks and months begin.
+    #[arg(long, default_value = "Asia/Shanghai")]
+    pub timezone: String,
     /// Share of calls answered with an injected fault, from 0 to 1 (0.3: 30 %).
     #[arg(long, default_value_t = 0.0)]
     pub fault_rate: f64,
@@ -207,6 +210,19 @@ pub struct SimArgs {
     /// A template id the journal app may not read (answered with 301065); repeatable.
     #[arg(long = "deny-template", value_name = "TEMPLATE_ID")]
     pub deny_templates: Vec<String>,
+    /// The simulator's clock (RFC 3339, e.g. 2026-11-03T06:15:00+08:00): it serves the world as
+    /// it is at that instant. Default: the real clock, read at every request.
+    #[arg(long, value_name = "RFC3339")]
+    pub now: Option<String>,
+    /// How long late reports keep coming after their cycle ends, and comments, read receipts
+    /// and withdrawals after a journal is submitted: a number with d, h, m or s.
+    #[arg(long, value_name = "DURATION", default_value = "2d")]
+    pub late_horizon: String,
+    /// Spare the client real behaviours, gentler than WeCom, for tests of something else only:
+    /// comma-separated template-ids (every detail has its template_id), withdrawals (no
+    /// journal is withdrawn), main-departments (every user has one).
+    #[arg(long, value_name = "FLAGS", default_value = "")]
+    pub gentle: String,
     /// Misconfigured: the app is not added under 汇报 → 可调用接口的应用 (every journal call
     /// answers 301065).
     #[arg(long)]

@@ -11,6 +11,7 @@ use super::{exit, report, RunArgs};
 use crate::extract::{QuotaCarry, Stop};
 use crate::job::{self, DateRange, Job, LoadOptions};
 use crate::pipeline::{self, PipelineError, RunOptions, RunSummary};
+use crate::sim::Gentle;
 use crate::sink::RunStatus;
 use crate::store::store_path;
 
@@ -108,6 +109,10 @@ pub fn demo(output: Option<PathBuf>) -> u8 {
     };
     let mut opts = RunOptions::of(&job);
     opts.sandbox = true;
+    opts.sandbox_gentle = match sandbox_gentle() {
+        Ok(g) => g,
+        Err(code) => return code,
+    };
     opts.progress = super::logging::progress_bars();
     let Some(stop) = signals() else {
         return exit::FAILED;
@@ -169,9 +174,21 @@ fn run_options(
         opts.output_dir = dir.clone();
     }
     opts.sandbox = args.sandbox;
+    if args.sandbox {
+        opts.sandbox_gentle = sandbox_gentle()?;
+    }
     opts.full_refresh = args.full_refresh;
     opts.progress = super::logging::progress_bars();
     Ok(opts)
+}
+
+/// The real behaviours the sandbox simulator spares a run, from [`crate::sim::GENTLE_ENV`]: a seam for
+/// the pipeline's tests, gentler than WeCom.
+fn sandbox_gentle() -> Result<Gentle, u8> {
+    Gentle::from_env().map_err(|e| {
+        report::error(&anyhow!("{e}"));
+        exit::USAGE
+    })
 }
 
 /// Runs one job and says how it went: its errors, its gaps, then (unless it failed) one line

@@ -6,12 +6,13 @@
 
 use std::io::Write;
 
-use chrono::{Days, NaiveDate, Utc};
+use std::time::Duration;
 
 use anyhow::anyhow;
+use chrono::{DateTime, Days, NaiveDate, Utc};
 
 use super::report;
-use crate::sim::{SimConfig, SimHandle};
+use crate::sim::{Gentle, SimConfig, SimHandle};
 
 /// The simulator's configuration from the command line, or a message saying what is wrong.
 fn config(args: &super::SimArgs) -> Result<SimConfig, String> {
@@ -22,7 +23,12 @@ fn config(args: &super::SimArgs) -> Result<SimConfig, String> {
             args.fault_rate
         ));
     }
-    let timezone = defaults.timezone;
+    let timezone: chrono_tz::Tz = args.timezone.trim().parse().map_err(|_| {
+        format!(
+            "--timezone {:?} is not an IANA time zone (Asia/Shanghai, Europe/Berlin)",
+            args.timezone
+        )
+    })?;
     let start = match &args.start {
         Some(s) => NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
             .map_err(|e| format!("--start {s:?} is not a date YYYY-MM-DD: {e}"))?,
@@ -46,6 +52,21 @@ fn config(args: &super::SimArgs) -> Result<SimConfig, String> {
     if args.record_list_per_minute == 0 {
         return Err("--record-list-per-minute must be at least 1".into());
     }
+    let now = match &args.now {
+        None => None,
+        Some(s) => Some(
+            DateTime::parse_from_rfc3339(s.trim())
+                .map_err(|e| {
+                    format!(
+                        "--now {s:?} is not an RFC 3339 instant (2026-11-03T06:15:00+08:00): {e}"
+                    )
+                })?
+                .with_timezone(&Utc),
+        ),
+    };
+    let late_horizon = duration(&args.late_horizon)
+        .map_err(|e| format!("--late-horizon {:?}: {e}", args.late_horizon))?;
+    let gentle = Gentle::parse(&args.gentle).map_err(|e| format!("--gentle: {e}"))?;
     Ok(SimConfig {
         seed: args.seed,
         users: args.users,
@@ -57,6 +78,9 @@ fn config(args: &super::SimArgs) -> Result<SimConfig, String> {
         fault_rate: args.fault_rate,
         record_list_per_minute: args.record_list_per_minute,
         denied_template_ids: args.deny_templates.clone(),
+        now,
+        late_horizon,
+        gentle,
         app_not_authorised: args.app_not_authorised,
         untrusted_ip: args.untrusted_ip,
         wrong_secret_for_corp: args.wrong_secret_for_corp,
@@ -64,6 +88,27 @@ fn config(args: &super::SimArgs) -> Result<SimConfig, String> {
         system_app_secret: args.system_app_secret,
         ..defaults
     })
+}
+
+/// A duration written as a whole number and a unit: `2d`, `36h`, `90m`, `3600s`.
+fn duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| "not a whole number followed by d, h, m or s".to_string())?;
+    let unit_s = match unit {
+        "d" => 86_400,
+        "h" => 3600,
+        "m" => 60,
+        "s" => 1,
+        _ => return Err("the unit must be d, h, m or s (as in 2d)".into()),
+    };
+    n.checked_mul(unit_s)
+        .filter(|s| *s <= 366 * 86_400)
+        .map(Duration::from_secs)
+        .ok_or_else(|| "longer than a year".to_string())
 }
 
 pub fn sim(args: super::SimArgs) -> u8 {
@@ -184,6 +229,65 @@ mod tests {
         assert!(config(&args(&["--fault-rate", "1.5"]))
             .unwrap_err()
             .contains("--fault-rate"));
+    }
+
+    #[test]
+    fn the_timezone_is_read_and_a_bad_one_refused() {
+        assert_eq!(
+            config(&args(&[])).unwrap().timezone,
+            chrono_tz::Asia::Shanghai
+        );
+        let c = config(&args(&["--timezone", "Europe/Berlin"])).unwrap();
+        assert_eq!(c.timezone, chrono_tz::Europe::Berlin);
+        let e = config(&args(&["--timezone", "Mars/Olympus"])).unwrap_err();
+        assert!(e.starts_with("--timezone \"Mars/Olympus\" is not"), "{e}");
+    }
+
+    #[test]
+    fn now_and_late_horizon_are_read_and_bad_ones_refused() {
+        let c = config(&args(&[])).unwrap();
+        assert_eq!(
+            (c.now, c.late_horizon),
+            (None, Duration::from_secs(2 * 86_400))
+        );
+        let c = config(&args(&[
+            "--now",
+            "2026-11-03T06:15:00+08:00",
+            "--late-horizon",
+            "36h",
+        ]))
+        .unwrap();
+        assert_eq!(
+            c.now.map(|t| t.to_rfc3339()),
+            Some("2026-11-02T22:15:00+00:00".to_string())
+        );
+        assert_eq!(c.late_horizon, Duration::from_secs(36 * 3600));
+        for (text, secs) in [("0s", 0), ("90m", 5400), ("1d", 86_400)] {
+            assert_eq!(duration(text), Ok(Duration::from_secs(secs)));
+        }
+        let e = config(&args(&["--now", "2026-11-03"])).unwrap_err();
+        assert!(
+            e.starts_with("--now \"2026-11-03\" is not an RFC 3339 instant"),
+            "{e}"
+        );
+        let c = config(&args(&["--gentle", "withdrawals, template-ids"])).unwrap();
+        assert_eq!(
+            c.gentle,
+            Gentle {
+                template_ids: true,
+                withdrawals: true,
+                main_departments: false
+            }
+        );
+        let e = config(&args(&["--gentle", "withdrawal"])).unwrap_err();
+        assert_eq!(
+            e,
+            "--gentle: \"withdrawal\" is not a gentle flag (one of template-ids, withdrawals, main-departments)"
+        );
+        for bad in ["2", "d", "2w", "-1d", "400d"] {
+            let e = config(&args(&[&format!("--late-horizon={bad}")])).unwrap_err();
+            assert!(e.starts_with(&format!("--late-horizon {bad:?}: ")), "{e}");
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 
 use crate::extract::{self, ExtractError, ExtractOptions, ExtractSummary};
 use crate::job::{DateRange, Job};
-use crate::sim::{SimConfig, SimHandle};
+use crate::sim::{Gentle, SimConfig, SimHandle};
 use crate::store::Store;
 use crate::wecom::client::CallStats;
 use crate::wecom::{ClientConfig, Secret, WecomClient};
@@ -57,12 +57,18 @@ pub fn client_for(job: &Job, tune: Option<fn(&mut ClientConfig)>) -> Result<Weco
 /// Starts the simulator in the current runtime on a loopback port, serving `range` in the
 /// job's zone, and points the job at it (its base URL, corp id and secret). The job's own
 /// credentials are not used, so they need not be set. Serving stops when the handle drops.
-pub(crate) async fn start_sandbox(job: &mut Job, range: DateRange) -> Result<SimHandle> {
+/// `gentle` spares the run real behaviours (for tests of the pipeline only).
+pub(crate) async fn start_sandbox(
+    job: &mut Job,
+    range: DateRange,
+    gentle: Gentle,
+) -> Result<SimHandle> {
     let sim = SimHandle::start(
         SimConfig {
             start: range.start,
             days: range.days().max(1) as u32,
             timezone: job.source.timezone,
+            gentle,
             ..SimConfig::default()
         },
         "127.0.0.1:0".parse().expect("a literal socket address"),

@@ -52,6 +52,9 @@ pub struct RunOptions {
     pub output_dir: PathBuf,
     /// Extract from a simulator started in-process instead of the job's API.
     pub sandbox: bool,
+    /// Real behaviours that simulator spares the run: for tests of the pipeline only, until it
+    /// copes with them (see [`crate::sim::Gentle`]).
+    pub sandbox_gentle: crate::sim::Gentle,
     /// Ignore what the store holds and fetch everything again.
     pub full_refresh: bool,
     /// Progress bars (for a terminal) rather than log lines.
@@ -77,6 +80,7 @@ impl RunOptions {
             range: job.resolve_range(job.today()),
             output_dir: job.output.dir.clone(),
             sandbox: false,
+            sandbox_gentle: crate::sim::Gentle::default(),
             full_refresh: false,
             progress: false,
             wait: false,
@@ -281,7 +285,7 @@ async fn extract_stage(
     store: &mut Option<Store>,
 ) -> Result<OutputDir> {
     let _sim = if opts.sandbox {
-        Some(start_sandbox(job, opts.range).await?)
+        Some(start_sandbox(job, opts.range, opts.sandbox_gentle).await?)
     } else {
         None
     };

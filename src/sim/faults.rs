@@ -22,17 +22,24 @@ pub enum Fault {
     BadGateway,
     /// The correct answer, after [`SLOW_RESPONSE`].
     Slow,
-    /// Valid HTTP whose JSON body is cut in half.
+    /// Valid HTTP whose JSON body is cut in half (its `Content-Length` says so).
     Truncated,
+    /// A short read: the headers announce the whole body's `Content-Length`, half of it
+    /// comes, then the connection closes.
+    ShortRead,
+    /// A connection reset (TCP RST) before any byte of the answer.
+    Reset,
 }
 
 impl Fault {
-    pub const ALL: [Fault; 5] = [
+    pub const ALL: [Fault; 7] = [
         Fault::Busy,
         Fault::Quota,
         Fault::BadGateway,
         Fault::Slow,
         Fault::Truncated,
+        Fault::ShortRead,
+        Fault::Reset,
     ];
 
     /// The name used in the counters (`/sim/stats`).
@@ -43,6 +50,8 @@ impl Fault {
             Fault::BadGateway => "http_502",
             Fault::Slow => "slow",
             Fault::Truncated => "truncated",
+            Fault::ShortRead => "short_read",
+            Fault::Reset => "reset",
         }
     }
 }

@@ -1,10 +1,22 @@
 //! The built-in WeCom simulator: an axum server with the journal, token and directory endpoints
 //! over a deterministic synthetic organisation (what it serves: the README's "The simulator").
 //!
-//! Owns the synthetic data ([`org`]) and the server ([`server`]); it enforces the real API's
-//! rules and injects faults on request ([`faults`]). It must not use the client or anything
-//! downstream: it is the other side of the wire, and tests compare the pipeline's output with
-//! [`Org`].
+//! Owns the synthetic data ([`org`] builds it, [`world`] holds it and says what of it exists
+//! at an instant), how it is written on the wire ([`wire`]) and the server ([`server`]); it
+//! enforces the real API's rules and injects faults on request ([`faults`]). It must not use
+//! the client or anything downstream: it is the other side of the wire, and tests compare the
+//! pipeline's output with [`Org`] (the ground truth: [`Org::at`] is the world at an instant).
+//!
+//! Time-true: the world is generated from (seed, users, start, days, timezone, late horizon)
+//! alone; [`SimConfig::now`] (or the real clock) only decides how much of it has happened. At
+//! T the server lists the journals submitted by T — withdrawn ones too, as WeCom's list index
+//! lags its withdrawals — answers 301084 for the detail of one withdrawn by T, serves the
+//! comments and read receipts made by T, and a stat cycle only once summarised
+//! ([`SUMMARISE_DELAY_S`] after its end) with the reports that exist at T (the rules in full:
+//! [`world`]). Messy by default at realistic rates (numeric strings, `null` lists, details
+//! without `template_id`, users without `main_department`, withdrawals; the rates: [`wire`],
+//! [`org`] and the README's "The simulator"); [`Gentle`] spares a test one of them. Faults
+//! include short reads and connection resets ([`Fault`]).
 //!
 //! Choices where WeCom's documentation is silent:
 //! - record list `department` filter: a journal matches when its creator is a *direct* member
@@ -22,7 +34,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, Days, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use crate::wecom::types::{Department, DirectoryUser, JournalDetail, StatCycle};
@@ -33,8 +45,68 @@ mod misconfig;
 pub mod org;
 mod rng;
 pub mod server;
+pub mod wire;
+pub mod world;
 
 pub use faults::Fault;
+pub use wire::Wire;
+pub use world::{JournalAt, JournalLife, Org, OrgAt, SimCycle, SimTemplate, SUMMARISE_DELAY_S};
+
+/// The late horizon by default: two days.
+pub const DEFAULT_LATE_HORIZON: Duration = Duration::from_secs(2 * 86_400);
+
+/// Behaviours of real WeCom a test may ask the simulator to spare it, one flag each (all off
+/// by default). Each is gentler than WeCom and exists only for tests of something else, until
+/// the pipeline copes with the real behaviour. Named on the command line (`sim --gentle`) and,
+/// for the in-process simulator of `run --sandbox`, in [`GENTLE_ENV`], by [`Gentle::NAMES`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Gentle {
+    /// `template-ids`: every detail carries its `template_id` (WeCom leaves it out of most).
+    pub template_ids: bool,
+    /// `withdrawals`: no journal is withdrawn (WeCom keeps listing a withdrawn journal and
+    /// answers 301084 on its detail).
+    pub withdrawals: bool,
+    /// `main-departments`: every user has a `main_department` (WeCom leaves it out for some).
+    pub main_departments: bool,
+}
+
+/// The environment variable `run --sandbox` and `demo` read [`Gentle`] flags from
+/// (comma-separated names) for their in-process simulator (`RunOptions::sandbox_gentle`): for
+/// tests of the pipeline only.
+pub const GENTLE_ENV: &str = "WECOM_SIM_GENTLE";
+
+impl Gentle {
+    /// Every flag's name, as `--gentle` and [`GENTLE_ENV`] take them.
+    pub const NAMES: [&'static str; 3] = ["template-ids", "withdrawals", "main-departments"];
+
+    /// Flags from comma-separated names (blank: none).
+    pub fn parse(text: &str) -> Result<Gentle, String> {
+        let mut gentle = Gentle::default();
+        for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let flag = match name {
+                "template-ids" => &mut gentle.template_ids,
+                "withdrawals" => &mut gentle.withdrawals,
+                "main-departments" => &mut gentle.main_departments,
+                other => {
+                    return Err(format!(
+                        "{other:?} is not a gentle flag (one of {})",
+                        Gentle::NAMES.join(", ")
+                    ))
+                }
+            };
+            *flag = true;
+        }
+        Ok(gentle)
+    }
+
+    /// The flags named in [`GENTLE_ENV`] (none when it is unset).
+    pub fn from_env() -> Result<Gentle, String> {
+        match std::env::var(GENTLE_ENV) {
+            Ok(text) => Gentle::parse(&text).map_err(|e| format!("{GENTLE_ENV}: {e}")),
+            Err(_) => Ok(Gentle::default()),
+        }
+    }
+}
 
 /// What the simulator serves and how it misbehaves.
 #[derive(Debug, Clone)]
@@ -43,9 +115,17 @@ pub struct SimConfig {
     pub users: usize,
     /// First local day with journals.
     pub start: NaiveDate,
-    /// Days with journals, from `start`.
+    /// Days with cycles, from `start` (late reports of the last ones may come after them).
     pub days: u32,
     pub timezone: chrono_tz::Tz,
+    /// The simulator's clock: it serves the world as it is at this instant. `None` reads the
+    /// real clock at every request. Tokens and quotas always run on the real clock.
+    pub now: Option<DateTime<Utc>>,
+    /// How long after a cycle's end late reports keep coming, and after a journal's
+    /// `report_time` its comments, read receipts and withdrawal (two days by default).
+    pub late_horizon: Duration,
+    /// Real behaviours switched off for tests that are about something else.
+    pub gentle: Gentle,
     pub corp_id: String,
     pub secret: String,
     /// The app is not added under 汇报 → 可调用接口的应用: every journal call answers 301065.
@@ -63,7 +143,8 @@ pub struct SimConfig {
     /// The secret is the 汇报 system app's, refused since 2023-12-01: journal calls answer 48002.
     pub system_app_secret: bool,
     /// Share of API calls (0.0–1.0) answered with an injected fault (-1, 45009, HTTP 502, a
-    /// slow or a truncated response), chosen deterministically from the seed.
+    /// slow, a truncated or a short-read response, a connection reset), chosen
+    /// deterministically from the seed.
     pub fault_rate: f64,
     /// The kinds of fault injected, each as likely (every kind when empty).
     pub fault_kinds: Vec<Fault>,
@@ -96,6 +177,9 @@ impl Default for SimConfig {
             start: NaiveDate::from_ymd_opt(2026, 10, 1).expect("valid date"),
             days: 31,
             timezone: chrono_tz::Asia::Shanghai,
+            now: None,
+            late_horizon: DEFAULT_LATE_HORIZON,
+            gentle: Gentle::default(),
             corp_id: "wwsim0000000000001".into(),
             secret: "sim-journal-secret-not-a-real-one".into(),
             app_not_authorised: false,
@@ -118,49 +202,30 @@ impl Default for SimConfig {
     }
 }
 
-/// A template of the synthetic organisation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SimTemplate {
-    pub id: String,
-    pub name: String,
-    /// 2 daily, 3 weekly, 4 monthly (as in the stats); 0 for the free-form 汇报 template, which
-    /// has no cycles and no stats.
-    pub report_type: u64,
-}
-
-/// The synthetic organisation: everything the simulator serves, for tests to compare against.
-#[derive(Debug, Clone, Default)]
-pub struct Org {
-    pub departments: Vec<Department>,
-    pub users: Vec<DirectoryUser>,
-    /// Daily (日报), weekly (周报), monthly (月报) and the free-form 汇报, in that order.
-    pub templates: Vec<SimTemplate>,
-    /// Every journal, ordered by `report_time` (then uuid): the record list's order.
-    pub journals: Vec<JournalDetail>,
-    /// Every completed stat cycle of every template, ordered by cycle start.
-    pub stats: Vec<StatCycle>,
-}
-
-impl Org {
-    /// The organisation for `config`'s seed, users, days and timezone (see [`org`]).
-    pub fn generate(config: &SimConfig) -> Org {
-        org::generate(config)
+impl SimConfig {
+    /// An instant by which the world of this configuration has surely settled: the end of its
+    /// days, plus the two days a straddling week may reach past them, plus the late horizon and
+    /// the summarise delay (with an hour to spare). [`Org::settled_at`] is the exact instant.
+    pub fn settled_at(&self) -> DateTime<Utc> {
+        let end = self
+            .start
+            .checked_add_days(Days::new(u64::from(self.days) + 2))
+            .unwrap_or(self.start);
+        let end_ts = org::local_ts(&self.timezone, end, 0, 0);
+        let horizon = i64::try_from(self.late_horizon.as_secs()).unwrap_or(i64::MAX / 4);
+        let at = end_ts
+            .saturating_add(horizon)
+            .saturating_add(2 * SUMMARISE_DELAY_S);
+        DateTime::from_timestamp(at, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
     }
 
-    pub fn template(&self, id: &str) -> Option<&SimTemplate> {
-        self.templates.iter().find(|t| t.id == id)
-    }
-
-    pub fn template_named(&self, name: &str) -> Option<&SimTemplate> {
-        self.templates.iter().find(|t| t.name == name)
-    }
-
-    pub fn user(&self, userid: &str) -> Option<&DirectoryUser> {
-        self.users.iter().find(|u| u.userid == userid)
-    }
-
-    pub fn journal(&self, uuid: &str) -> Option<&JournalDetail> {
-        self.journals.iter().find(|j| j.journal_uuid == uuid)
+    /// This configuration with its clock at [`SimConfig::settled_at`]: the whole world, as it
+    /// finally is.
+    pub fn settled(self) -> SimConfig {
+        SimConfig {
+            now: Some(self.settled_at()),
+            ..self
+        }
     }
 }
 
@@ -169,7 +234,7 @@ impl Org {
 pub struct PathCounts {
     /// Answered with errcode 0 (or file bytes).
     pub ok: u64,
-    /// Answered with an errcode, an HTTP error or a truncated body.
+    /// Answered with an errcode, an HTTP error, a cut body or a reset connection.
     pub failed: u64,
 }
 
@@ -184,7 +249,8 @@ pub struct SimCounters {
     pub hourly_quota_exceeded: u64,
     /// Injected faults in all.
     pub faults_injected: u64,
-    /// Injected faults by kind: `busy`, `quota`, `http_502`, `slow`, `truncated`.
+    /// Injected faults by kind: `busy`, `quota`, `http_502`, `slow`, `truncated`,
+    /// `short_read`, `reset`.
     pub faults: std::collections::BTreeMap<String, u64>,
     pub tokens_issued: u64,
 }
@@ -221,14 +287,16 @@ impl std::fmt::Debug for SimHandle {
 impl SimHandle {
     /// Starts serving on `addr` (port 0 picks a free one) in the current tokio runtime.
     pub async fn start(config: SimConfig, addr: SocketAddr) -> std::io::Result<SimHandle> {
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
+        let listener = server::Listener {
+            tcp: tokio::net::TcpListener::bind(addr).await?,
+        };
+        let addr = listener.tcp.local_addr()?;
         let base_url = format!("http://{addr}");
         let org = Arc::new(Org::generate(&config));
         let corp_id = config.corp_id.clone();
         let secret = config.secret.clone();
         let sim = Arc::new(server::Sim::new(config, org.clone(), base_url.clone()));
-        let app = server::router(sim.clone());
+        let app = server::router(sim.clone()).into_make_service_with_connect_info::<server::Conn>();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             axum::serve(listener, app)
@@ -252,6 +320,12 @@ impl SimHandle {
     /// What has been served so far.
     pub fn counters(&self) -> SimCounters {
         self.sim.counters()
+    }
+
+    /// Moves the world's clock to `now` (`None`: the real clock from now on), as a later
+    /// `sim --now` would serve the same world.
+    pub fn set_now(&self, now: Option<DateTime<Utc>>) {
+        self.sim.set_now(now);
     }
 
     /// Every token issued so far answers 42001 (expired) from now on, as when a token expires

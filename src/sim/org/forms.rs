@@ -1,5 +1,5 @@
-//! The forms of the synthetic organisation: its four templates and the controls of the daily,
-//! weekly and monthly reports. Every documented control shape appears, Table rows nested in a
+//! The forms of the synthetic organisation: its five templates and the controls of the daily,
+//! weekly, monthly and 安全巡检 reports. Every documented control shape appears, Table rows nested in a
 //! Table, and one control type the API appendix does not document.
 //!
 //! The random stream is drawn in a fixed order (the organisation of a seed depends on it): a
@@ -43,7 +43,8 @@ const PROJECTS: &[(&str, &str)] = &[
     ("年度预算", "Annual budget"),
 ];
 
-/// The daily (日报), weekly (周报), monthly (月报) and free-form (汇报) templates, in that order.
+/// The daily (日报), weekly (周报), monthly (月报), free-form (汇报) and weekly 安全巡检
+/// templates, in that order.
 pub(super) fn templates(rng: &mut Rng) -> Vec<SimTemplate> {
     vec![
         SimTemplate {
@@ -65,6 +66,11 @@ pub(super) fn templates(rng: &mut Rng) -> Vec<SimTemplate> {
             id: rng.token(ALNUM, 40),
             name: "汇报".into(),
             report_type: FREE_FORM,
+        },
+        SimTemplate {
+            id: rng.token(ALNUM, 40),
+            name: "安全巡检".into(),
+            report_type: 3,
         },
     ]
 }
@@ -535,6 +541,41 @@ impl Generator<'_> {
                 ControlValue::Selector {
                     kind: Some(SelectorKind::Single),
                     options: vec![option(k, z, e)],
+                },
+            ),
+        ]
+    }
+
+    /// The 安全巡检 (safety inspection) form: a verdict, a count, what was found.
+    pub(super) fn inspection_controls(&mut self) -> Vec<Control> {
+        let verdicts = [
+            ("verdict-1", "通过", "Passed"),
+            ("verdict-2", "需整改", "Needs fixing"),
+        ];
+        let (k, z, e) = *self.rng.pick(&verdicts).unwrap_or(&verdicts[0]);
+        let checked = 5 + self.rng.below(20);
+        let finding = self.rng.pick(PLANS).copied().unwrap_or("");
+        vec![
+            Control::new(
+                "Selector-1700000000051",
+                zh_en("检查结果", "Verdict"),
+                ControlValue::Selector {
+                    kind: Some(SelectorKind::Single),
+                    options: vec![option(k, z, e)],
+                },
+            ),
+            Control::new(
+                "Number-1700000000052",
+                plain("检查项数"),
+                ControlValue::Number {
+                    number: Some(checked.to_string()),
+                },
+            ),
+            Control::new(
+                "Textarea-1700000000053",
+                zh("问题描述"),
+                ControlValue::Textarea {
+                    text: finding.into(),
                 },
             ),
         ]

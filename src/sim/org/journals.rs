@@ -1,11 +1,11 @@
 //! The journals of the synthetic organisation: the [`Generator`] that draws them (uuids,
-//! receivers, read receipts, comments) and fills in each template's form
-//! (`super::forms`).
+//! receivers, read receipts and when they are read, comments) and fills in each template's
+//! form (`super::forms`).
 
 use std::collections::{HashMap, HashSet};
 
 use super::super::rng::{mix, Rng, BASE58};
-use super::super::{SimConfig, SimTemplate};
+use super::super::{JournalLife, SimConfig, SimTemplate};
 use super::cycles::Cycle;
 use super::forms::{PLANS, WORK};
 use super::people::Habit;
@@ -36,6 +36,15 @@ pub(super) struct Generator<'a> {
     pub(super) comment_ids: HashSet<u64>,
     /// Counter that keeps every generated file / doc id unique.
     pub(super) serial: u64,
+    /// The late horizon in seconds: late reports, comments and reads come at most this long
+    /// after their cycle's end (or, for the free-form 汇报, the journal's `report_time`).
+    pub(super) horizon: i64,
+}
+
+/// One drawn journal and what happens to it (its cycle and withdrawal are set later).
+pub(super) struct Drawn {
+    pub(super) detail: JournalDetail,
+    pub(super) life: JournalLife,
 }
 
 /// `n` in 11 base-58 digits (58^11 > 2^64), most significant first.
@@ -82,18 +91,44 @@ impl Generator<'_> {
         self.serial
     }
 
-    fn envelope(&mut self, template: &SimTemplate, user: usize, report_time: i64) -> JournalDetail {
+    /// An instant in `(after, until]`, most often within a few hours of `after`: when a
+    /// receiver reads a journal or a second filing follows the first.
+    pub(super) fn soon_after(&mut self, after: i64, until: i64) -> i64 {
+        let span = until - after;
+        if span <= 60 {
+            return after + span.max(0);
+        }
+        let within = if self.rng.chance(0.75) {
+            span.min(4 * 3600)
+        } else {
+            span
+        };
+        after + self.rng.range_i64(60, within)
+    }
+
+    /// The parts every journal has: uuid, receivers and who read it when, comments. Nothing
+    /// happens after `settles_at`.
+    fn envelope(
+        &mut self,
+        template: &SimTemplate,
+        user: usize,
+        report_time: i64,
+        settles_at: i64,
+    ) -> Drawn {
         let receivers: Vec<UserRef> = self.receivers[user]
             .iter()
             .map(|&r| UserRef {
                 userid: self.users[r].userid.clone(),
             })
             .collect();
-        let readed_receivers: Vec<UserRef> = receivers
-            .iter()
-            .filter(|_| self.rng.chance(0.7))
-            .cloned()
-            .collect();
+        let mut readed_receivers = Vec::new();
+        let mut read_times = Vec::new();
+        for r in &receivers {
+            if self.rng.chance(0.7) {
+                readed_receivers.push(r.clone());
+                read_times.push(self.soon_after(report_time, settles_at));
+            }
+        }
         let mut comments = Vec::new();
         if self.rng.chance(0.35) {
             let authors: Vec<String> = receivers
@@ -112,17 +147,22 @@ impl Generator<'_> {
                     0
                 };
                 let author = self.rng.pick(&authors).cloned().unwrap_or_default();
+                let content = self.rng.pick(COMMENTS).copied().unwrap_or("");
+                if time > settles_at {
+                    // Drawn all the same, so a journal's later draws do not depend on it.
+                    continue;
+                }
                 comments.push(Comment {
                     commentid: id,
                     tocommentid: to,
                     comment_userinfo: UserRef { userid: author },
-                    content: self.rng.pick(COMMENTS).copied().unwrap_or("").into(),
+                    content: content.into(),
                     comment_time: time,
                 });
                 previous = id;
             }
         }
-        JournalDetail {
+        let detail = JournalDetail {
             journal_uuid: self.new_uuid(report_time, user),
             template_name: template.name.clone(),
             template_id: Some(template.id.clone()),
@@ -135,6 +175,14 @@ impl Generator<'_> {
             apply_data: ApplyData::default(),
             sys_journal_data: None,
             comments,
+        };
+        Drawn {
+            detail,
+            life: JournalLife {
+                read_times,
+                settles_at,
+                ..JournalLife::default()
+            },
         }
     }
 
@@ -143,8 +191,8 @@ impl Generator<'_> {
         template: &SimTemplate,
         user: usize,
         report_time: i64,
-    ) -> JournalDetail {
-        let mut j = self.envelope(template, user, report_time);
+    ) -> Drawn {
+        let mut j = self.envelope(template, user, report_time, report_time + self.horizon);
         let work = self.rng.pick(WORK).copied().unwrap_or("");
         let plan = self
             .rng
@@ -152,13 +200,14 @@ impl Generator<'_> {
             .copied()
             .unwrap_or("")
             .replace('\n', "</li><li>");
-        j.sys_journal_data = Some(format!(
+        j.detail.sys_journal_data = Some(format!(
             "<p><b>工作汇报</b></p><p>{work}</p><ul><li>{plan}</li></ul><p>汇报人：{}</p>",
             self.users[user].name
         ));
         j
     }
 
+    /// A journal of cycle template `t` (an index into the templates) for `cycle`.
     pub(super) fn journal(
         &mut self,
         template: &SimTemplate,
@@ -166,12 +215,13 @@ impl Generator<'_> {
         user: usize,
         report_time: i64,
         cycle: &Cycle,
-    ) -> JournalDetail {
-        let mut j = self.envelope(template, user, report_time);
-        j.apply_data.contents = match t {
+    ) -> Drawn {
+        let mut j = self.envelope(template, user, report_time, cycle.end + self.horizon);
+        j.detail.apply_data.contents = match t {
             0 => self.daily_controls(user, cycle),
             1 => self.weekly_controls(user, report_time, cycle),
-            _ => self.monthly_controls(),
+            2 => self.monthly_controls(),
+            _ => self.inspection_controls(),
         };
         j
     }

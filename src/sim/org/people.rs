@@ -200,3 +200,17 @@ pub(super) fn subtree(root: u64) -> Vec<u64> {
     }
     out
 }
+
+/// Leaves `main_department` out for about one user in ten, and one in two of those in several
+/// departments (whose main one is then not always the first listed), as the directory does for
+/// users whose main department the app may not see. Its own random stream, so the rest of the
+/// organisation does not depend on it.
+pub(super) fn hide_main_departments(seed: u64, users: &mut [DirectoryUser]) {
+    let mut rng = Rng::derived(seed, 6);
+    for u in users.iter_mut() {
+        let p = if u.department.len() > 1 { 0.5 } else { 0.1 };
+        if rng.chance(p) {
+            u.main_department = None;
+        }
+    }
+}

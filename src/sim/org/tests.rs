@@ -2,6 +2,8 @@
 
 use std::collections::HashMap;
 
+use chrono::Datelike;
+
 use super::journals::base58_u64;
 use super::*;
 
@@ -29,7 +31,7 @@ fn same_seed_same_org_other_seed_other_org() {
 }
 
 #[test]
-fn journals_are_time_ordered_inside_the_generated_days_with_unique_ids() {
+fn journals_are_time_ordered_inside_their_horizon_with_unique_ids() {
     let cfg = config();
     let org = generate(&cfg);
     let lo = local_ts(&cfg.timezone, cfg.start, 0, 0);
@@ -38,10 +40,30 @@ fn journals_are_time_ordered_inside_the_generated_days_with_unique_ids() {
         .journals
         .windows(2)
         .all(|w| w[0].report_time <= w[1].report_time));
-    assert!(org
-        .journals
-        .iter()
-        .all(|j| (lo..hi).contains(&j.report_time)));
+    let mut after_the_days = 0;
+    for (j, life) in org.journals.iter().zip(&org.lives) {
+        assert!(j.report_time >= lo && j.report_time < life.settles_at);
+        match life.cycle {
+            // Free-form journals come during the days; so do on-time reports.
+            None => assert!(j.report_time < hi),
+            Some(c) => {
+                let cycle = &org.cycles[c];
+                assert!(j.report_time >= cycle.begin());
+                assert_eq!(life.settles_at, cycle.end() + 2 * 86_400);
+                if j.report_time >= hi {
+                    assert!(
+                        j.report_time > cycle.stat_end(),
+                        "only late ones after the days"
+                    );
+                    after_the_days += 1;
+                }
+            }
+        }
+    }
+    assert!(
+        after_the_days > 0,
+        "late reports of the last days come after them"
+    );
     let ids: HashSet<&str> = org
         .journals
         .iter()
@@ -53,49 +75,58 @@ fn journals_are_time_ordered_inside_the_generated_days_with_unique_ids() {
 #[test]
 fn stats_agree_with_journals() {
     let org = generate(&config());
-    let by_uuid: HashMap<&str, &JournalDetail> = org
+    let by_uuid: HashMap<&str, (&JournalDetail, &JournalLife)> = org
         .journals
         .iter()
-        .map(|j| (j.journal_uuid.as_str(), j))
+        .zip(&org.lives)
+        .map(|(j, l)| (j.journal_uuid.as_str(), (j, l)))
         .collect();
-    let mut late = 0;
-    let mut unreported = 0;
+    let (mut late, mut unreported, mut two_items) = (0, 0, 0);
     for s in &org.stats {
         for r in &s.report_list {
-            let item = &r.itemlist[0];
-            let j = by_uuid[item.journaluuid.as_str()];
-            assert_eq!(j.submitter.userid, r.user.userid);
-            assert_eq!(j.report_time, item.reporttime);
-            assert_eq!(j.template_id.as_deref(), Some(s.template_id.as_str()));
-            assert_eq!(item.flag == 1, item.reporttime > s.stat_end_time as i64);
-            assert!(item.reporttime >= s.cycle_begin_time as i64);
-            late += item.flag;
+            two_items += usize::from(r.itemlist.len() > 1);
+            for item in &r.itemlist {
+                let (j, life) = by_uuid[item.journaluuid.as_str()];
+                assert_eq!(j.submitter.userid, r.user.userid);
+                assert_eq!(j.report_time, item.reporttime);
+                assert_eq!(j.template_id.as_deref(), Some(s.template_id.as_str()));
+                assert_eq!(item.flag == 1, item.reporttime > s.stat_end_time as i64);
+                assert!(item.reporttime >= s.cycle_begin_time as i64);
+                assert_eq!(life.withdrawn_at, None, "a withdrawn journal is no report");
+                late += item.flag;
+            }
+            assert!(r
+                .itemlist
+                .windows(2)
+                .all(|w| w[0].reporttime <= w[1].reporttime));
         }
         let reported: HashSet<&str> = s
             .report_list
             .iter()
             .map(|r| r.user.userid.as_str())
             .collect();
-        assert_eq!(
-            reported.len(),
-            s.report_list.len(),
-            "one journal per user per cycle"
-        );
+        assert_eq!(reported.len(), s.report_list.len(), "one entry per user");
         for u in &s.unreport_list {
             assert!(!reported.contains(u.user.userid.as_str()));
+            assert_eq!(u.itemlist[0].journaluuid, "");
             unreported += 1;
         }
     }
-    assert!(late > 0 && unreported > 0);
-    // Every cycle-template journal is in exactly one cycle's report_list.
-    let listed: usize = org.stats.iter().map(|s| s.report_list.len()).sum();
-    let free_id = &org.templates[3].id;
-    let cycle_journals = org
-        .journals
+    assert!(late > 0 && unreported > 0 && two_items > 0);
+    // Every cycle-template journal that was not withdrawn is in exactly one cycle's report_list.
+    let listed: usize = org
+        .stats
         .iter()
-        .filter(|j| j.template_id.as_ref() != Some(free_id))
+        .flat_map(|s| &s.report_list)
+        .map(|r| r.itemlist.len())
+        .sum();
+    let live_cycle_journals = org
+        .lives
+        .iter()
+        .filter(|l| l.cycle.is_some() && l.withdrawn_at.is_none())
         .count();
-    assert_eq!(listed, cycle_journals);
+    assert_eq!(listed, live_cycle_journals);
+    assert!(org.lives.iter().any(|l| l.withdrawn_at.is_some()));
 }
 
 #[test]
@@ -130,12 +161,62 @@ fn sandboxes_of_adjacent_months_share_no_journal_uuid() {
 }
 
 #[test]
-fn october_has_31_daily_3_weekly_1_monthly_cycles() {
+fn october_has_31_daily_4_weekly_1_monthly_cycles_per_template() {
     let org = generate(&config());
-    let count = |rt: u64| org.stats.iter().filter(|s| s.report_type == rt).count();
-    // 2026-10-01 is a Thursday: whole Monday weeks start Oct 5, 12, 19, 26 (the last ends Nov 2,
-    // outside) → 3.
-    assert_eq!((count(2), count(3), count(4)), (31, 3, 1));
+    let count = |name: &str| {
+        let id = &org.template_named(name).unwrap().id;
+        org.cycles.iter().filter(|c| c.template_id() == id).count()
+    };
+    // 2026-10-01 is a Thursday: Monday weeks start Oct 5, 12, 19 and 26, whose Friday deadline
+    // (Oct 30) is inside October though the week ends on Nov 2.
+    assert_eq!(
+        (
+            count("日报"),
+            count("周报"),
+            count("月报"),
+            count("安全巡检"),
+            count("汇报")
+        ),
+        (31, 4, 1, 4, 0)
+    );
+    let last_week = org
+        .cycles
+        .iter()
+        .rev()
+        .find(|c| c.stat.report_type == 3)
+        .unwrap();
+    let nov_1 = local_ts(
+        &config().timezone,
+        NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+        0,
+        0,
+    );
+    assert!(
+        last_week.begin() < nov_1 && last_week.end() > nov_1,
+        "a week straddles the month end"
+    );
+    assert_eq!(org.stats.len(), org.cycles.len());
+}
+
+#[test]
+fn nobody_reports_the_inspection_in_even_iso_weeks() {
+    let org = generate(&config());
+    let id = &org.template_named("安全巡检").unwrap().id;
+    let tz = config().timezone;
+    for c in org.cycles.iter().filter(|c| c.template_id() == id) {
+        let week = tz.timestamp_opt(c.begin(), 0).unwrap().iso_week().week();
+        let stat = org.at(i64::MAX).stat_cycle(c).unwrap();
+        assert!(!c.expected.is_empty());
+        if week % 2 == 0 {
+            assert!(
+                c.journals.is_empty() && stat.report_list.is_empty(),
+                "week {week}"
+            );
+            assert_eq!(stat.unreport_list.len(), c.expected.len());
+        } else {
+            assert!(!stat.report_list.is_empty(), "week {week}");
+        }
+    }
 }
 
 #[test]
@@ -173,7 +254,7 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
-/// The whole organisation, serialised as the simulator serves it, hashed.
+/// The whole organisation, its timeline included, serialised and hashed.
 fn org_hash(config: &SimConfig) -> (usize, usize, u64) {
     let org = generate(config);
     let all = serde_json::to_vec(&(
@@ -181,6 +262,8 @@ fn org_hash(config: &SimConfig) -> (usize, usize, u64) {
         &org.users,
         &org.templates,
         &org.journals,
+        &org.lives,
+        &org.cycles,
         &org.stats,
     ))
     .expect("the org serialises");
@@ -193,7 +276,7 @@ fn org_hash(config: &SimConfig) -> (usize, usize, u64) {
 fn the_organisation_of_a_seed_is_pinned() {
     assert_eq!(
         org_hash(&SimConfig::default()),
-        (2008, 35, 1580724321441132481)
+        (2181, 40, 10317136483578672214)
     );
     let dst = SimConfig {
         seed: 11,
@@ -203,7 +286,7 @@ fn the_organisation_of_a_seed_is_pinned() {
         timezone: chrono_tz::America::New_York,
         ..SimConfig::default()
     };
-    assert_eq!(org_hash(&dst), (1761, 72, 1414801768350551098));
+    assert_eq!(org_hash(&dst), (1952, 82, 9523093819713948055));
 }
 
 #[test]
@@ -220,4 +303,9 @@ fn empty_org_does_not_panic() {
         ..SimConfig::default()
     });
     assert!(org.stats.iter().all(|s| s.report_type == 2));
+    let org = generate(&SimConfig {
+        late_horizon: std::time::Duration::ZERO,
+        ..config()
+    });
+    assert!(org.lives.iter().all(|l| l.settles_at >= 0));
 }

@@ -16,19 +16,24 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
 
 use super::faults::{Fault, FaultPlan, SLOW_RESPONSE};
 use super::misconfig::{self, Visibility};
-use super::rng::{hash_str, mix, Rng, ALNUM};
-use super::{Org, SimConfig, SimCounters};
+use super::rng::{mix, Rng, ALNUM};
+use super::{Org, OrgAt, SimConfig, SimCounters};
 use crate::wecom::errcode;
-use crate::wecom::types::{
-    Control, ControlValue, RecordDetailRequest, RecordListRequest, StatListRequest,
-    WedriveDownloadRequest,
-};
+
+mod conn;
+mod directory;
+mod journal;
+
+pub(crate) use conn::{Conn, Listener};
+
+use journal::walk_wedrive;
 
 pub const GETTOKEN: &str = "/cgi-bin/gettoken";
 pub const RECORD_LIST: &str = "/cgi-bin/oa/journal/get_record_list";
@@ -36,7 +41,10 @@ pub const RECORD_DETAIL: &str = "/cgi-bin/oa/journal/get_record_detail";
 pub const STAT_LIST: &str = "/cgi-bin/oa/journal/get_stat_list";
 pub const WEDRIVE_DOWNLOAD: &str = "/cgi-bin/oa/journal/download_wedrive_file";
 pub const DEPARTMENT_LIST: &str = "/cgi-bin/department/list";
+pub const DEPARTMENT_SIMPLELIST: &str = "/cgi-bin/department/simplelist";
 pub const USER_LIST: &str = "/cgi-bin/user/list";
+pub const USER_SIMPLELIST: &str = "/cgi-bin/user/simplelist";
+pub const USER_GET: &str = "/cgi-bin/user/get";
 pub const USER_LIST_ID: &str = "/cgi-bin/user/list_id";
 /// Where `download_url` points (followed by `/<fileid>`); counted under this name.
 pub const WEDRIVE_BYTES: &str = "/sim/wedrive";
@@ -63,6 +71,8 @@ pub struct Sim {
     user_departments: HashMap<String, Vec<u64>>,
     /// wedrive fileid → index of the journal that references it.
     wedrive_files: HashMap<String, usize>,
+    /// The world's clock: `None` reads the real clock at each request.
+    clock: Mutex<Option<DateTime<Utc>>>,
     /// What the app's visibility scope hides ([`SimConfig::hidden_departments`]).
     visibility: Visibility,
     tokens: Mutex<Tokens>,
@@ -88,6 +98,11 @@ pub(crate) enum Reply {
     Json(Value),
     /// HTTP 200 whose JSON body was cut short.
     Truncated(String),
+    /// HTTP 200 announcing this whole body's `Content-Length`, of which only the first half
+    /// is sent before the connection closes.
+    ShortRead(String),
+    /// No answer: the connection is reset.
+    Reset,
     /// An HTTP error status with a short body.
     Status(StatusCode, &'static str),
     /// File bytes.
@@ -137,7 +152,15 @@ impl Reply {
         match self {
             Reply::Json(_) => self.errcode() == Some(errcode::OK),
             Reply::File { .. } | Reply::SlowFile { .. } => true,
-            Reply::Truncated(_) | Reply::Status(..) => false,
+            Reply::Truncated(_) | Reply::ShortRead(_) | Reply::Reset | Reply::Status(..) => false,
+        }
+    }
+
+    /// This answer's body, sent only half way.
+    fn short_read(self) -> Reply {
+        match self {
+            Reply::Json(v) => Reply::ShortRead(v.to_string()),
+            other => other,
         }
     }
 
@@ -162,6 +185,40 @@ impl IntoResponse for Reply {
         match self {
             Reply::Json(v) => (json_type, v.to_string()).into_response(),
             Reply::Truncated(text) => (json_type, text).into_response(),
+            Reply::ShortRead(text) => {
+                let length = text.len();
+                let mut half = text.into_bytes();
+                half.truncate(length / 2);
+                let stream = futures::stream::iter([
+                    Ok(Bytes::from(half)),
+                    Err(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "a short read on purpose",
+                    )),
+                ])
+                // The pause between lets hyper flush the half before the error closes the
+                // connection, so the client really reads it.
+                .then(|item| async move {
+                    tokio::task::yield_now().await;
+                    item
+                });
+                (
+                    [
+                        (
+                            header::CONTENT_TYPE,
+                            "application/json; charset=UTF-8".to_string(),
+                        ),
+                        (header::CONTENT_LENGTH, length.to_string()),
+                    ],
+                    axum::body::Body::from_stream(stream),
+                )
+                    .into_response()
+            }
+            Reply::Reset => {
+                let mut response = Response::default();
+                response.extensions_mut().insert(conn::ResetConnection);
+                response
+            }
             Reply::Status(status, body) => {
                 (status, [(header::CONTENT_TYPE, "text/html")], body).into_response()
             }
@@ -223,14 +280,6 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Reply> {
     })
 }
 
-fn walk_wedrive(controls: &[Control], out: &mut Vec<String>) {
-    for c in Control::walk(controls) {
-        if let ControlValue::WedriveFile { files } = &c.value {
-            out.extend(files.iter().map(|f| f.fileid.clone()));
-        }
-    }
-}
-
 impl Sim {
     pub fn new(config: SimConfig, org: Arc<Org>, base_url: String) -> Sim {
         let by_uuid = org
@@ -254,6 +303,7 @@ impl Sim {
         }
         let visibility = Visibility::new(&org, config.hidden_departments);
         Sim {
+            clock: Mutex::new(config.now),
             visibility,
             tokens: Mutex::new(Tokens {
                 rng: Rng::derived(config.seed, 2),
@@ -279,6 +329,17 @@ impl Sim {
 
     pub fn set_fault_rate(&self, rate: f64) {
         self.faults.set_rate(rate);
+    }
+
+    /// Sets the world's clock (`None`: the real clock from now on).
+    pub fn set_now(&self, now: Option<DateTime<Utc>>) {
+        *lock(&self.clock) = now;
+    }
+
+    /// The world as it is now, by the world's clock.
+    fn world(&self) -> OrgAt<'_> {
+        let now = lock(&self.clock).unwrap_or_else(Utc::now);
+        self.org.at(now.timestamp())
     }
 
     /// Every token issued and not yet forgotten.
@@ -413,6 +474,8 @@ impl Sim {
                         handler(self)
                     }
                     Some(Fault::Truncated) => handler(self).truncated(),
+                    Some(Fault::ShortRead) => handler(self).short_read(),
+                    Some(Fault::Reset) => Reply::Reset,
                 }
             }
         };
@@ -450,298 +513,6 @@ impl Sim {
         lock(&self.counters).tokens_issued += 1;
         Reply::ok(json!({ "access_token": token, "expires_in": ttl.as_secs_f64().ceil() as u64 }))
     }
-
-    fn record_list(&self, body: &[u8]) -> Reply {
-        let req: RecordListRequest = match parse(body) {
-            Ok(r) => r,
-            Err(reply) => return reply,
-        };
-        if req.starttime > req.endtime {
-            return Reply::error(
-                errcode::JOURNAL_BAD_PARAMETERS,
-                "invalid request parameters: starttime after endtime",
-            );
-        }
-        if req.endtime - req.starttime > MAX_RECORD_WINDOW_S {
-            return Reply::error(
-                errcode::JOURNAL_BAD_PARAMETERS,
-                "invalid request parameters: time range over one month",
-            );
-        }
-        if req.limit == 0 || req.limit > 100 {
-            return Reply::error(
-                errcode::JOURNAL_BAD_PARAMETERS,
-                "invalid request parameters: limit must be 1..=100",
-            );
-        }
-        let mut creators = Vec::new();
-        let mut departments = Vec::new();
-        let mut templates = Vec::new();
-        for f in &req.filters {
-            if f.key.len() > 256 || f.value.len() > 256 {
-                return Reply::error(
-                    errcode::JOURNAL_BAD_PARAMETERS,
-                    "invalid request parameters: filter over 256 bytes",
-                );
-            }
-            match f.key.as_str() {
-                "creator" => creators.push(f.value.as_str()),
-                "department" => match f.value.trim().parse::<u64>() {
-                    Ok(d) => departments.push(d),
-                    Err(_) => {
-                        return Reply::error(
-                            errcode::JOURNAL_BAD_PARAMETERS,
-                            "invalid request parameters: department filter",
-                        )
-                    }
-                },
-                "template_id" => templates.push(f.value.as_str()),
-                _ => {
-                    return Reply::error(
-                        errcode::JOURNAL_BAD_PARAMETERS,
-                        "invalid request parameters: unknown filter key",
-                    )
-                }
-            }
-        }
-        if templates.iter().any(|t| self.denied(Some(*t))) {
-            return Reply::error(
-                errcode::JOURNAL_NO_PERMISSION,
-                "no permission to pull journal data of this template",
-            );
-        }
-        let journals = &self.org.journals;
-        let lo = journals.partition_point(|j| j.report_time < req.starttime);
-        let hi = journals
-            .partition_point(|j| j.report_time <= req.endtime)
-            .max(lo);
-        // Filters: different keys must all match, values of one key are alternatives.
-        let matching = journals[lo..hi].iter().filter(|j| {
-            (creators.is_empty() || creators.contains(&j.submitter.userid.as_str()))
-                && (templates.is_empty()
-                    || j.template_id
-                        .as_deref()
-                        .is_some_and(|t| templates.contains(&t)))
-                && (departments.is_empty()
-                    || self
-                        .user_departments
-                        .get(&j.submitter.userid)
-                        .is_some_and(|ds| ds.iter().any(|d| departments.contains(d))))
-        });
-        let cursor = usize::try_from(req.cursor).unwrap_or(usize::MAX);
-        let limit = req.limit as usize;
-        let mut page = Vec::new();
-        let mut total = 0usize;
-        for (i, j) in matching.enumerate() {
-            if i >= cursor && page.len() < limit {
-                page.push(j.journal_uuid.as_str());
-            }
-            total = i + 1;
-        }
-        let next_cursor = cursor.min(total) + page.len();
-        Reply::ok(json!({
-            "journaluuid_list": page,
-            "next_cursor": next_cursor,
-            "endflag": u8::from(next_cursor >= total),
-        }))
-    }
-
-    /// The journal a detail or wedrive call names, as WeCom answers for it: 301084 for an
-    /// unknown uuid, 301065 for a template the app may not read.
-    fn readable_journal(&self, journal_uuid: &str) -> Result<&crate::wecom::JournalDetail, Reply> {
-        let journal = self
-            .by_uuid
-            .get(journal_uuid)
-            .and_then(|&i| self.org.journals.get(i))
-            .ok_or_else(|| Reply::error(errcode::JOURNAL_INVALID_UUID, "invalid journaluuid"))?;
-        if self.denied(journal.template_id.as_deref()) {
-            return Err(Reply::error(
-                errcode::JOURNAL_NO_PERMISSION,
-                "no permission to pull journal data of this template",
-            ));
-        }
-        Ok(journal)
-    }
-
-    fn record_detail(&self, body: &[u8]) -> Reply {
-        let req: RecordDetailRequest = match parse(body) {
-            Ok(r) => r,
-            Err(reply) => return reply,
-        };
-        let journal = match self.readable_journal(&req.journaluuid) {
-            Ok(j) => j,
-            Err(reply) => return reply,
-        };
-        match serde_json::to_value(journal) {
-            Ok(info) => Reply::ok(json!({ "info": info })),
-            Err(_) => Reply::error(errcode::JOURNAL_INTERNAL_ERROR, "internal error"),
-        }
-    }
-
-    fn stat_list(&self, body: &[u8]) -> Reply {
-        let req: StatListRequest = match parse(body) {
-            Ok(r) => r,
-            Err(reply) => return reply,
-        };
-        if req.starttime > req.endtime || req.endtime - req.starttime > MAX_STAT_WINDOW_S {
-            return Reply::error(
-                errcode::JOURNAL_BAD_PARAMETERS,
-                "invalid request parameters: time range over one year",
-            );
-        }
-        if !self.org.templates.iter().any(|t| t.id == req.template_id) {
-            return Reply::error(
-                errcode::JOURNAL_BAD_PARAMETERS,
-                "invalid request parameters: template_id",
-            );
-        }
-        if self.denied(Some(&req.template_id)) {
-            return Reply::error(
-                errcode::JOURNAL_NO_PERMISSION,
-                "no permission to pull journal data of this template",
-            );
-        }
-        let cycles: Vec<_> = self
-            .org
-            .stats
-            .iter()
-            .filter(|s| s.template_id == req.template_id)
-            .filter(|s| (req.starttime..=req.endtime).contains(&(s.cycle_begin_time as i64)))
-            .collect();
-        match serde_json::to_value(cycles) {
-            Ok(list) => Reply::ok(json!({ "stat_list": list })),
-            Err(_) => Reply::error(errcode::JOURNAL_INTERNAL_ERROR, "internal error"),
-        }
-    }
-
-    fn cookie_value(&self, fileid: &str) -> String {
-        let h = hash_str(fileid);
-        format!(
-            "{:016x}{:016x}",
-            mix(self.config.seed ^ h),
-            mix(h.wrapping_add(self.config.seed))
-        )
-    }
-
-    fn wedrive_download(&self, body: &[u8]) -> Reply {
-        let req: WedriveDownloadRequest = match parse(body) {
-            Ok(r) => r,
-            Err(reply) => return reply,
-        };
-        let journal = match self.readable_journal(&req.journaluuid) {
-            Ok(j) => j,
-            Err(reply) => return reply,
-        };
-        let owner = self
-            .wedrive_files
-            .get(&req.fileid)
-            .and_then(|&i| self.org.journals.get(i));
-        if owner.map(|j| &j.journal_uuid) != Some(&journal.journal_uuid) {
-            return Reply::error(
-                errcode::JOURNAL_BAD_PARAMETERS,
-                "invalid request parameters: fileid not in this journal",
-            );
-        }
-        Reply::ok(json!({
-            "download_url": format!("{}{}/{}", self.base_url, WEDRIVE_BYTES, req.fileid),
-            "cookie_name": WEDRIVE_COOKIE,
-            "cookie_value": self.cookie_value(&req.fileid),
-        }))
-    }
-
-    /// The bytes of a wedrive file: deterministic text, a few KB (or `wedrive_file_bytes`:
-    /// the text repeated to that size).
-    pub fn wedrive_content(&self, fileid: &str) -> Vec<u8> {
-        let mut rng = Rng::derived(self.config.seed ^ hash_str(fileid), 3);
-        let lines = 40 + rng.below(200);
-        let mut out = format!("simulated wedrive file {fileid}\n");
-        for i in 0..lines {
-            out.push_str(&format!("{i:04} {}\n", rng.token(ALNUM, 48)));
-        }
-        let text = out.into_bytes();
-        match self.config.wedrive_file_bytes {
-            Some(size) => text.iter().copied().cycle().take(size).collect(),
-            None => text,
-        }
-    }
-
-    fn wedrive_bytes(&self, fileid: &str, headers: &HeaderMap) -> Reply {
-        if !self.wedrive_files.contains_key(fileid) {
-            return Reply::Status(StatusCode::NOT_FOUND, "not found");
-        }
-        let expected = format!("{WEDRIVE_COOKIE}={}", self.cookie_value(fileid));
-        let has_cookie = headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .any(|c| c.trim() == expected);
-        if !has_cookie {
-            return Reply::Status(StatusCode::FORBIDDEN, "forbidden");
-        }
-        if self
-            .config
-            .failing_wedrive_files
-            .iter()
-            .any(|f| f == fileid)
-        {
-            return Reply::Status(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
-        }
-        let (name, bytes) = (format!("{fileid}.txt"), self.wedrive_content(fileid));
-        match self.config.wedrive_chunk_delay {
-            Some(delay) => Reply::SlowFile { name, bytes, delay },
-            None => Reply::File { name, bytes },
-        }
-    }
-
-    fn department_list(&self, query: &HashMap<String, String>) -> Reply {
-        let id = match query.get("id").map(|s| s.trim()).filter(|s| !s.is_empty()) {
-            None => None,
-            Some(s) => match s.parse::<u64>() {
-                Ok(id) => Some(id),
-                Err(_) => return Reply::error(errcode::INVALID_DEPARTMENT_ID, "invalid party id"),
-            },
-        };
-        let Some(list) = super::org::departments_under(&self.org, id) else {
-            return Reply::error(errcode::INVALID_DEPARTMENT_ID, "invalid party id");
-        };
-        if id.is_some_and(|id| self.visibility.hides(id)) {
-            return no_privilege();
-        }
-        let department: Vec<Value> = list
-            .iter()
-            .filter(|d| !self.visibility.hides(d.id))
-            .map(|d| json!({ "id": d.id, "name": d.name, "parentid": d.parentid, "order": 100_000_000 - d.id }))
-            .collect();
-        Reply::ok(json!({ "department": department }))
-    }
-
-    fn user_list(&self, query: &HashMap<String, String>) -> Reply {
-        let Some(raw) = query
-            .get("department_id")
-            .map(|s| s.trim())
-            .filter(|s| !s.is_empty())
-        else {
-            return Reply::error(errcode::INVALID_DEPARTMENT_LIST, "invalid department list");
-        };
-        let Ok(id) = raw.parse::<u64>() else {
-            return Reply::error(errcode::INVALID_DEPARTMENT_ID, "invalid party id");
-        };
-        if !self.org.departments.iter().any(|d| d.id == id) {
-            return Reply::error(errcode::INVALID_DEPARTMENT_ID, "invalid party id");
-        }
-        if self.visibility.hides(id) {
-            return no_privilege();
-        }
-        let users: Vec<_> = super::org::members_of(&self.org, id)
-            .into_iter()
-            .map(|u| self.visibility.user(u))
-            .collect();
-        match serde_json::to_value(users) {
-            Ok(list) => Reply::ok(json!({ "userlist": list })),
-            Err(_) => Reply::error(errcode::SYSTEM_BUSY, "system busy"),
-        }
-    }
 }
 
 /// 60011, a department outside the app's visibility scope, as WeCom words it.
@@ -763,10 +534,14 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .route(STAT_LIST, post(stat_list))
         .route(WEDRIVE_DOWNLOAD, post(wedrive_download))
         .route(DEPARTMENT_LIST, get(department_list))
+        .route(DEPARTMENT_SIMPLELIST, get(department_simplelist))
         .route(USER_LIST, get(user_list))
+        .route(USER_SIMPLELIST, get(user_simplelist))
+        .route(USER_GET, get(user_get))
         .route(USER_LIST_ID, post(user_list_id))
         .route("/sim/wedrive/{fileid}", get(wedrive_bytes))
         .route(STATS, get(stats))
+        .layer(axum::middleware::from_fn(conn::resets))
         .with_state(sim)
 }
 
@@ -803,6 +578,20 @@ async fn user_list(State(sim): State<Arc<Sim>>, Query(q): Q) -> Response {
     sim.api(USER_LIST, &q, |s| s.user_list(&q)).await
 }
 
+async fn department_simplelist(State(sim): State<Arc<Sim>>, Query(q): Q) -> Response {
+    sim.api(DEPARTMENT_SIMPLELIST, &q, |s| s.department_simplelist(&q))
+        .await
+}
+
+async fn user_simplelist(State(sim): State<Arc<Sim>>, Query(q): Q) -> Response {
+    sim.api(USER_SIMPLELIST, &q, |s| s.user_simplelist(&q))
+        .await
+}
+
+async fn user_get(State(sim): State<Arc<Sim>>, Query(q): Q) -> Response {
+    sim.api(USER_GET, &q, |s| s.user_get(&q)).await
+}
+
 /// `user/list_id` needs the contacts-sync secret; the journal app's secret is refused.
 async fn user_list_id(State(sim): State<Arc<Sim>>, Query(q): Q) -> Response {
     sim.api(USER_LIST_ID, &q, |_| {
@@ -829,6 +618,7 @@ async fn stats(State(sim): State<Arc<Sim>>) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wecom::types::RecordListRequest;
 
     #[test]
     fn truncation_cuts_json_on_a_char_boundary() {
