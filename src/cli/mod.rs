@@ -102,6 +102,9 @@ pub enum Command {
         /// `text`: the table for people; `json`: the whole plan as one object.
         #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
         format: PlanFormat,
+        /// Plan as at this instant (RFC 3339): what a relative range resolves from.
+        #[arg(long, value_name = "RFC3339")]
+        now: Option<String>,
     },
     /// Preflight a job against its corp: credentials, journal permission, trusted IP,
     /// visibility scope, templates, quotas, output and store; at most a few dozen calls.
@@ -129,6 +132,9 @@ pub enum Command {
         /// Output directory (default: the job's output.dir).
         #[arg(long)]
         output: Option<PathBuf>,
+        /// Rebuild as at this instant (RFC 3339): what a relative range resolves from.
+        #[arg(long, value_name = "RFC3339")]
+        now: Option<String>,
     },
     /// Serve the built-in WeCom simulator until stopped.
     Sim(SimArgs),
@@ -170,6 +176,12 @@ pub struct RunArgs {
     /// Ignore what the store holds and fetch everything again.
     #[arg(long)]
     pub full_refresh: bool,
+    /// The run's "now" (RFC 3339, e.g. 2026-11-02T06:15:00+08:00), default the real clock:
+    /// what a relative range resolves from, what decides which windows are closed and which
+    /// details and stats may still change, and the clock of the --sandbox simulator. For a
+    /// scheduler replaying a logical date.
+    #[arg(long, value_name = "RFC3339")]
+    pub now: Option<String>,
     /// When another run holds a job's output directory, wait for it instead of exiting 75.
     #[arg(long)]
     pub wait: bool,
@@ -287,19 +299,31 @@ pub fn main() -> ExitCode {
             end,
             output,
             format,
-        } => plan::plan(&job, start.zip(end), output, format),
+            now,
+        } => plan::plan(&job, start.zip(end), output, format, now.as_deref()),
         Command::Check {
             job,
             output,
             format,
         } => check::check(&job, output.as_deref(), format),
         Command::Validate { jobs } => validate::validate(&jobs),
-        Command::Rebuild { job, output } => run::rebuild(&job, output),
+        Command::Rebuild { job, output, now } => run::rebuild(&job, output, now.as_deref()),
         Command::Sim(args) => sim::sim(args),
         Command::Schema { format, job_file } => schema::schema(format, job_file),
         Command::Demo { output } => run::demo(output),
     };
     ExitCode::from(code)
+}
+
+/// The instant `--now` gives, else the real clock; a bad one is reported (exit 2).
+fn now_arg(now: Option<&str>) -> Result<chrono::DateTime<chrono::Utc>, u8> {
+    match now {
+        None => Ok(chrono::Utc::now()),
+        Some(text) => crate::job::parse_instant(text).map_err(|e| {
+            report::error(&anyhow::anyhow!("--now: {e}"));
+            exit::USAGE
+        }),
+    }
 }
 
 #[cfg(test)]

@@ -16,7 +16,12 @@ pub fn plan(
     range: Option<(String, String)>,
     output: Option<PathBuf>,
     format: PlanFormat,
+    now: Option<&str>,
 ) -> u8 {
+    let now = match super::now_arg(now) {
+        Ok(now) => now,
+        Err(code) => return code,
+    };
     let load = LoadOptions {
         skip_credentials: true,
         ..LoadOptions::default()
@@ -26,7 +31,7 @@ pub fn plan(
         Err(code) => return code,
     };
     let range = match range {
-        None => job.resolve_range(job.today()),
+        None => job.resolve_range(job.today_at(now)),
         Some((start, end)) => match DateRange::parse(&start, &end) {
             Ok(range) => range,
             Err(e) => {

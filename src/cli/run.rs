@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::anyhow;
+use chrono::{DateTime, Utc};
 
 use super::load::{load_job, Files};
 use super::out::outln;
@@ -20,6 +21,11 @@ const DEMO_JOB: &str = include_str!("../../jobs/monthly-compliance.toml");
 const DEMO_JOB_PATH: &str = "jobs/monthly-compliance.toml";
 
 pub fn run(args: RunArgs) -> u8 {
+    // One "now" for every job of the command.
+    let now = match super::now_arg(args.now.as_deref()) {
+        Ok(now) => now,
+        Err(code) => return code,
+    };
     let Some(stop) = signals() else {
         return exit::FAILED;
     };
@@ -32,7 +38,7 @@ pub fn run(args: RunArgs) -> u8 {
             ..Default::default()
         };
         let code = match load_job(job_path, &load, Files::Check) {
-            Ok(job) => match run_options(&job, &args, &stop, &quota) {
+            Ok(job) => match run_options(&job, &args, now, &stop, &quota) {
                 Ok(opts) => run_and_report(job, &opts).0,
                 Err(code) => code,
             },
@@ -58,7 +64,11 @@ fn signals() -> Option<Stop> {
     }
 }
 
-pub fn rebuild(job_path: &Path, output: Option<PathBuf>) -> u8 {
+pub fn rebuild(job_path: &Path, output: Option<PathBuf>, now: Option<&str>) -> u8 {
+    let now = match super::now_arg(now) {
+        Ok(now) => now,
+        Err(code) => return code,
+    };
     // No API call: the credentials need not be set.
     let load = LoadOptions {
         skip_credentials: true,
@@ -68,16 +78,21 @@ pub fn rebuild(job_path: &Path, output: Option<PathBuf>) -> u8 {
         Ok(job) => job,
         Err(code) => return code,
     };
-    let range = job.resolve_range(job.today());
+    let range = job.resolve_range(job.today_at(now));
     let out_root = output.unwrap_or_else(|| job.output.dir.clone());
     match pipeline::rebuild(&job, range, &out_root) {
         Ok(rebuilt) => {
+            report::gaps(&rebuilt.manifest.gaps);
             outln!(
                 "rebuilt {} from its store; manifest {}",
                 job.name,
                 rebuilt.manifest_path.display()
             );
-            exit::OK
+            if rebuilt.manifest.gaps.is_empty() {
+                exit::OK
+            } else {
+                exit::GAPS
+            }
         }
         Err(e) => {
             let locked = matches!(
@@ -153,14 +168,16 @@ pub fn demo(output: Option<PathBuf>) -> u8 {
     code
 }
 
-/// How `run` runs a job: its range (or `--start`/`--end`), its output dir (or `--output`).
+/// How `run` runs a job: its range as at `now` (or `--start`/`--end`), its output dir (or
+/// `--output`).
 fn run_options(
     job: &Job,
     args: &RunArgs,
+    now: DateTime<Utc>,
     stop: &Stop,
     quota: &QuotaCarry,
 ) -> Result<RunOptions, u8> {
-    let mut opts = RunOptions::of(job);
+    let mut opts = RunOptions::at(job, now);
     opts.stop = stop.clone();
     opts.quota = quota.clone();
     opts.wait = args.wait;

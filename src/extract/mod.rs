@@ -16,7 +16,7 @@
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 use thiserror::Error;
@@ -39,9 +39,21 @@ pub mod windows;
 pub use quota::{quota_key, QuotaCarry};
 pub use stop::{Stop, StopSignal};
 pub use windows::{
-    filter_combinations, month_windows, needs_detail, needs_stat, range_window, stats_windows,
-    window_action, Window, WindowAction,
+    filter_combinations, latest_cycle_end, month_windows, needs_detail, needs_stat, range_window,
+    stats_windows, window_action, Window, WindowAction, DAY_S,
 };
+
+/// Failed fetches of one detail (withdrawn, 301066, a body that does not decode) after which
+/// later runs stop retrying it (a full refresh still does).
+pub const MAX_DETAIL_ATTEMPTS: u32 = 3;
+
+/// An error that is about the one journal asked for, not the run: its journal was withdrawn
+/// (301084), its uuid is refused (301066), or its body does not decode.
+fn is_item_gap(err: &WecomError) -> bool {
+    err.is(errcode::JOURNAL_INVALID_UUID)
+        || err.is(errcode::JOURNAL_BAD_PARAMETERS)
+        || matches!(err, WecomError::Decode { .. })
+}
 
 /// Journals per record-list page (the API's maximum).
 pub const PAGE_LIMIT: u64 = 100;
@@ -124,6 +136,9 @@ pub struct ExtractSummary {
     pub journals_listed: u64,
     pub details_fetched: u64,
     pub details_skipped: u64,
+    /// Details re-read whatever the run's range (younger than `refresh_days` when last read,
+    /// or gaps retried).
+    pub details_refreshed: u64,
     /// Wedrive files downloaded by this run, and their bytes.
     pub wedrive_downloaded: u64,
     pub wedrive_bytes: u64,
@@ -133,7 +148,31 @@ pub struct ExtractSummary {
     pub stats_skipped: u64,
     pub directory_fetched: bool,
     pub gaps: Vec<Gap>,
+    /// The local dates, outside the run's range, of what it re-read because it may still
+    /// change (details younger than `refresh_days`, stat cycles not settled): the partitions
+    /// of their months are rewritten too.
+    pub touched: Option<DateRange>,
     pub durations: StageDurations,
+}
+
+impl ExtractSummary {
+    /// Widens [`ExtractSummary::touched`] to `date` when it lies outside `range`.
+    fn touch(&mut self, date: Option<NaiveDate>, range: DateRange) {
+        let Some(date) = date.filter(|d| *d < range.start || *d >= range.end) else {
+            return;
+        };
+        let day_after = date.succ_opt().unwrap_or(date);
+        self.touched = Some(match self.touched {
+            Some(t) => DateRange {
+                start: t.start.min(date),
+                end: t.end.max(day_after),
+            },
+            None => DateRange {
+                start: date,
+                end: day_after,
+            },
+        });
+    }
 }
 
 #[derive(Debug, Error)]
@@ -191,6 +230,7 @@ pub async fn extract(
         },
         max_in_flight,
         queue_cap: max_in_flight.saturating_mul(QUEUED_PER_SLOT),
+        range,
     };
     if as_of < opts.now.timestamp() {
         tracing::info!(run_id = %opts.run_id, as_of, "resuming an unfinished run of {} {range_label}", job.name);
@@ -289,6 +329,8 @@ struct Ctx<'a> {
     max_in_flight: usize,
     /// Calls of a stage under way at once (see [`QUEUED_PER_SLOT`]).
     queue_cap: usize,
+    /// The run's range.
+    range: DateRange,
 }
 
 /// A window of one filter combination whose listing is stored (after any halving).
@@ -347,6 +389,14 @@ fn describe_filters(filters: &[RecordFilter]) -> String {
 }
 
 impl Ctx<'_> {
+    /// The local date of an instant (none for one no calendar holds).
+    fn local_date(&self, ts: i64) -> Option<NaiveDate> {
+        self.tz
+            .timestamp_opt(ts, 0)
+            .single()
+            .map(|t| t.date_naive())
+    }
+
     fn describe(&self, w: Window) -> String {
         let local = |ts: i64| match self.tz.timestamp_opt(ts, 0).single() {
             Some(t) => t.format("%Y-%m-%d %H:%M").to_string(),
@@ -401,27 +451,5 @@ impl RefusedItems {
                 g
             })
             .collect()
-    }
-}
-
-/// The `info` object of a `get_record_detail` body, as JSON text (order and exact integers
-/// kept: serde_json preserves order and reads u64 ids exactly).
-fn info_json(body: &str) -> Option<String> {
-    let value: serde_json::Value = serde_json::from_str(body).ok()?;
-    value.get("info").map(|info| info.to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn info_json_keeps_big_ids_and_order() {
-        let body = r#"{"errcode":0,"errmsg":"ok","info":{"journal_uuid":"u","z":1,"a":{"commentid":18446744073709551615}}}"#;
-        assert_eq!(
-            info_json(body).unwrap(),
-            r#"{"journal_uuid":"u","z":1,"a":{"commentid":18446744073709551615}}"#
-        );
-        assert_eq!(info_json("not json"), None);
     }
 }

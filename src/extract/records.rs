@@ -157,7 +157,7 @@ impl Ctx<'_> {
             }
             let request = RecordListRequest {
                 starttime: w.start_ts,
-                endtime: w.api_endtime(),
+                endtime: w.record_endtime(),
                 cursor,
                 limit: PAGE_LIMIT,
                 filters: filters.to_vec(),
@@ -167,12 +167,13 @@ impl Ctx<'_> {
                 Ok(fetched) => {
                     let page = fetched.value;
                     let last = page.endflag == 1;
-                    if !last && page.next_cursor == cursor && page.journaluuid_list.is_empty() {
+                    if !last && page.next_cursor <= cursor {
                         return Err(ExtractError::Protocol(format!(
-                            "{}: record window {} ({}): paging does not advance (cursor {cursor}, endflag 0, no journal)",
+                            "{}: record window {} ({}): paging does not advance (cursor {cursor}, next_cursor {}, endflag 0)",
                             Endpoint::RecordList.path(),
                             self.describe(w),
-                            describe_filters(filters)
+                            describe_filters(filters),
+                            page.next_cursor
                         )));
                     }
                     journals += page.journaluuid_list.len() as u64;

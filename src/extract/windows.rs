@@ -2,6 +2,7 @@
 //! job pages, how a window is halved, and whether a stored detail or window is fetched again.
 //! No I/O here, so each rule is tested on its own.
 
+use chrono::{Datelike, Days, Months, TimeZone};
 use chrono_tz::Tz;
 
 use crate::job::{plan, DateRange, Filters};
@@ -19,9 +20,19 @@ pub struct Window {
 }
 
 impl Window {
-    /// The `endtime` to send: the simulator (and, by its docs, WeCom) treats both bounds as
-    /// inclusive, so a half-open window ends one second before its end.
-    pub fn api_endtime(&self) -> i64 {
+    /// The `endtime` to send for a record list: the window's end itself, so consecutive
+    /// windows overlap by one second. WeCom's documentation does not say whether `endtime` is
+    /// inclusive; with the overlap a journal on the boundary second is listed whichever it is
+    /// (twice at worst, and uuids are de-duplicated). `endtime - starttime` is then the
+    /// window's length, at most [`plan::MAX_RECORD_WINDOW_S`].
+    pub fn record_endtime(&self) -> i64 {
+        self.end_ts
+    }
+
+    /// The `endtime` to send for stats: one second before the window's end, since a cycle
+    /// counts in a stats window by its `cycle_begin_time` and the next window's first cycle
+    /// begins on its end.
+    pub fn stats_endtime(&self) -> i64 {
         self.end_ts - 1
     }
 
@@ -136,11 +147,12 @@ pub fn window_action(
     }
 }
 
-/// The detail rule: fetch a detail never fetched, or one fetched while "young" (before
-/// `report_time + refresh_days` days: comments and read receipts still change) and before this
-/// run's as-of time. So a killed-and-restarted run fetches no fresh detail again, and a run
-/// with nothing new fetches only what `refresh_days` requires. `full_refresh` fetches every
-/// detail not already fetched by this run.
+/// The detail rule: fetch a detail never fetched, or one fetched while "young" (less than
+/// `refresh_days` days after it settles from — its `report_time`, or its stat cycle's end when
+/// the stat lists name it: comments and read receipts still change) and before this run's
+/// as-of time. So a killed-and-restarted run fetches no fresh detail again, and a run with
+/// nothing new fetches only what `refresh_days` requires. `full_refresh` fetches every detail
+/// not already fetched by this run.
 pub fn needs_detail(
     stored: Option<DetailState>,
     as_of: i64,
@@ -155,20 +167,68 @@ pub fn needs_detail(
         return true;
     }
     s.fetched_at
-        < s.report_time
+        < s.settles_from
+            .max(s.report_time)
             .saturating_add(i64::from(refresh_days) * DAY_S)
 }
 
-/// The stat rule: a template's window is fetched unless stored after it closed (complete, so it
-/// cannot change) or by this run; `full_refresh` refetches everything older than this run.
-pub fn needs_stat(fetched_at: Option<i64>, window: Window, as_of: i64, full_refresh: bool) -> bool {
+/// How long after a cycle ends WeCom may take to summarise it (the API only says that cycles
+/// not yet summarised are not returned; the simulator takes an hour).
+pub const SUMMARISE_S: i64 = 3600;
+
+/// The latest end of a stat cycle that may begin in `window` (a cycle counts in the window
+/// it begins in): over the three grids WeCom's cycles follow in `tz` — days, Monday weeks,
+/// calendar months — the end of the last cycle of each that begins in the window. Every
+/// template's cycles are on one of them, so no cycle of the window ends later.
+pub fn latest_cycle_end(window: Window, tz: Tz) -> i64 {
+    let date = |ts: i64| {
+        tz.timestamp_opt(ts, 0)
+            .earliest()
+            .map(|t| t.date_naive())
+            .unwrap_or_default()
+    };
+    let (first, end) = (date(window.start_ts), date(window.end_ts));
+    // The last day that begins in the window (its end is exclusive).
+    let Some(last) = end.pred_opt().filter(|d| *d >= first) else {
+        return window.end_ts;
+    };
+    let day_end = last.succ_opt().unwrap_or(last);
+    let monday = last
+        .checked_sub_days(Days::new(u64::from(last.weekday().num_days_from_monday())))
+        .filter(|m| *m >= first);
+    let week_end = monday.and_then(|m| m.checked_add_days(Days::new(7)));
+    let month_start = last.with_day(1).filter(|d| *d >= first);
+    let month_end = month_start.and_then(|d| d.checked_add_months(Months::new(1)));
+    let latest = [Some(day_end), week_end, month_end]
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(day_end);
+    plan::local_midnight(tz, latest)
+}
+
+/// The stat rule: a template's window stays open, and is fetched again, until every cycle it
+/// may hold is summarised and `refresh_days` past its end (`latest_end`, see
+/// [`latest_cycle_end`]): late reports move users from `unreport_list` to `report_list` until
+/// then. A window fetched by this run (at or after `as_of`) is not fetched again, and
+/// `full_refresh` refetches everything older.
+pub fn needs_stat(
+    fetched_at: Option<i64>,
+    latest_end: i64,
+    as_of: i64,
+    refresh_days: u32,
+    full_refresh: bool,
+) -> bool {
     let Some(fetched_at) = fetched_at else {
         return true;
     };
     if fetched_at >= as_of {
         return false;
     }
-    full_refresh || fetched_at < window.end_ts
+    let settled = latest_end
+        .saturating_add(SUMMARISE_S)
+        .saturating_add(i64::from(refresh_days) * DAY_S);
+    full_refresh || fetched_at < settled
 }
 
 #[cfg(test)]
@@ -219,6 +279,19 @@ mod tests {
         );
         // March loses an hour to DST.
         assert_eq!(w[0].end_ts - w[0].start_ts, 31 * DAY_S - 3600);
+        // October gains one, which is more than the API's 31 days: cut on its last day.
+        let october = month_windows(
+            DateRange {
+                start: d("2026-10-01"),
+                end: d("2026-11-01"),
+            },
+            tz,
+        );
+        assert_eq!(october.len(), 2, "{october:?}");
+        assert_eq!(october[0].end_ts - october[0].start_ts, 30 * DAY_S + 3600);
+        assert_eq!(october[1].start_ts, october[0].end_ts);
+        assert_eq!(october[1].end_ts, plan::local_midnight(tz, d("2026-11-01")));
+        assert_eq!(october[1].end_ts - october[1].start_ts, DAY_S);
         let y = stats_windows(
             DateRange {
                 start: d("2025-06-01"),
@@ -260,7 +333,8 @@ mod tests {
         .halves()
         .unwrap();
         assert_eq!((a.end_ts, b.end_ts), (DAY_S, DAY_S + 3600));
-        assert_eq!(w.api_endtime(), 31 * DAY_S - 1);
+        assert_eq!(w.record_endtime(), 31 * DAY_S);
+        assert_eq!(w.stats_endtime(), 31 * DAY_S - 1);
     }
 
     #[test]
@@ -352,6 +426,7 @@ mod tests {
             Some(DetailState {
                 report_time: report,
                 fetched_at,
+                settles_from: report,
             })
         };
         assert!(needs_detail(None, as_of, 7, false));
@@ -365,22 +440,66 @@ mod tests {
         // refresh_days = 0: never refetched.
         assert!(!needs_detail(state(report + 1), as_of, 0, false));
         assert!(needs_detail(state(report + 8 * DAY_S), as_of, 7, true));
+        // A weekly report of a cycle ending 5 days after it: young until 7 days after that.
+        let weekly = |fetched_at| {
+            Some(DetailState {
+                report_time: report,
+                fetched_at,
+                settles_from: report + 5 * DAY_S,
+            })
+        };
+        assert!(needs_detail(weekly(report + 8 * DAY_S), as_of, 7, false));
+        assert!(!needs_detail(weekly(report + 12 * DAY_S), as_of, 7, false));
     }
 
     #[test]
     fn stat_rule() {
-        let w = Window {
-            start_ts: 0,
-            end_ts: 100,
-        };
-        assert!(needs_stat(None, w, 1000, false));
+        let end = 100;
+        let settled = end + SUMMARISE_S + 7 * DAY_S;
+        assert!(needs_stat(None, end, settled * 2, 7, false));
         assert!(
-            !needs_stat(Some(150), w, 1000, false),
-            "fetched after the window closed"
+            !needs_stat(Some(settled), end, settled * 2, 7, false),
+            "fetched once every cycle it may hold is summarised and refresh_days past its end"
         );
-        assert!(needs_stat(Some(50), w, 1000, false), "fetched while open");
-        assert!(!needs_stat(Some(50), w, 40, false), "fetched by this run");
-        assert!(needs_stat(Some(150), w, 1000, true));
-        assert!(!needs_stat(Some(1000), w, 1000, true));
+        assert!(
+            needs_stat(Some(settled - 1), end, settled * 2, 7, false),
+            "a late report may still come"
+        );
+        assert!(
+            !needs_stat(Some(50), end, 40, 7, false),
+            "fetched by this run"
+        );
+        assert!(needs_stat(Some(settled), end, settled * 2, 7, true));
+        assert!(!needs_stat(Some(1000), end, 1000, 7, true));
+    }
+
+    #[test]
+    fn the_latest_cycle_of_a_window_ends_on_the_coarsest_grid_that_begins_in_it() {
+        let tz = chrono_tz::Asia::Shanghai;
+        let w = |a: &str, b: &str| Window {
+            start_ts: plan::local_midnight(tz, d(a)),
+            end_ts: plan::local_midnight(tz, d(b)),
+        };
+        let at = |s: &str| plan::local_midnight(tz, d(s));
+        // A Tuesday: only its day begins in it.
+        assert_eq!(
+            latest_cycle_end(w("2026-10-13", "2026-10-14"), tz),
+            at("2026-10-14")
+        );
+        // A Monday: its week.
+        assert_eq!(
+            latest_cycle_end(w("2026-10-26", "2026-10-27"), tz),
+            at("2026-11-02")
+        );
+        // The 1st: its month.
+        assert_eq!(
+            latest_cycle_end(w("2026-10-01", "2026-10-02"), tz),
+            at("2026-11-01")
+        );
+        // October whole: its last week straddles the month's end.
+        assert_eq!(
+            latest_cycle_end(w("2026-10-01", "2026-11-01"), tz),
+            at("2026-11-02")
+        );
     }
 }

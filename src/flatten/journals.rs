@@ -45,8 +45,14 @@ pub fn flatten_journals(
 
     for d in details {
         let uuid = d.journal_uuid.as_str();
-        let (ms, date) =
-            time_and_date(d.report_time, tz, || format!("journal {uuid} report_time"))?;
+        // A journal that cannot be placed in time is left out whole, and named.
+        let (ms, date) = match placed(d, tz) {
+            Ok(placed) => placed,
+            Err(e) => {
+                warnings.skip(e.to_string());
+                continue;
+            }
+        };
         let at = RowOf { uuid, date };
         controls.render(d, at, dir, tz, warnings, &mut attachments);
         let read = receivers.push(d, at);
@@ -61,6 +67,19 @@ pub fn flatten_journals(
         journal_receivers: receivers.finish()?,
         journal_comments: comments.finish()?,
     })
+}
+
+/// The journal's report time in milliseconds and its local report date, once every time it
+/// carries (its report time, its comments') is one a table can hold; else what is not.
+fn placed(d: &JournalDetail, tz: Tz) -> Result<(i64, i32), FlattenError> {
+    let uuid = d.journal_uuid.as_str();
+    let placed = time_and_date(d.report_time, tz, || format!("journal {uuid} report_time"))?;
+    for c in &d.comments {
+        time_and_date(c.comment_time, tz, || {
+            format!("journal {uuid} comment {} comment_time", c.commentid)
+        })?;
+    }
+    Ok(placed)
 }
 
 /// The journal a child row belongs to: the `journal_uuid` and `report_date` every child table
@@ -356,24 +375,16 @@ impl<'a> ReceiverColumns<'a> {
         }
     }
 
-    /// Receivers in the order sent; a reader who is not listed as a receiver is still a row.
+    /// Receivers in the order sent, each userid once (a list may repeat one); a reader who is
+    /// not listed as a receiver is still a row, once.
     fn push(&mut self, d: &'a JournalDetail, at: RowOf<'a>) -> ReadCounts {
         let read = UserSet::new(&d.readed_receivers);
-        let listed = UserSet::new(&d.receivers);
-        let unlisted_readers = d
-            .readed_receivers
-            .iter()
-            .filter(|u| !listed.contains(&u.userid));
         let before = self.uuid.len();
         let mut reads = 0u32;
-        let mut seen_unlisted: Vec<&str> = Vec::new();
-        for u in d.receivers.iter().chain(unlisted_readers) {
-            if !listed.contains(&u.userid) {
-                // Unlisted readers are few: a linear look-up beats hashing them.
-                if seen_unlisted.contains(&u.userid.as_str()) {
-                    continue;
-                }
-                seen_unlisted.push(&u.userid);
+        let mut seen = SeenUsers::default();
+        for u in d.receivers.iter().chain(&d.readed_receivers) {
+            if !seen.insert(&u.userid) {
+                continue;
             }
             let has_read = read.contains(&u.userid);
             reads += u32::from(has_read);
@@ -425,6 +436,31 @@ impl<'a> UserSet<'a> {
             UserSet::Few(users) => users.iter().any(|u| u.userid == userid),
             UserSet::Many(set) => set.contains(userid),
         }
+    }
+}
+
+/// The userids of one journal met so far: a scan for the usual handful, a hash set once there
+/// are many.
+#[derive(Default)]
+struct SeenUsers<'a> {
+    few: Vec<&'a str>,
+    many: HashSet<&'a str>,
+}
+
+impl<'a> SeenUsers<'a> {
+    /// Whether `userid` is new (and now seen).
+    fn insert(&mut self, userid: &'a str) -> bool {
+        if self.many.is_empty() {
+            if self.few.contains(&userid) {
+                return false;
+            }
+            self.few.push(userid);
+            if self.few.len() > UserSet::FEW {
+                self.many.extend(self.few.drain(..));
+            }
+            return true;
+        }
+        self.many.insert(userid)
     }
 }
 

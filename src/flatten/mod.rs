@@ -18,6 +18,7 @@ mod journals;
 pub mod local_paths;
 pub mod schema;
 mod stats;
+mod templates;
 pub mod wide;
 
 use std::collections::BTreeMap;
@@ -33,6 +34,7 @@ pub use journals::flatten_journals;
 pub use local_paths::{LocalFile, LocalPaths};
 pub use schema::{table, ColumnSpec, ColumnType, TableSpec, TABLES};
 pub use stats::flatten_stats;
+pub use templates::{attribute_templates, TemplateKnowledge};
 pub use wide::pivot_wide;
 
 /// What went wrong while flattening, with what and where.
@@ -67,17 +69,26 @@ impl FlattenError {
     }
 }
 
-/// Values flatten kept but could not fully decode, counted by control name. Never a reason to
-/// drop a row: those rows carry `value_json` (and a null `value_text` for unknown types).
+/// Values flatten kept but could not fully decode, counted by control name: never a reason to
+/// drop a row, those rows carry `value_json` (and a null `value_text` for unknown types). And
+/// the items it had to leave out, each named: a journal with a time no table can hold (a
+/// `report_time` past the year 262,000), which one bad item must not make a failed run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Warnings {
     /// Controls of a type this crate does not know (`control` name → rows).
     pub unknown_control_types: BTreeMap<String, u64>,
     /// Controls of a known type whose value (or part of it) did not decode.
     pub undecodable_values: BTreeMap<String, u64>,
+    /// Journals left out, each with why (`journal …: timestamp … is out of range`).
+    pub skipped: Vec<String>,
 }
 
 impl Warnings {
+    /// Records a journal left out, and why.
+    pub fn skip(&mut self, why: String) {
+        self.skipped.push(why);
+    }
+
     pub fn unknown_control(&mut self, control: &str) {
         *self
             .unknown_control_types
@@ -92,6 +103,7 @@ impl Warnings {
             .or_default() += 1;
     }
 
+    /// No value kept undecoded (the items left out are [`Warnings::skipped`], apart).
     pub fn is_empty(&self) -> bool {
         self.unknown_control_types.is_empty() && self.undecodable_values.is_empty()
     }
@@ -104,6 +116,7 @@ impl Warnings {
         for (k, v) in &other.undecodable_values {
             *self.undecodable_values.entry(k.clone()).or_default() += v;
         }
+        self.skipped.extend(other.skipped.iter().cloned());
     }
 }
 
@@ -156,9 +169,15 @@ impl JournalTables {
     }
 }
 
-/// The two statistics tables.
+/// The two statistics tables, and the cycles left out of them.
 #[derive(Debug, Clone)]
 pub struct StatTables {
     pub stat_cycles: DataFrame,
     pub stat_items: DataFrame,
+    /// Cycles left out, each with why: one with a time no table can hold (the real
+    /// `stat_end_time` of 18446744073709551615) would otherwise fail every cycle.
+    pub skipped: Vec<String>,
 }
+
+#[cfg(test)]
+mod tests;

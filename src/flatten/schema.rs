@@ -367,7 +367,7 @@ pub const STAT_CYCLES: TableSpec = TableSpec {
             "late",
             T::UInt32,
             false,
-            "users who reported late (flag 1 on their first item)",
+            "users who reported late (flag 1 on every item: one on time counts on time)",
         ),
         col("unreported", T::UInt32, false, "users who did not report"),
         col(
@@ -412,7 +412,7 @@ pub const STAT_ITEMS: TableSpec = TableSpec {
             "journal_uuid",
             T::String,
             true,
-            "the user's first journal of the cycle; null when unreported",
+            "the user's first on-time journal of the cycle, else their first; null when unreported",
         ),
         col(
             "report_time",
@@ -424,7 +424,7 @@ pub const STAT_ITEMS: TableSpec = TableSpec {
             "is_late",
             T::Boolean,
             true,
-            "whether that journal was late; null when unreported",
+            "whether the user was late: every journal of the cycle late; null when unreported",
         ),
         col(
             "cycle_date",

@@ -13,14 +13,16 @@ use super::columns::{
 };
 use super::directory::Directory;
 use super::{schema, FlattenError, StatTables};
-use crate::wecom::types::{report_type_name, StatCycle, StatUserItems};
+use crate::wecom::types::{report_type_name, StatCycle, StatItem, StatUserItems};
 
 /// Flattens stat cycles into `stat_cycles` (one row per template × cycle) and `stat_items`
 /// (one row per user × cycle × status).
 ///
-/// A user listed twice under the same status of a cycle is one row (the first listing); a
-/// reporting user's first item gives `journal_uuid`, `report_time` and `is_late` (flag 1), and
-/// `late` counts the reporting users whose first item is late.
+/// A user listed twice under the same status of a cycle is one row (the first listing). A
+/// reporting user is on time if any of their items is (flag 0: a second filing after the
+/// deadline does not make an on-time report late), late only when every item is; the row's
+/// `journal_uuid` and `report_time` are those of the first on-time item, else of the first
+/// item. `late` counts the reporting users who are late.
 pub fn flatten_stats(
     cycles: &[StatCycle],
     dir: &Directory,
@@ -28,15 +30,39 @@ pub fn flatten_stats(
 ) -> Result<StatTables, FlattenError> {
     let mut cycle_rows = CycleColumns::with_capacity(cycles.len());
     let mut items = ItemColumns::default();
+    let mut skipped = Vec::new();
     for c in cycles {
-        let times = CycleTimes::of(c, tz)?;
+        // A cycle with a time no table can hold is left out whole, and named.
+        let times = match CycleTimes::of(c, tz).and_then(|t| check_item_times(c, tz).map(|_| t)) {
+            Ok(times) => times,
+            Err(e) => {
+                skipped.push(e.to_string());
+                continue;
+            }
+        };
         let counts = items.push_cycle(c, &times, dir, tz)?;
         cycle_rows.push(c, &times, counts);
     }
     Ok(StatTables {
         stat_cycles: cycle_rows.finish()?,
         stat_items: items.finish()?,
+        skipped,
     })
+}
+
+/// Whether every `reporttime` of the cycle's report list is a time a table can hold.
+fn check_item_times(c: &StatCycle, tz: Tz) -> Result<(), FlattenError> {
+    for u in &c.report_list {
+        for i in &u.itemlist {
+            time_and_date(i.reporttime, tz, || {
+                format!(
+                    "stat cycle of template {} beginning {}: user {} reporttime",
+                    c.template_id, c.cycle_begin_time, u.user.userid
+                )
+            })?;
+        }
+    }
+    Ok(())
 }
 
 /// A cycle's times in milliseconds, and its local date (days since 1970-01-01).
@@ -50,7 +76,12 @@ struct CycleTimes {
 
 impl CycleTimes {
     fn of(c: &StatCycle, tz: Tz) -> Result<CycleTimes, FlattenError> {
-        let what = |field: &str| format!("stat cycle of template {} {field}", c.template_id);
+        let what = |field: &str| {
+            format!(
+                "stat cycle of template {} beginning {} {field}",
+                c.template_id, c.cycle_begin_time
+            )
+        };
         let secs = |v: u64, field: &str| {
             i64::try_from(v).map_err(|_| FlattenError::Timestamp {
                 what: what(field),
@@ -87,6 +118,12 @@ struct CycleCounts {
     reported: u32,
     unreported: u32,
     late: u32,
+}
+
+/// The item that stands for a reporting user's cycle: the first on time (flag 0), else the
+/// first; none for an empty item list.
+fn representative_item(items: &[StatItem]) -> Option<&StatItem> {
+    items.iter().find(|i| i.flag == 0).or(items.first())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -213,7 +250,7 @@ impl ItemColumns {
                     counts.unreported += 1;
                 }
                 let first = if status_idx == 0 {
-                    u.itemlist.first()
+                    representative_item(&u.itemlist)
                 } else {
                     None
                 };
@@ -229,7 +266,7 @@ impl ItemColumns {
                     ),
                     _ => None,
                 };
-                let is_late = first.map(|i| i.flag == 1);
+                let is_late = first.map(|i| i.flag != 0);
                 counts.late += u32::from(is_late == Some(true));
                 let (dept_id, dept_name) = dir.department_of(&u.user.userid);
                 self.template_id.push(c.template_id.clone());

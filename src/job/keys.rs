@@ -383,8 +383,10 @@ pub(crate) const EXTRACT_REFRESH_DAYS: Key = Key {
     ty: Type::Integer { min: 0 },
     default: DefaultValue::Integer(7),
     allowed: &[],
-    doc: "Re-fetch the details of journals younger than this many days: comments and read \
-          receipts still change.",
+    doc: "How long data keeps moving: every run re-fetches, whatever its range, the details of \
+          journals younger than this many days (from their report time, or their stat cycle's \
+          end) and the stat cycles that ended less than this many days ago. Must cover how late \
+          reports, comments and reads come (README: what \"final\" means).",
 };
 
 // ---- [output] -------------------------------------------------------------------------------

@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use chrono::{Datelike, Days, Months, NaiveDate};
+use chrono::{DateTime, Datelike, Days, Months, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::wecom::{Limits, Secret};
@@ -209,9 +209,13 @@ impl Default for ExtractSettings {
 impl Job {
     /// The local calendar date now in the job's timezone (what `last = …` is relative to).
     pub fn today(&self) -> NaiveDate {
-        chrono::Utc::now()
-            .with_timezone(&self.source.timezone)
-            .date_naive()
+        self.today_at(Utc::now())
+    }
+
+    /// The local calendar date at `now` in the job's timezone: what `last = …` is relative to
+    /// when a run is given its "now" (`run --now`, a scheduler replaying a logical date).
+    pub fn today_at(&self, now: DateTime<Utc>) -> NaiveDate {
+        now.with_timezone(&self.source.timezone).date_naive()
     }
 
     /// The dates this job covers when run on `today` (a local date in the job's timezone):
@@ -368,6 +372,16 @@ impl std::fmt::Display for DateRange {
     }
 }
 
+/// An instant written in RFC 3339 (`2026-11-02T06:15:00+08:00`, `2026-11-01T22:15:00Z`): a
+/// run's "now" (`run --now`, `plan --now`, `rebuild --now`).
+pub fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text.trim())
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| {
+            format!("`{text}` is not an RFC 3339 time such as 2026-11-02T06:15:00+08:00 ({e})")
+        })
+}
+
 /// A local date written `YYYY-MM-DD`.
 pub fn parse_local_date(text: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
@@ -519,4 +533,37 @@ pub struct OutputSettings {
     /// In the CSV written for people (the reports; the tables when `csv_bom`), start a text
     /// cell that a spreadsheet would run as a formula with `'` (`output.csv_escape_formulas`).
     pub csv_escape_formulas: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_given_now_is_read_as_rfc3339_and_its_local_date_resolves_the_range() {
+        let now = parse_instant("2026-11-02T06:15:00+08:00").unwrap();
+        assert_eq!(now, parse_instant(" 2026-11-01T22:15:00Z ").unwrap());
+        let err = parse_instant("2026-11-02 06:15").unwrap_err();
+        assert!(
+            err.starts_with("`2026-11-02 06:15` is not an RFC 3339 time"),
+            "{err}"
+        );
+        let job = parse(
+            "name = \"j\"\n[range]\nlast = \"day\"\n",
+            Path::new("j.toml"),
+            &|_| None,
+            &LoadOptions {
+                skip_credentials: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        // 22:15 UTC on the 1st is 06:15 on the 2nd in Shanghai: yesterday is the 1st.
+        let today = job.today_at(now);
+        assert_eq!(today, NaiveDate::from_ymd_opt(2026, 11, 2).unwrap());
+        assert_eq!(
+            job.resolve_range(today),
+            DateRange::parse("2026-11-01", "2026-11-02").unwrap()
+        );
+    }
 }

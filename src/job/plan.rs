@@ -89,8 +89,14 @@ pub fn local_midnight(tz: Tz, date: NaiveDate) -> i64 {
     date.and_time(NaiveTime::MIN).and_utc().timestamp()
 }
 
-/// The record-list windows of `range`: calendar months in `tz`, clipped to the range (so each
-/// is at most one month, which is what `get_record_list` accepts).
+/// The longest record-list window `get_record_list` accepts, `endtime - starttime`: "one
+/// month", which the SDKs read as 31 days. A month with a DST change back (October in
+/// Europe/Berlin) is an hour longer than that.
+pub const MAX_RECORD_WINDOW_S: i64 = 31 * 86_400;
+
+/// The record-list windows of `range`: calendar months in `tz`, clipped to the range, and a
+/// month longer than [`MAX_RECORD_WINDOW_S`] cut on its last day (so each is at most what
+/// `get_record_list` accepts, its `endtime` one second into the next window included).
 pub fn record_windows(range: DateRange, tz: Tz) -> Vec<Window> {
     let mut windows = Vec::new();
     let mut start = range.start;
@@ -99,7 +105,13 @@ pub fn record_windows(range: DateRange, tz: Tz) -> Vec<Window> {
         let next_month = month_start
             .checked_add_months(Months::new(1))
             .unwrap_or(range.end);
-        let end = next_month.min(range.end);
+        let mut end = next_month.min(range.end);
+        while local_midnight(tz, end) - local_midnight(tz, start) > MAX_RECORD_WINDOW_S {
+            match end.pred_opt().filter(|d| *d > start) {
+                Some(day_before) => end = day_before,
+                None => break,
+            }
+        }
         windows.push(Window::new(start, end, tz));
         start = end;
     }

@@ -41,6 +41,7 @@ pub(crate) fn record_outputs(manifest: &mut Manifest, outputs: &OutputsSummary) 
     }
     manifest.add_files(outputs.files.iter().cloned());
     manifest.warnings.extend(outputs.warnings.iter().cloned());
+    manifest.gaps.extend(outputs.gaps.iter().cloned());
     let d = &outputs.durations;
     for (stage, elapsed) in [
         ("flatten", d.flatten),

@@ -30,6 +30,7 @@ mod outputs;
 mod plan;
 mod preflight;
 mod signals;
+mod templates;
 mod workbook;
 
 pub use diagnostic::{Diagnostic, PipelineError};
@@ -59,6 +60,10 @@ pub struct RunOptions {
     pub full_refresh: bool,
     /// Progress bars (for a terminal) rather than log lines.
     pub progress: bool,
+    /// The run's "now": what relative ranges resolve from, what decides whether a window is
+    /// closed and a detail or a stat cycle may still change, and the clock of a sandbox's
+    /// simulator. The real clock unless a scheduler replays a logical date (`run --now`).
+    pub now: DateTime<Utc>,
     /// When another run holds the output directory, wait for it rather than refuse.
     pub wait: bool,
     /// Thrown by SIGTERM / SIGINT ([`stop_on_signals`]) or by the caller: the run stops taking
@@ -76,13 +81,19 @@ impl RunOptions {
     /// The job's own range (resolved today) and output directory, no sandbox, no bars, no
     /// waiting for the lock.
     pub fn of(job: &Job) -> RunOptions {
+        RunOptions::at(job, Utc::now())
+    }
+
+    /// [`RunOptions::of`] as at `now`: the range resolved from `now`'s local date.
+    pub fn at(job: &Job, now: DateTime<Utc>) -> RunOptions {
         RunOptions {
-            range: job.resolve_range(job.today()),
+            range: job.resolve_range(job.today_at(now)),
             output_dir: job.output.dir.clone(),
             sandbox: false,
             sandbox_gentle: crate::sim::Gentle::default(),
             full_refresh: false,
             progress: false,
+            now,
             wait: false,
             stop: Stop::new(),
             quota: QuotaCarry::default(),
@@ -141,7 +152,7 @@ pub fn run_job(mut job: Job, opts: &RunOptions) -> Result<RunSummary, PipelineEr
     let extract_opts = ExtractOptions {
         full_refresh: opts.full_refresh,
         progress: opts.progress,
-        now: started,
+        now: opts.now,
         run_id: run_id.clone(),
         stop: opts.stop.clone(),
         quota: opts.quota.clone(),
@@ -160,10 +171,11 @@ pub fn run_job(mut job: Job, opts: &RunOptions) -> Result<RunSummary, PipelineEr
                 &mut store,
             ))
         });
-    let outputs = stored.and_then(|out| {
+    let outputs = stored.and_then(|(out, touched)| {
         let store = store.as_ref().expect("a store once extracted");
+        let owned = touched.unwrap_or(opts.range);
         let built =
-            outputs::build_outputs_until(&job, opts.range, &run_id, store, &out, &opts.stop);
+            outputs::build_outputs_until(&job, opts.range, owned, &run_id, store, &out, &opts.stop);
         record_outputs(
             &mut manifest,
             match &built {
@@ -275,7 +287,8 @@ fn remove_leftovers(output_dir: &Path, manifest: &mut Manifest) {
 }
 
 /// Opens the store and extracts into it, recording the calls, the time and the gaps in the
-/// manifest. With a sandbox, the simulator serves until the extraction is over. The store is
+/// manifest; gives the dates outside the range that it re-read (their partitions are
+/// rewritten). With a sandbox, the simulator serves until the extraction is over. The store is
 /// handed back through `store` as soon as it is open, so that a failed run is recorded too.
 async fn extract_stage(
     job: &mut Job,
@@ -283,7 +296,7 @@ async fn extract_stage(
     extract_opts: &ExtractOptions,
     manifest: &mut Manifest,
     store: &mut Option<Store>,
-) -> Result<OutputDir> {
+) -> Result<(OutputDir, Option<DateRange>)> {
     let _sim = if opts.sandbox {
         Some(start_sandbox(job, opts.range, opts.sandbox_gentle).await?)
     } else {
@@ -297,8 +310,8 @@ async fn extract_stage(
     let client = client_for(job, opts.tune_client)?;
     let extracted = extract(job, opts.range, &client, store, extract_opts).await;
     record_extract(manifest, &extracted);
-    extracted.result?;
-    Ok(out)
+    let summary = extracted.result?;
+    Ok((out, summary.touched))
 }
 
 /// Writes the manifest into `<output_dir>/runs/`, scrubbed of the job's secret.

@@ -14,6 +14,7 @@ use chrono::Datelike;
 use chrono_tz::Tz;
 use polars::prelude::*;
 
+use super::templates::Templates;
 use super::workbook::{self, WideSheets};
 use super::PipelineError;
 use crate::extract::Stop;
@@ -39,6 +40,9 @@ pub struct OutputsSummary {
     pub files: Vec<WrittenFile>,
     /// What was kept but not fully decoded, and what the workbook shortened.
     pub warnings: Vec<String>,
+    /// What the tables had to leave out (a journal or a stat cycle with a time no table can
+    /// hold): the run finishes with gaps.
+    pub gaps: Vec<sink::Gap>,
     pub durations: OutputDurations,
 }
 
@@ -102,24 +106,33 @@ pub fn build_outputs(
     store: &Store,
     out: &OutputDir,
 ) -> std::result::Result<OutputsSummary, OutputsFailed> {
-    build_outputs_until(job, range, run_id, store, out, &Stop::new())
+    build_outputs_until(job, range, range, run_id, store, out, &Stop::new())
 }
 
 /// [`build_outputs`], stopping between batches and steps once `stop` is thrown (with
 /// [`PipelineError::Interrupted`]): files not finished are not renamed into place, so every
-/// output is either the last run's or this one's, whole.
+/// output is either the last run's or this one's, whole. It also rewrites the partitions of
+/// `owned` (widened to hold `range`): the months of what a run re-read outside its range
+/// because it may still change (details younger than `refresh_days`, stat cycles not
+/// settled). Reports still cover `range` alone.
 pub(crate) fn build_outputs_until(
     job: &Job,
     range: DateRange,
+    owned: DateRange,
     run_id: &str,
     store: &Store,
     out: &OutputDir,
     stop: &Stop,
 ) -> std::result::Result<OutputsSummary, OutputsFailed> {
     let mut written = OutputsSummary::default();
+    let owned = DateRange {
+        start: owned.start.min(range.start),
+        end: owned.end.max(range.end),
+    };
     let run = RunInfo {
         job,
         range,
+        owned,
         run_id,
         stop,
     };
@@ -136,6 +149,8 @@ pub(crate) fn build_outputs_until(
 pub(crate) struct RunInfo<'a> {
     pub(crate) job: &'a Job,
     pub(crate) range: DateRange,
+    /// The dates whose month partitions are written (a hull of `range`).
+    pub(crate) owned: DateRange,
     pub(crate) run_id: &'a str,
     pub(crate) stop: &'a Stop,
 }
@@ -158,15 +173,17 @@ fn write_outputs(
 ) -> Result<()> {
     let (job, range) = (run.job, run.range);
     let tz = job.source.timezone;
-    let months = Months::of(range, tz);
+    let months = Months::of(run.owned, tz);
     let directory = load_directory(job, store)?;
     let mut kept = KeptJournals::new(job.output.formats.contains(&Format::Xlsx));
 
     let t = Instant::now();
     let mut tables = TableWriters::create(out, &months.labels, job)?;
     let mut warnings = Warnings::default();
-    stream_details(store, &months, |batch, files| {
+    let mut templates = Templates::load(store)?;
+    stream_details(store, &months, |mut batch, files| {
         run.check_stop()?;
+        templates.attribute(store, &mut batch)?;
         let frames = flatten::flatten_journals(&batch, &directory, tz, &files, &mut warnings)?;
         for (name, frame) in frames.iter() {
             tables.write(name, frame, written)?;
@@ -177,9 +194,16 @@ fn write_outputs(
         tracing::warn!("{warnings}");
         written.warnings.push(warnings.to_string());
     }
+    written
+        .gaps
+        .extend(left_out("journal(s)", &warnings.skipped));
+    written.warnings.extend(templates.warning());
     // Statistics and the directory: per cycle and per person, small beside the journals.
     let cycles = store.stat_cycles_in_range(months.start_ts, months.end_ts)?;
     let stats = flatten::flatten_stats(&cycles, &directory, tz)?;
+    written
+        .gaps
+        .extend(left_out("stat cycle(s)", &stats.skipped));
     let (departments, users) = flatten::directory_tables(&directory)?;
     for (name, frame) in [
         ("stat_cycles", &stats.stat_cycles),
@@ -214,6 +238,39 @@ fn write_outputs(
         written.durations.workbook = Some(t.elapsed());
     }
     Ok(())
+}
+
+/// Items named in a gap of items left out.
+const LEFT_OUT_NAMED: usize = 5;
+
+/// One gap for the items of a kind that flatten left out (`why` each), naming the first few.
+fn left_out(noun: &str, why: &[String]) -> Option<sink::Gap> {
+    if why.is_empty() {
+        return None;
+    }
+    let more = if why.len() > LEFT_OUT_NAMED {
+        "; …"
+    } else {
+        ""
+    };
+    let named: Vec<&str> = why
+        .iter()
+        .take(LEFT_OUT_NAMED)
+        .map(String::as_str)
+        .collect();
+    for w in why {
+        tracing::warn!("left out of the tables: {w}");
+    }
+    Some(sink::Gap {
+        what: format!("{} {noun} left out of the tables", why.len()),
+        endpoint: None,
+        errcode: None,
+        detail: format!(
+            "{}{more} (kept in the store as WeCom sent it)",
+            named.join("; ")
+        ),
+        hint: None,
+    })
 }
 
 /// Streams the stored details of `months` batch by batch, each with where its downloaded

@@ -18,6 +18,9 @@ pub(super) const DECODE_PAGE: i64 = 500;
 pub struct DetailState {
     pub report_time: i64,
     pub fetched_at: i64,
+    /// From when its comments and reads settle: its report time, or the end of its stat
+    /// cycle when the stat lists name it (a weekly report is read all week).
+    pub settles_from: i64,
 }
 
 impl Store {
@@ -25,12 +28,17 @@ impl Store {
     pub fn detail_state(&self, journal_uuid: &str) -> Result<Option<DetailState>> {
         let conn = self.conn();
         let mut stmt = conn
-            .prepare_cached("SELECT report_time, fetched_at FROM details WHERE journal_uuid = ?1")
+            .prepare_cached(
+                "SELECT d.report_time, d.fetched_at, max(d.report_time, coalesce(jt.cycle_end, 0))
+                 FROM details d LEFT JOIN journal_templates jt USING (journal_uuid)
+                 WHERE d.journal_uuid = ?1",
+            )
             .ctx("reading a detail's fetch time")?;
         stmt.query_row([journal_uuid], |r| {
             Ok(DetailState {
                 report_time: r.get(0)?,
                 fetched_at: r.get(1)?,
+                settles_from: r.get(2)?,
             })
         })
         .optional()
@@ -66,6 +74,13 @@ impl Store {
                     sql_count(wedrive_file_count(d))
                 ])
                 .ctx(format!("storing detail {}", d.journal_uuid))?;
+                super::templates::learn_from_detail(&tx, d)?;
+                // Given at last: no longer a gap.
+                tx.execute(
+                    "DELETE FROM detail_gaps WHERE journal_uuid = ?1",
+                    [&d.journal_uuid],
+                )
+                .ctx(format!("clearing the gap of detail {}", d.journal_uuid))?;
             }
         }
         tx.commit().ctx(what)
@@ -249,7 +264,7 @@ pub(super) fn count_wedrive_files(conn: &Connection, version: i64) -> Result<u64
 /// Calls `f` with every stored detail, decoded, by uuid, [`DECODE_PAGE`] at a time: each page
 /// is read whole (keyset paging) before `f` sees it, so `f` may write to `details` and memory
 /// stays bounded.
-fn for_each_stored_detail(
+pub(super) fn for_each_stored_detail(
     conn: &Connection,
     mut f: impl FnMut(&JournalDetail) -> Result<()>,
 ) -> Result<()> {

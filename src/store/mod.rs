@@ -11,18 +11,22 @@
 //!
 //! One file per thing stored, each adding its methods to [`Store`]: `windows.rs` (record
 //! windows and their pages), `details.rs`, `stats.rs`, `directory.rs`, `wedrive.rs` (download
-//! records), `runs.rs` (the runs and their statuses), `quota.rs` (the calls of the last hour,
-//! for the rate limiter of the next process) and `history.rs` (counts, and the facts of
-//! earlier listings that the plan scales); the schema and its migrations are in `schema.rs`,
-//! the connection here. Every transaction that writes is `BEGIN IMMEDIATE` ([`write_tx`]).
+//! records), `templates.rs` (what is known of each journal's template), `gaps.rs` (details
+//! WeCom would not give), `runs.rs` (the runs and their statuses), `quota.rs` (the calls of
+//! the last hour, for the rate limiter of the next process) and `history.rs` (counts, and the
+//! facts of earlier listings that the plan scales); the schema and its migrations are in
+//! `schema.rs`, the connection here. Every transaction that writes is `BEGIN IMMEDIATE`
+//! ([`write_tx`]).
 
 mod details;
 mod directory;
+mod gaps;
 mod history;
 mod quota;
 mod runs;
 mod schema;
 mod stats;
+mod templates;
 mod wedrive;
 mod windows;
 
@@ -36,11 +40,13 @@ use schema::{migrate, schema_version};
 
 pub use details::DetailState;
 pub use directory::DirectorySnapshot;
+pub use gaps::DetailGap;
 pub use history::{ListingHistory, StoreCounts};
 pub use quota::{QuotaBucket, StoredQuotaBucket};
 pub use runs::{RunEnd, RunRecord, RunStatus};
 pub use schema::SCHEMA_VERSION;
 pub use stats::StoredStat;
+pub use templates::TemplateFacts;
 pub use wedrive::WedriveDownloadRecord;
 pub use windows::{filter_key, PageRecord, WindowRecord, WindowState};
 

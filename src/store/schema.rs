@@ -6,20 +6,24 @@
 //! detail is stored instead of walking its JSON in SQL); 4 adds `runs.error`,
 //! `wedrive_downloads.checksum`, the `quota_usage` buckets, and renames the status of runs
 //! that a later run took over from `interrupted` to `superseded` (`interrupted` now means
-//! stopped by a signal, and resumable). Every table is `CREATE TABLE IF NOT EXISTS`, so
-//! migrating an older file is running the whole schema again, adding the columns its tables
-//! lack (and filling them) and raising the version, in one transaction.
+//! stopped by a signal, and resumable); 5 adds `detail_gaps` (a detail WeCom would not give,
+//! with its errcode and attempts), `journal_templates` (each journal's template and cycle end
+//! as the stat lists' `report_list` names it) and `templates` (the (id, name) pairs seen),
+//! filled from the stored stats and details when migrating. Every table is `CREATE TABLE IF
+//! NOT EXISTS`, so migrating an older file is running the whole schema again, adding the
+//! columns its tables lack (and filling them) and raising the version, in one transaction.
 
 use std::path::Path;
 
 use rusqlite::Connection;
 
 use super::details::fill_wedrive_files;
+use super::templates::fill_templates;
 use super::{Result, StoreError};
 
 /// The schema this code reads and writes (`PRAGMA user_version`). A file with a newer version
 /// is refused rather than misread; an older one is migrated in [`Store::open`](super::Store::open).
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// The first schema with `details.wedrive_files`.
 pub(super) const WEDRIVE_FILES_SINCE: i64 = 3;
@@ -27,6 +31,10 @@ pub(super) const WEDRIVE_FILES_SINCE: i64 = 3;
 /// The first schema whose `interrupted` runs were stopped by a signal (before, `interrupted`
 /// named what is now `superseded`), with `quota_usage` and the checksums of downloads.
 pub(super) const SUPERSEDED_SINCE: i64 = 4;
+
+/// The first schema with `journal_templates` and `templates` (filled from the stored stats and
+/// details by the migration) and `detail_gaps`.
+pub(super) const JOURNAL_TEMPLATES_SINCE: i64 = 5;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS record_windows (
@@ -89,6 +97,26 @@ CREATE TABLE IF NOT EXISTS wedrive_downloads (
     -- BLAKE3 of the bytes, hex (version 4; null for files downloaded before).
     checksum     TEXT,
     PRIMARY KEY (journal_uuid, fileid)
+);
+CREATE TABLE IF NOT EXISTS detail_gaps (
+    journal_uuid TEXT    PRIMARY KEY,
+    errcode      INTEGER,
+    message      TEXT    NOT NULL,
+    attempts     INTEGER NOT NULL,
+    first_at     INTEGER NOT NULL,
+    last_at      INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS journal_templates (
+    journal_uuid TEXT    PRIMARY KEY,
+    template_id  TEXT    NOT NULL,
+    -- The end of the journal's cycle: its comments and reads settle from there, not from its
+    -- report time (a Monday's weekly report is read all week).
+    cycle_end    INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS templates (
+    template_id   TEXT NOT NULL,
+    template_name TEXT NOT NULL,
+    PRIMARY KEY (template_id, template_name)
 );
 CREATE TABLE IF NOT EXISTS runs (
     run_id      TEXT    PRIMARY KEY,
@@ -171,6 +199,9 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
             [],
         )
         .map_err(open_err)?;
+    }
+    if (1..JOURNAL_TEMPLATES_SINCE).contains(&version) {
+        fill_templates(&tx)?;
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)
         .map_err(open_err)?;

@@ -37,7 +37,21 @@ impl Store {
         ))
     }
 
+    /// Every stored stat window `(start_ts, end_ts)`, of any template, in time order.
+    pub fn stat_windows(&self) -> Result<Vec<(i64, i64)>> {
+        let what = "listing the stored stat windows";
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare("SELECT DISTINCT start_ts, end_ts FROM stats ORDER BY start_ts, end_ts")
+            .ctx(what)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .ctx(what)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().ctx(what)
+    }
+
     /// Stores (or replaces) the stat response of a template's window; `raw` is the whole body.
+    /// What it says of templates (each journal's in `report_list`) is recorded beside it.
     pub fn put_stat(
         &self,
         template_id: &str,
@@ -46,13 +60,20 @@ impl Store {
         raw: &str,
         fetched_at: i64,
     ) -> Result<()> {
-        let conn = self.conn();
-        conn.execute(
+        let what = format!("storing stat window {template_id} [{start_ts}, {end_ts})");
+        let mut conn = self.conn();
+        let tx = super::write_tx(&mut conn).ctx(what.clone())?;
+        tx.execute(
             "INSERT OR REPLACE INTO stats (template_id, start_ts, end_ts, raw, fetched_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![template_id, start_ts, end_ts, raw, fetched_at],
         )
-        .ctx(format!("storing stat window {template_id} [{start_ts}, {end_ts})"))?;
-        Ok(())
+        .ctx(what.clone())?;
+        // What it says of templates; a body that does not decode teaches nothing (reading it
+        // back reports it).
+        if let Ok(response) = serde_json::from_str::<StatListResponse>(raw) {
+            super::templates::learn_from_stats(&tx, &response)?;
+        }
+        tx.commit().ctx(what)
     }
 
     /// Calls `f` with each stored stat response whose window overlaps `[start_ts, end_ts)`,

@@ -90,7 +90,8 @@ fn opens_in_wal_with_a_schema_version_and_reopens() {
         store.detail_state("u1").unwrap(),
         Some(DetailState {
             report_time: 100,
-            fetched_at: 5
+            fetched_at: 5,
+            settles_from: 100
         })
     );
 }
@@ -696,6 +697,99 @@ fn a_migration_that_fails_leaves_the_store_as_it_was() {
     // One transaction: neither the column nor the version moved.
     assert_eq!(version_and_detail_columns(&path), before);
     assert_eq!(before.0, 2);
+}
+
+#[test]
+fn a_detail_not_given_is_a_gap_retried_a_bounded_number_of_times_and_withdrawn_drops_it() {
+    const DAY: i64 = 86_400;
+    let (_dir, store) = open();
+    let detail = |uuid: &str, report_time: i64| JournalDetail {
+        journal_uuid: uuid.into(),
+        template_name: "日报".into(),
+        report_time,
+        ..JournalDetail::default()
+    };
+    // Fetched young (day 1 for a journal of day 0), and fetched settled.
+    store.put_detail(&detail("young", 0), "{}", DAY).unwrap();
+    store
+        .put_detail(&detail("settled", 0), "{}", 8 * DAY)
+        .unwrap();
+    store
+        .put_detail(&detail("withdrawn", DAY), "{}", 2 * DAY)
+        .unwrap();
+    assert_eq!(
+        store.details_to_refresh(10 * DAY, 7 * DAY, 3).unwrap(),
+        ["young", "withdrawn"]
+    );
+    // Withdrawn: the gap is recorded, the stored detail dropped.
+    store
+        .put_detail_gap("withdrawn", Some(301084), "gone", 10 * DAY, true)
+        .unwrap();
+    store
+        .put_detail_gap("bad", None, "does not decode", 10 * DAY, false)
+        .unwrap();
+    assert!(store.detail_state("withdrawn").unwrap().is_none());
+    let gap = store.detail_gap("withdrawn").unwrap().unwrap();
+    assert_eq!((gap.errcode, gap.attempts), (Some(301084), 1));
+    // Tried by the run of as_of 10 days: not again by it; by the next, until 3 attempts.
+    assert_eq!(
+        store.details_to_refresh(10 * DAY, 7 * DAY, 3).unwrap(),
+        ["young"]
+    );
+    assert_eq!(
+        store.details_to_refresh(11 * DAY, 7 * DAY, 3).unwrap(),
+        // Gaps by when they were first met, then uuid.
+        ["young", "bad", "withdrawn"]
+    );
+    for at in [11, 12] {
+        store
+            .put_detail_gap("withdrawn", Some(301084), "gone", at * DAY, true)
+            .unwrap();
+    }
+    assert_eq!(store.detail_gap("withdrawn").unwrap().unwrap().attempts, 3);
+    assert_eq!(
+        store.details_to_refresh(13 * DAY, 7 * DAY, 3).unwrap(),
+        ["young", "bad"]
+    );
+    // Given at last: no longer a gap.
+    store
+        .put_detail(&detail("bad", 5 * DAY), "{}", 13 * DAY)
+        .unwrap();
+    assert!(store.detail_gap("bad").unwrap().is_none());
+    assert_eq!(store.detail_gaps().unwrap().len(), 1);
+}
+
+#[test]
+fn templates_are_learnt_from_details_and_stat_lists() {
+    let (_dir, store) = open();
+    let mut d = JournalDetail {
+        journal_uuid: "j1".into(),
+        template_name: "日报".into(),
+        template_id: Some("T-day".into()),
+        ..JournalDetail::default()
+    };
+    store.put_detail(&d, "{}", 10).unwrap();
+    d.journal_uuid = "j2".into();
+    d.template_id = None;
+    store.put_detail(&d, "{}", 10).unwrap();
+    let body = r#"{"errcode":0,"stat_list":[{"template_id":"T-week","template_name":"周报","cycle_begin_time":100,"cycle_end_time":199,"report_type":3,
+        "report_list":[{"user":{"userid":"a"},"itemlist":[{"journaluuid":"j3","reporttime":150,"flag":0},{"journaluuid":"","reporttime":0,"flag":0}]}]}]}"#;
+    store.put_stat("T-week", 0, 1000, body, 20).unwrap();
+    store
+        .put_stat("T-none", 0, 1000, r#"{"errcode":0,"stat_list":[]}"#, 20)
+        .unwrap();
+    assert_eq!(
+        store.known_template_ids().unwrap(),
+        ["T-day", "T-none", "T-week"]
+    );
+    let facts = store.template_facts().unwrap();
+    assert_eq!(
+        facts.ids_by_name.keys().collect::<Vec<_>>(),
+        ["周报", "日报"]
+    );
+    let of = store.journal_templates_of(&["j2", "j3"]).unwrap();
+    assert_eq!(of.len(), 1);
+    assert_eq!(of["j3"], "T-week");
 }
 
 fn end(status: RunStatus, at: i64, error: Option<&str>) -> RunEnd<'_> {

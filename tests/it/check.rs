@@ -79,7 +79,7 @@ const LOCAL_OK: &str = "✓ quotas: record list 600/min, other APIs 10000/min an
                         ✓ output: [DIR]/out does not exist yet; [DIR] is writable, so the run \
                         can create it\n\
                         ✓ store: [DIR]/out/store.sqlite: none yet; the first run creates it \
-                        (schema version 4)\n";
+                        (schema version 5)\n";
 
 const DIRECTORY_OK: &str = "✓ directory: 11 departments and 60 users visible to the app, each \
                             user with a main department\n";
@@ -554,7 +554,7 @@ fn hidden_departments_are_counted_by_check_and_attributed_by_the_run_as_the_read
     assert_eq!(
         store_line,
         format!(
-            "✓ store: {}: schema version 4, this program's",
+            "✓ store: {}: schema version 5, this program's",
             out_dir.join("store.sqlite").display()
         )
     );

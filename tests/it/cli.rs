@@ -150,7 +150,8 @@ fn gaps_are_said_a_line_each_with_their_hint_and_the_summary_says_so() {
         users: 10,
         start: NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(),
         days: 14,
-        // until p2-converge: a withdrawn journal (301084 on its detail) fails the run.
+        // No withdrawals: this test compares every gap line whole, and 301084 gaps (covered in
+        // tests/it/converge.rs) would add lines of their own.
         gentle: Gentle {
             withdrawals: true,
             ..Gentle::default()
@@ -258,7 +259,8 @@ fn a_sandbox_run_says_one_summary_line_and_rebuild_one_more() {
                 "--output",
             ])
             .arg(&out_dir)
-            // until p2-converge: a withdrawn journal (301084 on its detail) fails the run.
+            // No withdrawals: the subject is a clean run, which says one line (a withdrawn
+            // journal is a gap line and exit 3: tests/it/converge.rs).
             .env(wecom_journal::sim::GENTLE_ENV, "withdrawals"),
     );
     let (stdout, stderr) = streams(&out);

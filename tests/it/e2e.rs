@@ -38,10 +38,12 @@ fn october_org() -> Org {
     })
 }
 
-/// until p2-converge: the real behaviours the sandbox spares these runs (as `Gentle::parse`
-/// reads them): a withdrawn journal (301084 on its detail) fails the run; flatten puts a user
-/// without main_department in `unknown`, not in the first listed department.
-const GENTLE: &str = "withdrawals,main-departments";
+/// The sandbox serves the world as WeCom is (no gentle behaviour): withdrawn journals (a gap
+/// each, exit 3), users without a main department (counted in the first listed).
+const GENTLE: &str = "";
+
+/// For the one test that counts refused journals against every journal of the world.
+const NO_WITHDRAWALS: &str = "withdrawals";
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 struct Counts {
@@ -172,7 +174,10 @@ fn run_sandbox_month_matches_the_simulator_then_reruns_and_rebuilds_identically(
         GENTLE,
     );
     let stderr = String::from_utf8_lossy(&first.stderr);
-    assert_eq!(first.status.code(), Some(0), "run failed:\n{stderr}");
+    // Withdrawn journals are gaps: the run finishes, exit 3, every output written.
+    assert_eq!(first.status.code(), Some(3), "run failed:\n{stderr}");
+    // The sandbox's clock is the real one: October is settled.
+    let now = chrono::Utc::now().timestamp();
 
     let org = october_org();
     let (start, end) = (
@@ -185,11 +190,18 @@ fn run_sandbox_month_matches_the_simulator_then_reruns_and_rebuilds_identically(
             .unwrap()
             .timestamp(),
     );
+    // The journals that exist (withdrawn ones do not), and those listed (withdrawn included).
     let journals_in_range = org
-        .journals
-        .iter()
-        .filter(|j| (start..end).contains(&j.report_time))
+        .at(now)
+        .journals()
+        .filter(|j| (start..end).contains(&j.report_time()))
         .count();
+    let withdrawn_in_range = org
+        .at(now)
+        .withdrawn()
+        .filter(|j| (start..end).contains(&j.report_time()))
+        .count();
+    assert!(withdrawn_in_range > 0, "the world withdraws some journals");
     assert!(
         journals_in_range > 500,
         "the demo organisation is big enough to mean something"
@@ -260,10 +272,10 @@ fn run_sandbox_month_matches_the_simulator_then_reruns_and_rebuilds_identically(
     );
     let comments = scan_dataset(&out, "journal_comments");
     let org_comments: usize = org
-        .journals
-        .iter()
-        .filter(|j| (start..end).contains(&j.report_time))
-        .map(|j| j.comments.len())
+        .at(now)
+        .journals()
+        .filter(|j| (start..end).contains(&j.report_time()))
+        .map(|j| j.comments().count())
         .sum();
     assert_eq!(comments.height(), org_comments);
 
@@ -349,7 +361,7 @@ fn run_sandbox_month_matches_the_simulator_then_reruns_and_rebuilds_identically(
     );
     assert_eq!(
         second.status.code(),
-        Some(0),
+        Some(3),
         "re-run failed:\n{}",
         String::from_utf8_lossy(&second.stderr)
     );
@@ -365,13 +377,13 @@ fn run_sandbox_month_matches_the_simulator_then_reruns_and_rebuilds_identically(
         |m: &serde_json::Value| m["calls"]["get_record_detail"].as_u64().unwrap_or(0);
     assert_eq!(
         detail_calls(&manifests[0]) as usize,
-        journals_in_range,
-        "the first run fetched every detail once"
+        journals_in_range + withdrawn_in_range,
+        "the first run asked for every listed detail once"
     );
     assert_eq!(
-        detail_calls(&manifests[1]),
-        0,
-        "the re-run fetched no detail again (all older than refresh_days)"
+        detail_calls(&manifests[1]) as usize,
+        withdrawn_in_range,
+        "the re-run fetched no detail again (all older than refresh_days) but retried the gaps"
     );
 
     // rebuild, with no network at all, gives the same tables.
@@ -398,9 +410,10 @@ fn demo_says_where_the_files_are() {
     let out = dir.path().join("demo");
     let demo = run_bin_gentle(&["demo", "--output", out.to_str().unwrap()], GENTLE);
     let stdout = String::from_utf8_lossy(&demo.stdout);
+    // The demo's world withdraws a few journals: named gaps, exit 3, every file written.
     assert_eq!(
         demo.status.code(),
-        Some(0),
+        Some(3),
         "demo failed:\n{}",
         String::from_utf8_lossy(&demo.stderr)
     );
@@ -462,7 +475,8 @@ fn a_real_run_names_its_gaps_exits_3_and_never_writes_the_secret() {
         users: 30,
         start: NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(),
         days: 31,
-        gentle: Gentle::parse(GENTLE).unwrap(),
+        // No withdrawals: this test counts the 301065 gap's journals against the whole world.
+        gentle: Gentle::parse(NO_WITHDRAWALS).unwrap(),
         ..SimConfig::default()
     };
     let org = Org::generate(&config);
@@ -483,7 +497,7 @@ fn a_real_run_names_its_gaps_exits_3_and_never_writes_the_secret() {
         "--deny-template",
         &weekly.id,
         "--gentle",
-        GENTLE,
+        NO_WITHDRAWALS,
     ])
     .unwrap();
 

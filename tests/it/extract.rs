@@ -34,7 +34,8 @@ fn sim_config(users: usize) -> SimConfig {
         days: 31,
         record_list_per_minute: FAST.record_list_per_minute,
         per_api_per_minute: FAST.per_api_per_minute,
-        // until p2-converge: a withdrawn journal (301084 on its detail) fails the extraction.
+        // No withdrawals: these tests count calls and stored details against every journal
+        // of the world (withdrawn journals, gaps: the kill test here and tests/it/converge.rs).
         gentle: Gentle {
             withdrawals: true,
             ..Gentle::default()
@@ -629,17 +630,8 @@ fn content(store: &Store) -> Result<Content, Box<dyn std::error::Error>> {
 
 #[test]
 fn a_run_killed_at_any_point_resumes_to_the_same_store_with_fewer_calls() -> TestResult {
-    // until p2-converge: a withdrawn journal (301084 on its detail) fails the run.
-    let sim = kill::SimProcess::start(&[
-        "--users",
-        "40",
-        "--start",
-        "2026-10-01",
-        "--days",
-        "31",
-        "--gentle",
-        "withdrawals",
-    ])?;
+    // The time-true world as it is: withdrawn journals are gaps (exit 3) in both runs.
+    let sim = kill::SimProcess::start(&["--users", "40", "--start", "2026-10-01", "--days", "31"])?;
     let base = tempfile::tempdir()?;
 
     // The reference: one uninterrupted run.
@@ -656,6 +648,9 @@ fn a_run_killed_at_any_point_resumes_to_the_same_store_with_fewer_calls() -> Tes
         "enough details to kill in the middle ({total})"
     );
     let want = content(&reference)?;
+    // The withdrawn journals: asked for once each (301084), never stored.
+    let withdrawn = reference.detail_gaps()?.len() as u64;
+    assert!(withdrawn > 0, "the time-true world withdraws some journals");
     drop(reference);
 
     // Killed after a varying number of stored details (never the same point twice), then run
@@ -697,9 +692,16 @@ fn a_run_killed_at_any_point_resumes_to_the_same_store_with_fewer_calls() -> Tes
             resumed_calls < fresh_calls,
             "kill point {n}: the resumed run made {resumed_calls} calls, a fresh run {fresh_calls}"
         );
-        // No detail is fetched twice, except those in flight when a kill struck.
+        // No detail is fetched twice, except those in flight when a kill struck (and the
+        // withdrawn ones, asked for once each).
+        let gaps = store.detail_gaps()?;
+        assert_eq!(
+            gaps.len() as u64,
+            withdrawn,
+            "kill point {n}: withdrawn journals"
+        );
         assert!(
-            detail_calls <= total + kills * 4,
+            detail_calls <= total + withdrawn + kills * 4,
             "kill point {n}: {detail_calls} detail calls for {total} details over {kills} kills"
         );
     }

@@ -4,6 +4,7 @@ mod check;
 mod cli;
 mod client;
 mod common;
+mod converge;
 mod e2e;
 mod extract;
 mod flatten;

@@ -39,23 +39,32 @@ fn a_sandbox_run_through_the_library_writes_what_the_simulator_holds() {
     let range = DateRange::parse("2026-10-01", "2026-10-11").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    // until p2-converge: a withdrawn journal (301084 on its detail) fails the run.
-    let gentle = Gentle {
-        withdrawals: true,
-        ..Gentle::default()
-    };
+    // The world as WeCom is: some journals are withdrawn after they were listed.
+    let gentle = Gentle::default();
+    let now = chrono::Utc::now();
     let opts = RunOptions {
         range,
         output_dir: out.clone(),
         sandbox: true,
         sandbox_gentle: gentle,
+        now,
         ..RunOptions::of(&job)
     };
     let summary = pipeline::run_job(job.clone(), &opts).expect("the run starts");
     assert!(summary.error.is_none(), "{:?}", summary.error);
     assert!(summary.manifest_error.is_none() && summary.store_warning.is_none());
-    assert_eq!(summary.status(), RunStatus::Succeeded);
-    assert!(summary.manifest.gaps.is_empty());
+    // The withdrawn journals are the run's only gaps, and it writes every output all the same.
+    assert_eq!(summary.status(), RunStatus::FinishedWithGaps);
+    assert!(!summary.manifest.gaps.is_empty());
+    assert!(
+        summary
+            .manifest
+            .gaps
+            .iter()
+            .all(|g| g.errcode == Some(wecom_journal::wecom::errcode::JOURNAL_INVALID_UUID)),
+        "{:?}",
+        summary.manifest.gaps
+    );
 
     // The manifest on disk is the summary's.
     let path = summary.manifest_path.clone().expect("a manifest");
@@ -107,10 +116,11 @@ fn a_sandbox_run_through_the_library_writes_what_the_simulator_holds() {
             .unwrap()
             .timestamp()
     };
+    // Those that exist as of the run: withdrawn ones are gone.
     let in_range = org
-        .journals
-        .iter()
-        .filter(|j| (local(range.start)..local(range.end)).contains(&j.report_time))
+        .at(now.timestamp())
+        .journals()
+        .filter(|j| (local(range.start)..local(range.end)).contains(&j.report_time()))
         .count();
     assert!(
         in_range > 100,

@@ -54,7 +54,7 @@ fn sandbox_org(start: &str, days: u32) -> Org {
         start: NaiveDate::parse_from_str(start, "%Y-%m-%d").expect("a test date"),
         days,
         timezone: chrono_tz::Asia::Shanghai,
-        // until p2-converge: as `ok` runs it.
+        // As `ok` runs it.
         gentle: Gentle {
             withdrawals: true,
             ..Gentle::default()
@@ -69,7 +69,8 @@ fn str_of(bytes: &[u8]) -> String {
 
 /// Runs the binary, asserting it exits 0; its stdout.
 fn ok(args: &[&str]) -> String {
-    // until p2-converge: a withdrawn journal (301084 on its detail) fails the run.
+    // No withdrawals: the plan's figures are compared with runs that end 0 (a withdrawn
+    // journal is a gap and exit 3: tests/it/converge.rs).
     let out = run_bin_gentle(args, "withdrawals");
     assert!(
         out.status.success(),

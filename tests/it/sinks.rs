@@ -976,12 +976,6 @@ fn a_simulated_org_goes_through_flatten_sinks_and_reports() {
     let config = SimConfig {
         users: 24,
         days: 40,
-        // until p2-converge: flatten puts a user without main_department in `unknown`, not
-        // in the first listed department.
-        gentle: wecom_journal::sim::Gentle {
-            main_departments: true,
-            ..Default::default()
-        },
         ..SimConfig::default()
     };
     let org = Org::generate(&config);

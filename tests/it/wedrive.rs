@@ -56,7 +56,7 @@ fn sim_config(denied: Vec<String>) -> SimConfig {
         record_list_per_minute: FAST.record_list_per_minute,
         per_api_per_minute: FAST.per_api_per_minute,
         denied_template_ids: denied,
-        // until p2-converge: a withdrawn journal (301084 on its detail) fails the extraction.
+        // No withdrawals: these tests count downloads against every journal of the world.
         gentle: Gentle {
             withdrawals: true,
             ..Gentle::default()
@@ -436,7 +436,7 @@ fn run_sandbox_fills_local_path_and_writes_no_cookie_token_or_secret() -> TestRe
     ];
     let run_logged = || {
         let mut cmd = crate::common::bin();
-        // until p2-converge: a withdrawn journal (301084 on its detail) fails the run.
+        // No withdrawals: the first run must end 0 for the log it compares.
         cmd.args(args)
             .env("WECOM_JOURNAL_LOG", "debug")
             .env(wecom_journal::sim::GENTLE_ENV, "withdrawals");
