@@ -92,6 +92,8 @@ impl Bench {
             },
             output: OutputSettings {
                 dir: dir.to_path_buf(),
+                storage: Default::default(),
+                store_path: None,
                 formats: vec![],
                 reports: vec![],
                 csv_bom: false,

@@ -14,7 +14,6 @@ use crate::job::{self, DateRange, Job, LoadOptions};
 use crate::pipeline::{self, PipelineError, RunOptions, RunSummary};
 use crate::sim::Gentle;
 use crate::sink::RunStatus;
-use crate::store::store_path;
 
 /// The demo's job, compiled in so `demo` works from any directory.
 const DEMO_JOB: &str = include_str!("../../jobs/monthly-compliance.toml");
@@ -136,6 +135,7 @@ pub fn demo(output: Option<PathBuf>) -> u8 {
     if let Some(dir) = output {
         opts.output_dir = dir;
     }
+    let store = pipeline::store_file(&job, &opts.output_dir);
     let (code, summary) = run_and_report(job, &opts);
     let Some(summary) = summary else {
         return code;
@@ -146,11 +146,9 @@ pub fn demo(output: Option<PathBuf>) -> u8 {
             "The demo ran the monthly compliance job against the built-in simulator. Its files:"
         );
         let out = &summary.output_dir;
-        for f in summary
-            .files()
-            .iter()
-            .filter(|f| f.format == "xlsx" || f.path.starts_with("reports/"))
-        {
+        for f in summary.files().iter().filter(|f| {
+            f.format == "xlsx" || f.path.starts_with("reports/") || f.path.contains("/reports/")
+        }) {
             outln!("  {}  ({} rows)", out.join(&f.path).display(), f.rows);
         }
         outln!(
@@ -162,7 +160,7 @@ pub fn demo(output: Option<PathBuf>) -> u8 {
         }
         outln!(
             "  {}  (the raw responses: `wecom-journal rebuild` works offline from it)",
-            store_path(out).display()
+            store.display()
         );
     }
     code

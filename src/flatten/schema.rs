@@ -508,6 +508,12 @@ pub fn to_markdown() -> String {
          IDs stay exact (`UInt64`, never through a float). Table and column names are a stable \
          contract.\n",
     );
+    out.push_str(
+        "\nDelta tables (`delta/<table>/`) have the same columns in Delta's types, which have no \
+         unsigned integers: `UInt64` is `decimal(20,0)` (exact), `UInt32` is `long`, \
+         `Datetime(ms, UTC)` is `timestamp` (µs, UTC), `List(…)` is `array<…>`; partitioned \
+         tables add the partition column `report_month` (string `YYYY-MM`).\n",
+    );
     for t in TABLES {
         out.push_str(&format!("\n## `{}`\n\nOne row per {}.", t.name, t.grain));
         if let Some(p) = t.partition_by {

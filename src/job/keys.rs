@@ -164,6 +164,14 @@ pub(crate) const OUTPUT: Key = Key {
     allowed: &[],
     doc: "Where and what to write.",
 };
+pub(crate) const STORE: Key = Key {
+    table: "",
+    name: "store",
+    ty: Type::Table,
+    default: Absent("every key at its default"),
+    allowed: &[],
+    doc: "The job's SQLite store: its raw responses and resume state, always on local disk.",
+};
 pub(crate) const PLAN: Key = Key {
     table: "",
     name: "plan",
@@ -397,9 +405,10 @@ pub(crate) const OUTPUT_DIR: Key = Key {
     ty: Type::String,
     default: Derived("`output/<name>`"),
     allowed: &[],
-    doc: "The output directory; the job's store lives in it too. A relative path is relative \
-          to the job file's folder (as in a compose file); left out, `output/<name>` is under \
-          the working directory.",
+    doc: "Where the outputs go: a local directory, or object storage as `s3://bucket/prefix` \
+          (S3 or an S3-compatible store; see `[output.storage]`). A relative directory is \
+          relative to the job file's folder (as in a compose file); left out, `output/<name>` \
+          is under the working directory.",
 };
 pub(crate) const OUTPUT_FORMATS: Key = Key {
     table: "output",
@@ -407,7 +416,8 @@ pub(crate) const OUTPUT_FORMATS: Key = Key {
     ty: Type::Names,
     default: List(&["parquet", "csv", "xlsx"]),
     allowed: &Format::NAMES,
-    doc: "The formats the tables are written in (at least one).",
+    doc: "The formats the tables are written in (at least one); `delta` writes Delta Lake \
+          tables under `delta/`, and reports are written in the others.",
 };
 pub(crate) const OUTPUT_REPORTS: Key = Key {
     table: "output",
@@ -436,6 +446,68 @@ pub(crate) const OUTPUT_CSV_ESCAPE_FORMULAS: Key = Key {
           `'`, so that a spreadsheet shows it as text instead of running it as a formula (CSV \
           injection); `false` keeps the exact text, for CSV read only by programs. Parquet, \
           Arrow and XLSX always keep the exact text.",
+};
+
+pub(crate) const OUTPUT_STORAGE: Key = Key {
+    table: "output",
+    name: "storage",
+    ty: Type::Table,
+    default: Absent("the `AWS_*` environment alone"),
+    allowed: &[],
+    doc: "How to reach an `s3://` output: each key overrides its `AWS_*` variable. Credentials \
+          (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, web identity, \
+          instance roles) come from the environment only.",
+};
+
+// ---- [output.storage] -----------------------------------------------------------------------
+
+pub(crate) const STORAGE_ENDPOINT: Key = Key {
+    table: "output.storage",
+    name: "endpoint",
+    ty: Type::String,
+    default: Derived("`AWS_ENDPOINT_URL`, else AWS's endpoint for the region"),
+    allowed: &[],
+    doc: "An S3-compatible endpoint URL (`https://minio.internal:9000`), without credentials.",
+};
+pub(crate) const STORAGE_REGION: Key = Key {
+    table: "output.storage",
+    name: "region",
+    ty: Type::String,
+    default: Derived("`AWS_REGION` or `AWS_DEFAULT_REGION`, else `us-east-1`"),
+    allowed: &[],
+    doc: "The bucket's region.",
+};
+pub(crate) const STORAGE_PATH_STYLE: Key = Key {
+    table: "output.storage",
+    name: "path_style",
+    ty: Type::Bool,
+    default: Derived("path style, unless `AWS_VIRTUAL_HOSTED_STYLE_REQUEST=true`"),
+    allowed: &[],
+    doc: "Path-style requests (`endpoint/bucket/key`, as MinIO and Ceph want); `false` for \
+          virtual-hosted style (`bucket.endpoint/key`).",
+};
+pub(crate) const STORAGE_ALLOW_HTTP: Key = Key {
+    table: "output.storage",
+    name: "allow_http",
+    ty: Type::Bool,
+    default: Derived("`AWS_ALLOW_HTTP`, else `false`"),
+    allowed: &[],
+    doc: "Allow a plain-HTTP endpoint (a loopback test server).",
+};
+
+// ---- [store] --------------------------------------------------------------------------------
+
+pub(crate) const STORE_PATH: Key = Key {
+    table: "store",
+    name: "path",
+    ty: Type::String,
+    default: Derived(
+        "`<output.dir>/store.sqlite` for a local output directory, \
+         `.wecom-journal/<name>/store.sqlite` (under the current directory) for object storage",
+    ),
+    allowed: &[],
+    doc: "The SQLite store's file, on a local file system (SQLite needs working locks; keep it \
+          on a persistent volume in a container so runs resume and stay incremental).",
 };
 
 // ---- [plan] ---------------------------------------------------------------------------------
@@ -474,6 +546,7 @@ pub(crate) const KEYS: &[Key] = &[
     FILTERS,
     EXTRACT,
     OUTPUT,
+    STORE,
     PLAN,
     SOURCE_CORP_ID,
     SOURCE_SECRET,
@@ -502,6 +575,12 @@ pub(crate) const KEYS: &[Key] = &[
     OUTPUT_REPORTS,
     OUTPUT_CSV_BOM,
     OUTPUT_CSV_ESCAPE_FORMULAS,
+    OUTPUT_STORAGE,
+    STORAGE_ENDPOINT,
+    STORAGE_REGION,
+    STORAGE_PATH_STYLE,
+    STORAGE_ALLOW_HTTP,
+    STORE_PATH,
     PLAN_JOURNALS_PER_DAY,
     PLAN_TEMPLATES,
     PLAN_DEPARTMENTS,
@@ -514,7 +593,9 @@ const _: () = {
     while i < KEYS.len() {
         let default = KEYS[i].default;
         let fits = match KEYS[i].ty {
-            Type::Bool => matches!(default, DefaultValue::Bool(_)),
+            // A derived boolean is read as optional (`[output.storage]`: unset leaves the
+            // environment's value).
+            Type::Bool => matches!(default, DefaultValue::Bool(_) | DefaultValue::Derived(_)),
             Type::Integer { min } => match default {
                 DefaultValue::Integer(n) => n >= min,
                 _ => false,

@@ -452,6 +452,8 @@ pub enum Format {
     Csv,
     Xlsx,
     Arrow,
+    /// Delta Lake tables (`delta/<table>/`); tables only, no reports.
+    Delta,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -496,10 +498,16 @@ impl ReportKind {
 }
 
 impl Format {
-    pub const ALL: [Format; 4] = [Format::Parquet, Format::Csv, Format::Xlsx, Format::Arrow];
+    pub const ALL: [Format; 5] = [
+        Format::Parquet,
+        Format::Csv,
+        Format::Xlsx,
+        Format::Arrow,
+        Format::Delta,
+    ];
     /// The names of [`Format::ALL`], as `output.formats` writes them.
-    pub const NAMES: [&'static str; 4] = {
-        let mut names = [""; 4];
+    pub const NAMES: [&'static str; 5] = {
+        let mut names = [""; 5];
         let mut i = 0;
         while i < names.len() {
             names[i] = Format::ALL[i].name();
@@ -519,13 +527,21 @@ impl Format {
             Format::Csv => "csv",
             Format::Xlsx => "xlsx",
             Format::Arrow => "arrow",
+            Format::Delta => "delta",
         }
     }
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutputSettings {
+    /// A local directory, or object storage as written (`s3://bucket/prefix`): see
+    /// [`OutputSettings::is_object_storage`].
     pub dir: PathBuf,
+    /// `[output.storage]`: how to reach object storage (credentials are never here).
+    pub storage: StorageSettings,
+    /// `store.path`: where the SQLite store is, when the file says; else derived from the
+    /// output location (see `pipeline::store_file`).
+    pub store_path: Option<PathBuf>,
     pub formats: Vec<Format>,
     pub reports: Vec<ReportKind>,
     /// Write a UTF-8 BOM at the head of CSV files so Excel reads Chinese text right.
@@ -533,6 +549,36 @@ pub struct OutputSettings {
     /// In the CSV written for people (the reports; the tables when `csv_bom`), start a text
     /// cell that a spreadsheet would run as a formula with `'` (`output.csv_escape_formulas`).
     pub csv_escape_formulas: bool,
+}
+
+impl OutputSettings {
+    /// Whether `dir` names object storage (`s3://…`) rather than a local directory.
+    pub fn is_object_storage(&self) -> bool {
+        is_object_storage(&self.dir)
+    }
+}
+
+/// Whether an output location (`output.dir`, `--output`) names object storage (`s3://…`).
+pub fn is_object_storage(location: &Path) -> bool {
+    location.to_string_lossy().starts_with("s3://")
+}
+
+/// Non-secret object-storage settings, as a job file's `[output.storage]` gives them. Each key
+/// set overrides the matching `AWS_*` variable; unset keys leave the environment's value.
+/// Credentials come from the environment only: there is no field for one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageSettings {
+    /// An S3-compatible endpoint (`https://minio.internal:9000`); `AWS_ENDPOINT_URL` otherwise,
+    /// and AWS's own endpoints when neither is set.
+    pub endpoint: Option<String>,
+    /// `AWS_REGION` (or `AWS_DEFAULT_REGION`) otherwise; `us-east-1` when neither is set.
+    pub region: Option<String>,
+    /// Path-style requests (`endpoint/bucket/key`), which MinIO, Ceph and most S3-compatible
+    /// stores want; `false` asks for virtual-hosted style (`bucket.endpoint/key`).
+    pub path_style: Option<bool>,
+    /// Allows a plain-HTTP endpoint (`AWS_ALLOW_HTTP`); for loopback test servers.
+    pub allow_http: Option<bool>,
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ use super::keys::*;
 use super::{
     DateRange, DirectorySource, ExtractSettings, Filters, Format, Job, LoadOptions, LoadedJob,
     OutputSettings, Period, PlanSettings, RangeSpec, Relative, ReportKind, Source,
+    StorageSettings,
 };
 use crate::wecom::{Limits, Secret};
 use read::{Cx, Env, Result, Table};
@@ -177,7 +178,8 @@ impl<'a> Cx<'a> {
         };
         let filters = self.filters(&optional(&FILTERS)?)?;
         let extract = self.extract(&optional(&EXTRACT)?)?;
-        let output = self.output(&optional(&OUTPUT)?, &name)?;
+        let mut output = self.output(&optional(&OUTPUT)?, &name)?;
+        output.store_path = self.store(&optional(&STORE)?)?;
         let plan = self.plan(&optional(&PLAN)?)?;
 
         Ok(Job {
@@ -460,8 +462,17 @@ impl<'a> Cx<'a> {
                 if dir.trim().is_empty() {
                     return Err(self.err(v.span(), "output.dir is empty"));
                 }
-                self.beside_the_job(PathBuf::from(dir))
+                check_output_location(&dir).map_err(|m| self.err(v.span(), m))?;
+                if super::is_object_storage(Path::new(&dir)) {
+                    PathBuf::from(dir)
+                } else {
+                    self.beside_the_job(PathBuf::from(dir))
+                }
             }
+        };
+        let storage = match self.table(t, &OUTPUT_STORAGE)? {
+            Some(storage) => self.storage(&storage)?,
+            None => StorageSettings::default(),
         };
         let (formats, span) = self.names(t, &OUTPUT_FORMATS, Format::from_name)?;
         if formats.is_empty() {
@@ -479,11 +490,58 @@ impl<'a> Cx<'a> {
         let (reports, _) = self.names(t, &OUTPUT_REPORTS, ReportKind::from_name)?;
         Ok(OutputSettings {
             dir,
+            storage,
+            store_path: None,
             formats,
             reports,
             csv_bom: self.boolean(t, &OUTPUT_CSV_BOM)?,
             csv_escape_formulas: self.boolean(t, &OUTPUT_CSV_ESCAPE_FORMULAS)?,
         })
+    }
+
+    fn storage(&self, t: &Table<'_, '_>) -> Result<StorageSettings> {
+        self.known_keys(t)?;
+        let endpoint = match t.get(&STORAGE_ENDPOINT) {
+            None => None,
+            Some(v) => {
+                let endpoint = self.string(&STORAGE_ENDPOINT, v)?;
+                check_endpoint(&endpoint)
+                    .map_err(|m| self.err(v.span(), format!("output.storage.endpoint: {m}")))?;
+                Some(endpoint)
+            }
+        };
+        let region = match t.get(&STORAGE_REGION) {
+            None => None,
+            Some(v) => Some(self.string(&STORAGE_REGION, v)?),
+        };
+        Ok(StorageSettings {
+            endpoint,
+            region,
+            path_style: self.optional_boolean(t, &STORAGE_PATH_STYLE)?,
+            allow_http: self.optional_boolean(t, &STORAGE_ALLOW_HTTP)?,
+        })
+    }
+
+    /// `[store]`: the store's file, when given.
+    fn store(&self, t: &Table<'_, '_>) -> Result<Option<PathBuf>> {
+        self.known_keys(t)?;
+        match t.get(&STORE_PATH) {
+            None => Ok(None),
+            Some(v) => {
+                let path = self.string(&STORE_PATH, v)?;
+                if path.trim().is_empty() {
+                    return Err(self.err(v.span(), "store.path is empty"));
+                }
+                if path.contains("://") {
+                    return Err(self.err(
+                        v.span(),
+                        "store.path must be a local file: SQLite needs a local file system \
+                         (object storage has no locks); put it on a persistent volume",
+                    ));
+                }
+                Ok(Some(PathBuf::from(path)))
+            }
+        }
     }
 
     fn plan(&self, t: &Table<'_, '_>) -> Result<PlanSettings> {
@@ -494,6 +552,55 @@ impl<'a> Cx<'a> {
             departments: self.count(t, &PLAN_DEPARTMENTS)?,
         })
     }
+}
+
+/// `output.dir`: a local path, or `s3://bucket[/prefix]`.
+fn check_output_location(dir: &str) -> std::result::Result<(), String> {
+    let Some((scheme, rest)) = dir.split_once("://") else {
+        return Ok(());
+    };
+    if scheme != "s3" {
+        return Err(format!(
+            "output.dir `{dir}`: {scheme}:// is not supported (a local directory, or \
+             s3://bucket/prefix for S3 and S3-compatible stores)"
+        ));
+    }
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    if bucket.is_empty() {
+        return Err(format!("output.dir `{dir}`: no bucket name after s3://"));
+    }
+    let prefix = prefix.trim_matches('/');
+    if !prefix.is_empty()
+        && prefix
+            .split('/')
+            .any(|p| p.is_empty() || p == "." || p == "..")
+    {
+        return Err(format!(
+            "output.dir `{dir}`: the prefix must not hold `.`, `..` or empty segments"
+        ));
+    }
+    Ok(())
+}
+
+/// `output.storage.endpoint`: an http(s) URL without credentials in it.
+fn check_endpoint(endpoint: &str) -> std::result::Result<(), String> {
+    let Some((scheme, rest)) = endpoint.split_once("://") else {
+        return Err(format!(
+            "`{endpoint}` is not a URL (e.g. https://minio.internal:9000)"
+        ));
+    };
+    if scheme != "http" && scheme != "https" {
+        return Err(format!("`{endpoint}`: the scheme must be http or https"));
+    }
+    let authority = rest.split('/').next().unwrap_or_default();
+    if authority.contains('@') {
+        return Err(
+            "the endpoint must not carry credentials: set AWS_ACCESS_KEY_ID and \
+             AWS_SECRET_ACCESS_KEY in the environment"
+                .into(),
+        );
+    }
+    Ok(())
 }
 
 /// `"a", "b" or "c"`.

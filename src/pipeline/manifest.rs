@@ -40,6 +40,7 @@ pub(crate) fn record_outputs(manifest: &mut Manifest, outputs: &OutputsSummary) 
         manifest.add_rows(table, *rows);
     }
     manifest.add_files(outputs.files.iter().cloned());
+    manifest.delta.extend(outputs.delta.iter().cloned());
     manifest.warnings.extend(outputs.warnings.iter().cloned());
     manifest.gaps.extend(outputs.gaps.iter().cloned());
     let d = &outputs.durations;

@@ -16,8 +16,8 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 
 use crate::extract::{ExtractError, ExtractOptions, QuotaCarry, Stop, StopSignal};
-use crate::job::{DateRange, Job};
-use crate::sink::{self, Manifest, OutputDir, RunStatus, WrittenFile};
+use crate::job::{is_object_storage, DateRange, Job};
+use crate::sink::{self, Manifest, OutputDir, OutputRoot, RunStatus, WrittenFile};
 use crate::store::{store_path, RunEnd, Store};
 use crate::wecom::ClientConfig;
 
@@ -145,10 +145,15 @@ pub fn run_job(mut job: Job, opts: &RunOptions) -> Result<RunSummary, PipelineEr
     let started = Utc::now();
     let run_id = run_id(&job.name, started);
     let holder = LockHolder::this_process(&job.name, &run_id, started);
-    let _lock = RunLock::acquire(&opts.output_dir, &holder, opts.wait, &opts.stop)?;
+    let _lock = RunLock::acquire(
+        &lock_dir(&job, &opts.output_dir),
+        &holder,
+        opts.wait,
+        &opts.stop,
+    )?;
     let mut manifest = Manifest::new(&job.name, &run_id, opts.range, started);
     tracing::info!(job = %job.name, range = %opts.range, run_id = %run_id, "run started");
-    remove_leftovers(&opts.output_dir, &mut manifest);
+    remove_leftovers(&local_root(&job, &opts.output_dir), &mut manifest);
     let extract_opts = ExtractOptions {
         full_refresh: opts.full_refresh,
         progress: opts.progress,
@@ -252,7 +257,8 @@ fn interrupted_by(err: &anyhow::Error) -> Option<StopSignal> {
 }
 
 /// Removes the temporary files that runs killed while writing left under the output
-/// directory (its trees only); only the holder of its lock may. A failure is a warning.
+/// directory (its trees only; for object storage, the staging directory's); only the holder
+/// of its lock may. A failure is a warning.
 fn remove_leftovers(output_dir: &Path, manifest: &mut Manifest) {
     let out = match OutputDir::new(output_dir) {
         Ok(out) => out,
@@ -302,11 +308,11 @@ async fn extract_stage(
     } else {
         None
     };
-    let path = store_path(&opts.output_dir);
+    let path = store_file(job, &opts.output_dir);
     let opened =
         Store::open(&path).with_context(|| format!("opening the store {}", path.display()))?;
     let store = &*store.insert(opened);
-    let out = OutputDir::new(&opts.output_dir)?;
+    let out = open_output(job, &opts.output_dir)?;
     let client = client_for(job, opts.tune_client)?;
     let extracted = extract(job, opts.range, &client, store, extract_opts).await;
     record_extract(manifest, &extracted);
@@ -314,12 +320,61 @@ async fn extract_stage(
     Ok((out, summary.touched))
 }
 
-/// Writes the manifest into `<output_dir>/runs/`, scrubbed of the job's secret.
+/// Writes the manifest into `<output_dir>/runs/`, scrubbed of the job's secret. Returns
+/// where it is (for object storage, its `s3://` URL).
 fn write_manifest(job: &Job, output_dir: &Path, manifest: &Manifest) -> Result<PathBuf> {
-    let out = OutputDir::new(output_dir)?;
+    let out = open_output(job, output_dir)?;
     let file = sink::write_manifest(&out, manifest, &[&job.source.secret])
         .context("writing the manifest")?;
-    Ok(out.root().join(file.path))
+    Ok(match out.target().local_dir() {
+        Some(dir) => dir.join(&file.path),
+        None => PathBuf::from(out.target().url_of(&file.path)?.to_string()),
+    })
+}
+
+/// The job's SQLite store: `store.path` when the job gives it; else `store.sqlite` in a local
+/// output directory, or `.wecom-journal/<job>/store.sqlite` (under the current directory)
+/// for object storage, which cannot hold a SQLite file (no locks, no fsync, no rename).
+pub fn store_file(job: &Job, output_dir: &Path) -> PathBuf {
+    if let Some(path) = &job.output.store_path {
+        return path.clone();
+    }
+    if is_object_storage(output_dir) {
+        return Path::new(".wecom-journal")
+            .join(&job.name)
+            .join(crate::store::STORE_FILE);
+    }
+    store_path(output_dir)
+}
+
+/// Where the run lock is: the output directory, or for object storage (which has no lock)
+/// the store's directory, so that two runs of a job never share its store.
+fn lock_dir(job: &Job, output_dir: &Path) -> PathBuf {
+    if !is_object_storage(output_dir) {
+        return output_dir.to_path_buf();
+    }
+    let store = store_file(job, output_dir);
+    store.parent().unwrap_or(Path::new(".")).to_path_buf()
+}
+
+/// Where the sinks write files locally: the output directory, or for object storage the
+/// staging directory beside the store, whose files are uploaded as they are finished.
+fn local_root(job: &Job, output_dir: &Path) -> PathBuf {
+    if !is_object_storage(output_dir) {
+        return output_dir.to_path_buf();
+    }
+    lock_dir(job, output_dir).join("staging")
+}
+
+/// Where the outputs go: the local directory, or the object-storage root configured from the
+/// job's `[output.storage]` and the `AWS_*` environment, its files staged beside the store.
+fn open_output(job: &Job, output_dir: &Path) -> Result<OutputDir> {
+    if !is_object_storage(output_dir) {
+        return Ok(OutputDir::new(output_dir)?);
+    }
+    let location = output_dir.to_string_lossy();
+    let root = OutputRoot::parse(&location, &job.output.storage)?;
+    Ok(OutputDir::on(root, local_root(job, output_dir))?)
 }
 
 /// Records how the run ended in the store: what the next run resumes from and the plan reads.
@@ -353,18 +408,18 @@ pub struct RebuildSummary {
 /// API call: [`build_outputs`] and the manifest, as a run does after extracting.
 pub fn rebuild(job: &Job, range: DateRange, output_dir: &Path) -> Result<RebuildSummary> {
     let started = Utc::now();
-    let path = store_path(output_dir);
+    let path = store_file(job, output_dir);
     if !path.exists() {
         return Err(PipelineError::NoStore { path }.into());
     }
     let run_id = run_id(&job.name, started);
     // It writes the outputs a run writes: never while a run does.
     let holder = LockHolder::this_process(&job.name, &run_id, started);
-    let _lock = RunLock::acquire(output_dir, &holder, false, &Stop::new())?;
+    let _lock = RunLock::acquire(&lock_dir(job, output_dir), &holder, false, &Stop::new())?;
     let store = Store::open(&path).with_context(|| format!("opening {}", path.display()))?;
-    let out = OutputDir::new(output_dir)?;
+    let out = open_output(job, output_dir)?;
     let mut manifest = Manifest::new(&job.name, &run_id, range, started);
-    remove_leftovers(output_dir, &mut manifest);
+    remove_leftovers(&local_root(job, output_dir), &mut manifest);
     let written = build_outputs(job, range, &run_id, &store, &out).map_err(|f| f.error)?;
     record_outputs(&mut manifest, &written);
     manifest.finish(Utc::now(), true);

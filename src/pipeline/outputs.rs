@@ -23,7 +23,9 @@ use crate::flatten::{self, Directory, LocalFile, LocalPaths, Warnings};
 use crate::job::plan::local_midnight;
 use crate::job::{DateRange, DirectorySource, Format, Job, OutputSettings, ReportKind};
 use crate::report::{self, ReportInputs};
-use crate::sink::{self, CsvStyle, OutputDir, TableWriter, WrittenFile};
+use crate::sink::{
+    self, CsvStyle, DeltaCommit, DeltaRun, DeltaTableWriter, OutputDir, TableWriter, WrittenFile,
+};
 use crate::store::Store;
 use crate::wecom::{DepartmentListResponse, JournalDetail, UserListResponse};
 
@@ -38,6 +40,8 @@ pub struct OutputsSummary {
     /// Every file written, relative to the output root: the tables' files, the reports', then
     /// the workbook.
     pub files: Vec<WrittenFile>,
+    /// The Delta commits, one per table (`formats = ["delta"]`).
+    pub delta: Vec<DeltaCommit>,
     /// What was kept but not fully decoded, and what the workbook shortened.
     pub warnings: Vec<String>,
     /// What the tables had to leave out (a journal or a stat cycle with a time no table can
@@ -178,7 +182,11 @@ fn write_outputs(
     let mut kept = KeptJournals::new(job.output.formats.contains(&Format::Xlsx));
 
     let t = Instant::now();
-    let mut tables = TableWriters::create(out, &months.labels, job)?;
+    let delta = match job.output.formats.contains(&Format::Delta) {
+        true => Some(delta_run(run, store)?),
+        false => None,
+    };
+    let mut tables = TableWriters::create(out, &months.labels, job, delta.as_ref())?;
     let mut warnings = Warnings::default();
     let mut templates = Templates::load(store)?;
     stream_details(store, &months, |mut batch, files| {
@@ -228,7 +236,7 @@ fn write_outputs(
     )?;
     let inputs = report_inputs(&stats.stat_items, journals, range);
     run.check_stop()?;
-    let reports = write_reports(job, &inputs, out, written)?;
+    let reports = write_reports(job, range, &inputs, out, written)?;
     written.durations.report = Some(t.elapsed());
 
     if let Some(wide) = kept.wide {
@@ -351,28 +359,80 @@ impl KeptJournals {
     }
 }
 
-/// One dataset writer per table of the schema, partitioned as the schema says.
+/// The Delta transaction of this run: the store's record of it says whether it resumes a
+/// killed run of the same job and range, whose start it then takes as its version (so the
+/// tables that run committed are not written twice); otherwise the time now, which grows from
+/// run to run.
+fn delta_run(run: &RunInfo<'_>, store: &Store) -> Result<DeltaRun> {
+    let range = format!("{}..{}", run.range.start, run.range.end);
+    let resumed = store
+        .runs()?
+        .into_iter()
+        .filter(|r| r.job == run.job.name && r.range == range && r.status.is_resumable())
+        .min_by_key(|r| r.started_at)
+        .filter(|oldest| oldest.run_id != run.run_id);
+    let version = match resumed {
+        Some(oldest) => oldest.started_at.saturating_mul(1000),
+        None => chrono::Utc::now().timestamp_millis(),
+    };
+    Ok(DeltaRun::of_range(
+        &run.job.name,
+        &range,
+        run.run_id,
+        version,
+    ))
+}
+
+/// One dataset writer per table of the schema, partitioned as the schema says, and a Delta
+/// table writer per table when the job asks for Delta.
 struct TableWriters {
     writers: BTreeMap<&'static str, TableWriter>,
+    delta: BTreeMap<&'static str, DeltaTableWriter>,
 }
 
 impl TableWriters {
-    fn create(out: &OutputDir, months: &[String], job: &Job) -> Result<Self> {
+    fn create(
+        out: &OutputDir,
+        months: &[String],
+        job: &Job,
+        delta: Option<&DeltaRun>,
+    ) -> Result<Self> {
         let mut writers = BTreeMap::new();
+        let mut deltas = BTreeMap::new();
+        let files = job
+            .output
+            .formats
+            .iter()
+            .any(|f| matches!(f, Format::Parquet | Format::Csv | Format::Arrow));
         for spec in flatten::schema::TABLES {
-            let mut w = TableWriter::create(
-                out,
-                spec.name,
-                spec.partition_by,
-                &job.output.formats,
-                tables_csv(&job.output),
-            )?;
-            if spec.partition_by.is_some() {
-                w.covers(months.iter().cloned());
+            let partitioned = spec.partition_by.is_some();
+            if files {
+                let required = spec.columns.iter().filter(|c| !c.nullable).map(|c| c.name);
+                let mut w = TableWriter::create(
+                    out,
+                    spec.name,
+                    spec.partition_by,
+                    &job.output.formats,
+                    tables_csv(&job.output),
+                )?
+                .with_required(required);
+                if partitioned {
+                    w.covers(months.iter().cloned());
+                }
+                writers.insert(spec.name, w);
             }
-            writers.insert(spec.name, w);
+            if let Some(run) = delta {
+                let mut w = DeltaTableWriter::create(out.target(), spec, run)?;
+                if partitioned {
+                    w.covers(months.iter().cloned());
+                }
+                deltas.insert(spec.name, w);
+            }
         }
-        Ok(TableWriters { writers })
+        Ok(TableWriters {
+            writers,
+            delta: deltas,
+        })
     }
 
     fn write(
@@ -381,19 +441,38 @@ impl TableWriters {
         frame: &DataFrame,
         written: &mut OutputsSummary,
     ) -> Result<()> {
-        let writer = self
-            .writers
-            .get_mut(table)
-            .ok_or_else(|| anyhow!("no writer for table {table}: it is not in the schema"))?;
-        writer.write_batch(frame)?;
+        let known = flatten::schema::TABLES.iter().any(|t| t.name == table);
+        if !known {
+            return Err(anyhow!(
+                "no writer for table {table}: it is not in the schema"
+            ));
+        }
+        if let Some(writer) = self.writers.get_mut(table) {
+            writer.write_batch(frame)?;
+        }
+        if let Some(writer) = self.delta.get_mut(table) {
+            writer.write_batch(frame)?;
+        }
         written.add_rows(table, frame.height());
         Ok(())
     }
 
-    /// Writes every table's footers and renames its files into place, in the tables' name order.
+    /// Writes every table's footers and puts its files in place, in the tables' name order;
+    /// then commits each Delta table (one commit each, after every file is in place).
     fn finish(self, written: &mut OutputsSummary) -> Result<()> {
         for (_, writer) in self.writers {
             written.files.extend(writer.finish()?);
+        }
+        for (_, writer) in self.delta {
+            let commit = writer.finish()?;
+            tracing::info!(
+                table = %commit.table,
+                version = commit.version,
+                committed = commit.committed,
+                "delta table {}",
+                commit.path
+            );
+            written.delta.push(commit);
         }
         Ok(())
     }
@@ -412,7 +491,7 @@ fn report_inputs(stat_items: &DataFrame, journals: DataFrame, range: DateRange) 
     )
 }
 
-/// The directory of the reports' files under the output root.
+/// The directory of the reports' files under the output root (and under each format's tree).
 pub(crate) const REPORTS_DIR: &str = "reports";
 
 /// The tables' CSV: for people (formulas neutralised, unless the job says not to) when it has
@@ -432,15 +511,23 @@ fn reports_csv(output: &OutputSettings) -> CsvStyle {
     }
 }
 
-/// Where a report's files go, relative to the output root (before the format's extension).
-pub(crate) fn report_path(kind: ReportKind) -> String {
-    format!("{REPORTS_DIR}/{}", kind.name())
+/// Where a report's files go, relative to its format's tree (before the extension):
+/// `reports/<kind>/range=<start>_<end>/<kind>`, a dataset per report whose Hive partition is
+/// the range it covers (end exclusive), so that a daily run never overwrites the monthly one.
+pub(crate) fn report_path(kind: ReportKind, range: DateRange) -> String {
+    format!(
+        "{REPORTS_DIR}/{kind}/range={}_{}/{kind}",
+        range.start,
+        range.end,
+        kind = kind.name()
+    )
 }
 
 /// Builds the job's reports and writes each in every table format; returns them for the
 /// workbook.
 fn write_reports(
     job: &Job,
+    range: DateRange,
     inputs: &ReportInputs,
     out: &OutputDir,
     written: &mut OutputsSummary,
@@ -451,7 +538,7 @@ fn write_reports(
         written.add_rows(kind.name(), frame.height());
         written.files.extend(sink::write_frame(
             out,
-            &report_path(*kind),
+            &report_path(*kind, range),
             &frame,
             &job.output.formats,
             reports_csv(&job.output),
@@ -553,8 +640,11 @@ mod tests {
             local_midnight(tz, chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap())
         );
         assert_eq!(
-            report_path(ReportKind::LateRateByUser),
-            "reports/late_rate_by_user"
+            report_path(
+                ReportKind::LateRateByUser,
+                range("2026-10-01", "2026-11-01")
+            ),
+            "reports/late_rate_by_user/range=2026-10-01_2026-11-01/late_rate_by_user"
         );
     }
 
@@ -563,5 +653,47 @@ mod tests {
         let empty = concat_frames(vec![], &JOURNALS, report::JOURNALS_COLUMNS).unwrap();
         assert_eq!(empty.height(), 0);
         assert_eq!(empty.get_column_names(), report::JOURNALS_COLUMNS);
+    }
+
+    #[test]
+    fn a_resumed_run_takes_the_killed_runs_start_as_its_delta_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("store.sqlite")).unwrap();
+        let job = crate::job::parse(
+            "name = \"j\"\n[range]\nstart = \"2026-10-01\"\nend = \"2026-11-01\"\n",
+            std::path::Path::new("j.toml"),
+            &|_| None,
+            &crate::job::LoadOptions {
+                sandbox: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let october = range("2026-10-01", "2026-11-01");
+        let label = "2026-10-01..2026-11-01";
+        let stop = Stop::new();
+        let info = |run_id| RunInfo {
+            job: &job,
+            range: october,
+            owned: october,
+            run_id,
+            stop: &stop,
+        };
+        // A first run of the range, alone: its version is the time now (it grows run to run).
+        let before = chrono::Utc::now().timestamp_millis();
+        store.start_run("r1", "j", label, 1_790_000_000).unwrap();
+        let first = delta_run(&info("r1"), &store).unwrap();
+        assert!(first.version >= before, "{first:?}");
+        assert_eq!(first.app_id, "wecom-journal/j/2026-10-01..2026-11-01");
+        // r1 was killed (still `running`); r2 resumes it: r1's start, so r1's commits stand.
+        store.start_run("r2", "j", label, 1_790_000_100).unwrap();
+        let resumed = delta_run(&info("r2"), &store).unwrap();
+        assert_eq!(resumed.version, 1_790_000_000_000);
+        assert_eq!(resumed.run_id, "r2");
+        // Another range's unfinished run is not this one's.
+        store
+            .start_run("r3", "j", "2026-11-01..2026-12-01", 1_780_000_000)
+            .unwrap();
+        assert_eq!(delta_run(&info("r2"), &store).unwrap(), resumed);
     }
 }

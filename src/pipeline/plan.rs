@@ -9,7 +9,7 @@ use std::path::Path;
 
 use crate::job::plan::{Held, HeldWindow, QuotaSpent};
 use crate::job::{self, DateRange, Job, Plan, PlanHistory};
-use crate::store::{filter_key, store_path, ListingHistory, Store, StoreError};
+use crate::store::{filter_key, ListingHistory, Store, StoreError};
 use crate::wecom::Endpoint;
 
 /// A job's plan, and why the store in its output directory was not used, if it was unreadable.
@@ -22,7 +22,7 @@ pub struct PlannedJob {
 
 /// Plans `range` of `job`, with the history of the store in `output_dir`.
 pub fn plan(job: &Job, range: DateRange, output_dir: &Path) -> PlannedJob {
-    let path = store_path(output_dir);
+    let path = super::store_file(job, output_dir);
     let shown = path.display();
     let mut spent = BTreeMap::new();
     let mut held = None;

@@ -10,7 +10,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    check_component, commit_file, io_err, temp_path_for, OutputDir, SinkError, WrittenFile,
+    check_component, commit_file, io_err, temp_path_for, DeltaCommit, OutputDir, SinkError,
+    WrittenFile,
 };
 use crate::job::DateRange;
 use crate::wecom::client::CallStats;
@@ -74,6 +75,10 @@ pub struct Manifest {
     pub rows: BTreeMap<String, u64>,
     /// Every file written, relative to the output root.
     pub files: Vec<WrittenFile>,
+    /// The Delta tables' commits (`formats = ["delta"]`): one per table, or none for a table
+    /// that already held this run's transaction.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub delta: Vec<DeltaCommit>,
     pub gaps: Vec<Gap>,
     /// Wall time per stage (`extract`, `flatten`, `report`, `sink` …), in milliseconds.
     pub durations_ms: BTreeMap<String, u64>,
@@ -103,6 +108,7 @@ impl Manifest {
             quota_blocks: 0,
             rows: BTreeMap::new(),
             files: Vec::new(),
+            delta: Vec::new(),
             gaps: Vec::new(),
             durations_ms: BTreeMap::new(),
             warnings: Vec::new(),
@@ -192,7 +198,7 @@ pub fn write_manifest(
         let _ = fs::remove_file(&temp);
         return Err(SinkError::Io { path: temp, source });
     }
-    let bytes = commit_file(&temp, &final_path, "manifest")?;
+    let bytes = commit_file(out, &temp, &final_path, "manifest")?;
     Ok(WrittenFile {
         path: out.relative(&final_path),
         format: "json".to_owned(),

@@ -1,10 +1,13 @@
 //! Sinks: Parquet (zstd, statistics, Hive partitions), CSV (optional BOM), Arrow IPC, the XLSX
-//! workbook and the run manifest; every file written to a temporary name and renamed.
+//! workbook, the run manifest and Delta Lake tables; every file written to a temporary name and
+//! renamed into place, or uploaded whole, under an [`OutputRoot`] (a local directory or an
+//! S3-compatible prefix).
 //!
-//! Owns file layout and formats; computes no metric and makes no network call. It must not
-//! touch the store, and writes only under the output directory it is given. It writes any
-//! frame it is handed: which frames, and the names of single files (a report's, the
-//! workbook's), are the caller's (the pipeline's); no job or report logic lives here.
+//! Owns file layout and formats; computes no metric. Its only network calls are to the output
+//! root's object store. It must not touch the store, and writes only under the output root it
+//! is given. It writes any frame it is handed: which frames, and the names of single files (a
+//! report's, the workbook's), are the caller's (the pipeline's); no job or report logic lives
+//! here.
 //!
 //! Layout under the output root (`<out>`):
 //!
@@ -13,7 +16,8 @@
 //! tables/<table>/part-0.parquet                         an unpartitioned one
 //! csv/tables/<table>/report_month=YYYY-MM/part-0.csv    the same datasets as CSV …
 //! arrow/tables/<table>/report_month=YYYY-MM/part-0.arrow  … and as Arrow IPC files
-//! <name>.{parquet,csv,arrow}                            a single frame (write_frame)
+//! <name>.parquet, csv/<name>.csv, arrow/<name>.arrow    a single frame (write_frame)
+//! delta/<table>/                                        a Delta table (DeltaTableWriter)
 //! <name>.xlsx                                           a workbook (write_workbook)
 //! runs/<run_id>.json                                    the run manifest
 //! ```
@@ -30,7 +34,14 @@
 //! before its rename and its directory after, so what a run reports written survives a power
 //! loss; the temporary files of a run killed while writing are found by
 //! [`leftover_temp_files`] for the next run to remove.
+//!
+//! On object storage (no rename) files are staged in a local directory and uploaded at
+//! `finish()`; a replaced partition gets its new file under a new name (`part-<token>.<ext>`)
+//! and the old one is deleted after, so a reader listing the prefix never finds the partition
+//! empty. Delta tables (`delta/<table>/`, see [`DeltaTableWriter`]) replace months in one
+//! atomic commit instead.
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::io::{self, BufWriter, Write};
 use std::path::{Component, Path, PathBuf};
@@ -41,14 +52,20 @@ use serde::{Deserialize, Serialize};
 
 use crate::job::Format;
 
+mod arrow_bridge;
+mod delta;
 mod csv;
 mod failpoint;
 mod manifest;
+mod parquet;
+mod storage;
 mod table;
 mod xlsx;
 
 pub use csv::CsvStyle;
+pub use delta::{DeltaCommit, DeltaRun, DeltaTableWriter, DELTA_DIR};
 pub use manifest::{write_manifest, Gap, Manifest, ManifestRange, RunStatus};
+pub use storage::{OutputRoot, StorageError, StorageSettings, StoredObject};
 pub use table::{TableWriter, DEFAULT_FLUSH_ROWS};
 pub use xlsx::{
     write_workbook, BarChart, ReportStyle, SheetKind, SummaryItem, SummaryValue, WorkbookOptions,
@@ -102,6 +119,10 @@ pub enum SinkError {
     },
     #[error("invalid output name {name:?}: {why}")]
     BadName { name: String, why: &'static str },
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("delta table {table}: {message}")]
+    Delta { table: String, message: String },
 }
 
 /// A file a sink wrote (and renamed into place).
@@ -117,24 +138,51 @@ pub struct WrittenFile {
 }
 
 /// The output root of a job. Every path a sink writes is under it.
+///
+/// Files are written in a local directory ([`OutputDir::root`]): the output directory itself
+/// for a local root, a staging directory for object storage, from which each finished file is
+/// uploaded (and removed) under the same relative path.
 #[derive(Debug, Clone)]
 pub struct OutputDir {
     root: PathBuf,
+    target: OutputRoot,
 }
 
 impl OutputDir {
-    /// Creates the directory (and its parents) if missing.
+    /// A local output directory, created (with its parents) if missing.
     pub fn new(root: impl Into<PathBuf>) -> Result<Self, SinkError> {
         let root = root.into();
         fs::create_dir_all(&root).map_err(|source| SinkError::Io {
             path: root.clone(),
             source,
         })?;
-        Ok(OutputDir { root })
+        Ok(OutputDir {
+            target: OutputRoot::local(&root),
+            root,
+        })
     }
 
+    /// Writes under `target`; for object storage, files are staged in `staging` (created if
+    /// missing; scratch space the caller may remove after the run). A local `target` is the
+    /// same as [`OutputDir::new`] and ignores `staging`.
+    pub fn on(target: OutputRoot, staging: impl Into<PathBuf>) -> Result<Self, SinkError> {
+        if let Some(dir) = target.local_dir() {
+            return OutputDir::new(dir);
+        }
+        let mut out = OutputDir::new(staging)?;
+        out.target = target;
+        Ok(out)
+    }
+
+    /// Where the sinks write files: the output directory, or the staging directory of a
+    /// remote root.
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// Where the files end up.
+    pub fn target(&self) -> &OutputRoot {
+        &self.target
     }
 
     /// Where a table's dataset lives in a format (see the module doc).
@@ -142,6 +190,7 @@ impl OutputDir {
         match format {
             Format::Csv => self.root.join("csv").join("tables").join(table),
             Format::Arrow => self.root.join("arrow").join("tables").join(table),
+            Format::Delta => self.root.join(DELTA_DIR).join(table),
             Format::Parquet | Format::Xlsx => self.root.join("tables").join(table),
         }
     }
@@ -194,8 +243,11 @@ fn check_component(name: &str) -> Result<(), SinkError> {
     Ok(())
 }
 
-/// Writes one frame (a report) as `<out>/<rel_name>.<ext>` in each table format among `formats`
-/// (`xlsx` is the workbook's business and is skipped). Each file goes through a temporary name.
+/// Writes one frame (a report) in each table format among `formats` (`xlsx` is the
+/// workbook's business and `delta` holds tables only: both are skipped), each format in its own
+/// tree as the datasets are: `<out>/<rel_name>.parquet`, `<out>/csv/<rel_name>.csv`,
+/// `<out>/arrow/<rel_name>.arrow`. Each file goes through a temporary name (or is uploaded
+/// whole).
 pub fn write_frame(
     out: &OutputDir,
     rel_name: &str,
@@ -205,21 +257,29 @@ pub fn write_frame(
 ) -> Result<Vec<WrittenFile>, SinkError> {
     let csv = csv.into();
     let base = out.checked_join(rel_name)?;
-    let (dir, stem) = match (base.parent(), base.file_name()) {
-        (Some(dir), Some(stem)) => (dir.to_path_buf(), stem.to_string_lossy().into_owned()),
-        _ => {
-            return Err(SinkError::BadName {
-                name: rel_name.to_owned(),
-                why: "has no file name",
-            });
-        }
-    };
+    if base.file_name().is_none() {
+        return Err(SinkError::BadName {
+            name: rel_name.to_owned(),
+            why: "has no file name",
+        });
+    }
     let mut frame = frame.clone();
     frame.rechunk_mut_par();
     let mut written = Vec::new();
     for format in table_formats(formats) {
-        let final_path = dir.join(format!("{stem}.{}", format.name()));
-        let mut file = FileSink::create(format, &final_path, frame.schema(), csv)?;
+        let tree = match format {
+            Format::Csv => out.root.join("csv"),
+            Format::Arrow => out.root.join("arrow"),
+            _ => out.root.clone(),
+        };
+        let final_path = tree.join(format!("{rel_name}.{}", format.name()));
+        let mut file = FileSink::create(
+            format,
+            &final_path,
+            frame.schema(),
+            csv,
+            &BTreeSet::new(),
+        )?;
         file.write(&frame)?;
         written.push(file.commit(out)?);
     }
@@ -245,7 +305,7 @@ fn table_formats(formats: &[Format]) -> Vec<Format> {
     let mut out: Vec<Format> = formats
         .iter()
         .copied()
-        .filter(|f| *f != Format::Xlsx)
+        .filter(|f| !matches!(f, Format::Xlsx | Format::Delta))
         .collect();
     out.sort();
     out.dedup();
@@ -285,11 +345,20 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> SinkError + '_ {
     }
 }
 
-/// Renames a finished (and fsynced) temporary file over its final name, fsyncs the directory
-/// so the rename itself survives a power loss, and returns the file's size. `kind` names the
-/// file's kind for the test failpoint reached just before the rename ([`failpoint`]).
-fn commit_file(temp: &Path, final_path: &Path, kind: &str) -> Result<u64, SinkError> {
+/// Puts a finished (and fsynced) temporary file in place under its final name and returns
+/// its size: locally a rename, then an fsync of the directory so the rename itself survives a
+/// power loss; on object storage an upload. `kind` names the file's kind for the test
+/// failpoint reached just before ([`failpoint`]).
+fn commit_file(
+    out: &OutputDir,
+    temp: &Path,
+    final_path: &Path,
+    kind: &str,
+) -> Result<u64, SinkError> {
     failpoint::reached(&format!("sink:{kind}"));
+    if !out.target.is_local() {
+        return Ok(out.target.put_file(&out.relative(final_path), temp)?);
+    }
     fs::rename(temp, final_path).map_err(io_err(final_path))?;
     let dir = final_path.parent().unwrap_or(Path::new("."));
     sync_dir(dir).map_err(io_err(dir))?;
@@ -388,7 +457,7 @@ impl Write for SharedFile {
 
 enum FormatWriter {
     // Boxed: the Parquet writer is several times the size of the others.
-    Parquet(Box<polars::io::parquet::write::BatchedWriter<SharedFile>>),
+    Parquet(Box<parquet::ParquetFile<SharedFile>>),
     Csv(polars::io::csv::write::BatchedWriter<SharedFile>, CsvStyle),
     Arrow(polars::io::ipc::BatchedWriter<SharedFile>),
 }
@@ -405,11 +474,13 @@ struct FileSink {
 }
 
 impl FileSink {
+    /// `required`: columns written as Parquet `required` (see [`TableWriter::with_required`]).
     fn create(
         format: Format,
         final_path: &Path,
         schema: &Schema,
         csv: CsvStyle,
+        required: &BTreeSet<String>,
     ) -> Result<Self, SinkError> {
         let dir = final_path.parent().unwrap_or(Path::new("."));
         fs::create_dir_all(dir).map_err(io_err(dir))?;
@@ -425,11 +496,7 @@ impl FileSink {
         };
         let writer = match format {
             Format::Parquet => FormatWriter::Parquet(Box::new(
-                ParquetWriter::new(file.clone())
-                    .with_compression(ParquetCompression::Zstd(None))
-                    .with_statistics(StatisticsOptions::default())
-                    .batched(schema)
-                    .map_err(polars_err)?,
+                parquet::ParquetFile::create(file.clone(), schema, required).map_err(polars_err)?,
             )),
             Format::Csv => FormatWriter::Csv(
                 CsvWriter::new(file.clone())
@@ -450,11 +517,12 @@ impl FileSink {
                         .map_err(polars_err)?,
                 )
             }
-            Format::Xlsx => {
+            Format::Xlsx | Format::Delta => {
                 let _ = fs::remove_file(&temp);
                 return Err(SinkError::BadName {
                     name: final_path.display().to_string(),
-                    why: "xlsx is written by write_workbook, not as a dataset file",
+                    why: "xlsx is written by write_workbook and delta by DeltaTableWriter, not \
+                          as dataset files",
                 });
             }
         };
@@ -476,7 +544,7 @@ impl FileSink {
             source,
         };
         match &mut self.writer {
-            FormatWriter::Parquet(w) => w.write_batch(batch).map_err(polars_err)?,
+            FormatWriter::Parquet(w) => w.write(batch).map_err(polars_err)?,
             FormatWriter::Csv(w, style) => {
                 let mut flat = csv::csv_ready(batch, *style).map_err(polars_err)?;
                 flat.rechunk_mut();
@@ -502,7 +570,7 @@ impl FileSink {
             FormatWriter::Arrow(w) => w.finish().map_err(polars_err)?,
         }
         self.file.flush_and_sync().map_err(io_err(&self.temp))?;
-        let bytes = commit_file(&self.temp, &self.final_path, self.format.name())?;
+        let bytes = commit_file(out, &self.temp, &self.final_path, self.format.name())?;
         self.committed = true;
         Ok(WrittenFile {
             path: out.relative(&self.final_path),

@@ -6,7 +6,8 @@ use std::fs;
 use polars::prelude::*;
 
 use super::{
-    check_component, concat_frames, table_formats, CsvStyle, FileSink, OutputDir, SinkError,
+    check_component, concat_frames, table_formats, temp_token, CsvStyle, FileSink, OutputDir,
+    SinkError,
     WrittenFile, NULL_PARTITION, PARTITION_KEY,
 };
 use crate::job::Format;
@@ -29,7 +30,8 @@ const PARTITION_SCRATCH: &str = "__wecom_journal_partition__";
 /// Each batch is split by partition (`report_month=YYYY-MM` of the partition column, a local
 /// `Date`); each partition buffers up to `flush_rows` rows, then appends them as a row group to
 /// its open batched writer per format. `finish()` writes the footers and renames every file over
-/// `part-0.<ext>`, replacing what a previous run wrote there.
+/// `part-0.<ext>`, replacing what a previous run wrote there. On object storage each file is
+/// uploaded as `part-<token>.<ext>`, then the partition's other `part-*.<ext>` files are deleted.
 pub struct TableWriter {
     out: OutputDir,
     table: String,
@@ -43,6 +45,10 @@ pub struct TableWriter {
     partitions: BTreeMap<String, Partition>,
     /// Partition labels this run is responsible for (see [`TableWriter::covers`]).
     covered: BTreeSet<String>,
+    /// Columns written as Parquet `required` (see [`TableWriter::with_required`]).
+    required: BTreeSet<String>,
+    /// Names this writer's files `part-<token>.<ext>` on a root without rename.
+    file_token: Option<String>,
 }
 
 #[derive(Default)]
@@ -74,7 +80,21 @@ impl TableWriter {
             schema: None,
             partitions: BTreeMap::new(),
             covered: BTreeSet::new(),
+            required: BTreeSet::new(),
+            file_token: (!out.target().is_local()).then(temp_token),
         })
+    }
+
+    /// Columns that hold no null (a table's non-nullable ones, e.g. from
+    /// `TableSpec::columns`): Parquet files declare them `required`, and a batch with a null
+    /// in one is refused. Others stay optional.
+    pub fn with_required<I, S>(mut self, columns: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.required.extend(columns.into_iter().map(Into::into));
+        self
     }
 
     /// Rows per row group (and the per-partition buffer bound). At least 1.
@@ -86,6 +106,7 @@ impl TableWriter {
     /// Declares the partitions (months as `YYYY-MM`) this run covers: at `finish()`, a covered
     /// partition that received no row has its old files removed, so a re-run after data went
     /// away leaves no stale rows. Partitions not declared and not written are left alone.
+    /// Ignored for an unpartitioned table.
     pub fn covers<I, S>(&mut self, months: I)
     where
         I: IntoIterator<Item = S>,
@@ -144,15 +165,30 @@ impl TableWriter {
                 written.push(file.commit(&self.out)?);
             }
         }
+        // Without rename, the new files went up under new names: now retire the old ones.
+        if self.file_token.is_some() {
+            for file in &written {
+                self.remove_old_parts(&file.path, Some(&file.path))?;
+            }
+        }
         // Covered partitions that got no row this run: remove what an earlier run left there.
-        for month in &self.covered {
+        // (An unpartitioned table has no months: its one file was just replaced.)
+        let covered = match self.partition_column {
+            Some(_) => std::mem::take(&mut self.covered),
+            None => BTreeSet::new(),
+        };
+        for month in &covered {
             if labels.contains(month) {
                 continue;
             }
             for format in &self.formats {
                 let path = self
                     .partition_dir(*format, month)
-                    .join(part_file_name(*format));
+                    .join(self.part_file_name(*format));
+                if self.file_token.is_some() {
+                    self.remove_old_parts(&self.out.relative(&path), None)?;
+                    continue;
+                }
                 match fs::remove_file(&path) {
                     Ok(()) => {}
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -219,9 +255,7 @@ impl TableWriter {
             .clone()
             .lazy()
             .with_column(
-                col(column)
-                    .dt()
-                    .strftime("%Y-%m")
+                month_label(column)
                     .fill_null(lit(NULL_PARTITION))
                     .alias(PARTITION_SCRATCH),
             )
@@ -265,10 +299,16 @@ impl TableWriter {
         let dirs: Vec<(Format, std::path::PathBuf)> = self
             .formats
             .iter()
-            .map(|f| (*f, self.partition_dir(*f, label).join(part_file_name(*f))))
+            .map(|f| {
+                (
+                    *f,
+                    self.partition_dir(*f, label).join(self.part_file_name(*f)),
+                )
+            })
             .collect();
         let csv = self.csv;
         let flush_rows = self.flush_rows;
+        let required = &self.required;
         let Some(partition) = self.partitions.get_mut(label) else {
             return Ok(());
         };
@@ -279,7 +319,7 @@ impl TableWriter {
             for (format, path) in dirs {
                 partition
                     .files
-                    .push(FileSink::create(format, &path, &schema, csv)?);
+                    .push(FileSink::create(format, &path, &schema, csv, required)?);
             }
         }
         let pending = std::mem::take(&mut partition.pending);
@@ -310,8 +350,43 @@ impl TableWriter {
     }
 }
 
-fn part_file_name(format: Format) -> String {
-    format!("part-0.{}", format.name())
+impl TableWriter {
+    /// `part-0.<ext>`, renamed over the previous one; `part-<token>.<ext>` without rename.
+    fn part_file_name(&self, format: Format) -> String {
+        match &self.file_token {
+            None => format!("part-0.{}", format.name()),
+            Some(token) => format!("part-{token}.{}", format.name()),
+        }
+    }
+
+    /// Deletes the `part-*` files of `file`'s format in its directory on the output root,
+    /// except `keep` (the file just written). Other files there are not ours and stay.
+    fn remove_old_parts(&self, file: &str, keep: Option<&str>) -> Result<(), SinkError> {
+        let (dir, name) = file.rsplit_once('/').unwrap_or(("", file));
+        let ext = name.rsplit_once('.').map_or("", |(_, ext)| ext);
+        let target = self.out.target();
+        for object in target.list(dir)? {
+            let Some(rest) = object
+                .path
+                .strip_prefix(dir)
+                .and_then(|r| r.strip_prefix('/'))
+            else {
+                continue;
+            };
+            let ours = rest.starts_with("part-")
+                && !rest.contains('/')
+                && rest.ends_with(&format!(".{ext}"));
+            if ours && Some(object.path.as_str()) != keep {
+                target.delete(&object.path)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The partition label of a row: `YYYY-MM` of the (local) date `column`; null for a null date.
+pub(super) fn month_label(column: &str) -> Expr {
+    col(column).dt().strftime("%Y-%m")
 }
 
 fn check_partition_column(table: &str, column: &str, schema: &Schema) -> Result<(), SinkError> {

@@ -79,3 +79,16 @@ fn csv_joins_list_columns_with_semicolons() {
         .collect();
     assert_eq!(joined, [Some("1;22"), None, Some("3")]);
 }
+
+#[test]
+fn covering_months_leaves_an_unpartitioned_table_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = OutputDir::new(dir.path()).unwrap();
+    let mut w = TableWriter::create(&out, "users", None, &[Format::Parquet], false).unwrap();
+    w.covers(["2026-10"]);
+    w.write_batch(&df!("userid" => ["a", "b"]).unwrap())
+        .unwrap();
+    let files = w.finish().unwrap();
+    assert_eq!(files.len(), 1);
+    assert!(dir.path().join(&files[0].path).exists(), "{files:?}");
+}

@@ -148,7 +148,7 @@ pub fn write_workbook(
         let _ = fs::remove_file(&temp);
         return Err(SinkError::Io { path: temp, source });
     }
-    let bytes = match commit_file(&temp, &final_path, "xlsx") {
+    let bytes = match commit_file(out, &temp, &final_path, "xlsx") {
         Ok(bytes) => bytes,
         Err(e) => {
             let _ = fs::remove_file(&temp);

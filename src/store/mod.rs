@@ -50,9 +50,13 @@ pub use templates::TemplateFacts;
 pub use wedrive::WedriveDownloadRecord;
 pub use windows::{filter_key, PageRecord, WindowRecord, WindowState};
 
-/// The store file of a job whose `output.dir` is `output_dir`.
+/// The store's file name in a local output directory.
+pub const STORE_FILE: &str = "store.sqlite";
+
+/// The store file of a job whose `output.dir` is the local directory `output_dir` (the
+/// pipeline's `store_file` also knows `store.path` and object storage).
 pub fn store_path(output_dir: &Path) -> PathBuf {
-    output_dir.join("store.sqlite")
+    output_dir.join(STORE_FILE)
 }
 
 #[derive(Debug, Error)]

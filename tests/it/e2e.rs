@@ -208,7 +208,9 @@ fn run_sandbox_month_matches_the_simulator_then_reruns_and_rebuilds_identically(
     );
 
     // Late, reported and unreported counts and rates per department, against the simulator.
-    let report = read_parquet(&out.join("reports/late_rate_by_department.parquet"));
+    let report = read_parquet(&out.join(
+        "reports/late_rate_by_department/range=2026-10-01_2026-11-01/late_rate_by_department.parquet",
+    ));
     let expected = expected_by_department(&org);
     assert_eq!(
         report.height(),
@@ -280,7 +282,9 @@ fn run_sandbox_month_matches_the_simulator_then_reruns_and_rebuilds_identically(
     assert_eq!(comments.height(), org_comments);
 
     // The CSV: a BOM for Excel, then the header and one line per row.
-    let csv = fs::read(out.join("reports/late_rate_by_department.csv")).unwrap();
+    let csv = fs::read(out.join(
+        "csv/reports/late_rate_by_department/range=2026-10-01_2026-11-01/late_rate_by_department.csv",
+    )).unwrap();
     assert!(
         csv.starts_with(b"\xEF\xBB\xBF"),
         "the CSV starts with a UTF-8 BOM"

@@ -66,6 +66,8 @@ fn job(sim: &SimHandle, range: DateRange, dir: &Path) -> Job {
         },
         output: OutputSettings {
             dir: dir.to_path_buf(),
+            storage: Default::default(),
+            store_path: None,
             formats: vec![],
             reports: vec![],
             csv_bom: false,

@@ -10,6 +10,7 @@ mod extract;
 mod flatten;
 mod job;
 mod ops;
+mod lake;
 mod pipeline;
 mod plan;
 mod quota;

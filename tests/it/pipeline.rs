@@ -130,7 +130,9 @@ fn a_sandbox_run_through_the_library_writes_what_the_simulator_holds() {
     assert_eq!(journals.height(), in_range);
     assert_eq!(summary.manifest.rows["journals"], in_range as u64);
     assert!(listed.contains_key("monthly-compliance-2026-10-01_2026-10-11.xlsx"));
-    assert!(listed.contains_key("reports/late_rate_by_department.parquet"));
+    assert!(listed.contains_key(
+        "reports/late_rate_by_department/range=2026-10-01_2026-10-11/late_rate_by_department.parquet"
+    ));
 
     // rebuild, from the store alone: the same tables.
     let tables = ["journals", "journal_controls", "stat_items", "users"];

@@ -632,8 +632,8 @@ fn reports_are_written_in_every_table_format() {
     }
     let paths: Vec<&str> = all.iter().map(|f| f.path.as_str()).collect();
     assert!(paths.contains(&"reports/late_rate_by_department.parquet"));
-    assert!(paths.contains(&"reports/unreported_roster.csv"));
-    assert!(paths.contains(&"reports/read_rate_by_template.arrow"));
+    assert!(paths.contains(&"csv/reports/unreported_roster.csv"));
+    assert!(paths.contains(&"arrow/reports/read_rate_by_template.arrow"));
     no_temp_files(dir.path());
 }
 

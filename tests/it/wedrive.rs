@@ -87,6 +87,8 @@ fn job(sim: &SimHandle, dir: &Path, wedrive_files: bool) -> Job {
         },
         output: OutputSettings {
             dir: dir.to_path_buf(),
+            storage: Default::default(),
+            store_path: None,
             formats: vec![],
             reports: vec![],
             csv_bom: false,

@@ -216,11 +216,19 @@ impl<'a> Cx<'a> {
 
     /// A [`Type::Bool`] key, or its default.
     pub(super) fn boolean(&self, t: &Table<'_, '_>, key: &Key) -> Result<bool> {
+        Ok(self
+            .optional_boolean(t, key)?
+            .unwrap_or_else(|| key.bool_default()))
+    }
+
+    /// A [`Type::Bool`] key, or `None` when the file leaves it out (a key whose default is
+    /// derived from elsewhere).
+    pub(super) fn optional_boolean(&self, t: &Table<'_, '_>, key: &Key) -> Result<Option<bool>> {
         debug_assert_eq!(key.ty, Type::Bool);
         match t.get(key) {
-            None => Ok(key.bool_default()),
+            None => Ok(None),
             Some(v) => match v.get_ref() {
-                DeValue::Boolean(b) => Ok(*b),
+                DeValue::Boolean(b) => Ok(Some(*b)),
                 other => Err(self.err(
                     v.span(),
                     format!(

@@ -131,7 +131,7 @@ fn line_col_counts_characters_not_bytes() {
 /// message)`. The wording is the interface (`validate` prints it), so it is pinned here.
 const MESSAGES: &[(&str, &str, &str)] = &[
     ("name = \"j\"", "name = \"j", "job.toml:1:10: invalid TOML: invalid basic string, expected `\"`"),
-    ("name = \"j\"", "name = \"j\"\nnom = 1", "job.toml:2:1: unknown key `nom` in the top level (expected one of: name, source, range, filters, extract, output, plan)"),
+    ("name = \"j\"", "name = \"j\"\nnom = 1", "job.toml:2:1: unknown key `nom` in the top level (expected one of: name, source, range, filters, extract, output, store, plan)"),
     ("name = \"j\"\n", "", "job.toml:1:1: missing key `name` (the job's name, e.g. name = \"monthly-compliance\")"),
     ("name = \"j\"", "name = 1", "job.toml:1:8: name must be a string, found an integer"),
     ("name = \"j\"", "name = \"j\"\nfilters = []", "job.toml:2:11: filters must be a table, found a list"),
@@ -197,11 +197,18 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("[range]", "[extract]\ndirectory = 1\n[range]", "job.toml:6:13: extract.directory must be a string, found an integer"),
     ("[range]", "[extract]\nrefresh_days = -1\n[range]", "job.toml:6:16: extract.refresh_days must be an integer from 0 to 4294967295, found -1"),
     ("[range]", "[extract]\nwedrive_files = 1\n[range]", "job.toml:6:17: extract.wedrive_files must be true or false, found an integer"),
-    ("[range]", "[output]\nformat = []\n[range]", "job.toml:6:1: unknown key `format` in [output] (expected one of: dir, formats, reports, csv_bom, csv_escape_formulas)"),
+    ("[range]", "[output]\nformat = []\n[range]", "job.toml:6:1: unknown key `format` in [output] (expected one of: dir, formats, reports, csv_bom, csv_escape_formulas, storage)"),
     ("[range]", "[output]\ndir = \" \"\n[range]", "job.toml:6:7: output.dir is empty"),
     ("[range]", "[output]\ndir = 1\n[range]", "job.toml:6:7: output.dir must be a string, found an integer"),
-    ("[range]", "[output]\nformats = []\n[range]", "job.toml:6:11: output.formats is empty: list at least one of \"parquet\", \"csv\", \"xlsx\", \"arrow\""),
-    ("[range]", "[output]\nformats = [\"xls\"]\n[range]", "job.toml:6:12: output.formats: unknown `xls` (expected one of: \"parquet\", \"csv\", \"xlsx\", \"arrow\")"),
+    ("[range]", "[output]\ndir = \"gs://b/p\"\n[range]", "job.toml:6:7: output.dir `gs://b/p`: gs:// is not supported (a local directory, or s3://bucket/prefix for S3 and S3-compatible stores)"),
+    ("[range]", "[output]\ndir = \"s3:///p\"\n[range]", "job.toml:6:7: output.dir `s3:///p`: no bucket name after s3://"),
+    ("[range]", "[output]\ndir = \"s3://b/a/../c\"\n[range]", "job.toml:6:7: output.dir `s3://b/a/../c`: the prefix must not hold `.`, `..` or empty segments"),
+    ("[range]", "[output.storage]\nendpoint = \"http://k:s@minio:9000\"\n[range]", "job.toml:6:12: output.storage.endpoint: the endpoint must not carry credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment"),
+    ("[range]", "[output.storage]\nendpoint = \"minio:9000\"\n[range]", "job.toml:6:12: output.storage.endpoint: `minio:9000` is not a URL (e.g. https://minio.internal:9000)"),
+    ("[range]", "[output.storage]\nsecret_access_key = \"x\"\n[range]", "job.toml:6:1: unknown key `secret_access_key` in [output.storage] (expected one of: endpoint, region, path_style, allow_http)"),
+    ("[range]", "[store]\npath = \"s3://b/store.sqlite\"\n[range]", "job.toml:6:8: store.path must be a local file: SQLite needs a local file system (object storage has no locks); put it on a persistent volume"),
+    ("[range]", "[output]\nformats = []\n[range]", "job.toml:6:11: output.formats is empty: list at least one of \"parquet\", \"csv\", \"xlsx\", \"arrow\", \"delta\""),
+    ("[range]", "[output]\nformats = [\"xls\"]\n[range]", "job.toml:6:12: output.formats: unknown `xls` (expected one of: \"parquet\", \"csv\", \"xlsx\", \"arrow\", \"delta\")"),
     ("[range]", "[output]\nformats = [\"csv\", \"csv\"]\n[range]", "job.toml:6:19: output.formats: `csv` is listed twice"),
     ("[range]", "[output]\nformats = \"csv\"\n[range]", "job.toml:6:11: output.formats must be a list, found a string"),
     ("[range]", "[output]\nformats = [1]\n[range]", "job.toml:6:12: output.formats must be a string, found an integer"),
@@ -341,7 +348,7 @@ fn errors_point_at_the_offender() {
 // ---- the key table and the parser agree ------------------------------------------------------
 
 /// A job with every table of the key table declared, the required keys given.
-const EVERY_TABLE: &str = "name = \"j\"\n[source]\ncorp_id = \"${WECOM_CORP_ID}\"\nsecret = \"${WECOM_JOURNAL_SECRET}\"\n[source.limits]\n[range]\nlast = \"week\"\n[filters]\n[extract]\n[output]\n[plan]\n";
+const EVERY_TABLE: &str = "name = \"j\"\n[source]\ncorp_id = \"${WECOM_CORP_ID}\"\nsecret = \"${WECOM_JOURNAL_SECRET}\"\n[source.limits]\n[range]\nlast = \"week\"\n[filters]\n[extract]\n[output]\n[output.storage]\n[store]\n[plan]\n";
 
 /// `text` with the line `line` put into the table `table` (`""`: the top level): in place of
 /// the table's line for the same key if there is one, else right after the table's header.
@@ -610,4 +617,36 @@ fn durations_are_units_largest_first_up_to_a_week() {
         parse_duration("169h"),
         Err("`169h` is more than a week".to_string())
     );
+}
+
+#[test]
+fn object_storage_settings_and_the_store_path_are_read() {
+    let text = MINIMAL.replacen(
+        "[range]",
+        "[output]\ndir = \"s3://lake/wecom\"\nformats = [\"delta\"]\n\
+         [output.storage]\nendpoint = \"https://minio.internal:9000\"\nregion = \"cn-1\"\n\
+         path_style = true\n[store]\npath = \"/var/lib/w/store.sqlite\"\n[range]",
+        1,
+    );
+    let job = parse_with(&text, LoadOptions::default()).unwrap();
+    assert!(job.output.is_object_storage());
+    assert_eq!(job.output.formats, [Format::Delta]);
+    assert_eq!(
+        job.output.storage,
+        StorageSettings {
+            endpoint: Some("https://minio.internal:9000".into()),
+            region: Some("cn-1".into()),
+            path_style: Some(true),
+            allow_http: None,
+        }
+    );
+    assert_eq!(
+        job.output.store_path,
+        Some(PathBuf::from("/var/lib/w/store.sqlite"))
+    );
+    // Left out, nothing overrides the environment and the store path is derived.
+    let plain = parse_with(MINIMAL, LoadOptions::default()).unwrap();
+    assert_eq!(plain.output.storage, StorageSettings::default());
+    assert_eq!(plain.output.store_path, None);
+    assert!(!plain.output.is_object_storage());
 }

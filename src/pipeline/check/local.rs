@@ -6,9 +6,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::{CheckId, CheckLine};
-use crate::job::{self, Job, LoadOptions};
-use crate::pipeline::Diagnostic;
-use crate::store::{store_path, Store, StoreError, SCHEMA_VERSION};
+use crate::job::{self, is_object_storage, Job, LoadOptions, StorageSettings};
+use crate::pipeline::{store_file, Diagnostic};
+use crate::sink::{OutputRoot, StorageError};
+use crate::store::{Store, StoreError, SCHEMA_VERSION};
 use crate::wecom::Limits;
 
 /// The job file: that it parses, then that its credentials' `${VAR}`s are set. The job comes
@@ -114,16 +115,12 @@ pub(super) fn quotas(job: &Job) -> CheckLine {
     )
 }
 
-/// Whether `output.dir` names object storage (`s3://bucket/prefix`).
-fn is_object_storage(dir: &Path) -> bool {
-    dir.to_string_lossy().starts_with("s3://")
-}
-
-/// The output directory is writable: a probe file is created in it (or in its nearest
-/// existing ancestor, when the run would create it) and removed at once.
-pub(super) fn output(dir: &Path) -> CheckLine {
+/// The output location is writable: for a local directory, a probe file is created in it (or
+/// in its nearest existing ancestor, when the run would create it) and removed at once; for
+/// object storage, a probe object is put under the prefix, read back and deleted.
+pub(super) fn output(dir: &Path, storage: &StorageSettings) -> CheckLine {
     if is_object_storage(dir) {
-        return object_storage_output(dir);
+        return object_storage_output(dir, storage);
     }
     let Some(existing) = dir.ancestors().find(|a| a.exists()).map(Path::to_path_buf) else {
         return CheckLine::fail(
@@ -158,19 +155,50 @@ pub(super) fn output(dir: &Path) -> CheckLine {
     CheckLine::pass(CheckId::Output, summary)
 }
 
-/// SEAM (object storage): `output.dir = "s3://…"` is the object-storage branch's. When its
-/// output root lands in `sink`, probe it here as the local case does: put a small object under
-/// the prefix, read it back and delete it. Until then this build cannot write there, and
-/// says so.
-fn object_storage_output(dir: &Path) -> CheckLine {
-    CheckLine::fail(
-        CheckId::Output,
-        format!(
-            "{}: object storage is not supported by this build",
-            dir.display()
+/// `output.dir = "s3://…"`: the root is configured as a run configures it (`[output.storage]`
+/// and the `AWS_*` environment), then a small probe object is put under the prefix, read back
+/// and deleted. Errors name the object, never a credential.
+fn object_storage_output(dir: &Path, storage: &StorageSettings) -> CheckLine {
+    let location = dir.to_string_lossy();
+    let fail = |e: StorageError| {
+        let hint = e.hint().map(str::to_owned);
+        CheckLine::fail(CheckId::Output, format!("{location}: {e}"), hint)
+    };
+    let root = match OutputRoot::parse(&location, storage) {
+        Ok(root) => root,
+        Err(e) => return fail(e),
+    };
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let name = format!(".wecom-journal-check/{}-{nanos}.tmp", std::process::id());
+    let body: &[u8] = b"wecom-journal check\n";
+    let probed = root
+        .put(&name, body)
+        .and_then(|_| root.get(&name))
+        .and_then(|read| {
+            let deleted = root.delete(&name);
+            deleted.map(|()| read)
+        });
+    match probed {
+        Ok(read) if read.as_ref() == body => CheckLine::pass(
+            CheckId::Output,
+            format!("{location} is writable (a probe object was put, read back and deleted)"),
         ),
-        Some("set output.dir (or --output) to a local directory".into()),
-    )
+        Ok(_) => {
+            let _ = root.delete(&name);
+            CheckLine::fail(
+                CheckId::Output,
+                format!("{location}: the probe object read back differs from what was put"),
+                Some("check that the endpoint is an S3-compatible store".into()),
+            )
+        }
+        Err(e) => {
+            let _ = root.delete(&name);
+            fail(e)
+        }
+    }
 }
 
 fn writable_hint() -> String {
@@ -191,12 +219,10 @@ fn probe(dir: &Path) -> std::io::Result<()> {
     written.and(removed)
 }
 
-/// The store's schema version, read without creating, migrating or locking it.
-pub(super) fn store(dir: &Path) -> CheckLine {
-    if is_object_storage(dir) {
-        return CheckLine::skipped(CheckId::Store, "the output is object storage");
-    }
-    let path = store_path(dir);
+/// The store's schema version, read without creating, migrating or locking it. The store is
+/// local even for an object-storage output (`store.path`, or its default).
+pub(super) fn store(job: &Job, dir: &Path) -> CheckLine {
+    let path = store_file(job, dir);
     match Store::open_read_only(&path) {
         Ok(None) => CheckLine::pass(
             CheckId::Store,

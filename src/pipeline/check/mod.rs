@@ -211,8 +211,8 @@ pub(crate) fn check(path: &Path, output: Option<&Path>) -> CheckReport {
         checks.extend(api::checks_of(&job).map(|id| CheckLine::skipped(id, why)));
     }
     checks.push(local::quotas(&job));
-    checks.push(local::output(&output_dir));
-    checks.push(local::store(&output_dir));
+    checks.push(local::output(&output_dir, &job.output.storage));
+    checks.push(local::store(&job, &output_dir));
     CheckReport::new(Some(job.name.clone()), checks, calls)
 }
 

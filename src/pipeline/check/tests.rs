@@ -6,7 +6,7 @@ use std::path::Path;
 use chrono::NaiveDate;
 
 use super::*;
-use crate::job::{self, LoadOptions};
+use crate::job::{self, LoadOptions, StorageSettings};
 
 fn date(s: &str) -> NaiveDate {
     s.parse().unwrap()
@@ -23,6 +23,13 @@ fn job(range: &str, extra: &str) -> Job {
         &LoadOptions::default(),
     )
     .unwrap()
+}
+
+/// A job whose output directory is `dir` (where the store is looked for).
+fn job_writing_to(dir: &Path) -> Job {
+    let mut job = job("last = \"day\"", "");
+    job.output.dir = dir.to_path_buf();
+    job
 }
 
 #[test]
@@ -117,7 +124,8 @@ fn quotas_above_the_documented_ones_say_which_and_to_what() {
 #[test]
 fn the_output_probe_leaves_nothing_and_says_what_cannot_be_written() {
     let dir = tempfile::tempdir().unwrap();
-    let line = local::output(dir.path());
+    let local_only = StorageSettings::default();
+    let line = local::output(dir.path(), &local_only);
     assert_eq!(line.status, Status::Pass, "{line:?}");
     assert_eq!(
         std::fs::read_dir(dir.path()).unwrap().count(),
@@ -125,32 +133,40 @@ fn the_output_probe_leaves_nothing_and_says_what_cannot_be_written() {
         "no litter"
     );
     let later = dir.path().join("a/b");
-    let line = local::output(&later);
+    let line = local::output(&later, &local_only);
     assert_eq!(line.status, Status::Pass);
     assert!(line.summary.contains("does not exist yet"), "{line:?}");
     assert!(!later.exists(), "the check creates nothing");
     let file = dir.path().join("f");
     std::fs::write(&file, "x").unwrap();
-    let line = local::output(&file.join("out"));
+    let line = local::output(&file.join("out"), &local_only);
     assert_eq!(line.status, Status::Fail);
     assert!(
         line.summary.ends_with("is a file, not a directory"),
         "{line:?}"
     );
-    let s3 = local::output(Path::new("s3://bucket/prefix"));
+    // Object storage is probed for real (tests/it/lake.rs, against an S3 server); a
+    // configuration that cannot work fails before any request, without echoing a credential.
+    let with_password = StorageSettings {
+        endpoint: Some("http://probe:hunter22-secret@127.0.0.1:9".into()),
+        ..StorageSettings::default()
+    };
+    let s3 = local::output(Path::new("s3://bucket/prefix"), &with_password);
     assert_eq!(s3.status, Status::Fail);
-    assert!(s3.summary.contains("object storage"), "{s3:?}");
+    assert!(s3.summary.starts_with("s3://bucket/prefix: "), "{s3:?}");
+    assert!(s3.summary.contains("must not carry credentials"), "{s3:?}");
+    assert!(!format!("{s3:?}").contains("hunter22"), "{s3:?}");
 }
 
 #[test]
 fn the_store_version_is_read_without_creating_a_store() {
     let dir = tempfile::tempdir().unwrap();
-    let line = local::store(dir.path());
+    let line = local::store(&job_writing_to(dir.path()), dir.path());
     assert_eq!(line.status, Status::Pass);
     assert!(line.summary.contains("none yet"), "{line:?}");
     assert!(!dir.path().join("store.sqlite").exists());
     drop(crate::store::Store::open(dir.path().join("store.sqlite")).unwrap());
-    let line = local::store(dir.path());
+    let line = local::store(&job_writing_to(dir.path()), dir.path());
     let this_programs = format!(
         "schema version {}, this program's",
         crate::store::SCHEMA_VERSION
@@ -160,7 +176,7 @@ fn the_store_version_is_read_without_creating_a_store() {
     let conn = rusqlite::Connection::open(dir.path().join("store.sqlite")).unwrap();
     conn.pragma_update(None, "user_version", 99).unwrap();
     drop(conn);
-    let line = local::store(dir.path());
+    let line = local::store(&job_writing_to(dir.path()), dir.path());
     assert_eq!(line.status, Status::Fail);
     assert!(line.hint.unwrap().contains("newer"));
 }
