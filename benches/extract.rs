@@ -97,6 +97,7 @@ impl Bench {
                 formats: vec![],
                 reports: vec![],
                 csv_bom: false,
+                csv_escape_formulas: true,
             },
             period_override: None,
             plan: PlanSettings::default(),

@@ -5,15 +5,16 @@
 
 use std::path::Path;
 
+use super::out::{out, outln};
 use super::{exit, report, CheckFormat};
 use crate::pipeline::check::{self, CheckReport, Status};
 
 pub fn check(job: &Path, output: Option<&Path>, format: CheckFormat) -> u8 {
     let report = check::check(job, output);
     match format {
-        CheckFormat::Text => print!("{}", render(&report)),
+        CheckFormat::Text => out!("{}", render(&report)),
         CheckFormat::Json => match serde_json::to_string_pretty(&report) {
-            Ok(json) => println!("{json}"),
+            Ok(json) => outln!("{json}"),
             Err(e) => {
                 report::error(&anyhow::Error::from(e).context("encoding the check as JSON"));
                 return exit::FAILED;

@@ -13,6 +13,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod check;
+mod load;
+mod logging;
+mod out;
 mod plan;
 mod report;
 mod run;
@@ -56,9 +59,16 @@ pub mod exit {
     about = "Export WeCom 汇报 / journal data into Parquet, CSV, XLSX and Arrow IPC, with compliance reports"
 )]
 pub struct Cli {
-    /// Log format on standard error.
+    /// Log format on standard error: `text` for people (colour only on a terminal, never
+    /// under NO_COLOR), `json` for machines (every line one JSON object, errors, warnings and
+    /// gaps included; no progress bar). The level: WECOM_JOURNAL_LOG (e.g. `warn`, `debug`).
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    /// Say only warnings and errors on standard error (no info logs, whatever
+    /// WECOM_JOURNAL_LOG says; no progress bar); standard output is unchanged.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
 
     #[command(subcommand)]
     pub command: Command,
@@ -66,7 +76,9 @@ pub struct Cli {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
+    /// Lines for people.
     Text,
+    /// One JSON object a line.
     Json,
 }
 
@@ -76,10 +88,18 @@ pub enum Command {
     Run(RunArgs),
     /// Show a job's windows, calls per endpoint and ETA under its quotas (no network).
     Plan {
+        /// The job file (TOML; every key in docs/job-file.md).
         job: PathBuf,
+        /// Plan this range instead of the job's: its first local day, YYYY-MM-DD (needs --end).
+        #[arg(long, requires = "end")]
+        start: Option<String>,
+        /// The day after the range's last local day, YYYY-MM-DD (exclusive; needs --start).
+        #[arg(long, requires = "start")]
+        end: Option<String>,
         /// Output directory whose store holds earlier runs (default: the job's output.dir).
         #[arg(long)]
         output: Option<PathBuf>,
+        /// `text`: the table for people; `json`: the whole plan as one object.
         #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
         format: PlanFormat,
         /// Plan as at this instant (RFC 3339): what a relative range resolves from.
@@ -90,20 +110,24 @@ pub enum Command {
     /// visibility scope, templates, quotas, output and store; at most a few dozen calls.
     /// Exit 4 when a check fails.
     Check {
+        /// The job file (TOML; every key in docs/job-file.md).
         job: PathBuf,
         /// Output directory to check, with its store (default: the job's output.dir).
         #[arg(long)]
         output: Option<PathBuf>,
+        /// `text`: a line a check; `json`: the whole report as one object.
         #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
         format: CheckFormat,
     },
     /// Parse and check job files; exit 2 with file:line:col: message on the first bad one.
     Validate {
-        #[arg(required = true)]
+        /// The job files (TOML; every key in docs/job-file.md).
+        #[arg(required = true, value_name = "JOB")]
         jobs: Vec<PathBuf>,
     },
     /// Flatten, report and write from the store alone, without any API call.
     Rebuild {
+        /// The job file (TOML; every key in docs/job-file.md).
         job: PathBuf,
         /// Output directory (default: the job's output.dir).
         #[arg(long)]
@@ -116,6 +140,7 @@ pub enum Command {
     Sim(SimArgs),
     /// Print the output tables' schemas (or, with --job-file, every job-file key).
     Schema {
+        /// `md`: Markdown tables (docs/schema.md); `json`: one object per table.
         #[arg(long, value_enum, default_value_t = SchemaFormat::Md)]
         format: SchemaFormat,
         /// Print the job-file keys' reference instead (docs/job-file.md, Markdown).
@@ -132,15 +157,17 @@ pub enum Command {
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct RunArgs {
-    #[arg(required = true)]
+    /// The job files, run one after the other (TOML; every key in docs/job-file.md).
+    #[arg(required = true, value_name = "JOB")]
     pub jobs: Vec<PathBuf>,
     /// Start the simulator in-process and point the jobs at it.
     #[arg(long)]
     pub sandbox: bool,
-    /// Override the job's range start (local date, inclusive).
+    /// Override the job's range: its first local day, YYYY-MM-DD (inclusive; needs --end).
     #[arg(long, requires = "end")]
     pub start: Option<String>,
-    /// Override the job's range end (local date, exclusive).
+    /// Override the job's range: the day after its last local day, YYYY-MM-DD (exclusive;
+    /// needs --start).
     #[arg(long, requires = "start")]
     pub end: Option<String>,
     /// Output directory (default: the job's output.dir).
@@ -165,8 +192,10 @@ pub struct SimArgs {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:0")]
     pub addr: std::net::SocketAddr,
+    /// Seed of the synthetic company: the same seed, the same people and journals.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+    /// People in the synthetic company.
     #[arg(long, default_value_t = 60)]
     pub users: usize,
     /// Days of journals, ending yesterday (local time) unless --start is given.
@@ -178,7 +207,7 @@ pub struct SimArgs {
     /// The corp's time zone (IANA name): where its days, weeks and months begin.
     #[arg(long, default_value = "Asia/Shanghai")]
     pub timezone: String,
-    /// Share of calls answered with an injected fault (0.0–1.0).
+    /// Share of calls answered with an injected fault, from 0 to 1 (0.3: 30 %).
     #[arg(long, default_value_t = 0.0)]
     pub fault_rate: f64,
     /// Corp id the simulator accepts.
@@ -261,15 +290,17 @@ pub fn main() -> ExitCode {
             });
         }
     };
-    init_logging(cli.log_format);
+    logging::init(cli.log_format, cli.quiet);
     let code = match cli.command {
         Command::Run(args) => run::run(args),
         Command::Plan {
             job,
+            start,
+            end,
             output,
             format,
             now,
-        } => plan::plan(&job, output, format, now.as_deref()),
+        } => plan::plan(&job, start.zip(end), output, format, now.as_deref()),
         Command::Check {
             job,
             output,
@@ -295,16 +326,5 @@ fn now_arg(now: Option<&str>) -> Result<chrono::DateTime<chrono::Utc>, u8> {
     }
 }
 
-fn init_logging(format: LogFormat) {
-    use tracing_subscriber::EnvFilter;
-    let filter =
-        EnvFilter::try_from_env("WECOM_JOURNAL_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false);
-    let _ = match format {
-        LogFormat::Json => builder.json().try_init(),
-        LogFormat::Text => builder.try_init(),
-    };
-}
+#[cfg(test)]
+mod tests;

@@ -13,6 +13,10 @@
 
 use std::collections::BTreeSet;
 
+use serde_json::Value;
+
+use super::LogFormat;
+
 use crate::pipeline::Diagnostic;
 use crate::sink::Gap;
 use crate::wecom::errcode;
@@ -26,17 +30,34 @@ pub enum Severity {
 
 /// Prints `err` as an error.
 pub fn error(err: &anyhow::Error) {
-    eprint!("{}", render(Severity::Error, err));
+    eprint!("{}", in_style(Severity::Error, err));
 }
 
 /// Prints `err` as a warning (the command goes on).
 pub fn warning(err: &anyhow::Error) {
-    eprint!("{}", render(Severity::Warning, err));
+    eprint!("{}", in_style(Severity::Warning, err));
 }
 
-/// Prints a gap a line, then each distinct hint once.
+/// Prints the gaps, those of one cause on one line with their count, then each distinct hint
+/// once.
 pub fn gaps(gaps: &[Gap]) {
-    eprint!("{}", render_gaps(gaps));
+    let text = match super::logging::style().format {
+        LogFormat::Text => render_gaps(gaps),
+        LogFormat::Json => render_gaps_json(gaps, &now()),
+    };
+    eprint!("{text}");
+}
+
+fn in_style(severity: Severity, err: &anyhow::Error) -> String {
+    match super::logging::style().format {
+        LogFormat::Text => render(severity, err),
+        LogFormat::Json => render_json(severity, err, &now()),
+    }
+}
+
+/// The time a JSON line carries, as the log lines' `timestamp`.
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
 /// The lines [`error`] and [`warning`] print, each ending in a newline.
@@ -56,13 +77,67 @@ pub fn render(severity: Severity, err: &anyhow::Error) -> String {
     out
 }
 
-/// `gap: <what> (<endpoint> errcode <n>): <detail>` a gap, then `hint: …` for each distinct
-/// hint, in order of first appearance.
+/// [`render`] as one JSON line, shaped as the log lines are (`timestamp`, `level`, `fields`
+/// with the `message`), its causes and hint as fields.
+pub fn render_json(severity: Severity, err: &anyhow::Error, timestamp: &str) -> String {
+    let d = Diagnostic::of(err);
+    let mut fields = serde_json::Map::new();
+    fields.insert("message".into(), d.message.into());
+    if !d.causes.is_empty() {
+        fields.insert("causes".into(), d.causes.into());
+    }
+    if let Some(hint) = d.hint {
+        fields.insert("hint".into(), hint.into());
+    }
+    let level = match severity {
+        Severity::Error => "ERROR",
+        Severity::Warning => "WARN",
+    };
+    json_line(timestamp, level, fields)
+}
+
+fn json_line(timestamp: &str, level: &str, fields: serde_json::Map<String, Value>) -> String {
+    let line = serde_json::json!({ "timestamp": timestamp, "level": level, "fields": fields });
+    format!("{line}\n")
+}
+
+/// Gaps of one cause: the same endpoint, errcode and detail.
+struct GapGroup<'g> {
+    first: &'g Gap,
+    count: usize,
+}
+
+fn group_gaps(gaps: &[Gap]) -> Vec<GapGroup<'_>> {
+    let mut groups: Vec<GapGroup<'_>> = Vec::new();
+    for gap in gaps {
+        let same = |g: &&mut GapGroup<'_>| {
+            g.first.endpoint == gap.endpoint
+                && g.first.errcode == gap.errcode
+                && g.first.detail == gap.detail
+        };
+        match groups.iter_mut().find(|g| same(g)) {
+            Some(group) => group.count += 1,
+            None => groups.push(GapGroup {
+                first: gap,
+                count: 1,
+            }),
+        }
+    }
+    groups
+}
+
+/// `gap: <what> (<endpoint> errcode <n>): <detail>` a cause — `<what> and N more` when several
+/// gaps share it, in order of first appearance — then `hint: …` for each distinct hint.
 pub fn render_gaps(gaps: &[Gap]) -> String {
     let mut out = String::new();
-    for gap in gaps {
+    for group in group_gaps(gaps) {
+        let gap = group.first;
+        let more = match group.count {
+            1 => String::new(),
+            n => format!(" and {} more", n - 1),
+        };
         out.push_str(&format!(
-            "gap: {} ({} errcode {}): {}\n",
+            "gap: {}{more} ({} errcode {}): {}\n",
             gap.what,
             gap.endpoint.as_deref().unwrap_or("-"),
             gap.errcode.unwrap_or(errcode::OK),
@@ -74,6 +149,29 @@ pub fn render_gaps(gaps: &[Gap]) -> String {
         if seen.insert(hint) {
             out.push_str(&format!("hint: {hint}\n"));
         }
+    }
+    out
+}
+
+/// [`render_gaps`] as JSON lines: one a cause, with its count and hint.
+pub fn render_gaps_json(gaps: &[Gap], timestamp: &str) -> String {
+    let mut out = String::new();
+    for group in group_gaps(gaps) {
+        let gap = group.first;
+        let mut fields = serde_json::Map::new();
+        fields.insert("message".into(), format!("gap: {}", gap.detail).into());
+        fields.insert("what".into(), gap.what.clone().into());
+        fields.insert("count".into(), group.count.into());
+        if let Some(endpoint) = &gap.endpoint {
+            fields.insert("endpoint".into(), endpoint.clone().into());
+        }
+        if let Some(code) = gap.errcode {
+            fields.insert("errcode".into(), code.into());
+        }
+        if let Some(hint) = &gap.hint {
+            fields.insert("hint".into(), hint.clone().into());
+        }
+        out.push_str(&json_line(timestamp, "WARN", fields));
     }
     out
 }
@@ -124,12 +222,49 @@ mod tests {
             detail: "no permission".into(),
             hint: Some("add the app".into()),
         };
+        // Gaps of one cause are one line, with a count.
         assert_eq!(
-            render_gaps(&[gap("template a"), gap("template b")]),
-            "gap: template a (/cgi-bin/oa/journal/get_stat_list errcode 301065): no permission\n\
-             gap: template b (/cgi-bin/oa/journal/get_stat_list errcode 301065): no permission\n\
+            render_gaps(&[gap("template a"), gap("template b"), gap("template c")]),
+            "gap: template a and 2 more (/cgi-bin/oa/journal/get_stat_list errcode 301065): \
+             no permission\n\
+             hint: add the app\n"
+        );
+        let mut other = gap("window w");
+        other.detail = "not allowed".into();
+        assert_eq!(
+            render_gaps(&[gap("template a"), other, gap("template b")]),
+            "gap: template a and 1 more (/cgi-bin/oa/journal/get_stat_list errcode 301065): \
+             no permission\n\
+             gap: window w (/cgi-bin/oa/journal/get_stat_list errcode 301065): not allowed\n\
              hint: add the app\n"
         );
         assert_eq!(render_gaps(&[]), "");
+        assert_eq!(
+            render_gaps_json(&[gap("template a"), gap("template b")], "T"),
+            "{\"timestamp\":\"T\",\"level\":\"WARN\",\"fields\":{\"message\":\"gap: no permission\",\
+             \"what\":\"template a\",\"count\":2,\"endpoint\":\"/cgi-bin/oa/journal/get_stat_list\",\
+             \"errcode\":301065,\"hint\":\"add the app\"}}\n"
+        );
+    }
+
+    #[test]
+    fn json_errors_are_one_line_with_their_causes_and_hint() {
+        let err = anyhow::Error::from(PipelineError::NoStore {
+            path: "o/store.sqlite".into(),
+        })
+        .context("rebuild x failed");
+        let line = render_json(Severity::Error, &err, "T");
+        assert_eq!(line.lines().count(), 1);
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["level"], "ERROR");
+        assert_eq!(v["fields"]["message"], "rebuild x failed");
+        assert_eq!(
+            v["fields"]["causes"],
+            serde_json::json!(["o/store.sqlite: no store to rebuild from"])
+        );
+        assert!(v["fields"]["hint"]
+            .as_str()
+            .unwrap()
+            .starts_with("run the job first"));
     }
 }

@@ -1,12 +1,13 @@
 //! `wecom-journal run`, `rebuild` and `demo`: load the jobs, hand them to the pipeline
 //! ([`crate::pipeline`]), print what it returns and choose the exit code.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::anyhow;
 use chrono::{DateTime, Utc};
 
+use super::load::{load_job, Files};
+use super::out::outln;
 use super::{exit, report, RunArgs};
 use crate::extract::{QuotaCarry, Stop};
 use crate::job::{self, DateRange, Job, LoadOptions};
@@ -35,7 +36,7 @@ pub fn run(args: RunArgs) -> u8 {
             sandbox: args.sandbox,
             ..Default::default()
         };
-        let code = match load_job(job_path, load) {
+        let code = match load_job(job_path, &load, Files::Check) {
             Ok(job) => match run_options(&job, &args, now, &stop, &quota) {
                 Ok(opts) => run_and_report(job, &opts).0,
                 Err(code) => code,
@@ -72,7 +73,7 @@ pub fn rebuild(job_path: &Path, output: Option<PathBuf>, now: Option<&str>) -> u
         skip_credentials: true,
         ..Default::default()
     };
-    let job = match load_job(job_path, load) {
+    let job = match load_job(job_path, &load, Files::Check) {
         Ok(job) => job,
         Err(code) => return code,
     };
@@ -81,7 +82,7 @@ pub fn rebuild(job_path: &Path, output: Option<PathBuf>, now: Option<&str>) -> u
     match pipeline::rebuild(&job, range, &out_root) {
         Ok(rebuilt) => {
             report::gaps(&rebuilt.manifest.gaps);
-            println!(
+            outln!(
                 "rebuilt {} from its store; manifest {}",
                 job.name,
                 rebuilt.manifest_path.display()
@@ -126,7 +127,7 @@ pub fn demo(output: Option<PathBuf>) -> u8 {
         Ok(g) => g,
         Err(code) => return code,
     };
-    opts.progress = std::io::stderr().is_terminal();
+    opts.progress = super::logging::progress_bars();
     let Some(stop) = signals() else {
         return exit::FAILED;
     };
@@ -140,24 +141,24 @@ pub fn demo(output: Option<PathBuf>) -> u8 {
         return code;
     };
     if code == exit::OK || code == exit::GAPS {
-        println!();
-        println!(
+        outln!();
+        outln!(
             "The demo ran the monthly compliance job against the built-in simulator. Its files:"
         );
         let out = &summary.output_dir;
         for f in summary.files().iter().filter(|f| {
             f.format == "xlsx" || f.path.starts_with("reports/") || f.path.contains("/reports/")
         }) {
-            println!("  {}  ({} rows)", out.join(&f.path).display(), f.rows);
+            outln!("  {}  ({} rows)", out.join(&f.path).display(), f.rows);
         }
-        println!(
+        outln!(
             "  {}/tables/…  (every table, Hive-partitioned by report_month)",
             out.display()
         );
         if let Some(m) = &summary.manifest_path {
-            println!("  {}  (the run manifest)", m.display());
+            outln!("  {}  (the run manifest)", m.display());
         }
-        println!(
+        outln!(
             "  {}  (the raw responses: `wecom-journal rebuild` works offline from it)",
             store.display()
         );
@@ -192,7 +193,7 @@ fn run_options(
         opts.sandbox_gentle = sandbox_gentle()?;
     }
     opts.full_refresh = args.full_refresh;
-    opts.progress = std::io::stderr().is_terminal();
+    opts.progress = super::logging::progress_bars();
     Ok(opts)
 }
 
@@ -231,6 +232,19 @@ fn run_and_report(job: Job, opts: &RunOptions) -> (u8, Option<RunSummary>) {
         report::warning(&e);
     }
     report::gaps(&summary.manifest.gaps);
+    let finished = matches!(
+        summary.status(),
+        RunStatus::Succeeded | RunStatus::FinishedWithGaps
+    );
+    if finished && summary.manifest.rows.get("journals").copied().unwrap_or(0) == 0 {
+        // A run with nothing to export is more often a mistake (the range's year, a filter,
+        // the app's scope) than a quiet month: said, and the run still succeeds.
+        report::warning(&anyhow!(
+            "run {name}: no journal listed in {} (nor in the months it touches); check the \
+             range, the filters and the app's visibility scope (`wecom-journal check JOB`)",
+            opts.range
+        ));
+    }
     let code = match (summary.status(), summary.stopped_by) {
         (RunStatus::Interrupted, Some(signal)) => exit::of_signal(signal),
         (RunStatus::FinishedWithGaps, _) => exit::GAPS,
@@ -241,12 +255,13 @@ fn run_and_report(job: Job, opts: &RunOptions) -> (u8, Option<RunSummary>) {
         ) => exit::FAILED,
     };
     if code == exit::OK || code == exit::GAPS {
-        println!("{}", summary_line(&name, opts, &summary));
+        outln!("{}", summary_line(&name, opts, &summary));
     }
     (code, Some(summary))
 }
 
-/// `<job>: <range> done → <n> files (<rows> rows) in <dir>; manifest <path>`.
+/// `<job>: <range> done → <n> files (<rows> rows in <t> tables) in <dir>; manifest <path>`:
+/// the rows each table (or report) holds, once whatever the number of formats it is written in.
 fn summary_line(job: &str, opts: &RunOptions, summary: &RunSummary) -> String {
     let done = match summary.status() {
         RunStatus::FinishedWithGaps => "finished with gaps",
@@ -257,13 +272,24 @@ fn summary_line(job: &str, opts: &RunOptions, summary: &RunSummary) -> String {
         .as_ref()
         .map(|p| format!("; manifest {}", p.display()))
         .unwrap_or_default();
+    let rows: u64 = summary.manifest.rows.values().sum();
     format!(
-        "{job}: {} {done} → {} files ({} rows) in {}{manifest}",
+        "{job}: {} {done} → {} ({} in {}) in {}{manifest}",
         opts.range,
-        summary.files().len(),
-        summary.rows(),
+        counted(summary.files().len() as u64, "file"),
+        counted(rows, "row"),
+        counted(summary.manifest.rows.len() as u64, "table"),
         opts.output_dir.display(),
     )
+}
+
+/// `1 file`, `2 files`.
+fn counted(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
 
 /// Exit codes in order of severity: a failure outranks bad usage, which outranks a job not
@@ -283,9 +309,12 @@ fn worse(a: u8, b: u8) -> u8 {
     }
 }
 
-fn load_job(path: &Path, options: LoadOptions) -> Result<Job, u8> {
-    job::load(path, &options).map_err(|e| {
-        report::error(&e.into());
-        exit::USAGE
-    })
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counts_are_pluralised() {
+        assert_eq!(super::counted(0, "row"), "0 rows");
+        assert_eq!(super::counted(1, "row"), "1 row");
+        assert_eq!(super::counted(2, "file"), "2 files");
+    }
 }

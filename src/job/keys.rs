@@ -238,7 +238,8 @@ pub(crate) const LIMITS_RECORD_LIST_PER_MINUTE: Key = Key {
     ty: Type::Integer { min: 1 },
     default: DefaultValue::Integer(Limits::DOCUMENTED.record_list_per_minute),
     allowed: &[],
-    doc: "Journal record-list calls a minute (doc 93393).",
+    doc: "Journal record-list calls a minute (doc 93393). Above the documented quota is a \
+          warning: WeCom answers 45009 beyond it.",
 };
 pub(crate) const LIMITS_PER_API_PER_MINUTE: Key = Key {
     table: "source.limits",
@@ -246,7 +247,7 @@ pub(crate) const LIMITS_PER_API_PER_MINUTE: Key = Key {
     ty: Type::Integer { min: 1 },
     default: DefaultValue::Integer(Limits::DOCUMENTED.per_api_per_minute),
     allowed: &[],
-    doc: "Calls a minute to every other API, per corp.",
+    doc: "Calls a minute to every other API, per corp (above the documented quota: a warning).",
 };
 pub(crate) const LIMITS_PER_API_PER_HOUR: Key = Key {
     table: "source.limits",
@@ -254,7 +255,8 @@ pub(crate) const LIMITS_PER_API_PER_HOUR: Key = Key {
     ty: Type::Integer { min: 1 },
     default: DefaultValue::Integer(Limits::DOCUMENTED.per_api_per_hour),
     allowed: &[],
-    doc: "Calls an hour to every other API, per corp.",
+    doc: "Calls an hour to every other API, per corp: at least `per_api_per_minute` (above the \
+          documented quota: a warning).",
 };
 pub(crate) const LIMITS_MAX_IN_FLIGHT: Key = Key {
     table: "source.limits",
@@ -288,7 +290,7 @@ pub(crate) const RANGE_START: Key = Key {
     ty: Type::Date,
     default: START_END_OR_LAST,
     allowed: &[],
-    doc: "The first local day, inclusive.",
+    doc: "The first local day, inclusive (from 2016-01-01: WeCom keeps no older journal).",
 };
 pub(crate) const RANGE_END: Key = Key {
     table: "range",
@@ -296,7 +298,7 @@ pub(crate) const RANGE_END: Key = Key {
     ty: Type::Date,
     default: START_END_OR_LAST,
     allowed: &[],
-    doc: "The day after the last local day (exclusive).",
+    doc: "The day after the last local day (exclusive; at most 2100-01-01).",
 };
 pub(crate) const RANGE_LAST: Key = Key {
     table: "range",
@@ -372,7 +374,8 @@ pub(crate) const EXTRACT_DIRECTORY: Key = Key {
     default: DefaultValue::String("api"),
     allowed: &["api", "none", "csv:PATH"],
     doc: "Where departments and users come from: the API, nowhere, or a CSV file \
-          (`userid,department_id,…`).",
+          (`userid,department_id,…`; a relative `PATH` is relative to the job file's folder). \
+          `validate` and `run` read the CSV before any call, and an error in it gives its line.",
 };
 pub(crate) const EXTRACT_WEDRIVE_FILES: Key = Key {
     table: "extract",
@@ -403,7 +406,9 @@ pub(crate) const OUTPUT_DIR: Key = Key {
     default: Derived("`output/<name>`"),
     allowed: &[],
     doc: "Where the outputs go: a local directory, or object storage as `s3://bucket/prefix` \
-          (S3 or an S3-compatible store; see `[output.storage]`).",
+          (S3 or an S3-compatible store; see `[output.storage]`). A relative directory is \
+          relative to the job file's folder (as in a compose file); left out, `output/<name>` \
+          is under the working directory.",
 };
 pub(crate) const OUTPUT_FORMATS: Key = Key {
     table: "output",
@@ -429,6 +434,18 @@ pub(crate) const OUTPUT_CSV_BOM: Key = Key {
     default: DefaultValue::Bool(true),
     allowed: &[],
     doc: "Start CSV files with a UTF-8 BOM, so that Excel reads Chinese text right.",
+};
+pub(crate) const OUTPUT_CSV_ESCAPE_FORMULAS: Key = Key {
+    table: "output",
+    name: "csv_escape_formulas",
+    ty: Type::Bool,
+    default: DefaultValue::Bool(true),
+    allowed: &[],
+    doc: "In the CSV written for people — the reports, and the tables when `csv_bom = true` — \
+          start a text cell that begins with `=`, `+`, `-`, `@`, a tab or a carriage return with \
+          `'`, so that a spreadsheet shows it as text instead of running it as a formula (CSV \
+          injection); `false` keeps the exact text, for CSV read only by programs. Parquet, \
+          Arrow and XLSX always keep the exact text.",
 };
 
 pub(crate) const OUTPUT_STORAGE: Key = Key {
@@ -557,6 +574,7 @@ pub(crate) const KEYS: &[Key] = &[
     OUTPUT_FORMATS,
     OUTPUT_REPORTS,
     OUTPUT_CSV_BOM,
+    OUTPUT_CSV_ESCAPE_FORMULAS,
     OUTPUT_STORAGE,
     STORAGE_ENDPOINT,
     STORAGE_REGION,

@@ -18,7 +18,7 @@ pub mod keys;
 mod parse;
 pub mod plan;
 
-pub use parse::parse;
+pub use parse::{parse, parse_located};
 pub use plan::{Plan, PlanHistory};
 
 /// How a job file is loaded.
@@ -71,8 +71,50 @@ impl JobError {
     }
 }
 
+/// Something in a job file that is allowed but probably wrong (a quota above the documented
+/// one): said, and the job still runs. `Display` is `file:line:col: message`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}:{line}:{col}: {message}", path.display())]
+pub struct JobWarning {
+    pub path: PathBuf,
+    pub line: usize,
+    pub col: usize,
+    pub message: String,
+}
+
+/// A job as read from its file, with what a later check needs to point into the file: its
+/// warnings, and where each key's value is written.
+#[derive(Debug, Clone)]
+pub struct LoadedJob {
+    pub job: Job,
+    pub warnings: Vec<JobWarning>,
+    /// `(line, col)` of each key's value written in the file, by the key's dotted path.
+    places: std::collections::BTreeMap<String, (usize, usize)>,
+    origin: PathBuf,
+}
+
+impl LoadedJob {
+    /// An error about `key` that only a check after parsing can see (the CSV a
+    /// `extract.directory` names does not read): `file:line:col: message` at the key's value,
+    /// or at the file's first line when the key is not written.
+    pub(crate) fn invalid_at(&self, key: &keys::Key, message: String) -> JobError {
+        let (line, col) = self.places.get(&key.path()).copied().unwrap_or((1, 1));
+        JobError::Invalid {
+            path: self.origin.clone(),
+            line,
+            col,
+            message,
+        }
+    }
+}
+
 /// Reads and parses a job file, `${VAR}`s from the process environment.
 pub fn load(path: &Path, opts: &LoadOptions) -> Result<Job, JobError> {
+    load_located(path, opts).map(|loaded| loaded.job)
+}
+
+/// [`load`], with the job's warnings and the places of its keys ([`LoadedJob`]).
+pub fn load_located(path: &Path, opts: &LoadOptions) -> Result<LoadedJob, JobError> {
     let bytes = std::fs::read(path).map_err(|source| JobError::Read {
         path: path.to_path_buf(),
         source,
@@ -84,7 +126,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Job, JobError> {
             format!("not UTF-8 text ({e})"),
         ),
     })?;
-    parse(&text, path, &|name| std::env::var(name).ok(), opts)
+    parse_located(&text, path, &|name| std::env::var(name).ok(), opts)
 }
 
 #[derive(Debug, Clone)]
@@ -264,6 +306,33 @@ pub enum Relative {
     Days(u32),
 }
 
+/// The earliest date a job may name: WeCom opened in 2016, so no journal is older, and a date
+/// before it (`0000-01-01`) is a typo that would page thousands of empty windows.
+pub const EARLIEST_DATE: NaiveDate = match NaiveDate::from_ymd_opt(2016, 1, 1) {
+    Some(d) => d,
+    None => panic!("a valid date"),
+};
+/// The latest date a job may name (the API's times are 32-bit unix seconds, which end in 2106).
+pub const LATEST_DATE: NaiveDate = match NaiveDate::from_ymd_opt(2100, 1, 1) {
+    Some(d) => d,
+    None => panic!("a valid date"),
+};
+
+/// Whether a job may name `date` ([`EARLIEST_DATE`] to [`LATEST_DATE`]), or why not.
+pub fn check_date_bounds(date: NaiveDate) -> Result<NaiveDate, String> {
+    if date < EARLIEST_DATE {
+        Err(format!(
+            "{date} is before {EARLIEST_DATE}: WeCom keeps no journal that old"
+        ))
+    } else if date > LATEST_DATE {
+        Err(format!(
+            "{date} is after {LATEST_DATE}, the latest date a job may name"
+        ))
+    } else {
+        Ok(date)
+    }
+}
+
 /// Local dates: `start` inclusive, `end` exclusive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct DateRange {
@@ -283,10 +352,11 @@ impl DateRange {
         }
     }
 
-    /// Parses `YYYY-MM-DD` local dates (e.g. `run --start D --end D`).
+    /// Parses `YYYY-MM-DD` local dates (e.g. `run --start D --end D`), each within the dates a
+    /// job may name ([`check_date_bounds`]).
     pub fn parse(start: &str, end: &str) -> Result<DateRange, String> {
-        let start = parse_local_date(start)?;
-        let end = parse_local_date(end)?;
+        let start = parse_local_date(start).and_then(check_date_bounds)?;
+        let end = parse_local_date(end).and_then(check_date_bounds)?;
         DateRange::new(start, end)
     }
 
@@ -476,6 +546,9 @@ pub struct OutputSettings {
     pub reports: Vec<ReportKind>,
     /// Write a UTF-8 BOM at the head of CSV files so Excel reads Chinese text right.
     pub csv_bom: bool,
+    /// In the CSV written for people (the reports; the tables when `csv_bom`), start a text
+    /// cell that a spreadsheet would run as a formula with `'` (`output.csv_escape_formulas`).
+    pub csv_escape_formulas: bool,
 }
 
 impl OutputSettings {

@@ -11,6 +11,7 @@
 
 mod read;
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -18,8 +19,9 @@ use toml::de::DeTable;
 
 use super::keys::*;
 use super::{
-    DateRange, DirectorySource, ExtractSettings, Filters, Format, Job, LoadOptions, OutputSettings,
-    Period, PlanSettings, RangeSpec, Relative, ReportKind, Source, StorageSettings,
+    DateRange, DirectorySource, ExtractSettings, Filters, Format, Job, LoadOptions, LoadedJob,
+    OutputSettings, Period, PlanSettings, RangeSpec, Relative, ReportKind, Source,
+    StorageSettings,
 };
 use crate::wecom::{Limits, Secret};
 use read::{Cx, Env, Result, Table};
@@ -30,13 +32,25 @@ pub const API_BASE_ENV: &str = "WECOM_API_BASE";
 const MAX_RELATIVE_DAYS: u32 = 3660;
 
 /// Parses the text of a job file. `origin` names the file in errors (and becomes
-/// [`Job::path`]); `env` resolves `${VAR}`s (the process environment in [`super::load`]).
+/// [`Job::path`]); its folder is what relative paths in it are relative to. `env` resolves
+/// `${VAR}`s (the process environment in [`super::load`]).
 pub fn parse(text: &str, origin: &Path, env: Env<'_>, opts: &LoadOptions) -> Result<Job> {
+    parse_located(text, origin, env, opts).map(|loaded| loaded.job)
+}
+
+/// [`parse`], with the job's warnings and where each key's value is written ([`LoadedJob`]).
+pub fn parse_located(
+    text: &str,
+    origin: &Path,
+    env: Env<'_>,
+    opts: &LoadOptions,
+) -> Result<LoadedJob> {
     let cx = Cx {
         text,
         origin,
         env,
         opts,
+        warnings: Default::default(),
     };
     let root = DeTable::parse(text).map_err(|e| {
         cx.err(
@@ -49,7 +63,35 @@ pub fn parse(text: &str, origin: &Path, env: Env<'_>, opts: &LoadOptions) -> Res
         table: root.get_ref(),
         span: 0..0,
     };
-    cx.job(&root)
+    let job = cx.job(&root)?;
+    let mut places = BTreeMap::new();
+    places_of(text, &root.path, root.table, &mut places);
+    Ok(LoadedJob {
+        job,
+        warnings: cx.warnings.into_inner(),
+        places,
+        origin: origin.to_path_buf(),
+    })
+}
+
+/// `(line, col)` of every value under `table`, by its key's dotted path.
+fn places_of(
+    text: &str,
+    path: &str,
+    table: &DeTable<'_>,
+    out: &mut BTreeMap<String, (usize, usize)>,
+) {
+    for (key, value) in table {
+        let dotted = if path.is_empty() {
+            key.get_ref().to_string()
+        } else {
+            format!("{path}.{}", key.get_ref())
+        };
+        if let toml::de::DeValue::Table(sub) = value.get_ref() {
+            places_of(text, &dotted, sub, out);
+        }
+        out.insert(dotted, read::line_col(text, value.span().start));
+    }
 }
 
 /// `[extract]` with every key at its default.
@@ -70,6 +112,7 @@ fn defaults<T>(table: &Key, read: impl FnOnce(&Cx<'_>, &Table<'_, '_>) -> Result
         origin: Path::new("defaults"),
         env: &|_| None,
         opts: &LoadOptions::default(),
+        warnings: Default::default(),
     };
     // The defaults are constants: `keys` checks at compile time that each fits its type, and
     // the parse tests read every one. Failing here is a bug in `keys`, never in a job file.
@@ -262,13 +305,68 @@ impl<'a> Cx<'a> {
         self.known_keys(t)?;
         // max_in_flight is checked first, as it always was (the first error is the one given).
         let max_in_flight = self.count(t, &LIMITS_MAX_IN_FLIGHT)? as usize;
-        Ok(Limits {
+        let limits = Limits {
             record_list_per_minute: self.count(t, &LIMITS_RECORD_LIST_PER_MINUTE)?,
             per_api_per_minute: self.count(t, &LIMITS_PER_API_PER_MINUTE)?,
             per_api_per_hour: self.count(t, &LIMITS_PER_API_PER_HOUR)?,
             max_in_flight,
             max_quota_wait: self.duration(t, &LIMITS_MAX_QUOTA_WAIT)?,
-        })
+        };
+        self.check_quotas(t, &limits)?;
+        Ok(limits)
+    }
+
+    /// An hourly quota below the minute's cannot be what is meant (the run would crawl: one
+    /// minute's calls an hour); a quota above WeCom's documented one is allowed (a corp may
+    /// have been granted more) but said, as WeCom answers 45009 beyond it.
+    fn check_quotas(&self, t: &Table<'_, '_>, limits: &Limits) -> Result<()> {
+        let place = |key: &Key| t.get(key).map(|v| v.span()).unwrap_or(t.span.clone());
+        if limits.per_api_per_hour < limits.per_api_per_minute {
+            let at = match t.get(&LIMITS_PER_API_PER_HOUR) {
+                Some(v) => v.span(),
+                None => place(&LIMITS_PER_API_PER_MINUTE),
+            };
+            return Err(self.err(
+                at,
+                format!(
+                    "{} ({}) is below {} ({}): an hour allows at least a minute's calls",
+                    LIMITS_PER_API_PER_HOUR.path(),
+                    limits.per_api_per_hour,
+                    LIMITS_PER_API_PER_MINUTE.path(),
+                    limits.per_api_per_minute
+                ),
+            ));
+        }
+        let documented = Limits::DOCUMENTED;
+        for (key, value, quota) in [
+            (
+                &LIMITS_RECORD_LIST_PER_MINUTE,
+                limits.record_list_per_minute,
+                documented.record_list_per_minute,
+            ),
+            (
+                &LIMITS_PER_API_PER_MINUTE,
+                limits.per_api_per_minute,
+                documented.per_api_per_minute,
+            ),
+            (
+                &LIMITS_PER_API_PER_HOUR,
+                limits.per_api_per_hour,
+                documented.per_api_per_hour,
+            ),
+        ] {
+            if value > quota {
+                self.warn(
+                    place(key),
+                    format!(
+                        "{} = {value} is above WeCom's documented quota ({quota}): unless the \
+                         corp was granted more, WeCom answers errcode 45009 beyond it",
+                        key.path()
+                    ),
+                );
+            }
+        }
+        Ok(())
     }
 
     fn range(&self, t: &Table<'_, '_>) -> Result<(RangeSpec, Option<Period>)> {
@@ -339,8 +437,12 @@ impl<'a> Cx<'a> {
     fn extract(&self, t: &Table<'_, '_>) -> Result<ExtractSettings> {
         self.known_keys(t)?;
         let (text, span) = self.string_or_default(t, &EXTRACT_DIRECTORY)?;
-        let directory = parse_directory(&text)
-            .map_err(|m| self.err(span, format!("extract.directory: {m}")))?;
+        let directory = match parse_directory(&text)
+            .map_err(|m| self.err(span, format!("extract.directory: {m}")))?
+        {
+            DirectorySource::Csv(path) => DirectorySource::Csv(self.beside_the_job(path)),
+            other => other,
+        };
         Ok(ExtractSettings {
             details: self.boolean(t, &EXTRACT_DETAILS)?,
             stats: self.boolean(t, &EXTRACT_STATS)?,
@@ -361,7 +463,11 @@ impl<'a> Cx<'a> {
                     return Err(self.err(v.span(), "output.dir is empty"));
                 }
                 check_output_location(&dir).map_err(|m| self.err(v.span(), m))?;
-                PathBuf::from(dir)
+                if super::is_object_storage(Path::new(&dir)) {
+                    PathBuf::from(dir)
+                } else {
+                    self.beside_the_job(PathBuf::from(dir))
+                }
             }
         };
         let storage = match self.table(t, &OUTPUT_STORAGE)? {
@@ -389,6 +495,7 @@ impl<'a> Cx<'a> {
             formats,
             reports,
             csv_bom: self.boolean(t, &OUTPUT_CSV_BOM)?,
+            csv_escape_formulas: self.boolean(t, &OUTPUT_CSV_ESCAPE_FORMULAS)?,
         })
     }
 

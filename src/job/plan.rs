@@ -16,7 +16,9 @@ use serde::Serialize;
 use super::{DateRange, DirectorySource, Filters, Job, Period};
 use crate::wecom::{Endpoint, Limits, RecordFilter};
 
+mod held;
 mod spent;
+pub use held::{Held, HeldWindow};
 pub use spent::{quota_seconds_after, QuotaSpent};
 
 /// Journals per record-list page (the API's maximum `limit`).
@@ -231,14 +233,27 @@ impl Plan {
     /// Plans `job` over `range` (usually `job.resolve_range(job.today())`), scaling `history`
     /// if an earlier run measured the corp, else from the job's `[plan]` assumptions.
     pub fn build(job: &Job, range: DateRange, history: Option<&PlanHistory>) -> Plan {
+        Plan::build_after(job, range, history, None)
+    }
+
+    /// [`Plan::build`] for a run after earlier ones: what `held` says the store holds
+    /// complete is not counted (a first run's plan when `None`).
+    pub fn build_after(
+        job: &Job,
+        range: DateRange,
+        history: Option<&PlanHistory>,
+        held: Option<&Held>,
+    ) -> Plan {
         let tz = job.source.timezone;
         let mut notes = Vec::new();
 
         let history = history.filter(|h| h.days > 0);
         let scale = Scale::of(job, history, &mut notes);
         let combos = job.filters.combos().len() as u64;
-        let record_windows = record_window_plans(range, tz, scale.journals_per_day, combos);
+        let mut record_windows = record_window_plans(range, tz, scale.journals_per_day, combos);
         let journals = (scale.journals_per_day * range.days() as f64).round() as u64;
+        let subtracted = held.map(|h| h.subtract(&mut record_windows));
+        let settled = subtracted.map_or(0, |s| s.settled_journals);
 
         let stats_windows = stats_windows(range, tz);
         let stats_templates = if !job.filters.template_ids.is_empty() {
@@ -260,9 +275,10 @@ impl Plan {
             &Volumes {
                 record_windows: &record_windows,
                 combos,
-                journals,
+                journals: journals.saturating_sub(settled),
                 wedrive_files,
-                stat_lists: stats_templates * stats_windows.len() as u64,
+                stat_lists: (stats_templates * stats_windows.len() as u64)
+                    .saturating_sub(held.map_or(0, |h| h.stat_lists)),
                 departments: scale.departments,
             },
         );
@@ -272,7 +288,9 @@ impl Plan {
             (true, Some(_)) => notes.push("wedrive files estimated from the earlier run's details; a re-run downloads only files not downloaded yet".into()),
             (false, _) => {}
         }
-        if job.extract.details && job.extract.refresh_days > 0 {
+        if let (Some(held), Some(subtracted)) = (held, subtracted) {
+            notes.push(held.note(subtracted, record_windows.len(), job.extract.stats));
+        } else if job.extract.details && job.extract.refresh_days > 0 {
             notes.push(format!(
                 "a first run: an incremental run fetches only windows not yet stored, plus details younger than {} days",
                 job.extract.refresh_days

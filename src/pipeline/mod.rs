@@ -28,6 +28,7 @@ mod lock;
 mod manifest;
 mod outputs;
 mod plan;
+mod preflight;
 mod signals;
 mod templates;
 mod workbook;
@@ -39,6 +40,7 @@ pub use lock::{LockHolder, RunLock, LOCK_FILE};
 pub(crate) use manifest::{record_extract, record_outputs, run_id};
 pub use outputs::{build_outputs, OutputDurations, OutputsFailed, OutputsSummary};
 pub use plan::{plan, PlannedJob};
+pub use preflight::preflight;
 pub use signals::stop_on_signals;
 pub use workbook::{report_sheet_kind, summary_items, workbook_file_name};
 

@@ -21,10 +21,10 @@ use crate::extract::Stop;
 use crate::flatten::schema::{TableSpec, JOURNALS};
 use crate::flatten::{self, Directory, LocalFile, LocalPaths, Warnings};
 use crate::job::plan::local_midnight;
-use crate::job::{DateRange, DirectorySource, Format, Job, ReportKind};
+use crate::job::{DateRange, DirectorySource, Format, Job, OutputSettings, ReportKind};
 use crate::report::{self, ReportInputs};
 use crate::sink::{
-    self, DeltaCommit, DeltaRun, DeltaTableWriter, OutputDir, TableWriter, WrittenFile,
+    self, CsvStyle, DeltaCommit, DeltaRun, DeltaTableWriter, OutputDir, TableWriter, WrittenFile,
 };
 use crate::store::Store;
 use crate::wecom::{DepartmentListResponse, JournalDetail, UserListResponse};
@@ -413,7 +413,7 @@ impl TableWriters {
                     spec.name,
                     spec.partition_by,
                     &job.output.formats,
-                    job.output.csv_bom,
+                    tables_csv(&job.output),
                 )?
                 .with_required(required);
                 if partitioned {
@@ -494,6 +494,23 @@ fn report_inputs(stat_items: &DataFrame, journals: DataFrame, range: DateRange) 
 /// The directory of the reports' files under the output root (and under each format's tree).
 pub(crate) const REPORTS_DIR: &str = "reports";
 
+/// The tables' CSV: for people (formulas neutralised, unless the job says not to) when it has
+/// the BOM that invites Excel users to open it; else for programs, the exact text.
+fn tables_csv(output: &OutputSettings) -> CsvStyle {
+    CsvStyle {
+        bom: output.csv_bom,
+        escape_formulas: output.csv_bom && output.csv_escape_formulas,
+    }
+}
+
+/// The reports' CSV: always for people (formulas neutralised, unless the job says not to).
+fn reports_csv(output: &OutputSettings) -> CsvStyle {
+    CsvStyle {
+        bom: output.csv_bom,
+        escape_formulas: output.csv_escape_formulas,
+    }
+}
+
 /// Where a report's files go, relative to its format's tree (before the extension):
 /// `reports/<kind>/range=<start>_<end>/<kind>`, a dataset per report whose Hive partition is
 /// the range it covers (end exclusive), so that a daily run never overwrites the monthly one.
@@ -524,7 +541,7 @@ fn write_reports(
             &report_path(*kind, range),
             &frame,
             &job.output.formats,
-            job.output.csv_bom,
+            reports_csv(&job.output),
         )?);
         reports.push((*kind, frame));
     }

@@ -4,12 +4,12 @@
 //! is wrong with the store). What the store says was called in the last hour still counts
 //! against the hourly quota when the run starts; the ETA accounts for it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use crate::job::plan::QuotaSpent;
-use crate::job::{DateRange, Job, Plan, PlanHistory};
-use crate::store::{ListingHistory, Store, StoreError};
+use crate::job::plan::{Held, HeldWindow, QuotaSpent};
+use crate::job::{self, DateRange, Job, Plan, PlanHistory};
+use crate::store::{filter_key, ListingHistory, Store, StoreError};
 use crate::wecom::Endpoint;
 
 /// A job's plan, and why the store in its output directory was not used, if it was unreadable.
@@ -25,9 +25,11 @@ pub fn plan(job: &Job, range: DateRange, output_dir: &Path) -> PlannedJob {
     let path = super::store_file(job, output_dir);
     let shown = path.display();
     let mut spent = BTreeMap::new();
+    let mut held = None;
     let read = Store::open_read_only(&path).and_then(|store| match store {
         Some(store) => {
             spent = spent_last_hour(&store, unix_ms())?;
+            held = Some(held_of(&store, job, range)?);
             history_of(&store)
         }
         None => Ok(None),
@@ -54,8 +56,8 @@ pub fn plan(job: &Job, range: DateRange, output_dir: &Path) -> PlannedJob {
             (None, note, Some(problem))
         }
     };
-    let mut plan =
-        Plan::build(job, range, history.as_ref()).with_quota_spent(&job.source.limits, &spent);
+    let mut plan = Plan::build_after(job, range, history.as_ref(), held.as_ref())
+        .with_quota_spent(&job.source.limits, &spent);
     plan.notes.insert(0, note);
     PlannedJob {
         plan,
@@ -76,6 +78,63 @@ fn history_of(store: &Store) -> Result<Option<PlanHistory>, StoreError> {
             departments: listed.departments,
             wedrive_files: listed.wedrive_files,
         }))
+}
+
+/// What the store holds complete within `range`, as the run's skip rules see it: record
+/// windows final for every filter combination of the job (their details settled when paged
+/// `refresh_days` after the window closed), and stat lists stored after their window closed.
+fn held_of(store: &Store, job: &Job, range: DateRange) -> Result<Held, StoreError> {
+    let tz = job.source.timezone;
+    let keys: BTreeSet<String> = job.filters.combos().iter().map(|c| filter_key(c)).collect();
+    let refresh_s = i64::from(job.extract.refresh_days) * 86_400;
+    // (start, end) → (final combinations, journals, settled)
+    let mut windows: BTreeMap<(i64, i64), (usize, u64, bool)> = BTreeMap::new();
+    for w in store.record_windows()? {
+        if !keys.contains(&w.filter_key) || !w.is_final() {
+            continue;
+        }
+        let entry = windows
+            .entry((w.start_ts, w.end_ts))
+            .or_insert((0, 0, true));
+        entry.0 += 1;
+        entry.1 += w.journals;
+        entry.2 &= w.paged_at >= w.end_ts.saturating_add(refresh_s);
+    }
+    let record_windows = windows
+        .into_iter()
+        .filter(|(_, (combos, _, _))| *combos == keys.len())
+        .map(|(span, (_, journals, details_settled))| {
+            (
+                span,
+                HeldWindow {
+                    journals,
+                    details_settled,
+                },
+            )
+        })
+        .collect();
+    let mut stat_lists = 0;
+    if job.extract.stats {
+        for w in job::plan::stats_windows(range, tz) {
+            let templates = if job.filters.template_ids.is_empty() {
+                store.template_ids_in_range(w.start, w.end)?
+            } else {
+                job.filters.template_ids.clone()
+            };
+            for t in templates {
+                if store
+                    .stat_fetched_at(&t, w.start, w.end)?
+                    .is_some_and(|at| at >= w.end)
+                {
+                    stat_lists += 1;
+                }
+            }
+        }
+    }
+    Ok(Held {
+        record_windows,
+        stat_lists,
+    })
 }
 
 /// What the store says was called in the hour before `now_ms`, per endpoint, and when the

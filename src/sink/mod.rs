@@ -54,6 +54,7 @@ use crate::job::Format;
 
 mod arrow_bridge;
 mod delta;
+mod csv;
 mod failpoint;
 mod manifest;
 mod parquet;
@@ -61,6 +62,7 @@ mod storage;
 mod table;
 mod xlsx;
 
+pub use csv::CsvStyle;
 pub use delta::{DeltaCommit, DeltaRun, DeltaTableWriter, DELTA_DIR};
 pub use manifest::{write_manifest, Gap, Manifest, ManifestRange, RunStatus};
 pub use storage::{OutputRoot, StorageError, StorageSettings, StoredObject};
@@ -251,8 +253,9 @@ pub fn write_frame(
     rel_name: &str,
     frame: &DataFrame,
     formats: &[Format],
-    csv_bom: bool,
+    csv: impl Into<CsvStyle>,
 ) -> Result<Vec<WrittenFile>, SinkError> {
+    let csv = csv.into();
     let base = out.checked_join(rel_name)?;
     if base.file_name().is_none() {
         return Err(SinkError::BadName {
@@ -274,7 +277,7 @@ pub fn write_frame(
             format,
             &final_path,
             frame.schema(),
-            csv_bom,
+            csv,
             &BTreeSet::new(),
         )?;
         file.write(&frame)?;
@@ -455,7 +458,7 @@ impl Write for SharedFile {
 enum FormatWriter {
     // Boxed: the Parquet writer is several times the size of the others.
     Parquet(Box<parquet::ParquetFile<SharedFile>>),
-    Csv(polars::io::csv::write::BatchedWriter<SharedFile>),
+    Csv(polars::io::csv::write::BatchedWriter<SharedFile>, CsvStyle),
     Arrow(polars::io::ipc::BatchedWriter<SharedFile>),
 }
 
@@ -476,7 +479,7 @@ impl FileSink {
         format: Format,
         final_path: &Path,
         schema: &Schema,
-        csv_bom: bool,
+        csv: CsvStyle,
         required: &BTreeSet<String>,
     ) -> Result<Self, SinkError> {
         let dir = final_path.parent().unwrap_or(Path::new("."));
@@ -498,9 +501,10 @@ impl FileSink {
             Format::Csv => FormatWriter::Csv(
                 CsvWriter::new(file.clone())
                     .include_header(true)
-                    .include_bom(csv_bom)
-                    .batched(&csv_schema(schema))
+                    .include_bom(csv.bom)
+                    .batched(&csv::csv_schema(schema))
                     .map_err(polars_err)?,
+                csv,
             ),
             Format::Arrow => {
                 let fields = arrow_ipc_fields(schema);
@@ -541,8 +545,8 @@ impl FileSink {
         };
         match &mut self.writer {
             FormatWriter::Parquet(w) => w.write(batch).map_err(polars_err)?,
-            FormatWriter::Csv(w) => {
-                let mut flat = csv_ready(batch).map_err(polars_err)?;
+            FormatWriter::Csv(w, style) => {
+                let mut flat = csv::csv_ready(batch, *style).map_err(polars_err)?;
                 flat.rechunk_mut();
                 w.write_batch(&flat).map_err(polars_err)?
             }
@@ -562,7 +566,7 @@ impl FileSink {
             FormatWriter::Parquet(w) => {
                 w.finish().map_err(polars_err)?;
             }
-            FormatWriter::Csv(w) => w.finish().map_err(polars_err)?,
+            FormatWriter::Csv(w, _) => w.finish().map_err(polars_err)?,
             FormatWriter::Arrow(w) => w.finish().map_err(polars_err)?,
         }
         self.file.flush_and_sync().map_err(io_err(&self.temp))?;
@@ -591,41 +595,6 @@ impl Drop for FileSink {
 fn arrow_ipc_fields(schema: &Schema) -> Vec<polars_arrow::io::ipc::IpcField> {
     let arrow_schema = schema.to_arrow(CompatLevel::oldest());
     polars_arrow::io::ipc::write::default_ipc_fields(arrow_schema.iter_values())
-}
-
-/// The schema a CSV file has: list columns become `;`-joined strings.
-fn csv_schema(schema: &Schema) -> Schema {
-    schema
-        .iter()
-        .map(|(name, dtype)| {
-            let dtype = if matches!(dtype, DataType::List(_)) {
-                DataType::String
-            } else {
-                dtype.clone()
-            };
-            (name.clone(), dtype)
-        })
-        .collect()
-}
-
-/// CSV cannot hold nested values: list columns are joined with `;`, as a spreadsheet user
-/// expects; everything else is written as it is.
-fn csv_ready(batch: &DataFrame) -> PolarsResult<DataFrame> {
-    let list_columns: Vec<Expr> = batch
-        .columns()
-        .iter()
-        .filter(|c| matches!(c.dtype(), DataType::List(_)))
-        .map(|c| {
-            col(c.name().clone())
-                .cast(DataType::List(Box::new(DataType::String)))
-                .list()
-                .join(lit(";"), true)
-        })
-        .collect();
-    if list_columns.is_empty() {
-        return Ok(batch.clone());
-    }
-    batch.clone().lazy().with_columns(list_columns).collect()
 }
 
 #[cfg(test)]

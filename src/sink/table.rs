@@ -6,7 +6,8 @@ use std::fs;
 use polars::prelude::*;
 
 use super::{
-    check_component, concat_frames, table_formats, temp_token, FileSink, OutputDir, SinkError,
+    check_component, concat_frames, table_formats, temp_token, CsvStyle, FileSink, OutputDir,
+    SinkError,
     WrittenFile, NULL_PARTITION, PARTITION_KEY,
 };
 use crate::job::Format;
@@ -36,7 +37,7 @@ pub struct TableWriter {
     table: String,
     partition_column: Option<String>,
     formats: Vec<Format>,
-    csv_bom: bool,
+    csv: CsvStyle,
     flush_rows: usize,
     /// Fixed by the first batch; later batches must match it (null columns are cast).
     schema: Option<SchemaRef>,
@@ -66,7 +67,7 @@ impl TableWriter {
         table: &str,
         partition_column: Option<&str>,
         formats: &[Format],
-        csv_bom: bool,
+        csv: impl Into<CsvStyle>,
     ) -> Result<Self, SinkError> {
         check_component(table)?;
         Ok(TableWriter {
@@ -74,7 +75,7 @@ impl TableWriter {
             table: table.to_owned(),
             partition_column: partition_column.map(str::to_owned),
             formats: table_formats(formats),
-            csv_bom,
+            csv: csv.into(),
             flush_rows: DEFAULT_FLUSH_ROWS,
             schema: None,
             partitions: BTreeMap::new(),
@@ -305,7 +306,7 @@ impl TableWriter {
                 )
             })
             .collect();
-        let csv_bom = self.csv_bom;
+        let csv = self.csv;
         let flush_rows = self.flush_rows;
         let required = &self.required;
         let Some(partition) = self.partitions.get_mut(label) else {
@@ -318,7 +319,7 @@ impl TableWriter {
             for (format, path) in dirs {
                 partition
                     .files
-                    .push(FileSink::create(format, &path, &schema, csv_bom, required)?);
+                    .push(FileSink::create(format, &path, &schema, csv, required)?);
             }
         }
         let pending = std::mem::take(&mut partition.pending);

@@ -1,5 +1,6 @@
 //! Unit tests of the sink helpers; the files themselves are read back in `tests/it/sinks.rs`.
 
+use super::csv::{csv_ready, csv_schema};
 use super::*;
 
 #[test]
@@ -67,7 +68,7 @@ fn csv_joins_list_columns_with_semicolons() {
         lists.into(),
     ])
     .unwrap();
-    let flat = csv_ready(&frame).unwrap();
+    let flat = csv_ready(&frame, CsvStyle::default()).unwrap();
     assert_eq!(csv_schema(frame.schema()), **flat.schema());
     let joined: Vec<Option<&str>> = flat
         .column("department_ids")

@@ -40,8 +40,10 @@ fn the_manifest(out: &Path) -> (PathBuf, Manifest) {
     (files[0].clone(), serde_json::from_str(&text).unwrap())
 }
 
-fn rows(manifest: &Manifest) -> u64 {
-    manifest.files.iter().map(|f| f.rows).sum()
+/// `<rows> rows in <n> tables`: each table's rows once, however many formats hold them.
+fn rows(manifest: &Manifest) -> String {
+    let rows: u64 = manifest.rows.values().sum();
+    format!("{rows} rows in {} tables", manifest.rows.len())
 }
 
 #[test]
@@ -228,7 +230,7 @@ fn gaps_are_said_a_line_each_with_their_hint_and_the_summary_says_so() {
     assert_output(
         &stdout,
         &format!(
-            "cli-gaps: 2026-10-01..2026-10-15 finished with gaps → {} files ({} rows) in [OUT]; \
+            "cli-gaps: 2026-10-01..2026-10-15 finished with gaps → {} files ({}) in [OUT]; \
              manifest [OUT]/runs/[TIME]-cli-gaps.json\n",
             manifest.files.len(),
             rows(&manifest)
@@ -272,7 +274,7 @@ fn a_sandbox_run_says_one_summary_line_and_rebuild_one_more() {
     assert_output(
         &stdout,
         &format!(
-            "monthly-compliance: 2026-10-05..2026-10-12 done → {} files ({} rows) in [OUT]; \
+            "monthly-compliance: 2026-10-05..2026-10-12 done → {} files ({}) in [OUT]; \
              manifest [OUT]/runs/[TIME]-monthly-compliance.json\n",
             manifest.files.len(),
             rows(&manifest)

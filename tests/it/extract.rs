@@ -71,6 +71,7 @@ fn job(sim: &SimHandle, range: DateRange, dir: &Path) -> Job {
             formats: vec![],
             reports: vec![],
             csv_bom: false,
+            csv_escape_formulas: true,
         },
         period_override: None,
         plan: PlanSettings::default(),

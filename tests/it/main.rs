@@ -9,6 +9,7 @@ mod e2e;
 mod extract;
 mod flatten;
 mod job;
+mod ops;
 mod lake;
 mod pipeline;
 mod plan;

@@ -237,6 +237,30 @@ fn plan_from_history_is_within_5_percent_of_the_next_run() -> TestResult {
         "off by more than 5 %: {off:?}\n{}",
         report.join("\n")
     );
+
+    // The store now holds October complete: the plan counts only what is left (not a first
+    // run's calls), and the run after makes just that.
+    let again: Value =
+        serde_json::from_str(&ok(&["plan", job, "--output", out_s, "--format", "json"]))?;
+    assert!(
+        again["notes"].as_array().is_some_and(|n| n.iter().any(|n| n
+            .as_str()
+            .is_some_and(|n| n.starts_with("the store holds 1 of the 1 record windows complete")))),
+        "{again:#}"
+    );
+    let before = manifests(&out);
+    ok(&["run", job, "--sandbox", "--output", out_s]);
+    let new: Vec<PathBuf> = manifests(&out).difference(&before).cloned().collect();
+    let manifest: Value = serde_json::from_str(&fs::read_to_string(&new[0])?)?;
+    let actual = |endpoint: &str| manifest["calls"][endpoint].as_u64().unwrap_or(0);
+    for endpoint in ["get_record_list", "get_record_detail", "get_stat_list"] {
+        assert_eq!(
+            plan_calls(&again, endpoint),
+            actual(endpoint),
+            "{endpoint} after a complete run: {again:#}\n{manifest:#}"
+        );
+    }
+    assert_eq!(plan_calls(&again, "get_record_detail"), 0);
     Ok(())
 }
 

@@ -94,7 +94,7 @@ fn a_resumed_run_continues_the_hours_budget_and_causes_no_45009() {
         "hourly",
         &sim,
         ("2026-10-01", "2026-10-22"),
-        "[source.limits]\nper_api_per_hour = 120\nmax_in_flight = 4\n\n[extract]\nstats = true\ndirectory = \"api\"\n",
+        "[source.limits]\nper_api_per_minute = 120\nper_api_per_hour = 120\nmax_in_flight = 4\n\n[extract]\nstats = true\ndirectory = \"api\"\n",
         &out,
         "formats = [\"parquet\"]\n",
     );

@@ -92,6 +92,7 @@ fn job(sim: &SimHandle, dir: &Path, wedrive_files: bool) -> Job {
             formats: vec![],
             reports: vec![],
             csv_bom: false,
+            csv_escape_formulas: true,
         },
         period_override: None,
         plan: PlanSettings::default(),

@@ -3,14 +3,14 @@
 //! error that points at the key or value as `file:line:col: message`.
 
 use std::ops::Range;
-use std::path::Path;
+use std::path::{Component, Path, PathBuf};
 
 use chrono::NaiveDate;
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 use super::super::keys::{Key, Type};
-use super::super::{JobError, LoadOptions};
+use super::super::{JobError, JobWarning, LoadOptions};
 
 pub(super) type Env<'e> = &'e dyn Fn(&str) -> Option<String>;
 pub(super) type Result<T> = std::result::Result<T, JobError>;
@@ -22,6 +22,8 @@ pub(super) struct Cx<'a> {
     pub(super) origin: &'a Path,
     pub(super) env: Env<'a>,
     pub(super) opts: &'a LoadOptions,
+    /// What is allowed but probably wrong, said in file order as the keys are read.
+    pub(super) warnings: std::cell::RefCell<Vec<JobWarning>>,
 }
 
 /// One TOML table being read, with its dotted path for messages and where it is declared.
@@ -69,6 +71,17 @@ impl<'a> Cx<'a> {
             col,
             message: message.into(),
         }
+    }
+
+    /// Notes a warning at `span` (the job still loads).
+    pub(super) fn warn(&self, span: Range<usize>, message: impl Into<String>) {
+        let (line, col) = line_col(self.text, span.start);
+        self.warnings.borrow_mut().push(JobWarning {
+            path: self.origin.to_path_buf(),
+            line,
+            col,
+            message: message.into(),
+        });
     }
 
     /// Rejects the first (in file order) key of `t` that `keys` does not list for it.
@@ -306,7 +319,36 @@ impl<'a> Cx<'a> {
             }
         };
         super::super::parse_local_date(&text)
+            .and_then(super::super::check_date_bounds)
             .map_err(|m| self.err(v.span(), format!("{}: {m}", key.path())))
+    }
+
+    /// A path written in the job file: relative to the job file's folder (as a compose file's
+    /// are), so a job means the same from any working directory.
+    /// `..` is taken lexically (`jobs/../output` is `output`), as compose does, so that the
+    /// path shown in messages is the one a person would write.
+    pub(super) fn beside_the_job(&self, path: PathBuf) -> PathBuf {
+        if !path.is_relative() {
+            return path;
+        }
+        let folder = self.origin.parent().unwrap_or(Path::new(""));
+        let mut out = PathBuf::new();
+        for part in folder.join(&path).components() {
+            match part {
+                Component::CurDir => {}
+                Component::ParentDir
+                    if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+                {
+                    out.pop();
+                }
+                other => out.push(other),
+            }
+        }
+        if out.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            out
+        }
     }
 
     /// A [`Type::Ids`] or [`Type::IdsOrIntegers`] key, no empty or repeated id; left out, no id.

@@ -177,6 +177,10 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("last = \"week\"", "start = 2026-02-01T10:00:00\nend = 2026-03-01", "job.toml:6:9: range.start: `2026-02-01T10:00:00` has a time; give a local date YYYY-MM-DD"),
     ("last = \"week\"", "start = 20260201\nend = 2026-03-01", "job.toml:6:9: range.start must be a date YYYY-MM-DD, found an integer"),
     ("last = \"week\"", "start = \"2026-02-30\"\nend = 2026-03-01", "job.toml:6:9: range.start: `2026-02-30` is not a date YYYY-MM-DD (input is out of range)"),
+    ("last = \"week\"", "start = \"0000-01-01\"\nend = 2026-03-01", "job.toml:6:9: range.start: 0000-01-01 is before 2016-01-01: WeCom keeps no journal that old"),
+    ("last = \"week\"", "start = 2026-01-01\nend = 2200-03-01", "job.toml:7:7: range.end: 2200-03-01 is after 2100-01-01, the latest date a job may name"),
+    ("[range]", "[source.limits]\nper_api_per_minute = 100\nper_api_per_hour = 99\n[range]", "job.toml:7:20: source.limits.per_api_per_hour (99) is below source.limits.per_api_per_minute (100): an hour allows at least a minute's calls"),
+    ("[range]", "[source.limits]\nper_api_per_hour = 5000\n[range]", "job.toml:6:20: source.limits.per_api_per_hour (5000) is below source.limits.per_api_per_minute (10000): an hour allows at least a minute's calls"),
     ("last = \"week\"", "last = \"week\"\nperiod = \"year\"", "job.toml:7:10: range.period: unknown period `year` (expected \"day\", \"week\" or \"month\")"),
     ("last = \"week\"", "last = \"week\"\nperiod = 1", "job.toml:7:10: range.period must be a string, found an integer"),
     ("[range]", "[filters]\ntemplates = []\n[range]", "job.toml:6:1: unknown key `templates` in [filters] (expected one of: template_ids, creators, departments)"),
@@ -193,7 +197,7 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("[range]", "[extract]\ndirectory = 1\n[range]", "job.toml:6:13: extract.directory must be a string, found an integer"),
     ("[range]", "[extract]\nrefresh_days = -1\n[range]", "job.toml:6:16: extract.refresh_days must be an integer from 0 to 4294967295, found -1"),
     ("[range]", "[extract]\nwedrive_files = 1\n[range]", "job.toml:6:17: extract.wedrive_files must be true or false, found an integer"),
-    ("[range]", "[output]\nformat = []\n[range]", "job.toml:6:1: unknown key `format` in [output] (expected one of: dir, formats, reports, csv_bom, storage)"),
+    ("[range]", "[output]\nformat = []\n[range]", "job.toml:6:1: unknown key `format` in [output] (expected one of: dir, formats, reports, csv_bom, csv_escape_formulas, storage)"),
     ("[range]", "[output]\ndir = \" \"\n[range]", "job.toml:6:7: output.dir is empty"),
     ("[range]", "[output]\ndir = 1\n[range]", "job.toml:6:7: output.dir must be a string, found an integer"),
     ("[range]", "[output]\ndir = \"gs://b/p\"\n[range]", "job.toml:6:7: output.dir `gs://b/p`: gs:// is not supported (a local directory, or s3://bucket/prefix for S3 and S3-compatible stores)"),
@@ -488,6 +492,84 @@ fn the_reference_states_the_longest_relative_range() {
         keys::RANGE_LAST.doc.contains(&bound),
         "{}",
         keys::RANGE_LAST.doc
+    );
+}
+
+fn parse_located_with(text: &str, origin: &str) -> LoadedJob {
+    parse_located(text, Path::new(origin), &env, &LoadOptions::default()).unwrap()
+}
+
+#[test]
+fn quotas_above_the_documented_ones_are_warnings_at_their_place() {
+    let text = format!(
+        "{MINIMAL}[source.limits]\nrecord_list_per_minute = 601\nper_api_per_hour = 150000\n"
+    );
+    let loaded = parse_located_with(&text, "jobs/j.toml");
+    let warnings: Vec<String> = loaded.warnings.iter().map(|w| w.to_string()).collect();
+    assert_eq!(
+        warnings,
+        [
+            "jobs/j.toml:8:26: source.limits.record_list_per_minute = 601 is above WeCom's \
+          documented quota (600): unless the corp was granted more, WeCom answers errcode \
+          45009 beyond it"
+        ]
+    );
+    assert!(parse_located_with(MINIMAL, "j.toml").warnings.is_empty());
+}
+
+#[test]
+fn relative_paths_are_relative_to_the_job_files_folder() {
+    let text = format!(
+        "{MINIMAL}[extract]\ndirectory = \"csv:org/users.csv\"\n[output]\ndir = \"../out/j\"\n"
+    );
+    let job = parse_located_with(&text, "/srv/wj/jobs/j.toml").job;
+    assert_eq!(
+        job.extract.directory,
+        DirectorySource::Csv(PathBuf::from("/srv/wj/jobs/org/users.csv"))
+    );
+    assert_eq!(job.output.dir, PathBuf::from("/srv/wj/out/j"));
+    // A relative job path keeps them relative (to the same folder, from the working directory).
+    let job = parse_located_with(&text, "jobs/j.toml").job;
+    assert_eq!(job.output.dir, PathBuf::from("out/j"));
+    assert_eq!(
+        job.extract.directory,
+        DirectorySource::Csv(PathBuf::from("jobs/org/users.csv"))
+    );
+    // Absolute paths stay; the default output directory is under the working directory.
+    let text = format!("{MINIMAL}[extract]\ndirectory = \"csv:/data/org.csv\"\n");
+    let job = parse_located_with(&text, "/srv/wj/jobs/j.toml").job;
+    assert_eq!(
+        job.extract.directory,
+        DirectorySource::Csv(PathBuf::from("/data/org.csv"))
+    );
+    assert_eq!(job.output.dir, PathBuf::from("output/j"));
+}
+
+#[test]
+fn a_later_check_points_at_the_key_it_is_about() {
+    let text = format!("{MINIMAL}[extract]\ndirectory = \"csv:x.csv\"\n");
+    let loaded = parse_located_with(&text, "j.toml");
+    let err = loaded.invalid_at(&keys::EXTRACT_DIRECTORY, "no such file".into());
+    assert_eq!(err.to_string(), "j.toml:8:13: no such file");
+    // A key the file leaves out: its first line.
+    let err = loaded.invalid_at(&keys::OUTPUT_DIR, "x".into());
+    assert_eq!(err.to_string(), "j.toml:1:1: x");
+}
+
+#[test]
+fn csv_formulas_are_escaped_unless_turned_off() {
+    assert!(
+        parse_located_with(MINIMAL, "j.toml")
+            .job
+            .output
+            .csv_escape_formulas
+    );
+    let text = format!("{MINIMAL}[output]\ncsv_escape_formulas = false\n");
+    assert!(
+        !parse_located_with(&text, "j.toml")
+            .job
+            .output
+            .csv_escape_formulas
     );
 }
 
