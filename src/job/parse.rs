@@ -20,8 +20,7 @@ use toml::de::DeTable;
 use super::keys::*;
 use super::{
     DateRange, DirectorySource, ExtractSettings, Filters, Format, Job, LoadOptions, LoadedJob,
-    OutputSettings, Period, PlanSettings, RangeSpec, Relative, ReportKind, Source,
-    StorageSettings,
+    OutputSettings, Period, PlanSettings, RangeSpec, Relative, ReportKind, Source, StorageSettings,
 };
 use crate::wecom::{Limits, Secret};
 use read::{Cx, Env, Result, Table};

@@ -53,8 +53,8 @@ use serde::{Deserialize, Serialize};
 use crate::job::Format;
 
 mod arrow_bridge;
-mod delta;
 mod csv;
+mod delta;
 mod failpoint;
 mod manifest;
 mod parquet;
@@ -273,13 +273,8 @@ pub fn write_frame(
             _ => out.root.clone(),
         };
         let final_path = tree.join(format!("{rel_name}.{}", format.name()));
-        let mut file = FileSink::create(
-            format,
-            &final_path,
-            frame.schema(),
-            csv,
-            &BTreeSet::new(),
-        )?;
+        let mut file =
+            FileSink::create(format, &final_path, frame.schema(), csv, &BTreeSet::new())?;
         file.write(&frame)?;
         written.push(file.commit(out)?);
     }

@@ -7,8 +7,7 @@ use polars::prelude::*;
 
 use super::{
     check_component, concat_frames, table_formats, temp_token, CsvStyle, FileSink, OutputDir,
-    SinkError,
-    WrittenFile, NULL_PARTITION, PARTITION_KEY,
+    SinkError, WrittenFile, NULL_PARTITION, PARTITION_KEY,
 };
 use crate::job::Format;
 
