@@ -726,17 +726,14 @@ fn run_sandbox(job: &Path, server: &S3Server) -> String {
     let out = crate::common::bin()
         .args(["run", job.to_str().unwrap(), "--sandbox"])
         .envs(server.env())
+        // This test compares the lake on S3 with the local one and counts Delta versions; a
+        // journal withdrawn after listing (a named gap, exit 3) is tested in converge.rs.
+        .env("WECOM_SIM_GENTLE", "withdrawals")
         .env("WECOM_JOURNAL_LOG", "debug")
         .output()
         .unwrap();
     let (stdout, stderr) = crate::common::streams(&out);
-    // Exit 3 (finished with gaps) when the time-true sandbox withdrew a journal after listing
-    // it: that journal is a named gap (301084), every other row is written as usual.
-    let code = out.status.code();
-    assert!(
-        code == Some(0) || (code == Some(3) && format!("{stdout}{stderr}").contains("301084")),
-        "run: {code:?}\n{stdout}\n{stderr}"
-    );
+    assert!(out.status.success(), "run: {stdout}\n{stderr}");
     let both = format!("{stdout}\n{stderr}");
     assert!(
         !both.contains(SECRET),
