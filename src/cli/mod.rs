@@ -222,6 +222,10 @@ pub struct SimArgs {
     /// A template id the journal app may not read (answered with 301065); repeatable.
     #[arg(long = "deny-template", value_name = "TEMPLATE_ID")]
     pub deny_templates: Vec<String>,
+    /// Name the weekly 安全巡检 template 周报 too: two templates of one name (then a detail
+    /// without template_id whose cycle is not summarised is of no single template by name).
+    #[arg(long)]
+    pub twin_template_names: bool,
     /// The simulator's clock (RFC 3339, e.g. 2026-11-03T06:15:00+08:00): it serves the world as
     /// it is at that instant. Default: the real clock, read at every request.
     #[arg(long, value_name = "RFC3339")]
@@ -281,6 +285,12 @@ pub enum SchemaFormat {
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
+        Err(e) if e.use_stderr() && json_asked(std::env::args_os()) => {
+            // Arguments that do not parse, under `--log-format json`: the one line a machine
+            // reading standard error can parse, like every other line there.
+            eprint!("{}", report::usage_json(&e.render().to_string()));
+            return ExitCode::from(exit::USAGE);
+        }
         Err(e) => {
             let _ = e.print();
             return ExitCode::from(if e.use_stderr() {
@@ -313,6 +323,22 @@ pub fn main() -> ExitCode {
         Command::Demo { output } => run::demo(output),
     };
     ExitCode::from(code)
+}
+
+/// Whether the arguments ask for `--log-format json` (`--log-format json` or
+/// `--log-format=json`, before any `--`), read from the raw arguments when clap could not
+/// parse them.
+fn json_asked(args: impl IntoIterator<Item = std::ffi::OsString>) -> bool {
+    let mut args = args.into_iter().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.to_str() {
+            Some("--") => return false,
+            Some("--log-format=json") => return true,
+            Some("--log-format") if args.next().is_some_and(|v| v == "json") => return true,
+            _ => {}
+        }
+    }
+    false
 }
 
 /// The instant `--now` gives, else the real clock; a bad one is reported (exit 2).

@@ -55,6 +55,25 @@ fn in_style(severity: Severity, err: &anyhow::Error) -> String {
     }
 }
 
+/// A usage error as clap renders it (`error: …`, tips, `Usage: …`) as one JSON line: the
+/// first line its `message`, the rest its `details`, one string a line.
+pub fn usage_json(rendered: &str) -> String {
+    render_usage_json(rendered, &now())
+}
+
+fn render_usage_json(rendered: &str, timestamp: &str) -> String {
+    let mut lines = rendered.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or("bad usage");
+    let mut fields = serde_json::Map::new();
+    let message = first.strip_prefix("error: ").unwrap_or(first);
+    fields.insert("message".into(), message.into());
+    let details: Vec<Value> = lines.map(Value::from).collect();
+    if !details.is_empty() {
+        fields.insert("details".into(), details.into());
+    }
+    json_line(timestamp, "ERROR", fields)
+}
+
 /// The time a JSON line carries, as the log lines' `timestamp`.
 fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
@@ -105,6 +124,22 @@ fn json_line(timestamp: &str, level: &str, fields: serde_json::Map<String, Value
 struct GapGroup<'g> {
     first: &'g Gap,
     count: usize,
+    /// What the first [`NAMED_GAPS`] gaps of the cause are.
+    named: Vec<&'g str>,
+}
+
+/// Gaps of one cause named one by one (a few templates to grant); beyond, `and N more`.
+const NAMED_GAPS: usize = 3;
+
+impl GapGroup<'_> {
+    /// `a`, `a; b; c`, or `a and N more` when the cause has more than [`NAMED_GAPS`] gaps.
+    fn what(&self) -> String {
+        if self.count <= NAMED_GAPS {
+            self.named.join("; ")
+        } else {
+            format!("{} and {} more", self.first.what, self.count - 1)
+        }
+    }
 }
 
 fn group_gaps(gaps: &[Gap]) -> Vec<GapGroup<'_>> {
@@ -116,29 +151,32 @@ fn group_gaps(gaps: &[Gap]) -> Vec<GapGroup<'_>> {
                 && g.first.detail == gap.detail
         };
         match groups.iter_mut().find(|g| same(g)) {
-            Some(group) => group.count += 1,
+            Some(group) => {
+                group.count += 1;
+                if group.named.len() < NAMED_GAPS {
+                    group.named.push(&gap.what);
+                }
+            }
             None => groups.push(GapGroup {
                 first: gap,
                 count: 1,
+                named: vec![&gap.what],
             }),
         }
     }
     groups
 }
 
-/// `gap: <what> (<endpoint> errcode <n>): <detail>` a cause — `<what> and N more` when several
-/// gaps share it, in order of first appearance — then `hint: …` for each distinct hint.
+/// `gap: <what> (<endpoint> errcode <n>): <detail>` a cause — up to three gaps sharing it
+/// named (`<what>; <what>`), more as `<what> and N more`, in order of first appearance — then
+/// `hint: …` for each distinct hint.
 pub fn render_gaps(gaps: &[Gap]) -> String {
     let mut out = String::new();
     for group in group_gaps(gaps) {
         let gap = group.first;
-        let more = match group.count {
-            1 => String::new(),
-            n => format!(" and {} more", n - 1),
-        };
         out.push_str(&format!(
-            "gap: {}{more} ({} errcode {}): {}\n",
-            gap.what,
+            "gap: {} ({} errcode {}): {}\n",
+            group.what(),
             gap.endpoint.as_deref().unwrap_or("-"),
             gap.errcode.unwrap_or(errcode::OK),
             gap.detail
@@ -160,7 +198,7 @@ pub fn render_gaps_json(gaps: &[Gap], timestamp: &str) -> String {
         let gap = group.first;
         let mut fields = serde_json::Map::new();
         fields.insert("message".into(), format!("gap: {}", gap.detail).into());
-        fields.insert("what".into(), gap.what.clone().into());
+        fields.insert("what".into(), group.what().into());
         fields.insert("count".into(), group.count.into());
         if let Some(endpoint) = &gap.endpoint {
             fields.insert("endpoint".into(), endpoint.clone().into());
@@ -222,10 +260,17 @@ mod tests {
             detail: "no permission".into(),
             hint: Some("add the app".into()),
         };
-        // Gaps of one cause are one line, with a count.
+        // Gaps of one cause are one line: a few named, more with a count.
         assert_eq!(
             render_gaps(&[gap("template a"), gap("template b"), gap("template c")]),
-            "gap: template a and 2 more (/cgi-bin/oa/journal/get_stat_list errcode 301065): \
+            "gap: template a; template b; template c (/cgi-bin/oa/journal/get_stat_list \
+             errcode 301065): no permission\n\
+             hint: add the app\n"
+        );
+        let four = [gap("a"), gap("b"), gap("c"), gap("d")];
+        assert_eq!(
+            render_gaps(&four),
+            "gap: a and 3 more (/cgi-bin/oa/journal/get_stat_list errcode 301065): \
              no permission\n\
              hint: add the app\n"
         );
@@ -233,7 +278,7 @@ mod tests {
         other.detail = "not allowed".into();
         assert_eq!(
             render_gaps(&[gap("template a"), other, gap("template b")]),
-            "gap: template a and 1 more (/cgi-bin/oa/journal/get_stat_list errcode 301065): \
+            "gap: template a; template b (/cgi-bin/oa/journal/get_stat_list errcode 301065): \
              no permission\n\
              gap: window w (/cgi-bin/oa/journal/get_stat_list errcode 301065): not allowed\n\
              hint: add the app\n"
@@ -242,8 +287,22 @@ mod tests {
         assert_eq!(
             render_gaps_json(&[gap("template a"), gap("template b")], "T"),
             "{\"timestamp\":\"T\",\"level\":\"WARN\",\"fields\":{\"message\":\"gap: no permission\",\
-             \"what\":\"template a\",\"count\":2,\"endpoint\":\"/cgi-bin/oa/journal/get_stat_list\",\
+             \"what\":\"template a; template b\",\"count\":2,\"endpoint\":\"/cgi-bin/oa/journal/get_stat_list\",\
              \"errcode\":301065,\"hint\":\"add the app\"}}\n"
+        );
+    }
+
+    #[test]
+    fn a_usage_error_is_one_json_line() {
+        let rendered = "error: unexpected argument '--bogus' found\n\n  tip: to pass '--bogus' \
+                        as a value, use '-- --bogus'\n\nUsage: wecom-journal run <JOBS>...\n\n\
+                        For more information, try '--help'.\n";
+        assert_eq!(
+            render_usage_json(rendered, "T"),
+            "{\"timestamp\":\"T\",\"level\":\"ERROR\",\"fields\":{\"message\":\
+             \"unexpected argument '--bogus' found\",\"details\":[\"tip: to pass '--bogus' as \
+             a value, use '-- --bogus'\",\"Usage: wecom-journal run <JOBS>...\",\
+             \"For more information, try '--help'.\"]}}\n"
         );
     }
 

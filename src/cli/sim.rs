@@ -78,6 +78,7 @@ fn config(args: &super::SimArgs) -> Result<SimConfig, String> {
         fault_rate: args.fault_rate,
         record_list_per_minute: args.record_list_per_minute,
         denied_template_ids: args.deny_templates.clone(),
+        twin_template_names: args.twin_template_names,
         now,
         late_horizon,
         gentle,

@@ -54,3 +54,13 @@ fn start_and_end_come_together_for_run_and_plan() {
         .is_ok());
     }
 }
+
+#[test]
+fn json_logs_are_found_in_arguments_clap_could_not_parse() {
+    let asked = |args: &[&str]| super::json_asked(args.iter().map(std::ffi::OsString::from));
+    assert!(asked(&["wj", "--log-format", "json", "run", "--bogus"]));
+    assert!(asked(&["wj", "plan", "--log-format=json"]));
+    assert!(!asked(&["wj", "--log-format", "text", "run"]));
+    assert!(!asked(&["wj", "run", "--", "--log-format=json"]));
+    assert!(!asked(&["wj", "--log-format"]));
+}

@@ -9,7 +9,9 @@
 //!
 //! The rules (which windows, which filter combinations, what is fetched again) are pure
 //! functions in [`windows`]; the job helper's plan counts calls with the same rules. One file
-//! per stage: [`records`], [`details`], [`wedrive`], [`stats`], [`directory`]. Around them:
+//! per stage: [`records`], [`details`], [`wedrive`], [`stats`], `templates` (the record list
+//! filtered by template, for journals nothing else names the template of), [`directory`].
+//! Around them:
 //! the quotas' usage, loaded from the store before the first call and written to it as calls
 //! are answered ([`quota`]), and the [`Stop`] switch, after which no stage takes new work.
 
@@ -33,6 +35,7 @@ pub mod quota;
 mod records;
 mod stats;
 pub mod stop;
+mod templates;
 pub mod wedrive;
 pub mod windows;
 
@@ -146,6 +149,9 @@ pub struct ExtractSummary {
     pub wedrive_skipped: u64,
     pub stats_fetched: u64,
     pub stats_skipped: u64,
+    /// Journals of no known template (no `template_id`, no stat list naming them, no unique
+    /// name) whose template a record list filtered by template gave.
+    pub templates_listed: u64,
     pub directory_fetched: bool,
     pub gaps: Vec<Gap>,
     /// The local dates, outside the run's range, of what it re-read because it may still
@@ -284,6 +290,11 @@ impl Ctx<'_> {
             self.stats(range, &mut summary).await?;
             summary.durations.stats = t.elapsed();
         }
+        if job.extract.details {
+            let t = Instant::now();
+            self.list_templates(range, &mut summary).await?;
+            summary.durations.records += t.elapsed();
+        }
         let t = Instant::now();
         self.directory(&mut summary).await?;
         summary.durations.directory = t.elapsed();
@@ -362,8 +373,9 @@ enum WindowOutcome {
     Split {
         calls: u64,
     },
-    Gap {
-        gap: Gap,
+    /// WeCom said the app may not read it (a permission gap, tallied by the caller).
+    Refused {
+        err: WecomError,
         calls: u64,
     },
 }
@@ -403,6 +415,55 @@ impl Ctx<'_> {
             None => ts.to_string(),
         };
         format!("[{}, {})", local(w.start_ts), local(w.end_ts))
+    }
+}
+
+/// Calls WeCom refused for one subject (a template's stats, a record list filtered by a
+/// template): one gap per subject and errcode, with the count and the span of the windows
+/// refused, rather than one gap (and one warning) per window.
+#[derive(Default)]
+struct GapTally {
+    /// (subject, errcode) → (the first refusal's gap, windows refused, their span).
+    by_subject: std::collections::BTreeMap<(String, i64), (Gap, u64, Window)>,
+}
+
+impl GapTally {
+    fn add(&mut self, subject: String, window: Window, err: &WecomError) {
+        let key = (subject, err.errcode().unwrap_or(errcode::OK));
+        match self.by_subject.get_mut(&key) {
+            Some((_, count, span)) => {
+                *count += 1;
+                span.start_ts = span.start_ts.min(window.start_ts);
+                span.end_ts = span.end_ts.max(window.end_ts);
+            }
+            None => {
+                let first = gap(String::new(), err);
+                self.by_subject.insert(key, (first, 1, window));
+            }
+        }
+    }
+}
+
+impl Ctx<'_> {
+    /// `template <id> (<name>)`: what a person grants the app, as the store knows its name.
+    fn template_label(&self, template_id: &str) -> Result<String, ExtractError> {
+        Ok(match self.store.template_name(template_id)? {
+            Some(name) => format!("template {template_id} ({name})"),
+            None => format!("template {template_id} (its name not yet known)"),
+        })
+    }
+
+    /// The tally's gaps, each logged once: `<subject>: <n> <noun>(s) refused, <span>`.
+    fn tally_gaps(&self, tally: GapTally, noun: &str, summary: &mut ExtractSummary) {
+        for ((subject, _), (mut g, count, span)) in tally.by_subject {
+            let plural = if count == 1 { "" } else { "s" };
+            g.what = format!(
+                "{subject}: {count} {noun}{plural} refused, {}",
+                self.describe(span)
+            );
+            tracing::warn!(what = %g.what, errcode = g.errcode, "gap: {}", g.message);
+            summary.gaps.push(g);
+        }
     }
 }
 

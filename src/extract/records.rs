@@ -9,8 +9,8 @@ use futures::stream::FuturesUnordered;
 use super::progress::StageProgress;
 use super::stop::{next_or_abandon, Next};
 use super::{
-    describe_filters, filter_combinations, gap, month_windows, window_action, Ctx, ExtractError,
-    ExtractSummary, Leaf, Window, WindowAction, WindowOutcome, WindowTask, PAGE_LIMIT,
+    describe_filters, filter_combinations, month_windows, window_action, Ctx, ExtractError,
+    ExtractSummary, GapTally, Leaf, Window, WindowAction, WindowOutcome, WindowTask, PAGE_LIMIT,
 };
 use crate::job::DateRange;
 use crate::store::{filter_key, PageRecord};
@@ -41,6 +41,7 @@ impl Ctx<'_> {
             self.opts.progress,
         );
         let mut leaves = Vec::new();
+        let mut refused = GapTally::default();
         let mut in_flight = FuturesUnordered::new();
         loop {
             while in_flight.len() < self.max_in_flight && !self.stopping() {
@@ -94,14 +95,15 @@ impl Ctx<'_> {
                         bar.inc_length(2);
                     }
                 }
-                WindowOutcome::Gap { gap, calls } => {
+                WindowOutcome::Refused { err, calls } => {
                     summary.list_calls += calls;
-                    tracing::warn!(what = %gap.what, errcode = gap.errcode, "gap: {}", gap.message);
-                    summary.gaps.push(gap);
+                    let subject = self.list_subject(&combos[task.combo])?;
+                    refused.add(subject, task.window, &err);
                 }
             }
             bar.inc(1);
         }
+        self.tally_gaps(refused, "record window", summary);
         self.check_stop()?;
         // Leaves in time order, so details are fetched (and stored) oldest first.
         leaves.sort_by(|a, b| (a.window, &a.filter_key).cmp(&(b.window, &b.filter_key)));
@@ -113,6 +115,22 @@ impl Ctx<'_> {
             summary.journals_listed
         ));
         Ok(leaves)
+    }
+
+    /// What a refused record list names: `record list (<filters>)`, a template filter as
+    /// [`Ctx::template_label`] says it (the template to grant the app).
+    fn list_subject(&self, filters: &[RecordFilter]) -> Result<String, ExtractError> {
+        if filters.is_empty() {
+            return Ok("record list (no filter)".into());
+        }
+        let mut named = Vec::new();
+        for f in filters {
+            named.push(match f.key.as_str() {
+                "template_id" => self.template_label(&f.value)?,
+                _ => format!("{}={}", f.key, f.value),
+            });
+        }
+        Ok(format!("record list ({})", named.join(", ")))
     }
 
     /// Pages one window of one filter combination to `endflag = 1`, storing each page as it
@@ -177,6 +195,11 @@ impl Ctx<'_> {
                         )));
                     }
                     journals += page.journaluuid_list.len() as u64;
+                    if let Some(t) = filters.iter().find(|f| f.key == "template_id") {
+                        // A list filtered by template names its journals' template.
+                        self.store
+                            .learn_listed_templates(&t.value, &page.journaluuid_list)?;
+                    }
                     self.store.put_page(&PageRecord {
                         filter_key: key,
                         start_ts: w.start_ts,
@@ -214,15 +237,7 @@ impl Ctx<'_> {
                     return Ok(WindowOutcome::Split { calls });
                 }
                 Err(err) if err.is_permission_gap() => {
-                    let what = format!(
-                        "record window {} ({})",
-                        self.describe(w),
-                        describe_filters(filters)
-                    );
-                    return Ok(WindowOutcome::Gap {
-                        gap: gap(what, &err),
-                        calls,
-                    });
+                    return Ok(WindowOutcome::Refused { err, calls });
                 }
                 Err(err) => {
                     let halved = if err.is(errcode::JOURNAL_BAD_PARAMETERS) {

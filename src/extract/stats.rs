@@ -8,7 +8,8 @@ use futures::stream::StreamExt;
 use super::progress::StageProgress;
 use super::stop::{next_or_abandon, Next};
 use super::{
-    gap, latest_cycle_end, needs_stat, stats_windows, Ctx, ExtractError, ExtractSummary, Window,
+    latest_cycle_end, needs_stat, stats_windows, Ctx, ExtractError, ExtractSummary, GapTally,
+    Window,
 };
 use crate::job::DateRange;
 use crate::wecom::types::StatListRequest;
@@ -75,6 +76,7 @@ impl Ctx<'_> {
             })
             .buffer_unordered(self.queue_cap);
         let mut results = std::pin::pin!(results);
+        let mut refused = GapTally::default();
         while let Next::Item((template, window, result)) = next_or_abandon(stop, &mut results).await
         {
             match result {
@@ -93,12 +95,8 @@ impl Ctx<'_> {
                 }
                 Err(WecomError::Stopped { .. }) => continue,
                 Err(err) if err.is_permission_gap() => {
-                    let g = gap(
-                        format!("template {template} stats {}", self.describe(window)),
-                        &err,
-                    );
-                    tracing::warn!(what = %g.what, errcode = g.errcode, "gap: {}", g.message);
-                    summary.gaps.push(g);
+                    let subject = format!("{} stats", self.template_label(&template)?);
+                    refused.add(subject, window, &err);
                 }
                 Err(err) => {
                     return Err(ExtractError::Api {
@@ -109,6 +107,7 @@ impl Ctx<'_> {
             }
             bar.inc(1);
         }
+        self.tally_gaps(refused, "stat window", summary);
         self.check_stop()?;
         bar.finish(&format!(
             "{} fetched, {} settled",

@@ -160,6 +160,12 @@ pub struct SimConfig {
     pub token_ttl: Duration,
     /// Templates the app may not read: 301065 (see the module doc for where).
     pub denied_template_ids: Vec<String>,
+    /// The weekly 安全巡检 template is named 周报 too: two templates of one name, as two
+    /// departments' weekly templates often are in a real corp. Then a detail without
+    /// `template_id` that no stat list names yet (its cycle not summarised) is of no single
+    /// known template by its name alone. Off by default only because the other tests name
+    /// templates by their names; the world is otherwise the same.
+    pub twin_template_names: bool,
     /// Wedrive files (bytes GET) served this size, when set (the generated text repeated).
     pub wedrive_file_bytes: Option<usize>,
     /// When set, wedrive bytes come in chunks of [`server::WEDRIVE_CHUNK`] bytes, this long
@@ -195,6 +201,7 @@ impl Default for SimConfig {
             quota_period: Duration::from_secs(60),
             token_ttl: Duration::from_secs(7200),
             denied_template_ids: Vec::new(),
+            twin_template_names: false,
             wedrive_file_bytes: None,
             wedrive_chunk_delay: None,
             failing_wedrive_files: Vec::new(),

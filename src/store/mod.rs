@@ -46,7 +46,7 @@ pub use quota::{QuotaBucket, StoredQuotaBucket};
 pub use runs::{RunEnd, RunRecord, RunStatus};
 pub use schema::SCHEMA_VERSION;
 pub use stats::StoredStat;
-pub use templates::TemplateFacts;
+pub use templates::{TemplateFacts, UnknownTemplate};
 pub use wedrive::WedriveDownloadRecord;
 pub use windows::{filter_key, PageRecord, WindowRecord, WindowState};
 

@@ -1,7 +1,9 @@
 //! What the store has learnt of templates, for a journal whose detail lacks `template_id`
 //! (most real details do): each journal's template as the stat lists' `report_list` names it
 //! (`journal_templates`), and every (template id, name) pair seen in a detail or a stat cycle
-//! (`templates`), which is also every template in the store's history.
+//! (`templates`), which is also every template in the store's history. A record list filtered
+//! by a template names its journals' template too (`journal_templates` with cycle end 0, which
+//! a stat list's entry replaces).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -15,6 +17,15 @@ use crate::wecom::types::{JournalDetail, StatListResponse};
 pub struct TemplateFacts {
     /// template name → every id seen with that name.
     pub ids_by_name: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// A stored journal whose template nothing names yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownTemplate {
+    pub journal_uuid: String,
+    /// The detail's `template_name` (empty when it has none).
+    pub template_name: String,
+    pub report_time: i64,
 }
 
 impl Store {
@@ -50,6 +61,80 @@ impl Store {
         let rows = stmt.query_map([], |r| r.get::<_, String>(0)).ctx(what)?;
         let ids = rows.collect::<rusqlite::Result<Vec<_>>>().ctx(what)?;
         Ok(ids.into_iter().filter(|id| !id.is_empty()).collect())
+    }
+
+    /// A template's name as a detail or a stat cycle gave it (none for a template the store
+    /// has not read anything of, e.g. one the app was never allowed to read).
+    pub fn template_name(&self, template_id: &str) -> Result<Option<String>> {
+        let what = "reading a template's name";
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT template_name FROM templates WHERE template_id = ?1 \
+                 ORDER BY template_name LIMIT 1",
+            )
+            .ctx(what)?;
+        let mut rows = stmt.query([template_id]).ctx(what)?;
+        match rows.next().ctx(what)? {
+            Some(row) => Ok(Some(row.get(0).ctx(what)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Stored details with `start_ts <= report_time < end_ts` whose template nothing names yet
+    /// (no `template_id` in the detail, no stat list or filtered record list naming the
+    /// journal): (uuid, the detail's `template_name`, report time), by report time.
+    pub fn journals_of_unknown_template(
+        &self,
+        start_ts: i64,
+        end_ts: i64,
+    ) -> Result<Vec<UnknownTemplate>> {
+        let what = "listing the journals of no known template";
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(
+                "SELECT d.journal_uuid, coalesce(json_extract(d.raw, '$.template_name'), ''),
+                        d.report_time
+                 FROM details d LEFT JOIN journal_templates jt USING (journal_uuid)
+                 WHERE (d.template_id IS NULL OR d.template_id = '') AND jt.journal_uuid IS NULL
+                   AND d.report_time >= ?1 AND d.report_time < ?2
+                 ORDER BY d.report_time, d.journal_uuid",
+            )
+            .ctx(what)?;
+        let rows = stmt
+            .query_map(params![start_ts, end_ts], |r| {
+                Ok(UnknownTemplate {
+                    journal_uuid: r.get(0)?,
+                    template_name: r.get::<_, rusqlite::types::Value>(1).map(|v| match v {
+                        rusqlite::types::Value::Text(t) => t,
+                        _ => String::new(),
+                    })?,
+                    report_time: r.get(2)?,
+                })
+            })
+            .ctx(what)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().ctx(what)
+    }
+
+    /// Records that a record list filtered by `template_id` listed `uuids`: their template,
+    /// unless a stat list named one already (whose cycle end it also gives; a stat list read
+    /// later replaces this).
+    pub fn learn_listed_templates(&self, template_id: &str, uuids: &[String]) -> Result<()> {
+        let what = "recording the templates a filtered record list gives";
+        let mut conn = self.conn();
+        let tx = super::write_tx(&mut conn).ctx(what)?;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO journal_templates (journal_uuid, template_id, cycle_end)
+                     VALUES (?1, ?2, 0)",
+                )
+                .ctx(what)?;
+            for uuid in uuids {
+                stmt.execute(params![uuid, template_id]).ctx(what)?;
+            }
+        }
+        tx.commit().ctx(what)
     }
 
     /// The (name → ids) pairs seen in details and stat cycles.
