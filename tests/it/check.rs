@@ -359,6 +359,30 @@ fn unset_credentials_fail_the_job_line_and_the_local_checks_still_run() {
     );
 }
 
+/// The journals `check` samples over October, as the README documents it: the record lists
+/// of 6 days spread evenly over the window, the last day first (31, 25, 19, 13, 7, 1
+/// October), and on each day the journals at 1/3 and 2/3 of its list (in list order). From the
+/// simulator's index, every journal submitted by the real clock.
+fn sampled_by_check(org: &Org) -> Vec<&wecom_journal::sim::JournalDetail> {
+    let tz = chrono_tz::Asia::Shanghai;
+    let mut sampled = Vec::new();
+    for day in [31, 25, 19, 13, 7, 1] {
+        let start = tz
+            .with_ymd_and_hms(2026, 10, day, 0, 0, 0)
+            .unwrap()
+            .timestamp();
+        let listed: Vec<_> = org
+            .journals
+            .iter()
+            .filter(|j| (start..start + 86_400).contains(&j.report_time))
+            .collect();
+        let mut picks: Vec<usize> = (1..=2).map(|k| k * listed.len() / 3).collect();
+        picks.dedup();
+        sampled.extend(picks.into_iter().filter_map(|i| listed.get(i).copied()));
+    }
+    sampled
+}
+
 #[test]
 fn a_template_the_app_may_not_read_and_a_department_it_cannot_see_are_named() {
     let org = Org::generate(&sim_config());
@@ -379,28 +403,80 @@ fn a_template_the_app_may_not_read_and_a_department_it_cannot_see_are_named() {
     let free = template(&org, "汇报");
     let scope_hint = hint(errcode::NO_PRIVILEGE, "");
     let listed = listed_on_last_day(&org);
+    // The oracle: what check samples, which of it the app may read, who those users are and
+    // whether a scope without the last 4 departments (whole subtrees) holds them.
+    let sampled = sampled_by_check(&org);
+    let readable: Vec<_> = sampled
+        .iter()
+        .filter(|j| j.template_id.as_deref() != Some(daily.id.as_str()))
+        .collect();
+    // Only the free-form 汇报 is readable among the sampled: it has no stat cycles, so the
+    // stats name no user and the users who report are the readable journals' submitters.
+    assert!(readable.iter().all(|j| org
+        .template(j.template_id.as_deref().unwrap())
+        .unwrap()
+        .report_type
+        == 0));
+    let reporting: BTreeSet<&str> = readable
+        .iter()
+        .map(|j| j.submitter.userid.as_str())
+        .collect();
+    let hidden = hidden_by_scope(&org, 4);
+    let visible =
+        |u: &&wecom_journal::sim::DirectoryUser| u.department.iter().any(|d| !hidden.contains(d));
+    let visible_users: Vec<_> = org.users.iter().filter(visible).collect();
+    let outside = reporting
+        .iter()
+        .filter(|u| !visible_users.iter().any(|v| v.userid == **u))
+        .count();
+    assert!(
+        outside > 0,
+        "the case: a user who reports is outside the scope"
+    );
+    let no_main = visible_users
+        .iter()
+        .filter(|u| u.main_department.is_none_or(|m| hidden.contains(&m)))
+        .count();
+    let departments = org.departments.len() - hidden.len();
+    let users = |n: usize| {
+        if n == 1 {
+            "1 user".to_string()
+        } else {
+            format!("{n} users")
+        }
+    };
+    let verb = if outside == 1 { "is" } else { "are" };
+    let calls = 1 + sampled.len() + 6 + 1 + 1 + departments;
     let expected = format!(
         "{JOB_OK}\
          ✓ gettoken: the corp id and the secret are accepted\n\
          ✓ record list: answers for 2026-10-31: {listed} journals\n\
-         ✗ templates: 11 of 12 sampled journals may not be read: errcode 301065 (no \
+         ✗ templates: {refused} of {n} sampled journals may not be read: errcode 301065 (no \
          permission to pull journal data) (readable: {free})\n\
          \x20 hint: {}\n\
          ✓ stats: answer for {free} (0 cycles)\n\
-         ✗ directory: 7 departments and 36 users visible to the app; 3 users have no main \
-         department the app can see (the run counts them under the first department listed \
-         for them)\n\
+         ✗ directory: {departments} departments and {visible} users visible to the app; {no_main} \
+         no main department the app can see (the run counts them under the first \
+         department listed for them)\n\
          \x20 hint: {scope_hint}\n\
-         ✗ visibility scope: 1 of 1 user who report (named in the stats and the sampled \
-         journals) is outside the app's visibility scope: the run counts their journals under \
+         ✗ visibility scope: {outside} of {who} who report (named in the stats and the sampled \
+         journals) {verb} outside the app's visibility scope: the run counts their journals under \
          `unknown`\n\
          \x20 hint: as for directory above\n\
-         ✗ filters.departments: 11 not among the 7 departments visible to the app\n\
+         ✗ filters.departments: 11 not among the {departments} departments visible to the app\n\
          \x20 hint: correct filters.departments, or {scope_hint}\n\
          {LOCAL_OK}\
-         4 of 11 checks failed; 28 calls to WeCom (department_list 1, get_record_detail 12, \
-         get_record_list 6, get_stat_list 1, gettoken 1, user_list 7)\n",
-        hint(errcode::JOURNAL_NO_PERMISSION, "")
+         4 of 11 checks failed; {calls} calls to WeCom (department_list 1, get_record_detail {n}, \
+         get_record_list 6, get_stat_list 1, gettoken 1, user_list {departments})\n",
+        hint(errcode::JOURNAL_NO_PERMISSION, ""),
+        refused = sampled.len() - readable.len(),
+        n = sampled.len(),
+        visible = visible_users.len(),
+        no_main = match no_main {
+            1 => "1 user has".to_string(),
+            n => format!("{n} users have"),
+        },
+        who = users(reporting.len()),
     );
     assert_output(
         &stdout,
