@@ -40,7 +40,8 @@ pub fn plan(
             }
         },
     };
-    let planned = pipeline::plan(&job, range, output.as_deref().unwrap_or(&job.output.dir));
+    let output_dir = output.as_deref().unwrap_or(&job.output.dir);
+    let planned = pipeline::plan(&job, range, output_dir, now);
     if let Some(e) = &planned.store_unreadable {
         report::warning(e);
     }

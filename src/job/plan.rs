@@ -275,10 +275,13 @@ impl Plan {
             &Volumes {
                 record_windows: &record_windows,
                 combos,
-                journals: journals.saturating_sub(settled),
+                // The held windows' details only as the store says the run re-reads them.
+                journals: journals.saturating_sub(settled) + held.map_or(0, |h| h.reread_details),
                 wedrive_files,
-                stat_lists: (stats_templates * stats_windows.len() as u64)
-                    .saturating_sub(held.map_or(0, |h| h.stat_lists)),
+                stat_lists: match held {
+                    Some(h) => h.stat_lists_to_fetch,
+                    None => stats_templates * stats_windows.len() as u64,
+                },
                 departments: scale.departments,
             },
         );

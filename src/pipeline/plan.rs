@@ -7,6 +7,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use chrono::{DateTime, Utc};
+
+use crate::extract;
 use crate::job::plan::{Held, HeldWindow, QuotaSpent};
 use crate::job::{self, DateRange, Job, Plan, PlanHistory};
 use crate::store::{filter_key, ListingHistory, Store, StoreError};
@@ -20,8 +23,8 @@ pub struct PlannedJob {
     pub store_unreadable: Option<anyhow::Error>,
 }
 
-/// Plans `range` of `job`, with the history of the store in `output_dir`.
-pub fn plan(job: &Job, range: DateRange, output_dir: &Path) -> PlannedJob {
+/// Plans `range` of `job` for a run at `now`, with the history of the store in `output_dir`.
+pub fn plan(job: &Job, range: DateRange, output_dir: &Path, now: DateTime<Utc>) -> PlannedJob {
     let path = super::store_file(job, output_dir);
     let shown = path.display();
     let mut spent = BTreeMap::new();
@@ -29,7 +32,7 @@ pub fn plan(job: &Job, range: DateRange, output_dir: &Path) -> PlannedJob {
     let read = Store::open_read_only(&path).and_then(|store| match store {
         Some(store) => {
             spent = spent_last_hour(&store, unix_ms())?;
-            held = Some(held_of(&store, job, range)?);
+            held = Some(held_of(&store, job, range, now.timestamp())?);
             history_of(&store)
         }
         None => Ok(None),
@@ -80,52 +83,57 @@ fn history_of(store: &Store) -> Result<Option<PlanHistory>, StoreError> {
         }))
 }
 
-/// What the store holds complete within `range`, as the run's skip rules see it: record
-/// windows final for every filter combination of the job (their details settled when paged
-/// `refresh_days` after the window closed), and stat lists stored after their window closed.
-fn held_of(store: &Store, job: &Job, range: DateRange) -> Result<Held, StoreError> {
+/// What the store holds complete within `range`, and what a run at `now` re-reads whatever
+/// its range, by the run's own rules (`extract::windows`): record windows final for every
+/// filter combination of the job (never listed again); the details `Store::details_to_refresh`
+/// gives (younger than `refresh_days`, gaps to retry) but those in a window the run lists
+/// afresh (the estimate counts those journals); the stat lists `needs_stat` asks for over the
+/// range's windows and every stored one, for each template the run will ask for.
+fn held_of(store: &Store, job: &Job, range: DateRange, now: i64) -> Result<Held, StoreError> {
     let tz = job.source.timezone;
     let keys: BTreeSet<String> = job.filters.combos().iter().map(|c| filter_key(c)).collect();
-    let refresh_s = i64::from(job.extract.refresh_days) * 86_400;
-    // (start, end) → (final combinations, journals, settled)
-    let mut windows: BTreeMap<(i64, i64), (usize, u64, bool)> = BTreeMap::new();
+    // (start, end) → (final combinations, journals)
+    let mut windows: BTreeMap<(i64, i64), (usize, u64)> = BTreeMap::new();
     for w in store.record_windows()? {
         if !keys.contains(&w.filter_key) || !w.is_final() {
             continue;
         }
-        let entry = windows
-            .entry((w.start_ts, w.end_ts))
-            .or_insert((0, 0, true));
+        let entry = windows.entry((w.start_ts, w.end_ts)).or_insert((0, 0));
         entry.0 += 1;
         entry.1 += w.journals;
-        entry.2 &= w.paged_at >= w.end_ts.saturating_add(refresh_s);
     }
-    let record_windows = windows
+    let record_windows: BTreeMap<(i64, i64), HeldWindow> = windows
         .into_iter()
-        .filter(|(_, (combos, _, _))| *combos == keys.len())
-        .map(|(span, (_, journals, details_settled))| {
-            (
-                span,
-                HeldWindow {
-                    journals,
-                    details_settled,
-                },
-            )
-        })
+        .filter(|(_, (combos, _))| *combos == keys.len())
+        .map(|(span, (_, journals))| (span, HeldWindow { journals }))
         .collect();
-    let mut stat_lists = 0;
+    let reread_details = if job.extract.details {
+        reread_details(store, job, range, now, &record_windows)?
+    } else {
+        0
+    };
+    let (mut stat_lists, mut stat_lists_to_fetch) = (0, 0);
     if job.extract.stats {
-        for w in job::plan::stats_windows(range, tz) {
-            let templates = if job.filters.template_ids.is_empty() {
-                store.template_ids_in_range(w.start, w.end)?
-            } else {
-                job.filters.template_ids.clone()
-            };
-            for t in templates {
-                if store
-                    .stat_fetched_at(&t, w.start, w.end)?
-                    .is_some_and(|at| at >= w.end)
-                {
+        let templates = if job.filters.template_ids.is_empty() {
+            store.known_template_ids()?
+        } else {
+            job.filters.template_ids.clone()
+        };
+        let in_range: BTreeSet<(i64, i64)> = job::plan::stats_windows(range, tz)
+            .iter()
+            .map(|w| (w.start, w.end))
+            .collect();
+        let mut spans = in_range.clone();
+        spans.extend(store.stat_windows()?);
+        let refresh_days = job.extract.refresh_days;
+        for t in &templates {
+            for &(start_ts, end_ts) in &spans {
+                let window = extract::Window { start_ts, end_ts };
+                let fetched_at = store.stat_fetched_at(t, start_ts, end_ts)?;
+                let latest_end = extract::latest_cycle_end(window, tz);
+                if extract::needs_stat(fetched_at, latest_end, now, refresh_days, false) {
+                    stat_lists_to_fetch += 1;
+                } else if in_range.contains(&(start_ts, end_ts)) {
                     stat_lists += 1;
                 }
             }
@@ -134,7 +142,38 @@ fn held_of(store: &Store, job: &Job, range: DateRange) -> Result<Held, StoreErro
     Ok(Held {
         record_windows,
         stat_lists,
+        stat_lists_to_fetch,
+        reread_details,
     })
+}
+
+/// The details a run at `now` re-reads whatever its range, but those whose journal lies in a
+/// window of the range the run lists afresh (counted by the estimate).
+fn reread_details(
+    store: &Store,
+    job: &Job,
+    range: DateRange,
+    now: i64,
+    held: &BTreeMap<(i64, i64), HeldWindow>,
+) -> Result<u64, StoreError> {
+    let fresh: Vec<(i64, i64)> = job::plan::record_windows(range, job.source.timezone)
+        .iter()
+        .map(|w| (w.start, w.end))
+        .filter(|span| !held.contains_key(span))
+        .collect();
+    let refresh_s = i64::from(job.extract.refresh_days) * 86_400;
+    let mut count = 0;
+    for uuid in store.details_to_refresh(now, refresh_s, extract::MAX_DETAIL_ATTEMPTS)? {
+        let listed_afresh = store.detail_state(&uuid)?.is_some_and(|d| {
+            fresh
+                .iter()
+                .any(|&(start, end)| (start..end).contains(&d.report_time))
+        });
+        if !listed_afresh {
+            count += 1;
+        }
+    }
+    Ok(count)
 }
 
 /// What the store says was called in the hour before `now_ms`, per endpoint, and when the

@@ -313,3 +313,102 @@ fn the_eta_waits_for_what_the_store_says_was_spent_in_the_last_hour() -> TestRes
     );
     Ok(())
 }
+
+/// The daily job's run at `now` over `range`, against `sim` (its clock moved there first).
+fn daily_run(
+    job: &Path,
+    sim: &crate::common::SimThread,
+    now: &str,
+    args: &[&str],
+) -> std::process::Output {
+    sim.set_now(Some(now.parse().unwrap()));
+    crate::common::bin()
+        .args(args)
+        .arg(job)
+        .args(["--now", now, "--start", "2026-10-08", "--end", "2026-10-10"])
+        .output()
+        .unwrap()
+}
+
+/// After a week's run and a run of the next two days, `plan` of those two days again a day
+/// later counts exactly the calls the run then makes at the simulator: none listed (the days'
+/// window is held), the details re-read because they are younger than refresh_days or gaps
+/// to retry — those of the week before the range included — and the stat windows still
+/// open, the week's stored one included.
+#[test]
+fn plan_after_runs_counts_the_reads_that_reach_back_exactly() -> TestResult {
+    let sim = crate::common::SimThread::start(SimConfig {
+        users: 12,
+        start: NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(),
+        days: 31,
+        ..SimConfig::default()
+    });
+    let dir = tempfile::tempdir()?;
+    let (job, out) = (dir.path().join("daily.toml"), dir.path().join("out"));
+    let write_job = |range: (&str, &str)| {
+        crate::common::sim_job(
+            &job,
+            "daily",
+            &sim,
+            range,
+            "[extract]\nstats = true\ndirectory = \"api\"\n",
+            &out,
+            "formats = [\"parquet\"]\nreports = []",
+        )
+    };
+    // 06:15 in Shanghai on 8, 10 and 11 October.
+    let (t1, t2, t3) = (
+        "2026-10-07T22:15:00Z",
+        "2026-10-09T22:15:00Z",
+        "2026-10-10T22:15:00Z",
+    );
+    write_job(("2026-10-01", "2026-10-08"));
+    sim.set_now(Some(t1.parse()?));
+    let first = crate::common::bin()
+        .args(["run", job.to_str().unwrap(), "--now", t1])
+        .output()?;
+    assert!(
+        matches!(first.status.code(), Some(0 | 3)),
+        "{}",
+        str_of(&first.stderr)
+    );
+    let second = daily_run(&job, &sim, t2, &["run"]);
+    assert!(
+        matches!(second.status.code(), Some(0 | 3)),
+        "{}",
+        str_of(&second.stderr)
+    );
+
+    let planned = daily_run(&job, &sim, t3, &["plan", "--format", "json"]);
+    assert!(planned.status.success(), "{}", str_of(&planned.stderr));
+    let plan: Value = serde_json::from_slice(&planned.stdout)?;
+    let before = sim.snapshot();
+    let third = daily_run(&job, &sim, t3, &["run"]);
+    assert!(
+        matches!(third.status.code(), Some(0 | 3)),
+        "{}",
+        str_of(&third.stderr)
+    );
+    let after = sim.snapshot();
+    let made = |name: &str| after[name] - before[name];
+    // The case: reads that reach back before the range (details of the week) and open stat
+    // windows stored by the earlier runs.
+    assert!(made("get_record_detail") > 0 && made("get_stat_list") > 0);
+    for endpoint in [
+        "gettoken",
+        "get_record_list",
+        "get_record_detail",
+        "get_stat_list",
+    ]
+    .into_iter()
+    .chain(["department_list", "user_list"])
+    {
+        assert_eq!(
+            plan_calls(&plan, endpoint),
+            made(endpoint),
+            "{endpoint}: planned vs made at the simulator\n{}",
+            serde_json::to_string_pretty(&plan["notes"])?
+        );
+    }
+    Ok(())
+}

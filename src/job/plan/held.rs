@@ -1,6 +1,8 @@
 //! The plan of a run after earlier ones: what the job's store already holds complete is not
 //! fetched again (the run's own skip rules, `extract::windows`), so the plan does not count
-//! it. The store is read by the pipeline; this is the arithmetic.
+//! it; what the run re-reads whatever its range (details younger than `refresh_days`, gaps to
+//! retry, stat windows still open, inside the range or before it) is counted exactly, from the
+//! store. The store is read by the pipeline, with the run's rules; this is the arithmetic.
 
 use std::collections::BTreeMap;
 
@@ -12,8 +14,17 @@ pub struct Held {
     /// Record windows, by `(start, end)` unix seconds, paged to the end after they closed for
     /// every filter combination of the job: never listed again.
     pub record_windows: BTreeMap<(i64, i64), HeldWindow>,
-    /// Stat lists (template × stats window) stored after their window closed.
+    /// Stat lists (template × stats window) of the range stored and settled: not fetched
+    /// again.
     pub stat_lists: u64,
+    /// Stat lists the run fetches by the run's rule (`extract::needs_stat`): the range's
+    /// windows and every window stored before, for every template the store knows (or the
+    /// job's `template_ids`), those still open or never fetched.
+    pub stat_lists_to_fetch: u64,
+    /// Details the run re-reads whatever its range (`Store::details_to_refresh`): stored ones
+    /// younger than `refresh_days` and gaps still to retry, but those of windows the run lists
+    /// afresh (the estimate counts their journals).
+    pub reread_details: u64,
 }
 
 /// One record window the store holds complete.
@@ -21,30 +32,30 @@ pub struct Held {
 pub struct HeldWindow {
     /// Journals it listed (all filter combinations).
     pub journals: u64,
-    /// Its details were fetched after `refresh_days` had passed: not fetched again.
-    pub details_settled: bool,
 }
 
 /// What [`Held::subtract`] took away.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(super) struct Subtracted {
     pub windows: usize,
-    /// Planned journals of the held windows whose details are settled.
+    /// Planned journals of the held windows: their details are fetched again only as
+    /// [`Held::reread_details`] counts them.
     pub settled_journals: u64,
 }
 
 impl Held {
-    /// Makes the held windows' record-list calls 0 and says how many journals' details need
-    /// no fetch.
+    /// Makes the held windows' record-list calls 0 and says how many planned journals' details
+    /// are not estimated (the re-read ones are counted from the store instead).
     pub(super) fn subtract(&self, windows: &mut [RecordWindowPlan]) -> Subtracted {
         let mut out = Subtracted::default();
         for w in windows.iter_mut() {
-            if let Some(held) = self.record_windows.get(&(w.window.start, w.window.end)) {
+            if self
+                .record_windows
+                .contains_key(&(w.window.start, w.window.end))
+            {
                 w.calls = 0;
                 out.windows += 1;
-                if held.details_settled {
-                    out.settled_journals += w.journals;
-                }
+                out.settled_journals += w.journals;
             }
         }
         out
@@ -58,10 +69,10 @@ impl Held {
             String::new()
         };
         format!(
-            "the store holds {} of the {windows} record windows complete (not listed again; \
-             details of their {} journal(s) fetched after refresh_days need no fetch){stats}: \
-             the calls are what is left",
-            subtracted.windows, subtracted.settled_journals
+            "the store holds {} of the {windows} record windows complete (not listed again){stats}; \
+             re-read whatever the range, as the store says: {} detail(s) younger than \
+             refresh_days or gaps to retry, {} stat list(s) still open: the calls are what is left",
+            subtracted.windows, self.reread_details, self.stat_lists_to_fetch
         )
     }
 }
@@ -73,7 +84,7 @@ mod tests {
     use chrono::NaiveDate;
 
     #[test]
-    fn held_windows_cost_no_listing_and_settled_ones_no_details() {
+    fn held_windows_cost_no_listing_and_their_details_are_not_estimated() {
         let day = |d| NaiveDate::from_ymd_opt(2026, 10, d).unwrap();
         let tz = chrono_tz::Asia::Shanghai;
         let plan = |a, b| RecordWindowPlan {
@@ -85,29 +96,19 @@ mod tests {
         let span = |w: &RecordWindowPlan| (w.window.start, w.window.end);
         let held = Held {
             record_windows: BTreeMap::from([
-                (
-                    span(&windows[0]),
-                    HeldWindow {
-                        journals: 48,
-                        details_settled: true,
-                    },
-                ),
-                (
-                    span(&windows[1]),
-                    HeldWindow {
-                        journals: 52,
-                        details_settled: false,
-                    },
-                ),
+                (span(&windows[0]), HeldWindow { journals: 48 }),
+                (span(&windows[1]), HeldWindow { journals: 52 }),
             ]),
             stat_lists: 0,
+            stat_lists_to_fetch: 0,
+            reread_details: 0,
         };
         let subtracted = held.subtract(&mut windows);
         assert_eq!(
             subtracted,
             Subtracted {
                 windows: 2,
-                settled_journals: 50
+                settled_journals: 100
             }
         );
         assert_eq!(
