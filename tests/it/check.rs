@@ -17,8 +17,8 @@ use crate::common::SimThread;
 use crate::common::{assert_output, bin, date, run_quiet, scan_dataset, streams, SimProcess};
 
 /// The simulator's month: October 2026, the jobs' range.
-// until p2-converge: check names details without template_id as a template `-` (and then
-// checks no stats) and fails the directory line for users WeCom sends without a
+// Gentle on two counts: check still names details without template_id as a template `-`
+// (and then checks no stats) and fails the directory line for users WeCom sends without a
 // main_department; these spare it both (`sim_config` below too).
 const SIM_ARGS: [&str; 6] = [
     "--start",
@@ -33,7 +33,7 @@ fn sim_config() -> SimConfig {
     SimConfig {
         start: date("2026-10-01"),
         days: 31,
-        // until p2-converge: as SIM_ARGS.
+        // As SIM_ARGS, for the same reasons.
         gentle: Gentle {
             template_ids: true,
             main_departments: true,
@@ -523,7 +523,8 @@ fn attributed(org: &Org, hidden: &BTreeSet<u64>, userid: &str) -> Option<u64> {
 fn hidden_departments_are_counted_by_check_and_attributed_by_the_run_as_the_readme_says() {
     let config = SimConfig {
         hidden_departments: 4,
-        // until p2-converge: a withdrawn journal (301084 on its detail) fails the run.
+        // No withdrawals: check's sample stops at a withdrawn journal's 301084 (it is not a
+        // permission gap), which this test's whole check output would then show.
         gentle: Gentle {
             withdrawals: true,
             ..sim_config().gentle

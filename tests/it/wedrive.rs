@@ -452,7 +452,7 @@ fn run_sandbox_fills_local_path_and_writes_no_cookie_token_or_secret() -> TestRe
     );
     assert_eq!(first.status.code(), Some(0), "{first_log}");
 
-    // The simulator `--sandbox` serves for this range.
+    // The simulator `--sandbox` serves for this range (without withdrawals, as the run above).
     let config = SimConfig {
         start: date("2026-10-01"),
         days: 14,
