@@ -6,8 +6,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use chrono::{NaiveDate, TimeZone};
-use wecom_journal::sim::{Gentle, Org, SimConfig};
+use chrono::TimeZone;
 use wecom_journal::sink::{Manifest, RunStatus};
 use wecom_journal::wecom::errcode;
 
@@ -146,33 +145,9 @@ fn a_wrong_secret_is_an_error_with_the_errcodes_hint() {
 /// and the summary line saying so.
 #[test]
 fn gaps_are_said_a_line_each_with_their_hint_and_the_summary_says_so() {
-    let config = SimConfig {
-        users: 10,
-        start: NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(),
-        days: 14,
-        // No withdrawals: this test compares every gap line whole, and 301084 gaps (covered in
-        // tests/it/converge.rs) would add lines of their own.
-        gentle: Gentle {
-            withdrawals: true,
-            ..Gentle::default()
-        },
-        ..SimConfig::default()
-    };
-    let org = Org::generate(&config);
-    let weekly = org.templates.iter().find(|t| t.report_type == 3).unwrap();
-    let sim = SimProcess::start(&[
-        "--users",
-        "10",
-        "--start",
-        "2026-10-01",
-        "--days",
-        "14",
-        "--deny-template",
-        &weekly.id,
-        "--gentle",
-        "withdrawals",
-    ])
-    .unwrap();
+    // No withdrawals: this test compares every gap line whole, and 301084 gaps (covered in
+    // tests/it/converge.rs) would add lines of their own.
+    let (sim, org, weekly) = crate::common::sim_denying_a_weekly_template(10, 14);
     let dir = tempfile::tempdir().unwrap();
     let job = real_job(dir.path(), "cli-gaps", "2026-10-01", "2026-10-15");
     let out = run_quiet(

@@ -339,6 +339,52 @@ pub const FAST: wecom_journal::wecom::Limits = wecom_journal::wecom::Limits {
     max_quota_wait: wecom_journal::wecom::client::DEFAULT_MAX_QUOTA_WAIT,
 };
 
+/// A simulator process for `users` people over `days` days from 2026-10-01, without
+/// withdrawals (for tests that compare every gap line whole), that refuses (301065) its first
+/// weekly template; with its world and that template.
+pub fn sim_denying_a_weekly_template(
+    users: usize,
+    days: u32,
+) -> (
+    SimProcess,
+    wecom_journal::sim::Org,
+    wecom_journal::sim::SimTemplate,
+) {
+    use wecom_journal::sim::{Gentle, Org, SimConfig};
+    let config = SimConfig {
+        users,
+        start: date("2026-10-01"),
+        days,
+        gentle: Gentle {
+            withdrawals: true,
+            ..Gentle::default()
+        },
+        ..SimConfig::default()
+    };
+    let org = Org::generate(&config);
+    let weekly = org
+        .templates
+        .iter()
+        .find(|t| t.report_type == 3)
+        .expect("a weekly template")
+        .clone();
+    let (users, days) = (users.to_string(), days.to_string());
+    let sim = SimProcess::start(&[
+        "--users",
+        &users,
+        "--start",
+        "2026-10-01",
+        "--days",
+        &days,
+        "--deny-template",
+        &weekly.id,
+        "--gentle",
+        "withdrawals",
+    ])
+    .expect("the simulator starts");
+    (sim, org, weekly)
+}
+
 pub fn date(s: &str) -> chrono::NaiveDate {
     s.parse().expect("a date")
 }

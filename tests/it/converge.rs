@@ -37,10 +37,10 @@ fn morning(day: NaiveDate) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-/// The shipped daily job, pointed at the simulator.
-fn daily_job(sim: &SimThread) -> Job {
+/// The shipped job `file`, pointed at the simulator.
+fn shipped_at(sim: &SimThread, file: &str) -> Job {
     let mut job = job::load(
-        &shipped_job("daily-lake-ingest.toml"),
+        &shipped_job(file),
         &LoadOptions {
             sandbox: true,
             ..LoadOptions::default()
@@ -52,6 +52,11 @@ fn daily_job(sim: &SimThread) -> Job {
     job.source.api_base = sim.base_url.clone();
     job.source.limits = crate::common::FAST;
     job
+}
+
+/// The shipped daily job, pointed at the simulator.
+fn daily_job(sim: &SimThread) -> Job {
+    shipped_at(sim, "daily-lake-ingest.toml")
 }
 
 /// Runs `job` as at `now` (the simulator's clock too) into `out`; its status.
@@ -345,18 +350,7 @@ fn daily_runs_through_a_month_leave_the_tables_one_full_run_leaves_and_the_world
 
 /// The shipped monthly job, pointed at the simulator, over `range`, Parquet only.
 fn monthly_job(sim: &SimThread, range: DateRange) -> Job {
-    let mut job = job::load(
-        &shipped_job("monthly-compliance.toml"),
-        &LoadOptions {
-            sandbox: true,
-            ..LoadOptions::default()
-        },
-    )
-    .unwrap();
-    job.source.corp_id = sim.corp_id.clone();
-    job.source.secret = Secret::new(sim.secret.clone());
-    job.source.api_base = sim.base_url.clone();
-    job.source.limits = crate::common::FAST;
+    let mut job = shipped_at(sim, "monthly-compliance.toml");
     job.range = RangeSpec::Absolute(range);
     job.output.formats = vec![job::Format::Parquet];
     job

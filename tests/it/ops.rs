@@ -242,9 +242,9 @@ fn csv_text(out: &Path) -> String {
         .collect()
 }
 
-#[test]
-fn formula_text_is_exact_in_parquet_and_xlsx_and_neutralised_in_csv() {
-    let sim = crate::common::SimProcess::start(&[
+/// The simulator the formula tests rewrite the texts of: three days of six people.
+fn formula_sim() -> crate::common::SimProcess {
+    crate::common::SimProcess::start(&[
         "--users",
         "6",
         "--start",
@@ -258,7 +258,12 @@ fn formula_text_is_exact_in_parquet_and_xlsx_and_neutralised_in_csv() {
         "--gentle",
         "withdrawals",
     ])
-    .unwrap();
+    .unwrap()
+}
+
+#[test]
+fn formula_text_is_exact_in_parquet_and_xlsx_and_neutralised_in_csv() {
+    let sim = formula_sim();
     let dir = tempfile::tempdir().unwrap();
     let job = sim_job(dir.path(), "csv_bom = true\n");
     let formulas = rebuild_with_formulas(&sim, &job);
@@ -331,20 +336,7 @@ fn formula_text_is_exact_in_parquet_and_xlsx_and_neutralised_in_csv() {
 
 #[test]
 fn csv_escape_formulas_false_keeps_the_exact_text() {
-    let sim = crate::common::SimProcess::start(&[
-        "--users",
-        "6",
-        "--start",
-        "2026-10-01",
-        "--days",
-        "3",
-        "--seed",
-        "5",
-        // No withdrawals: as the test above.
-        "--gentle",
-        "withdrawals",
-    ])
-    .unwrap();
+    let sim = formula_sim();
     let dir = tempfile::tempdir().unwrap();
     let job = sim_job(dir.path(), "csv_bom = true\ncsv_escape_formulas = false\n");
     let formulas = rebuild_with_formulas(&sim, &job);
@@ -361,34 +353,9 @@ fn csv_escape_formulas_false_keeps_the_exact_text() {
 /// A run with a gap (a template the app may not read) and a warning (a quota above the
 /// documented one), its logs on, stderr a file's worth of bytes (a pipe, not a terminal).
 fn run_with_gap_and_warning(extra_args: &[&str]) -> (std::process::Output, tempfile::TempDir) {
-    use wecom_journal::sim::{Gentle, Org, SimConfig};
-    let config = SimConfig {
-        users: 6,
-        start: crate::common::date("2026-10-01"),
-        days: 14,
-        // No withdrawals: the quiet test compares what is said whole with the one 301065 gap
-        // line; 301084 gaps add lines of their own (converge.rs, cli.rs).
-        gentle: Gentle {
-            withdrawals: true,
-            ..Gentle::default()
-        },
-        ..SimConfig::default()
-    };
-    let org = Org::generate(&config);
-    let weekly = org.templates.iter().find(|t| t.report_type == 3).unwrap();
-    let sim = crate::common::SimProcess::start(&[
-        "--users",
-        "6",
-        "--start",
-        "2026-10-01",
-        "--days",
-        "14",
-        "--deny-template",
-        &weekly.id,
-        "--gentle",
-        "withdrawals",
-    ])
-    .unwrap();
+    // No withdrawals: the quiet test compares what is said whole with the one 301065 gap
+    // line; 301084 gaps add lines of their own (converge.rs, cli.rs).
+    let (sim, _, _) = crate::common::sim_denying_a_weekly_template(6, 14);
     let dir = tempfile::tempdir().unwrap();
     let job = dir.path().join("logs.toml");
     fs::write(

@@ -48,43 +48,38 @@ impl Sim {
     }
 
     pub(super) fn department_list(&self, query: &Query) -> Reply {
-        let list = match self.departments_of_query(query) {
-            Ok(l) => l,
-            Err(reply) => return reply,
-        };
-        let department: Vec<Value> = list
-            .iter()
-            .map(|d| {
-                let mut m = Map::new();
-                m.insert("id".into(), json!(d.id));
-                m.insert("name".into(), json!(d.name));
-                m.insert("parentid".into(), json!(d.parentid));
-                m.insert("order".into(), json!(order(d)));
-                self.org.wire.department(&mut m);
-                Value::Object(m)
-            })
-            .collect();
-        Reply::ok(json!({ "department": department }))
+        self.departments_reply(query, "department", true)
     }
 
     /// `department/simplelist`: ids only (`department_id: [{id, parentid, order}]`).
     pub(super) fn department_simplelist(&self, query: &Query) -> Reply {
+        self.departments_reply(query, "department_id", false)
+    }
+
+    /// The departments `?id=` names under `key`, each `{id, [name,] parentid, order}` as the
+    /// wire writes it.
+    fn departments_reply(&self, query: &Query, key: &str, named: bool) -> Reply {
         let list = match self.departments_of_query(query) {
             Ok(l) => l,
             Err(reply) => return reply,
         };
-        let department_id: Vec<Value> = list
+        let departments: Vec<Value> = list
             .iter()
             .map(|d| {
                 let mut m = Map::new();
                 m.insert("id".into(), json!(d.id));
+                if named {
+                    m.insert("name".into(), json!(d.name));
+                }
                 m.insert("parentid".into(), json!(d.parentid));
                 m.insert("order".into(), json!(order(d)));
                 self.org.wire.department(&mut m);
                 Value::Object(m)
             })
             .collect();
-        Reply::ok(json!({ "department_id": department_id }))
+        let mut body = Map::new();
+        body.insert(key.into(), Value::Array(departments));
+        Reply::ok(Value::Object(body))
     }
 
     /// The members `?department_id=&fetch_child=` names, as the app's visibility scope shows
