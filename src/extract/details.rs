@@ -8,8 +8,7 @@ use futures::stream::FuturesUnordered;
 use super::progress::StageProgress;
 use super::stop::{next_or_abandon, Next};
 use super::{
-    is_item_gap, needs_detail, Ctx, ExtractError, ExtractSummary, Leaf, RefusedItems, DAY_S,
-    MAX_DETAIL_ATTEMPTS,
+    needs_detail, Ctx, ExtractError, ExtractSummary, Leaf, RefusedItems, DAY_S, MAX_DETAIL_ATTEMPTS,
 };
 use crate::wecom::types::RecordDetailResponse;
 use crate::wecom::{errcode, WecomError};
@@ -113,7 +112,7 @@ impl Ctx<'_> {
                 }
                 // Not sent: the run is stopping; the next run fetches it.
                 Err(WecomError::Stopped { .. }) => continue,
-                Err(err) if is_item_gap(&err) => {
+                Err(err) if err.is_item_gap() => {
                     // The journal is gone (withdrawn) or this one item is bad: a named gap,
                     // retried by later runs a bounded number of times.
                     if leaf.is_none() {

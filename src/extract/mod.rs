@@ -50,14 +50,6 @@ pub use windows::{
 /// later runs stop retrying it (a full refresh still does).
 pub const MAX_DETAIL_ATTEMPTS: u32 = 3;
 
-/// An error that is about the one journal asked for, not the run: its journal was withdrawn
-/// (301084), its uuid is refused (301066), or its body does not decode.
-fn is_item_gap(err: &WecomError) -> bool {
-    err.is(errcode::JOURNAL_INVALID_UUID)
-        || err.is(errcode::JOURNAL_BAD_PARAMETERS)
-        || matches!(err, WecomError::Decode { .. })
-}
-
 /// Journals per record-list page (the API's maximum).
 pub const PAGE_LIMIT: u64 = 100;
 

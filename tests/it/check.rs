@@ -10,35 +10,21 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use wecom_journal::sim::{Gentle, Org, SimConfig};
+use wecom_journal::sim::{Org, SimConfig};
 use wecom_journal::wecom::errcode;
 
 use crate::common::SimThread;
 use crate::common::{assert_output, bin, date, run_quiet, scan_dataset, streams, SimProcess};
 
 /// The simulator's month: October 2026, the jobs' range.
-// Gentle on two counts: check still names details without template_id as a template `-`
-// (and then checks no stats) and fails the directory line for users WeCom sends without a
-// main_department; these spare it both (`sim_config` below too).
-const SIM_ARGS: [&str; 6] = [
-    "--start",
-    "2026-10-01",
-    "--days",
-    "31",
-    "--gentle",
-    "template-ids,main-departments",
-];
+// The simulator at its hardest: details without template_id, users without main_department,
+// journals withdrawn after they were listed.
+const SIM_ARGS: [&str; 4] = ["--start", "2026-10-01", "--days", "31"];
 
 fn sim_config() -> SimConfig {
     SimConfig {
         start: date("2026-10-01"),
         days: 31,
-        // As SIM_ARGS, for the same reasons.
-        gentle: Gentle {
-            template_ids: true,
-            main_departments: true,
-            ..Gentle::default()
-        },
         ..SimConfig::default()
     }
 }
@@ -81,8 +67,26 @@ const LOCAL_OK: &str = "✓ quotas: record list 600/min, other APIs 10000/min an
                         ✓ store: [DIR]/out/store.sqlite: none yet; the first run creates it \
                         (schema version 5)\n";
 
-const DIRECTORY_OK: &str = "✓ directory: 11 departments and 60 users visible to the app, each \
-                            user with a main department\n";
+/// The directory line of a corp whose whole tree the app sees: WeCom leaves `main_department`
+/// out for some users (the simulator's world says whom), which the run places under the first
+/// department listed for them, so it passes.
+fn directory_ok(org: &Org) -> String {
+    let no_main = org
+        .users
+        .iter()
+        .filter(|u| u.main_department.is_none())
+        .count();
+    let seen = format!(
+        "✓ directory: {} departments and {} users visible to the app",
+        org.departments.len(),
+        org.users.len()
+    );
+    match no_main {
+        0 => format!("{seen}, each user with a main department\n"),
+        1 => format!("{seen}; 1 user has no main department the app can see (the run counts them under the first department listed for them)\n"),
+        n => format!("{seen}; {n} users have no main department the app can see (the run counts them under the first department listed for them)\n"),
+    }
+}
 
 fn hint(code: i64, errmsg: &str) -> String {
     errcode::hint(code, errmsg).unwrap()
@@ -115,11 +119,6 @@ fn listed_on_last_day(org: &Org) -> usize {
         .count()
 }
 
-/// The sampled templates as the check names them, from the simulator's organisation.
-fn template(org: &Org, name: &str) -> String {
-    format!("{name} [{}]", org.template_named(name).unwrap().id)
-}
-
 #[test]
 fn a_well_configured_corp_passes_every_check_and_no_credential_is_printed() {
     let sim = SimThread::start(sim_config());
@@ -129,22 +128,32 @@ fn a_well_configured_corp_passes_every_check_and_no_credential_is_printed() {
     let (stdout, stderr) = streams(&out);
     assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
     assert_eq!(stderr, "");
-    let (daily, free) = (template(&sim.org, "日报"), template(&sim.org, "汇报"));
     let listed = listed_on_last_day(&sim.org);
+    let sampled = sampled_by_check(&sim.org);
+    let seen = seen_templates(&sim.org, &sampled);
+    // 日报 has a cycle a day; the free-form 汇报 none.
+    let (stat_calls, stats) = seen.stats(|name| if name == "日报" { 31 } else { 0 });
+    let calls = 1 + 6 + sampled.len() + stat_calls + 1 + 11;
     let expected = format!(
         "{JOB_OK}\
          ✓ gettoken: the corp id and the secret are accepted\n\
          ✓ record list: answers for 2026-10-31: {listed} journals\n\
-         ✓ templates: 2 seen in 12 journals sampled on 6 days of 2026-10-01..2026-11-01: \
-         {daily}, {free}\n\
-         ✓ stats: answer for {daily} (31 cycles), {free} (0 cycles)\n\
-         {DIRECTORY_OK}\
+         ✓ templates: {} seen in {} journals sampled on 6 days of 2026-10-01..2026-11-01: \
+         {}{}\n\
+         ✓ stats: answer for {stats}\n\
+         {}\
          ✓ visibility scope: all 59 users who report (named in the stats and the sampled \
          journals) are in the directory\n\
          ✓ filters.departments: 2, 3 visible to the app\n\
          {LOCAL_OK}\
-         all 11 checks passed; 33 calls to WeCom (department_list 1, get_record_detail 12, \
-         get_record_list 6, get_stat_list 2, gettoken 1, user_list 11)\n"
+         all 11 checks passed; {calls} calls to WeCom (department_list 1, get_record_detail {}, \
+         get_record_list 6, get_stat_list {stat_calls}, gettoken 1, user_list 11)\n",
+        seen.templates.len(),
+        seen.read,
+        seen.list(),
+        seen.withdrawn_note(),
+        directory_ok(&sim.org),
+        sampled.len(),
     );
     let subs = [(dir.path().to_str().unwrap(), "[DIR]")];
     assert_output(&stdout, &expected, &subs);
@@ -195,12 +204,13 @@ fn journal_refused(line: &str, code: i64) -> String {
          \x20 hint: {}\n\
          - templates: not checked: needs the record list\n\
          - stats: not checked: needs the templates seen (filters.template_ids is empty)\n\
-         {DIRECTORY_OK}\
+         {}\
          - visibility scope: not checked: no stats or sampled journals name a user who reports\n\
          {LOCAL_OK}\
          1 of 10 checks failed, 3 not checked; 14 calls to WeCom (department_list 1, \
          get_record_list 1, gettoken 1, user_list 11)\n",
-        hint(code, "")
+        hint(code, ""),
+        directory_ok(&Org::generate(&sim_config()))
     )
 }
 
@@ -383,6 +393,87 @@ fn sampled_by_check(org: &Org) -> Vec<&wecom_journal::sim::JournalDetail> {
     sampled
 }
 
+/// What check's templates line shows of `sampled`, from the details the simulator serves now
+/// (the README's rule): withdrawn journals are skipped and counted; a detail without
+/// `template_id` is of the template of that name whose id a sampled detail carries, else the
+/// template is named `[id not sent]` and its stats are not asked for.
+struct SeenTemplates {
+    read: usize,
+    withdrawn: usize,
+    /// Name → id, where a sampled detail carries it.
+    templates: BTreeMap<String, Option<String>>,
+}
+
+fn seen_templates(org: &Org, sampled: &[&wecom_journal::sim::JournalDetail]) -> SeenTemplates {
+    let world = org.at(chrono::Utc::now().timestamp());
+    let mut seen = SeenTemplates {
+        read: 0,
+        withdrawn: 0,
+        templates: BTreeMap::new(),
+    };
+    for j in sampled {
+        let at = world.journal(&j.journal_uuid).unwrap();
+        if at.is_withdrawn() {
+            seen.withdrawn += 1;
+            continue;
+        }
+        seen.read += 1;
+        let served = at.served_detail();
+        let id = seen.templates.entry(served.template_name).or_default();
+        if served.template_id.is_some() {
+            *id = served.template_id;
+        }
+    }
+    seen
+}
+
+impl SeenTemplates {
+    /// `日报 [id], 汇报 [id not sent]`.
+    fn list(&self) -> String {
+        let named: Vec<String> = self
+            .templates
+            .iter()
+            .map(|(name, id)| format!("{name} [{}]", id.as_deref().unwrap_or("id not sent")))
+            .collect();
+        named.join(", ")
+    }
+
+    fn withdrawn_note(&self) -> String {
+        match self.withdrawn {
+            0 => String::new(),
+            1 => "; 1 journal withdrawn since listed (or unreadable), skipped".into(),
+            n => format!("; {n} journals withdrawn since listed (or unreadable), skipped"),
+        }
+    }
+
+    /// The templates whose stats check asks for (their ids known), and the note on the others.
+    fn stats(&self, cycles: impl Fn(&str) -> usize) -> (usize, String) {
+        let asked: Vec<String> = self
+            .templates
+            .iter()
+            .filter_map(|(name, id)| {
+                let id = id.as_ref()?;
+                Some(format!("{name} [{id}] ({} cycles)", cycles(name)))
+            })
+            .collect();
+        let unasked: Vec<&str> = self
+            .templates
+            .iter()
+            .filter(|(_, id)| id.is_none())
+            .map(|(name, _)| name.as_str())
+            .collect();
+        let mut line = asked.join(", ");
+        if !unasked.is_empty() {
+            line.push_str(&format!(
+                "; not asked for {} (no sampled detail carries its template_id: the run finds \
+                 it through the stat lists, or name it in filters.template_ids)",
+                unasked.join(", ")
+            ));
+        }
+        (asked.len(), line)
+    }
+}
+
 #[test]
 fn a_template_the_app_may_not_read_and_a_department_it_cannot_see_are_named() {
     let org = Org::generate(&sim_config());
@@ -400,7 +491,6 @@ fn a_template_the_app_may_not_read_and_a_department_it_cannot_see_are_named() {
     let out = check(&job, &sim.base_url, &sim.corp_id, &sim.secret, &[]);
     let (stdout, stderr) = streams(&out);
     assert_eq!(out.status.code(), Some(4), "{stdout}{stderr}");
-    let free = template(&org, "汇报");
     let scope_hint = hint(errcode::NO_PRIVILEGE, "");
     let listed = listed_on_last_day(&org);
     // The oracle: what check samples, which of it the app may read, who those users are and
@@ -408,6 +498,7 @@ fn a_template_the_app_may_not_read_and_a_department_it_cannot_see_are_named() {
     let sampled = sampled_by_check(&org);
     let readable: Vec<_> = sampled
         .iter()
+        .copied()
         .filter(|j| j.template_id.as_deref() != Some(daily.id.as_str()))
         .collect();
     // Only the free-form 汇报 is readable among the sampled: it has no stat cycles, so the
@@ -417,8 +508,11 @@ fn a_template_the_app_may_not_read_and_a_department_it_cannot_see_are_named() {
         .unwrap()
         .report_type
         == 0));
+    let seen = seen_templates(&org, &readable);
+    let world = org.at(chrono::Utc::now().timestamp());
     let reporting: BTreeSet<&str> = readable
         .iter()
+        .filter(|j| !world.journal(&j.journal_uuid).unwrap().is_withdrawn())
         .map(|j| j.submitter.userid.as_str())
         .collect();
     let hidden = hidden_by_scope(&org, 4);
@@ -446,31 +540,52 @@ fn a_template_the_app_may_not_read_and_a_department_it_cannot_see_are_named() {
         }
     };
     let verb = if outside == 1 { "is" } else { "are" };
-    let calls = 1 + sampled.len() + 6 + 1 + 1 + departments;
+    // The free-form 汇报 has no cycles; its stats are asked for only if its id was seen.
+    let (stat_calls, stats) = seen.stats(|_| 0);
+    let stats = if stat_calls == 0 {
+        "- stats: not checked: no sampled detail carries a template_id, and \
+         filters.template_ids is empty"
+            .to_string()
+    } else {
+        format!("✓ stats: answer for {stats}")
+    };
+    let calls = 1 + sampled.len() + 6 + stat_calls + 1 + departments;
     let expected = format!(
         "{JOB_OK}\
          ✓ gettoken: the corp id and the secret are accepted\n\
          ✓ record list: answers for 2026-10-31: {listed} journals\n\
          ✗ templates: {refused} of {n} sampled journals may not be read: errcode 301065 (no \
-         permission to pull journal data) (readable: {free})\n\
+         permission to pull journal data) (readable: {}){}\n\
          \x20 hint: {}\n\
-         ✓ stats: answer for {free} (0 cycles)\n\
-         ✗ directory: {departments} departments and {visible} users visible to the app; {no_main} \
+         {stats}\n\
+         ✓ directory: {departments} departments and {visible} users visible to the app; {no_main} \
          no main department the app can see (the run counts them under the first \
          department listed for them)\n\
-         \x20 hint: {scope_hint}\n\
          ✗ visibility scope: {outside} of {who} who report (named in the stats and the sampled \
          journals) {verb} outside the app's visibility scope: the run counts their journals under \
          `unknown`\n\
-         \x20 hint: as for directory above\n\
+         \x20 hint: {scope_hint}\n\
          ✗ filters.departments: 11 not among the {departments} departments visible to the app\n\
          \x20 hint: correct filters.departments, or {scope_hint}\n\
          {LOCAL_OK}\
-         4 of 11 checks failed; {calls} calls to WeCom (department_list 1, get_record_detail {n}, \
-         get_record_list 6, get_stat_list 1, gettoken 1, user_list {departments})\n",
+         3 of 11 checks failed{}; {calls} calls to WeCom (department_list 1, \
+         get_record_detail {details}, \
+         get_record_list 6, {stat_part}gettoken 1, user_list {departments})\n",
+        seen.list(),
+        seen.withdrawn_note(),
         hint(errcode::JOURNAL_NO_PERMISSION, ""),
+        if stat_calls == 0 {
+            ", 1 not checked"
+        } else {
+            ""
+        },
+        details = sampled.len(),
+        stat_part = match stat_calls {
+            0 => String::new(),
+            n => format!("get_stat_list {n}, "),
+        },
         refused = sampled.len() - readable.len(),
-        n = sampled.len(),
+        n = sampled.len() - seen.withdrawn,
         visible = visible_users.len(),
         no_main = match no_main {
             1 => "1 user has".to_string(),
@@ -523,12 +638,6 @@ fn attributed(org: &Org, hidden: &BTreeSet<u64>, userid: &str) -> Option<u64> {
 fn hidden_departments_are_counted_by_check_and_attributed_by_the_run_as_the_readme_says() {
     let config = SimConfig {
         hidden_departments: 4,
-        // No withdrawals: check's sample stops at a withdrawn journal's 301084 (it is not a
-        // permission gap), which this test's whole check output would then show.
-        gentle: Gentle {
-            withdrawals: true,
-            ..sim_config().gentle
-        },
         ..sim_config()
     };
     let sim = SimThread::start(config);
@@ -541,38 +650,49 @@ fn hidden_departments_are_counted_by_check_and_attributed_by_the_run_as_the_read
         .collect();
     let without_main = visible_users
         .iter()
-        .filter(|u| u.main_department.is_some_and(|m| hidden.contains(&m)))
+        .filter(|u| u.main_department.is_none_or(|m| hidden.contains(&m)))
         .count();
     // Everyone but the boss reports daily; those in hidden departments only are invisible.
     let invisible = org.users.len() - visible_users.len();
-    assert_eq!((visible_users.len(), without_main, invisible), (36, 3, 24));
+    assert!(
+        without_main > 1 && invisible > 1,
+        "the case: both kinds of user"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let job = job_file(dir.path(), "");
     let out = check(&job, &sim.base_url, &sim.corp_id, &sim.secret, &[]);
     let (stdout, stderr) = streams(&out);
     assert_eq!(out.status.code(), Some(4), "{stdout}{stderr}");
-    let (daily, free) = (template(org, "日报"), template(org, "汇报"));
+    let sampled = sampled_by_check(org);
+    let seen = seen_templates(org, &sampled);
+    let (stat_calls, stats) = seen.stats(|name| if name == "日报" { 31 } else { 0 });
+    let calls = 1 + 6 + sampled.len() + stat_calls + 1 + 7;
     let scope_hint = hint(errcode::NO_PRIVILEGE, "");
     let listed = listed_on_last_day(org);
     let expected = format!(
         "{JOB_OK}\
          ✓ gettoken: the corp id and the secret are accepted\n\
          ✓ record list: answers for 2026-10-31: {listed} journals\n\
-         ✓ templates: 2 seen in 12 journals sampled on 6 days of 2026-10-01..2026-11-01: \
-         {daily}, {free}\n\
-         ✓ stats: answer for {daily} (31 cycles), {free} (0 cycles)\n\
-         ✗ directory: 7 departments and 36 users visible to the app; 3 users have no main \
-         department the app can see (the run counts them under the first department listed \
-         for them)\n\
+         ✓ templates: {} seen in {} journals sampled on 6 days of 2026-10-01..2026-11-01: \
+         {}{}\n\
+         ✓ stats: answer for {stats}\n\
+         ✓ directory: 7 departments and {} users visible to the app; {without_main} users have no \
+         main department the app can see (the run counts them under the first department \
+         listed for them)\n\
+         ✗ visibility scope: {invisible} of 59 users who report (named in the stats and the \
+         sampled journals) are outside the app's visibility scope: the run counts their \
+         journals under `unknown`\n\
          \x20 hint: {scope_hint}\n\
-         ✗ visibility scope: 24 of 59 users who report (named in the stats and the sampled \
-         journals) are outside the app's visibility scope: the run counts their journals \
-         under `unknown`\n\
-         \x20 hint: as for directory above\n\
          {LOCAL_OK}\
-         2 of 10 checks failed; 29 calls to WeCom (department_list 1, get_record_detail 12, \
-         get_record_list 6, get_stat_list 2, gettoken 1, user_list 7)\n"
+         1 of 10 checks failed; {calls} calls to WeCom (department_list 1, get_record_detail {}, \
+         get_record_list 6, get_stat_list {stat_calls}, gettoken 1, user_list 7)\n",
+        seen.templates.len(),
+        seen.read,
+        seen.list(),
+        seen.withdrawn_note(),
+        visible_users.len(),
+        sampled.len(),
     );
     assert_output(
         &stdout,
@@ -590,7 +710,10 @@ fn hidden_departments_are_counted_by_check_and_attributed_by_the_run_as_the_read
             .env("WECOM_JOURNAL_SECRET", &sim.secret),
     );
     let (stdout, stderr) = streams(&out);
-    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    // Journals withdrawn after they were listed are gaps (exit 3); the rest is attributed.
+    let withdrawn = org.at(chrono::Utc::now().timestamp()).withdrawn().count();
+    let want_exit = if withdrawn > 0 { 3 } else { 0 };
+    assert_eq!(out.status.code(), Some(want_exit), "{stdout}{stderr}");
     let out_dir = dir.path().join("out");
     let names: BTreeMap<u64, &str> = org
         .departments

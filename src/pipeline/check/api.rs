@@ -143,6 +143,9 @@ pub(super) struct Sample {
     templates_line: CheckLine,
     /// Template id → its name and the sampled journals of it.
     templates: BTreeMap<String, (String, usize)>,
+    /// Template name → sampled journals of it whose details carry no `template_id` (as the
+    /// reference's own example) and whose name no sampled detail with an id shares.
+    unresolved: BTreeMap<String, usize>,
     /// Submitters of the sampled journals.
     pub(super) submitters: BTreeSet<String>,
 }
@@ -178,6 +181,7 @@ async fn sample(job: &Job, client: &WecomClient, window: DateRange) -> Sample {
         list_line: CheckLine::skipped(CheckId::RecordList, "no day to ask for"),
         templates_line: CheckLine::skipped(CheckId::Templates, "needs the record list"),
         templates: BTreeMap::new(),
+        unresolved: BTreeMap::new(),
         submitters: BTreeSet::new(),
     };
     let mut pages = Vec::with_capacity(SAMPLE_DAYS);
@@ -207,30 +211,57 @@ async fn sample(job: &Job, client: &WecomClient, window: DateRange) -> Sample {
             );
         }
     }
-    let (mut read, mut refused) = (0usize, Vec::new());
+    // A journal withdrawn between its listing and its detail (301084) says nothing about the
+    // app's configuration: it is counted beside the templates, never a ✗.
+    let (mut read, mut refused, mut gone) = (0usize, Vec::new(), 0usize);
     for uuid in pages.iter().flat_map(|p| picks(&p.journaluuid_list)) {
         match client.get_record_detail(uuid).await {
             Ok(detail) => {
                 let info = detail.value.info;
-                let id = info.template_id.unwrap_or_else(|| "-".into());
-                let entry = out.templates.entry(id).or_insert((info.template_name, 0));
-                entry.1 += 1;
+                match info.template_id {
+                    Some(id) => out.templates.entry(id).or_insert((info.template_name, 0)).1 += 1,
+                    None => *out.unresolved.entry(info.template_name).or_default() += 1,
+                }
                 out.submitters.insert(info.submitter.userid);
                 read += 1;
             }
             Err(e) if e.is_permission_gap() => refused.push(e),
+            Err(e) if e.is_item_gap() => gone += 1,
             Err(e) => {
                 out.templates_line = failed(CheckId::Templates, &format!("journal {uuid}"), &e);
                 return out;
             }
         }
     }
-    out.templates_line = templates_line(&out.templates, read, &refused, days.len(), window);
+    resolve_by_name(&mut out);
+    out.templates_line = templates_line(&out, read, &refused, days.len(), window);
+    if gone > 0 {
+        out.templates_line.summary.push_str(&format!(
+            "; {} withdrawn since listed (or unreadable), skipped",
+            counted(gone, "journal", "journals")
+        ));
+    }
     out
 }
 
+/// A detail without `template_id` is of the template a sampled detail with an id names alike
+/// (template names are unique in most corps; the run resolves the rest from stat lists and
+/// record lists filtered by template).
+fn resolve_by_name(sample: &mut Sample) {
+    let unresolved = std::mem::take(&mut sample.unresolved);
+    for (name, n) in unresolved {
+        let mut same_name = sample.templates.values_mut().filter(|(t, _)| *t == name);
+        match (same_name.next(), same_name.next()) {
+            (Some(template), None) => template.1 += n,
+            _ => {
+                sample.unresolved.insert(name, n);
+            }
+        }
+    }
+}
+
 fn templates_line(
-    templates: &BTreeMap<String, (String, usize)>,
+    sample: &Sample,
     read: usize,
     refused: &[WecomError],
     days: usize,
@@ -248,15 +279,15 @@ fn templates_line(
         );
         line.summary.push_str(&format!(
             " (readable: {})",
-            template_list(templates).unwrap_or_else(|| "none".into())
+            template_list(sample).unwrap_or_else(|| "none".into())
         ));
         return line;
     }
-    let summary = match template_list(templates) {
+    let summary = match template_list(sample) {
         None => format!("no journals on the {days} days sampled of {window}"),
         Some(list) => format!(
             "{} seen in {} sampled on {} of {window}: {list}",
-            templates.len(),
+            sample.templates.len() + sample.unresolved.len(),
             counted(read, "journal", "journals"),
             counted(days, "day", "days")
         ),
@@ -264,10 +295,16 @@ fn templates_line(
     CheckLine::pass(CheckId::Templates, summary)
 }
 
-/// `日报 [id], 周报 [id]`, or `None` for no template.
-fn template_list(templates: &BTreeMap<String, (String, usize)>) -> Option<String> {
-    let mut by_name: Vec<(&String, &String)> =
-        templates.iter().map(|(id, (name, _))| (name, id)).collect();
+/// `日报 [id], 周报 [id]` (`[id not sent]` for a template only known by name), or `None` for
+/// no template.
+fn template_list(sample: &Sample) -> Option<String> {
+    const NO_ID: &str = "id not sent";
+    let mut by_name: Vec<(&str, &str)> = sample
+        .templates
+        .iter()
+        .map(|(id, (name, _))| (name.as_str(), id.as_str()))
+        .chain(sample.unresolved.keys().map(|name| (name.as_str(), NO_ID)))
+        .collect();
     by_name.sort();
     (!by_name.is_empty()).then(|| {
         by_name
@@ -295,15 +332,12 @@ async fn stats(
     let wanted: Vec<String> = if from_filter {
         job.filters.template_ids.clone()
     } else {
-        sample
-            .templates
-            .keys()
-            .filter(|id| *id != "-")
-            .cloned()
-            .collect()
+        sample.templates.keys().cloned().collect()
     };
     if wanted.is_empty() {
-        let why = if sample.templates_line.status == Status::Pass {
+        let why = if !sample.unresolved.is_empty() {
+            "no sampled detail carries a template_id, and filters.template_ids is empty"
+        } else if sample.templates_line.status == Status::Pass {
             "no template seen, and filters.template_ids is empty"
         } else {
             "needs the templates seen (filters.template_ids is empty)"
@@ -359,7 +393,7 @@ async fn stats(
     } else {
         String::new()
     };
-    let line = match refused.first() {
+    let mut line = match refused.first() {
         None => CheckLine::pass(
             CheckId::Stats,
             format!("answer for {}{capped}", answered.join(", ")),
@@ -382,6 +416,14 @@ async fn stats(
             line
         }
     };
+    if !from_filter && !sample.unresolved.is_empty() {
+        let names: Vec<&str> = sample.unresolved.keys().map(String::as_str).collect();
+        line.summary.push_str(&format!(
+            "; not asked for {} (no sampled detail carries its template_id: the run finds it \
+             through the stat lists, or name it in filters.template_ids)",
+            names.join(", ")
+        ));
+    }
     (line, users)
 }
 
