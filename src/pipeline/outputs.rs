@@ -292,12 +292,17 @@ fn stream_details(
     mut flatten_and_write: impl FnMut(Vec<JournalDetail>, LocalPaths) -> Result<()>,
 ) -> Result<()> {
     let (start_ts, end_ts) = (months.start_ts, months.end_ts);
+    // Most stores hold no download (wedrive files are opt-in): then no batch asks for them.
+    let downloads = store.has_wedrive_downloads()?;
     std::thread::scope(|scope| -> Result<()> {
         let (sender, receiver) =
             std::sync::mpsc::sync_channel::<(Vec<JournalDetail>, LocalPaths)>(1);
         let reader = scope.spawn(move || {
             store.details_in_range(start_ts, end_ts, DETAIL_BATCH, |batch| -> Result<()> {
-                let files = downloaded_files(store, &batch)?;
+                let files = match downloads {
+                    true => downloaded_files(store, &batch)?,
+                    false => LocalPaths::none(),
+                };
                 sender
                     .send((batch, files))
                     .map_err(|_| anyhow!("the flatten stage stopped"))
