@@ -36,6 +36,23 @@ pub(crate) struct BenchStore {
 }
 
 impl BenchStore {
+    /// Stored details whose report time falls in October 2026, Shanghai time (what the jobs
+    /// rebuild): the replicated month also holds a few journals filed in the first days of
+    /// November, which DuckDB's JSON lines keep.
+    pub(crate) fn in_october(&self) -> u64 {
+        let conn = rusqlite::Connection::open(self.store_dir.join("store.sqlite"))
+            .expect("open the bench store");
+        // 2026-10-01 and 2026-11-01 at 00:00 in Asia/Shanghai (UTC+8).
+        let count: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM details WHERE report_time >= 1790784000 AND report_time < 1793462400",
+                [],
+                |r| r.get(0),
+            )
+            .expect("count the bench store's October details");
+        count as u64
+    }
+
     pub(crate) fn new(dir: &Path, n: u64) -> BenchStore {
         BenchStore {
             n,

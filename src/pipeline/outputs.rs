@@ -18,7 +18,7 @@ use super::templates::Templates;
 use super::workbook::{self, WideSheets};
 use super::PipelineError;
 use crate::extract::Stop;
-use crate::flatten::schema::{TableSpec, JOURNALS};
+use crate::flatten::schema::TableSpec;
 use crate::flatten::{self, Directory, LocalFile, LocalPaths, Warnings};
 use crate::job::plan::local_midnight;
 use crate::job::{DateRange, DirectorySource, Format, Job, OutputSettings, ReportKind};
@@ -179,7 +179,12 @@ fn write_outputs(
     let tz = job.source.timezone;
     let months = Months::of(run.owned, tz);
     let directory = load_directory(job, store)?;
-    let mut kept = KeptJournals::new(job.output.formats.contains(&Format::Xlsx));
+    let want_wide = job.output.formats.contains(&Format::Xlsx);
+    let mut kept = KeptJournals::new(
+        !job.output.reports.is_empty() || want_wide,
+        want_wide,
+        range,
+    );
 
     let t = Instant::now();
     let delta = match job.output.formats.contains(&Format::Delta) {
@@ -229,12 +234,7 @@ fn write_outputs(
     written.durations.sink_tables = Some(t.elapsed());
 
     let t = Instant::now();
-    let journals = concat_frames(
-        std::mem::take(&mut kept.for_reports),
-        &JOURNALS,
-        report::JOURNALS_COLUMNS,
-    )?;
-    let inputs = report_inputs(&stats.stat_items, journals, range);
+    let inputs = report_inputs(&stats.stat_items, kept.for_reports.take(), range)?;
     run.check_stop()?;
     let reports = write_reports(job, range, &inputs, out, written)?;
     written.durations.report = Some(t.elapsed());
@@ -292,12 +292,17 @@ fn stream_details(
     mut flatten_and_write: impl FnMut(Vec<JournalDetail>, LocalPaths) -> Result<()>,
 ) -> Result<()> {
     let (start_ts, end_ts) = (months.start_ts, months.end_ts);
+    // Most stores hold no download (wedrive files are opt-in): then no batch asks for them.
+    let downloads = store.has_wedrive_downloads()?;
     std::thread::scope(|scope| -> Result<()> {
         let (sender, receiver) =
             std::sync::mpsc::sync_channel::<(Vec<JournalDetail>, LocalPaths)>(1);
         let reader = scope.spawn(move || {
             store.details_in_range(start_ts, end_ts, DETAIL_BATCH, |batch| -> Result<()> {
-                let files = downloaded_files(store, &batch)?;
+                let files = match downloads {
+                    true => downloaded_files(store, &batch)?,
+                    false => LocalPaths::none(),
+                };
                 sender
                     .send((batch, files))
                     .map_err(|_| anyhow!("the flatten stage stopped"))
@@ -331,32 +336,53 @@ fn downloaded_files(store: &Store, batch: &[JournalDetail]) -> Result<LocalPaths
     Ok(files)
 }
 
-/// The journal columns kept from each batch once it is written: a few for the reports, and
-/// for the workbook's wide sheets (XLSX only) journals and top-level controls, up to a cap.
+/// What is kept of each batch once it is written: the reports' running journal totals (of the
+/// range's journals; only when a report or the workbook's summary needs them), and for the
+/// workbook's wide sheets (XLSX only) journals and top-level controls, up to a cap.
 struct KeptJournals {
-    for_reports: Vec<DataFrame>,
+    for_reports: Option<report::JournalTotals>,
+    range: DateRange,
     wide: Option<WideSheets>,
 }
 
 impl KeptJournals {
-    fn new(want_wide: bool) -> Self {
+    fn new(want_totals: bool, want_wide: bool, range: DateRange) -> Self {
         KeptJournals {
-            for_reports: Vec::new(),
+            for_reports: want_totals.then(report::JournalTotals::new),
+            range,
             wide: want_wide.then(WideSheets::default),
         }
     }
 
     fn keep(&mut self, tables: &flatten::JournalTables) -> Result<()> {
-        self.for_reports.push(
-            tables
+        if let Some(totals) = &mut self.for_reports {
+            let in_range = tables
                 .journals
-                .select(report::JOURNALS_COLUMNS.iter().copied())?,
-        );
+                .clone()
+                .lazy()
+                .select(
+                    report::JOURNALS_COLUMNS
+                        .iter()
+                        .copied()
+                        .map(col)
+                        .collect::<Vec<_>>(),
+                )
+                .filter(in_range(self.range, "report_date"))
+                .collect()?;
+            totals.add(&in_range)?;
+        }
         if let Some(wide) = &mut self.wide {
             wide.keep(tables)?;
         }
         Ok(())
     }
+}
+
+/// `column` within the range (the tables hold whole months; the reports cover the range).
+fn in_range(range: DateRange, column: &str) -> Expr {
+    col(column)
+        .gt_eq(lit(range.start))
+        .and(col(column).lt(lit(range.end)))
 }
 
 /// The Delta transaction of this run: the store's record of it says whether it resumes a
@@ -478,17 +504,20 @@ impl TableWriters {
     }
 }
 
-/// The reports' inputs: stat items and journals within the range (the tables hold whole months).
-fn report_inputs(stat_items: &DataFrame, journals: DataFrame, range: DateRange) -> ReportInputs {
-    let in_range = |column: &str| {
-        col(column)
-            .gt_eq(lit(range.start))
-            .and(col(column).lt(lit(range.end)))
-    };
-    ReportInputs::new(
-        stat_items.clone().lazy().filter(in_range("cycle_date")),
-        journals.lazy().filter(in_range("report_date")),
-    )
+/// The reports' inputs: stat items within the range (the tables hold whole months) and the
+/// journal totals kept (already of the range).
+fn report_inputs(
+    stat_items: &DataFrame,
+    journals: Option<report::JournalTotals>,
+    range: DateRange,
+) -> Result<ReportInputs> {
+    Ok(ReportInputs::with_totals(
+        stat_items
+            .clone()
+            .lazy()
+            .filter(in_range(range, "cycle_date")),
+        journals.unwrap_or_default(),
+    )?)
 }
 
 /// The directory of the reports' files under the output root (and under each format's tree).
@@ -616,6 +645,7 @@ fn months_of(range: DateRange) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::flatten::schema::JOURNALS;
 
     fn range(start: &str, end: &str) -> DateRange {
         DateRange::parse(start, end).unwrap()

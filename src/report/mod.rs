@@ -25,6 +25,10 @@ use polars::prelude::*;
 use crate::flatten::UNKNOWN_DEPARTMENT;
 use crate::job::{Period, ReportKind};
 
+mod journals;
+
+pub use journals::JournalTotals;
+
 /// Columns the stat reports read from `stat_items`.
 const STAT_ITEMS_COLUMNS: &[&str] = &[
     "template_id",
@@ -75,23 +79,50 @@ pub enum ReportError {
 pub struct ReportInputs {
     /// `stat_items`, as `docs/schema.md` describes it (`cycle_date` included).
     pub stat_items: LazyFrame,
+    journals: Journals,
+}
+
+/// The journals a report reads: the rows, or their running totals.
+#[derive(Clone)]
+enum Journals {
     /// `journals`, as `docs/schema.md` describes it (`report_date` included).
-    pub journals: LazyFrame,
+    Rows(LazyFrame),
+    /// What [`JournalTotals`] folded (its partials, merged).
+    Totals(LazyFrame),
 }
 
 impl ReportInputs {
+    /// `journals`: the table's rows (at least [`JOURNALS_COLUMNS`]).
     pub fn new(stat_items: LazyFrame, journals: LazyFrame) -> Self {
         ReportInputs {
             stat_items,
-            journals,
+            journals: Journals::Rows(journals),
         }
     }
 
     pub fn from_frames(stat_items: &DataFrame, journals: &DataFrame) -> Self {
-        ReportInputs {
-            stat_items: stat_items.clone().lazy(),
-            journals: journals.clone().lazy(),
-        }
+        Self::new(stat_items.clone().lazy(), journals.clone().lazy())
+    }
+
+    /// The journals as [`JournalTotals`] folded them batch by batch: the reports come out as
+    /// from the rows, holding a row per day × template × submitter × department.
+    pub fn with_totals(stat_items: LazyFrame, totals: JournalTotals) -> Result<Self, ReportError> {
+        let merged = totals.finish().map_err(|source| ReportError::Polars {
+            report: "journal totals",
+            source,
+        })?;
+        let journals = match merged {
+            Some(frame) => Journals::Totals(frame.lazy()),
+            // No batch: the partials of no journal rows, with the table's types.
+            None => Journals::Rows(
+                DataFrame::empty_with_schema(&crate::flatten::schema::JOURNALS.polars_schema())
+                    .lazy(),
+            ),
+        };
+        Ok(ReportInputs {
+            stat_items,
+            journals,
+        })
     }
 }
 
@@ -336,15 +367,10 @@ fn unreported_roster(
         ))
 }
 
-/// Journals, one row per DISTINCT journal_uuid (a journal fetched twice counts once).
-fn distinct_journals(
-    inputs: &ReportInputs,
-    report: &'static str,
-) -> Result<LazyFrame, ReportError> {
-    check_columns(&inputs.journals, "journals", JOURNALS_COLUMNS, report)?;
-    Ok(inputs
-        .journals
-        .clone()
+/// Journals, one row per DISTINCT journal_uuid (a journal fetched twice counts once), in the
+/// order each was first seen.
+fn distinct_rows(journals: LazyFrame) -> LazyFrame {
+    journals
         .filter(col("journal_uuid").is_not_null())
         .group_by_stable([col("journal_uuid")])
         .agg([
@@ -356,7 +382,22 @@ fn distinct_journals(
             col("department_name").first(),
             col("receiver_count").first().cast(DataType::UInt64),
             col("read_count").first().cast(DataType::UInt64),
-        ]))
+        ])
+}
+
+/// The journals' partials (see [`journals`]): a row per day × template × submitter ×
+/// department with its distinct journals, receivers and reads.
+fn journal_partials(inputs: &ReportInputs, report: &'static str) -> Result<LazyFrame, ReportError> {
+    match &inputs.journals {
+        Journals::Rows(rows) => {
+            check_columns(rows, "journals", JOURNALS_COLUMNS, report)?;
+            Ok(journals::partials_of_distinct(
+                distinct_rows(rows.clone()),
+                0,
+            ))
+        }
+        Journals::Totals(partials) => Ok(partials.clone()),
+    }
 }
 
 fn read_rate_by_template(
@@ -364,22 +405,14 @@ fn read_rate_by_template(
     period: Period,
     report: &'static str,
 ) -> Result<LazyFrame, ReportError> {
-    Ok(distinct_journals(inputs, report)?
+    Ok(journal_partials(inputs, report)?
         .with_column(period_expr("report_date", period))
         .group_by([col("period"), col("template_id")])
         .agg([
-            col("template_name").drop_nulls().first(),
-            len().cast(DataType::UInt64).alias("journals"),
-            col("receiver_count")
-                .fill_null(lit(0u64))
-                .sum()
-                .cast(DataType::UInt64)
-                .alias("receivers"),
-            col("read_count")
-                .fill_null(lit(0u64))
-                .sum()
-                .cast(DataType::UInt64)
-                .alias("reads"),
+            journals::first_name(),
+            col("journals").sum().cast(DataType::UInt64),
+            col("receivers").sum().cast(DataType::UInt64),
+            col("reads").sum().cast(DataType::UInt64),
         ])
         .with_column(rate("reads", "receivers", "read_rate"))
         .select([
@@ -435,7 +468,7 @@ pub fn summary(inputs: &ReportInputs) -> Result<ReportSummary, ReportError> {
 
     // Any period works here: the counts are taken over all pairs.
     let pairs = user_cycles(inputs, Period::Month, REPORT)?;
-    let journals = distinct_journals(inputs, REPORT)?;
+    let journals = journal_partials(inputs, REPORT)?;
 
     let counts = pairs
         .clone()
@@ -445,17 +478,9 @@ pub fn summary(inputs: &ReportInputs) -> Result<ReportSummary, ReportError> {
     let journal_counts = journals
         .clone()
         .select([
-            len().cast(DataType::UInt64).alias("journals"),
-            col("receiver_count")
-                .fill_null(lit(0u64))
-                .sum()
-                .cast(DataType::UInt64)
-                .alias("receivers"),
-            col("read_count")
-                .fill_null(lit(0u64))
-                .sum()
-                .cast(DataType::UInt64)
-                .alias("reads"),
+            col("journals").sum().cast(DataType::UInt64),
+            col("receivers").sum().cast(DataType::UInt64),
+            col("reads").sum().cast(DataType::UInt64),
         ])
         .collect()
         .map_err(polars_err)?;
@@ -549,5 +574,7 @@ fn scalar_date(frame: &DataFrame, name: &str) -> PolarsResult<Option<NaiveDate>>
     }))
 }
 
+#[cfg(test)]
+mod journals_tests;
 #[cfg(test)]
 mod tests;

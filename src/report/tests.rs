@@ -11,7 +11,7 @@ use proptest::prelude::*;
 use super::*;
 
 #[derive(Clone, Debug)]
-struct Item {
+pub(super) struct Item {
     template: &'static str,
     date: NaiveDate,
     user: &'static str,
@@ -20,11 +20,11 @@ struct Item {
     late: bool,
 }
 
-fn d(s: &str) -> NaiveDate {
+pub(super) fn d(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
 }
 
-fn item(
+pub(super) fn item(
     template: &'static str,
     date: &str,
     user: &'static str,
@@ -60,7 +60,7 @@ fn utc_ms(values: Vec<Option<i64>>, name: &str) -> Column {
 }
 
 /// A `stat_items` frame with the contract's columns (a day cycle per item date).
-fn stat_items(items: &[Item]) -> DataFrame {
+pub(super) fn stat_items(items: &[Item]) -> DataFrame {
     let begin: Vec<Option<i64>> = items
         .iter()
         .map(|i| Some(local_midnight_ms(i.date)))
@@ -139,16 +139,16 @@ fn stat_items(items: &[Item]) -> DataFrame {
 }
 
 #[derive(Clone, Debug)]
-struct Journal {
-    uuid: &'static str,
-    template: &'static str,
-    date: NaiveDate,
-    user: &'static str,
-    receivers: u32,
-    reads: u32,
+pub(super) struct Journal {
+    pub(super) uuid: &'static str,
+    pub(super) template: &'static str,
+    pub(super) date: NaiveDate,
+    pub(super) user: &'static str,
+    pub(super) receivers: u32,
+    pub(super) reads: u32,
 }
 
-fn journal(
+pub(super) fn journal(
     uuid: &'static str,
     template: &'static str,
     date: &str,
@@ -166,7 +166,7 @@ fn journal(
     }
 }
 
-fn journals(rows: &[Journal]) -> DataFrame {
+pub(super) fn journals(rows: &[Journal]) -> DataFrame {
     DataFrame::new_infer_height(vec![
         Column::new(
             "journal_uuid".into(),
@@ -236,7 +236,7 @@ fn inputs(items: &[Item], js: &[Journal]) -> ReportInputs {
     ReportInputs::from_frames(&stat_items(items), &journals(js))
 }
 
-fn strs(frame: &DataFrame, name: &str) -> Vec<Option<String>> {
+pub(super) fn strs(frame: &DataFrame, name: &str) -> Vec<Option<String>> {
     frame
         .column(name)
         .unwrap()
@@ -250,7 +250,7 @@ fn strs(frame: &DataFrame, name: &str) -> Vec<Option<String>> {
         .collect()
 }
 
-fn u64s(frame: &DataFrame, name: &str) -> Vec<u64> {
+pub(super) fn u64s(frame: &DataFrame, name: &str) -> Vec<u64> {
     let column = frame.column(name).unwrap();
     assert_eq!(column.dtype(), &DataType::UInt64, "{name}");
     column
@@ -262,7 +262,7 @@ fn u64s(frame: &DataFrame, name: &str) -> Vec<u64> {
         .collect()
 }
 
-fn f64s(frame: &DataFrame, name: &str) -> Vec<Option<f64>> {
+pub(super) fn f64s(frame: &DataFrame, name: &str) -> Vec<Option<f64>> {
     let column = frame.column(name).unwrap();
     assert_eq!(column.dtype(), &DataType::Float64, "{name}");
     column
@@ -273,8 +273,8 @@ fn f64s(frame: &DataFrame, name: &str) -> Vec<Option<f64>> {
         .collect()
 }
 
-const SALES: Option<(u64, &str)> = Some((2, "销售部"));
-const TECH: Option<(u64, &str)> = Some((3, "技术部"));
+pub(super) const SALES: Option<(u64, &str)> = Some((2, "销售部"));
+pub(super) const TECH: Option<(u64, &str)> = Some((3, "技术部"));
 
 #[test]
 fn late_rate_by_department_counts_and_rates() {

@@ -108,11 +108,7 @@ impl Store {
             };
             after = Some((last.0, last.1.clone()));
             let full = rows.len() == batch_size;
-            let mut batch = Vec::with_capacity(rows.len());
-            for (_, uuid, raw) in rows {
-                batch.push(decode_detail(uuid, &raw)?);
-            }
-            f(batch)?;
+            f(decode_batch(rows)?)?;
             if !full {
                 return Ok(());
             }
@@ -304,6 +300,23 @@ pub(super) fn for_each_stored_detail(
 /// A stored detail decoded, under the uuid it is stored by: the uuid that was asked for,
 /// which the text may lack (one of the reference's examples has no `journal_uuid`) or spell
 /// otherwise (extract warns then).
+/// Decodes a page of stored details, in order. Decoding is the heaviest step of a rebuild
+/// (see docs/benchmarks.md, "Rebuild"): the page is split over rayon's threads, so that the
+/// core that flattens and writes the last page helps whenever it waits. The first detail that
+/// does not decode is the error.
+fn decode_batch(rows: Vec<(i64, String, String)>) -> Result<Vec<JournalDetail>> {
+    use rayon::prelude::*;
+    let decoded: Vec<Result<JournalDetail>> = rows
+        .into_par_iter()
+        .with_min_len(DECODE_CHUNK)
+        .map(|(_, uuid, raw)| decode_detail(uuid, &raw))
+        .collect();
+    decoded.into_iter().collect()
+}
+
+/// Details decoded in one go by one thread of [`decode_batch`].
+const DECODE_CHUNK: usize = 64;
+
 fn decode_detail(uuid: String, raw: &str) -> Result<JournalDetail> {
     let mut detail: JournalDetail =
         serde_json::from_str(raw).map_err(|source| StoreError::Decode {

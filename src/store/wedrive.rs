@@ -71,6 +71,16 @@ impl Store {
         Ok(())
     }
 
+    /// Whether any wedrive download is recorded (a store without one needs no query per
+    /// journal for them).
+    pub fn has_wedrive_downloads(&self) -> Result<bool> {
+        self.conn()
+            .query_row("SELECT EXISTS (SELECT 1 FROM wedrive_downloads)", [], |r| {
+                r.get(0)
+            })
+            .ctx("checking for wedrive download records")
+    }
+
     /// The download records of the given journals' wedrive files, by journal then fileid.
     pub fn wedrive_downloads_of<'a>(
         &self,
