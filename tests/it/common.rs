@@ -385,6 +385,19 @@ pub fn sim_denying_a_weekly_template(
     (sim, org, weekly)
 }
 
+/// The directory the simulator's organisation serves (every department, every user), as the
+/// pipeline builds it from `department/list` and `user/list`.
+pub fn org_directory(org: &wecom_journal::sim::Org) -> wecom_journal::flatten::Directory {
+    wecom_journal::flatten::Directory::from_api(
+        &wecom_journal::wecom::types::DepartmentListResponse {
+            department: org.departments.clone(),
+        },
+        &[wecom_journal::wecom::types::UserListResponse {
+            userlist: org.users.clone(),
+        }],
+    )
+}
+
 pub fn date(s: &str) -> chrono::NaiveDate {
     s.parse().expect("a date")
 }

@@ -1460,14 +1460,7 @@ fn the_simulators_org_flattens_in_batches_consistently_with_its_stats() {
         ..SimConfig::default()
     });
     assert!(!org.journals.is_empty() && !org.stats.is_empty());
-    let dir = Directory::from_api(
-        &DepartmentListResponse {
-            department: org.departments.clone(),
-        },
-        &[UserListResponse {
-            userlist: org.users.clone(),
-        }],
-    );
+    let dir = crate::common::org_directory(&org);
 
     let mut warnings = Warnings::default();
     let mut journals: Option<DataFrame> = None;

@@ -967,10 +967,9 @@ fn the_manifest_lists_every_file_and_holds_no_secret() {
 fn a_simulated_org_goes_through_flatten_sinks_and_reports() {
     use std::collections::BTreeSet;
     use wecom_journal::flatten::{
-        self, directory_tables, flatten_journals, flatten_stats, Directory, LocalPaths, Warnings,
+        self, directory_tables, flatten_journals, flatten_stats, LocalPaths, Warnings,
     };
     use wecom_journal::sim::{Org, SimConfig};
-    use wecom_journal::wecom::types::{DepartmentListResponse, UserListResponse};
 
     // 40 days from 2026-10-01: journals and cycles in October and November.
     let config = SimConfig {
@@ -979,14 +978,7 @@ fn a_simulated_org_goes_through_flatten_sinks_and_reports() {
         ..SimConfig::default()
     };
     let org = Org::generate(&config);
-    let directory = Directory::from_api(
-        &DepartmentListResponse {
-            department: org.departments.clone(),
-        },
-        &[UserListResponse {
-            userlist: org.users.clone(),
-        }],
-    );
+    let directory = crate::common::org_directory(&org);
     let dir = tempfile::tempdir().unwrap();
     let out = OutputDir::new(dir.path()).unwrap();
     let formats = [Format::Parquet, Format::Csv];

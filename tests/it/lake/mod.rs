@@ -24,8 +24,7 @@ use chrono::{TimeZone as _, Utc};
 use polars::prelude::*;
 use serde_json::Value;
 use wecom_journal::flatten::{
-    self, directory_tables, flatten_journals, flatten_stats, Directory, LocalPaths, TableSpec,
-    Warnings,
+    self, directory_tables, flatten_journals, flatten_stats, LocalPaths, TableSpec, Warnings,
 };
 use wecom_journal::job::Format;
 use wecom_journal::sim::{Org, SimConfig};
@@ -33,7 +32,6 @@ use wecom_journal::sink::{
     DeltaCommit, DeltaRun, DeltaTableWriter, OutputDir, OutputRoot, StorageSettings, StoredObject,
     TableWriter,
 };
-use wecom_journal::wecom::types::{DepartmentListResponse, UserListResponse};
 
 use crate::common::files_under;
 
@@ -193,14 +191,7 @@ fn org_tables(seed: u64) -> BTreeMap<&'static str, Vec<DataFrame>> {
         ..SimConfig::default()
     };
     let org = Org::generate(&config);
-    let directory = Directory::from_api(
-        &DepartmentListResponse {
-            department: org.departments.clone(),
-        },
-        &[UserListResponse {
-            userlist: org.users.clone(),
-        }],
-    );
+    let directory = crate::common::org_directory(&org);
     let mut tables: BTreeMap<&'static str, Vec<DataFrame>> = BTreeMap::new();
     let mut warnings = Warnings::default();
     for batch in org.journals.chunks(50) {
