@@ -317,12 +317,17 @@ fn decode_batch(rows: Vec<(i64, String, String)>) -> Result<Vec<JournalDetail>> 
 /// Details decoded in one go by one thread of [`decode_batch`].
 const DECODE_CHUNK: usize = 64;
 
+/// Decodes without tracking the field path (the tracking wraps every value decoded: the
+/// profile's largest share of decoding, docs/benchmarks.md), and only when that fails decodes
+/// again with it, for an error that says where.
 fn decode_detail(uuid: String, raw: &str) -> Result<JournalDetail> {
-    let mut detail: JournalDetail =
-        serde_json::from_str(raw).map_err(|source| StoreError::Decode {
+    let mut detail = match JournalDetail::decode_untracked(raw) {
+        Ok(detail) => detail,
+        Err(_) => serde_json::from_str(raw).map_err(|source| StoreError::Decode {
             what: format!("detail {uuid}"),
             source,
-        })?;
+        })?,
+    };
     detail.journal_uuid = uuid;
     Ok(detail)
 }

@@ -117,6 +117,17 @@ impl<'de> Deserialize<'de> for JournalDetail {
     }
 }
 
+impl JournalDetail {
+    /// The derived decoding without the field path: the fast way for text that decoded before
+    /// (a stored detail). When it fails, decode with [`serde_json::from_str`] for the error.
+    pub fn decode_untracked(text: &str) -> serde_json::Result<JournalDetail> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let detail = JournalDetail::deserialize(&mut de)?;
+        de.end()?;
+        Ok(detail)
+    }
+}
+
 impl Serialize for JournalDetail {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         JournalDetail::serialize(self, s)
