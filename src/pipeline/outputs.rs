@@ -179,7 +179,8 @@ fn write_outputs(
     let tz = job.source.timezone;
     let months = Months::of(run.owned, tz);
     let directory = load_directory(job, store)?;
-    let mut kept = KeptJournals::new(job.output.formats.contains(&Format::Xlsx));
+    let wants_workbook = job.output.formats.contains(&Format::Xlsx);
+    let mut kept = KeptJournals::new(wants_workbook.then(|| WideSheets::new(job, &directory)));
 
     let t = Instant::now();
     let delta = match job.output.formats.contains(&Format::Delta) {
@@ -332,17 +333,17 @@ fn downloaded_files(store: &Store, batch: &[JournalDetail]) -> Result<LocalPaths
 }
 
 /// The journal columns kept from each batch once it is written: a few for the reports, and
-/// for the workbook's wide sheets (XLSX only) journals and top-level controls, up to a cap.
+/// for the workbook's wide sheets (XLSX only) every batch's rows, spilled to disk as they come.
 struct KeptJournals {
     for_reports: Vec<DataFrame>,
     wide: Option<WideSheets>,
 }
 
 impl KeptJournals {
-    fn new(want_wide: bool) -> Self {
+    fn new(wide: Option<WideSheets>) -> Self {
         KeptJournals {
             for_reports: Vec::new(),
-            wide: want_wide.then(WideSheets::default),
+            wide,
         }
     }
 
@@ -500,14 +501,17 @@ fn tables_csv(output: &OutputSettings) -> CsvStyle {
     CsvStyle {
         bom: output.csv_bom,
         escape_formulas: output.csv_bom && output.csv_escape_formulas,
+        local_times: None,
     }
 }
 
-/// The reports' CSV: always for people (formulas neutralised, unless the job says not to).
-fn reports_csv(output: &OutputSettings) -> CsvStyle {
+/// The reports' CSV: always for people (formulas neutralised, unless the job says not to;
+/// instants as the job's local time with the offset).
+fn reports_csv(job: &Job) -> CsvStyle {
     CsvStyle {
-        bom: output.csv_bom,
-        escape_formulas: output.csv_escape_formulas,
+        bom: job.output.csv_bom,
+        escape_formulas: job.output.csv_escape_formulas,
+        local_times: Some(job.source.timezone),
     }
 }
 
@@ -541,7 +545,7 @@ fn write_reports(
             &report_path(*kind, range),
             &frame,
             &job.output.formats,
-            reports_csv(&job.output),
+            reports_csv(job),
         )?);
         reports.push((*kind, frame));
     }

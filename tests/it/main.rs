@@ -20,3 +20,4 @@ mod sinks;
 mod store;
 mod wedrive;
 mod wire;
+mod workbook;
