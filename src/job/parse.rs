@@ -19,8 +19,9 @@ use toml::de::DeTable;
 
 use super::keys::*;
 use super::{
-    DateRange, DirectorySource, ExtractSettings, Filters, Format, Job, LoadOptions, LoadedJob,
-    Language, OutputSettings, Period, PlanSettings, RangeSpec, Relative, ReportKind, Source, StorageSettings,
+    DateRange, DirectorySource, ExtractSettings, Filters, Format, Job, Language, LoadOptions,
+    LoadedJob, OutputSettings, Period, PlanSettings, RangeSpec, Relative, ReportKind, Source,
+    StorageSettings,
 };
 use crate::wecom::{Limits, Secret};
 use read::{Cx, Env, Result, Table};

@@ -182,7 +182,11 @@ impl Book {
 
     /// Row 1 of a sheet.
     fn header(&self, sheet: &str) -> Vec<String> {
-        let mut cells: Vec<XCell> = self.cells(sheet).into_iter().filter(|c| c.row == 1).collect();
+        let mut cells: Vec<XCell> = self
+            .cells(sheet)
+            .into_iter()
+            .filter(|c| c.row == 1)
+            .collect();
         cells.sort_by_key(|c| c.col);
         cells.into_iter().map(|c| c.text).collect()
     }
@@ -230,7 +234,13 @@ fn display_width(text: &str) -> usize {
 fn run_job(job: &Path, extra: &[&str]) -> (tempfile::TempDir, PathBuf, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let mut args = vec!["run", job.to_str().unwrap(), "--sandbox", "--output", out.to_str().unwrap()];
+    let mut args = vec![
+        "run",
+        job.to_str().unwrap(),
+        "--sandbox",
+        "--output",
+        out.to_str().unwrap(),
+    ];
     args.extend_from_slice(extra);
     let run = run_bin(&args);
     // Withdrawn journals are gaps: exit 3 with every output written.
@@ -274,11 +284,19 @@ fn count_column(df: &DataFrame, name: &str) -> Vec<u64> {
 fn raw_table_texts(detail: &serde_json::Value) -> Vec<String> {
     let info = detail.get("info").unwrap_or(detail);
     let mut out = Vec::new();
-    for control in info["apply_data"]["contents"].as_array().into_iter().flatten() {
+    for control in info["apply_data"]["contents"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
         if control["control"] != "Table" {
             continue;
         }
-        for row in control["value"]["children"].as_array().into_iter().flatten() {
+        for row in control["value"]["children"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
             for cell in row["list"].as_array().into_iter().flatten() {
                 if cell["control"] == "Text" {
                     if let Some(t) = cell["value"]["text"].as_str().filter(|t| !t.is_empty()) {
@@ -308,25 +326,53 @@ fn the_monthly_workbook_reads_as_a_report_in_chinese() {
     let names = book.names();
 
     // Sheets in the reader's language, in order: summary, reports, charts, wide sheets.
-    assert_eq!(&names[..5], ["汇总", "部门迟交", "个人迟交", "未交名单", "阅读率"], "{names:?}");
+    assert_eq!(
+        &names[..5],
+        ["汇总", "部门迟交", "个人迟交", "未交名单", "阅读率"],
+        "{names:?}"
+    );
     let report = read_parquet(&out.join(
         "reports/late_rate_by_department/range=2026-10-01_2026-11-01/late_rate_by_department.parquet",
     ));
     let template_names: std::collections::BTreeSet<String> =
         text_column(&report, "template_name").into_iter().collect();
     for t in &template_names {
-        assert!(names.contains(&format!("图表·{t}").as_str()), "chart sheet of {t}: {names:?}");
-        assert!(names.contains(&format!("明细·{t}").as_str()), "wide sheet of {t}: {names:?}");
+        assert!(
+            names.contains(&format!("图表·{t}").as_str()),
+            "chart sheet of {t}: {names:?}"
+        );
+        assert!(
+            names.contains(&format!("明细·{t}").as_str()),
+            "wide sheet of {t}: {names:?}"
+        );
     }
-    assert!(names.iter().any(|n| n.starts_with("表格·")), "a Table sheet: {names:?}");
+    assert!(
+        names.iter().any(|n| n.starts_with("表格·")),
+        "a Table sheet: {names:?}"
+    );
     assert_eq!(
         book.header("部门迟交"),
         [
-            "期间", "模板", "部门", "应交", "已交", "按时", "迟交", "未交", "迟交率", "按时率",
-            "未交率", "样本少", "部门 ID", "模板 ID"
+            "期间",
+            "模板",
+            "部门",
+            "应交",
+            "已交",
+            "按时",
+            "迟交",
+            "未交",
+            "迟交率",
+            "按时率",
+            "未交率",
+            "样本少",
+            "部门 ID",
+            "模板 ID"
         ]
     );
-    assert_eq!(&book.header("个人迟交")[..4], ["期间", "模板", "姓名", "部门"]);
+    assert_eq!(
+        &book.header("个人迟交")[..4],
+        ["期间", "模板", "姓名", "部门"]
+    );
 
     // The summary: each template's figures equal the report table's, summed over its rows.
     let summary = book.cells("汇总");
@@ -354,7 +400,10 @@ fn the_monthly_workbook_reads_as_a_report_in_chinese() {
             .row;
         let got: Vec<u64> = (1..=5)
             .map(|col| {
-                let c = summary.iter().find(|c| c.row == row && c.col == col).unwrap();
+                let c = summary
+                    .iter()
+                    .find(|c| c.row == row && c.col == col)
+                    .unwrap();
                 assert!(!book.is_text(c), "{t} column {col} is a number");
                 c.text.parse::<f64>().unwrap() as u64
             })
@@ -366,11 +415,21 @@ fn the_monthly_workbook_reads_as_a_report_in_chinese() {
         assert!((late_rate - want[3] as f64 / want[1] as f64).abs() < 1e-9);
     }
     let all: String = summary.iter().map(|c| c.text.as_str()).collect();
-    assert!(all.contains("2026-10-01 – 2026-10-31"), "the range, inclusive");
-    assert!(all.contains("迟交率 = 迟交 ÷ 已交"), "rate definitions in words");
+    assert!(
+        all.contains("2026-10-01 – 2026-10-31"),
+        "the range, inclusive"
+    );
+    assert!(
+        all.contains("迟交率 = 迟交 ÷ 已交"),
+        "rate definitions in words"
+    );
 
     // One bar chart per template, with axis titles and a legend.
-    let bars: Vec<&&String> = book.charts().iter().filter(|c| c.contains("<c:barChart>")).collect();
+    let bars: Vec<&String> = book
+        .charts()
+        .into_iter()
+        .filter(|c| c.contains("<c:barChart>"))
+        .collect();
     assert_eq!(bars.len(), template_names.len());
     for chart in bars {
         for axis in ["<c:valAx>", "<c:catAx>"] {
@@ -379,7 +438,11 @@ fn the_monthly_workbook_reads_as_a_report_in_chinese() {
             assert!(part.contains("<c:title>"), "{axis} has a title");
         }
         assert!(chart.contains("<c:legend>"), "a legend");
-        assert_eq!(chart.matches("<c:ser>").count(), 2, "late and unreported rate");
+        assert_eq!(
+            chart.matches("<c:ser>").count(),
+            2,
+            "late and unreported rate"
+        );
     }
 
     // Table cells and the 汇报 rich text, from the details WeCom sent.
@@ -401,18 +464,27 @@ fn the_monthly_workbook_reads_as_a_report_in_chinese() {
     let (mut cells, mut rich) = (0, 0);
     for detail in store.details.values() {
         for text in raw_table_texts(detail) {
-            assert!(table_sheets.contains(&text), "table cell {text:?} in a Table sheet");
+            assert!(
+                table_sheets.contains(&text),
+                "table cell {text:?} in a Table sheet"
+            );
             cells += 1;
         }
         let info = detail.get("info").unwrap_or(detail);
         if let Some(html) = info["sys_journal_data"].as_str() {
             for piece in html_text_pieces(html) {
-                assert!(wide_text.contains(&piece), "汇报 text {piece:?} in a wide sheet");
+                assert!(
+                    wide_text.contains(&piece),
+                    "汇报 text {piece:?} in a wide sheet"
+                );
                 rich += 1;
             }
         }
     }
-    assert!(cells > 0 && rich > 0, "the world has Table cells ({cells}) and 汇报 text ({rich})");
+    assert!(
+        cells > 0 && rich > 0,
+        "the world has Table cells ({cells}) and 汇报 text ({rich})"
+    );
 
     // Typed: submission times are dates (a number with a date format), counts numbers.
     for name in names.iter().filter(|n| n.starts_with("明细·")) {
@@ -420,7 +492,11 @@ fn the_monthly_workbook_reads_as_a_report_in_chinese() {
         let times: Vec<&XCell> = cells.iter().filter(|c| c.row > 1 && c.col == 0).collect();
         assert!(!times.is_empty(), "{name} has rows");
         for c in times {
-            assert!(!book.is_text(c) && book.format(c).contains("yyyy"), "{name} A{}: {c:?}", c.row);
+            assert!(
+                !book.is_text(c) && book.format(c).contains("yyyy"),
+                "{name} A{}: {c:?}",
+                c.row
+            );
         }
     }
     let numbers: Vec<XCell> = book
@@ -451,13 +527,19 @@ fn the_monthly_workbook_reads_as_a_report_in_chinese() {
         }
         let mut by_column: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
         for c in cells.iter().filter(|c| c.row > 1 && book.is_text(c)) {
-            by_column.entry(c.col).or_default().push(display_width(&c.text).min(50));
+            by_column
+                .entry(c.col)
+                .or_default()
+                .push(display_width(&c.text).min(50));
         }
         for (col, mut w) in by_column {
             w.sort();
             let median = w[(w.len() - 1) / 2];
             let width = widths.get(&col).copied().unwrap_or(8.43);
-            assert!(width >= median as f64, "{name} column {col}: width {width} < median {median}");
+            assert!(
+                width >= median as f64,
+                "{name} column {col}: width {width} < median {median}"
+            );
         }
     }
 
@@ -466,16 +548,29 @@ fn the_monthly_workbook_reads_as_a_report_in_chinese() {
     let workbook = &book.zip["xl/workbook.xml"];
     for name in &names {
         let xml = book.xml(name);
-        assert!(xml.contains("orientation=\"landscape\""), "{name} landscape");
-        let header = &xml[xml.find("<oddHeader>").unwrap_or_else(|| panic!("{name} page header"))..];
-        assert!(header.contains("monthly-compliance") && header.contains("2026-10-01 – 2026-10-31"));
+        assert!(
+            xml.contains("orientation=\"landscape\""),
+            "{name} landscape"
+        );
+        let header = &xml[xml
+            .find("<oddHeader>")
+            .unwrap_or_else(|| panic!("{name} page header"))..];
+        assert!(
+            header.contains("monthly-compliance") && header.contains("2026-10-01 – 2026-10-31")
+        );
         if !(name == &"汇总" || name.starts_with("图表·")) {
-            let titles = format!("_xlnm.Print_Titles\" localSheetId=\"{}\"", names.iter().position(|n| n == name).unwrap());
+            let titles = format!(
+                "_xlnm.Print_Titles\" localSheetId=\"{}\"",
+                names.iter().position(|n| n == name).unwrap()
+            );
             assert!(workbook.contains(&titles), "{name} repeats its header row");
         }
     }
     for name in ["汇总", "部门迟交"] {
-        assert!(book.xml(name).contains("fitToPage=\"1\""), "{name} fits to the page width");
+        assert!(
+            book.xml(name).contains("fitToPage=\"1\""),
+            "{name} fits to the page width"
+        );
     }
 }
 
@@ -489,13 +584,28 @@ fn the_weekly_roster_workbook_is_in_english_and_its_csv_in_local_time() {
 
     let book = Book::open(&xlsx);
     let names = book.names();
-    assert_eq!(&names[..3], ["Summary", "Late by person", "Unreported roster"], "{names:?}");
+    assert_eq!(
+        &names[..3],
+        ["Summary", "Late by person", "Unreported roster"],
+        "{names:?}"
+    );
     assert!(names.iter().any(|n| n.starts_with("Chart·")), "{names:?}");
     assert_eq!(
         &book.header("Unreported roster")[..6],
-        ["Period", "Template", "Name", "Department", "Cycle start", "Cycle end"]
+        [
+            "Period",
+            "Template",
+            "Name",
+            "Department",
+            "Cycle start",
+            "Cycle end"
+        ]
     );
-    let summary: String = book.cells("Summary").iter().map(|c| c.text.clone()).collect();
+    let summary: String = book
+        .cells("Summary")
+        .iter()
+        .map(|c| c.text.clone())
+        .collect();
     assert!(summary.contains("Late rate = late ÷ reported"), "{summary}");
     assert!(summary.contains("2026-09-28 – 2026-10-04"), "{summary}");
 
@@ -510,11 +620,17 @@ fn the_weekly_roster_workbook_is_in_english_and_its_csv_in_local_time() {
         "a cycle starting 1 October, local:\n{}",
         &csv[..csv.len().min(2000)]
     );
-    assert!(!csv.contains("T16:00:00"), "no UTC instants in the people's CSV");
+    assert!(
+        !csv.contains("T16:00:00"),
+        "no UTC instants in the people's CSV"
+    );
     // The data tables keep UTC.
     let stat_cycles = files_under(&out)
         .into_iter()
-        .find(|p| p.to_string_lossy().contains("tables/stat_cycles") && p.extension().is_some_and(|e| e == "csv"))
+        .find(|p| {
+            p.to_string_lossy().contains("tables/stat_cycles")
+                && p.extension().is_some_and(|e| e == "csv")
+        })
         .expect("the stat_cycles CSV");
     let tables = fs::read_to_string(stat_cycles).unwrap();
     assert!(!tables.contains("+08:00"), "tables keep UTC");

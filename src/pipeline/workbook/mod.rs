@@ -16,8 +16,8 @@ use crate::job::{DateRange, Job, Language, ReportKind};
 use crate::report::{self, ReportInputs};
 use crate::sink::labels::{label, label_with};
 use crate::sink::{
-    self, frame_rows, Cell, ChartRow, ChartSheet, Highlight, OutputDir, SummaryBlock,
-    SummarySheet, TableSheet, TrendPoint, WorkbookOptions, WorkbookPlan,
+    self, frame_rows, Cell, ChartRow, ChartSheet, Highlight, OutputDir, SummaryBlock, SummarySheet,
+    TableSheet, TrendPoint, WorkbookOptions, WorkbookPlan,
 };
 
 pub(crate) use wide::WideSheets;
@@ -187,8 +187,11 @@ impl Groups {
             .u64()?
             .iter()
             .collect();
-        let (period, template_id, template_name) =
-            (text("period")?, text("template_id")?, text("template_name")?);
+        let (period, template_id, template_name) = (
+            text("period")?,
+            text("template_id")?,
+            text("template_name")?,
+        );
         let (department_name, userid) = (text("department_name")?, text("userid")?);
         let (expected, reported, on_time, late, unreported) = (
             count("expected")?,
@@ -314,19 +317,27 @@ fn summary_sheet(
 
     let mut departments = by_department.sum_by(|r| (r.department_id, r.department_name.clone()));
     departments.retain(|(_, c)| c.missed() > 0);
-    departments.sort_by(|a, b| b.1.missed().cmp(&a.1.missed()));
+    departments.sort_by_key(|(_, c)| std::cmp::Reverse(c.missed()));
     departments.truncate(WORST_DEPARTMENTS);
     let worst_departments = SummaryBlock {
         title: l("summary.worst_departments"),
-        headers: ["department_path", "late", "unreported", "missed", "department_id"]
-            .iter()
-            .map(|k| label(lang, k))
-            .collect(),
+        headers: [
+            "department_path",
+            "late",
+            "unreported",
+            "missed",
+            "department_id",
+        ]
+        .iter()
+        .map(|k| label(lang, k))
+        .collect(),
         rows: departments
             .iter()
             .map(|(row, c)| {
                 vec![
-                    Cell::text(people.department(row.department_id, row.department_name.as_deref())),
+                    Cell::text(
+                        people.department(row.department_id, row.department_name.as_deref()),
+                    ),
                     Cell::count(c.late),
                     Cell::count(c.unreported),
                     Cell::count(c.missed()),
@@ -339,21 +350,30 @@ fn summary_sheet(
 
     let mut users = by_user.sum_by(|r| r.userid.clone());
     users.retain(|(_, c)| c.missed() > 0);
-    users.sort_by(|a, b| b.1.missed().cmp(&a.1.missed()));
+    users.sort_by_key(|(_, c)| std::cmp::Reverse(c.missed()));
     users.truncate(WORST_PEOPLE);
     let worst_people = SummaryBlock {
         title: l("summary.worst_people"),
-        headers: ["user_name", "department_path", "late", "unreported", "missed", "userid"]
-            .iter()
-            .map(|k| label(lang, k))
-            .collect(),
+        headers: [
+            "user_name",
+            "department_path",
+            "late",
+            "unreported",
+            "missed",
+            "userid",
+        ]
+        .iter()
+        .map(|k| label(lang, k))
+        .collect(),
         rows: users
             .iter()
             .map(|(row, c)| {
                 let userid = row.userid.clone().unwrap_or_default();
                 vec![
                     Cell::text(people.user(&userid)),
-                    Cell::text(people.department(row.department_id, row.department_name.as_deref())),
+                    Cell::text(
+                        people.department(row.department_id, row.department_name.as_deref()),
+                    ),
                     Cell::count(c.late),
                     Cell::count(c.unreported),
                     Cell::count(c.missed()),
@@ -479,7 +499,13 @@ fn chart_sheets(job: &Job, by_department: &Groups, people: &People<'_>) -> Vec<C
     for (template, _) in templates {
         let key = template.template_id.clone();
         let departments: Vec<(&GroupRow, Counts)> = by_department
-            .sum_by(|r| (r.template_id.clone(), r.department_id, r.department_name.clone()))
+            .sum_by(|r| {
+                (
+                    r.template_id.clone(),
+                    r.department_id,
+                    r.department_name.clone(),
+                )
+            })
             .into_iter()
             .filter(|(r, _)| r.template_id == key)
             .collect();
@@ -503,8 +529,15 @@ fn chart_sheets(job: &Job, by_department: &Groups, people: &People<'_>) -> Vec<C
             })
             .collect();
         rows.sort_by(|a, b| {
-            let key = |r: &ChartRow| (r.unreported_rate.unwrap_or(-1.0), r.late_rate.unwrap_or(-1.0));
-            key(b).partial_cmp(&key(a)).unwrap_or(std::cmp::Ordering::Equal)
+            let key = |r: &ChartRow| {
+                (
+                    r.unreported_rate.unwrap_or(-1.0),
+                    r.late_rate.unwrap_or(-1.0),
+                )
+            };
+            key(b)
+                .partial_cmp(&key(a))
+                .unwrap_or(std::cmp::Ordering::Equal)
         });
         let trend: Vec<TrendPoint> = by_department
             .sum_by(|r| (r.template_id.clone(), r.period.clone()))

@@ -92,22 +92,33 @@ impl WideSheets {
 
     /// Adds a flattened batch's journals (and their tables' rows) to the sheets.
     pub(crate) fn keep(&mut self, tables: &JournalTables) -> Result<()> {
-        let batch = Batch::read(tables, self.tz).context("reading a batch for the workbook")?;
+        let batch = Batch::read(tables, self.tz)
+            .map_err(|e| anyhow::anyhow!("reading a batch for the workbook: {e}"))?;
         let lang = self.language;
         for j in 0..batch.uuid.len() {
             let uuid = batch.uuid[j].clone().unwrap_or_default();
             let name = batch.template_name[j].clone().unwrap_or_default();
-            let key = batch.template_id[j].clone().unwrap_or_else(|| format!("name:{name}"));
+            let key = batch.template_id[j]
+                .clone()
+                .unwrap_or_else(|| format!("name:{name}"));
             let t = self.template(&key, &name);
             let submitter = batch.submitter[j].clone().unwrap_or_default();
-            let lead = [
-                batch.report_time[j].clone(),
-                Cell::text(self.user_name(&submitter)),
-                Cell::text(self.department_path(batch.department_id[j], batch.department_name[j].as_deref())),
-            ];
+            let lead =
+                [
+                    batch.report_time[j].clone(),
+                    Cell::text(self.user_name(&submitter)),
+                    Cell::text(self.department_path(
+                        batch.department_id[j],
+                        batch.department_name[j].as_deref(),
+                    )),
+                ];
             let sheets = &mut self.templates[t];
             let mut row: Vec<(usize, Cell)> = lead.iter().cloned().enumerate().collect();
-            let controls = batch.controls_of.get(uuid.as_str()).map(Vec::as_slice).unwrap_or(&[]);
+            let controls = batch
+                .controls_of
+                .get(uuid.as_str())
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
             for &c in controls {
                 if batch.c_parent[c].is_some() {
                     continue;
@@ -117,16 +128,24 @@ impl WideSheets {
                 let column = sheets.journals.column(&ckey, &header);
                 let cell = if batch.c_type[c].as_deref() == Some("Table") {
                     let id = batch.c_id[c].clone().unwrap_or_default();
-                    let n = table_rows(&batch, controls, &id, &uuid, &lead, sheets, &ckey, &header, lang)?;
+                    let n = table_rows(
+                        &batch, controls, &id, &uuid, &lead, sheets, &ckey, &header, lang,
+                    )?;
                     let sheet_name = sheets.tables[sheets.table_of[&ckey]].name().to_owned();
-                    Cell::text(label_with(lang, "wide.table_rows", &[("n", n.to_string()), ("sheet", sheet_name)]))
+                    Cell::text(label_with(
+                        lang,
+                        "wide.table_rows",
+                        &[("n", n.to_string()), ("sheet", sheet_name)],
+                    ))
                 } else {
                     batch.cell(c, &uuid)
                 };
                 row.push((column, cell));
             }
             if let Some(text) = &batch.rich_text[j] {
-                let column = sheets.journals.column("sys_journal_data", &label(lang, "sys_journal_data"));
+                let column = sheets
+                    .journals
+                    .column("sys_journal_data", &label(lang, "sys_journal_data"));
                 row.push((column, Cell::text(rich_text_to_plain(text))));
             }
             for (stable, value) in [
@@ -137,9 +156,13 @@ impl WideSheets {
                 let column = sheets.journals.tail_column(stable, &label(lang, stable));
                 row.push((column, value.map_or(Cell::Empty, Cell::count)));
             }
-            let column = sheets.journals.tail_column("userid", &label(lang, "userid"));
+            let column = sheets
+                .journals
+                .tail_column("userid", &label(lang, "userid"));
             row.push((column, Cell::text(submitter)));
-            let column = sheets.journals.tail_column("journal_uuid", &label(lang, "journal_uuid"));
+            let column = sheets
+                .journals
+                .tail_column("journal_uuid", &label(lang, "journal_uuid"));
             row.push((column, Cell::text(uuid)));
             sheets.journals.push(&row).context("spilling a wide row")?;
         }
@@ -175,7 +198,9 @@ fn table_rows(
             sheet.column("table_row", &label(lang, "table_row"));
             sheet.repeat_columns(LEAD.len() as u16 + 1);
             sheets.tables.push(sheet);
-            sheets.table_of.insert(key.to_owned(), sheets.tables.len() - 1);
+            sheets
+                .table_of
+                .insert(key.to_owned(), sheets.tables.len() - 1);
             sheets.tables.len() - 1
         }
     };
@@ -277,22 +302,35 @@ impl Batch {
         let seq = unsigned(c, "seq")?;
         let mut controls_of: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, u) in c_uuid.iter().enumerate() {
-            controls_of.entry(u.clone().unwrap_or_default()).or_default().push(i);
+            controls_of
+                .entry(u.clone().unwrap_or_default())
+                .or_default()
+                .push(i);
         }
         for rows in controls_of.values_mut() {
             rows.sort_by_key(|i| seq[*i]);
         }
         let mut attachments: HashMap<(String, String), Vec<String>> = HashMap::new();
         let (a_uuid, a_control) = (strings(a, "journal_uuid")?, strings(a, "control_id")?);
-        let (a_name, a_file, a_path) = (strings(a, "name")?, strings(a, "file_id")?, strings(a, "local_path")?);
+        let (a_name, a_file, a_path) = (
+            strings(a, "name")?,
+            strings(a, "file_id")?,
+            strings(a, "local_path")?,
+        );
         for i in 0..a_uuid.len() {
-            let name = a_name[i].clone().or_else(|| a_file[i].clone()).unwrap_or_default();
+            let name = a_name[i]
+                .clone()
+                .or_else(|| a_file[i].clone())
+                .unwrap_or_default();
             let shown = match &a_path[i] {
                 Some(path) => format!("{name} ({path})"),
                 None => name,
             };
             attachments
-                .entry((a_uuid[i].clone().unwrap_or_default(), a_control[i].clone().unwrap_or_default()))
+                .entry((
+                    a_uuid[i].clone().unwrap_or_default(),
+                    a_control[i].clone().unwrap_or_default(),
+                ))
                 .or_default()
                 .push(shown);
         }
@@ -374,14 +412,17 @@ pub(crate) fn rich_text_to_plain(html: &str) -> String {
         let closing = tag.starts_with('/');
         match (name.as_str(), closing) {
             ("br", _) => out.push('\n'),
-            ("p" | "div" | "ul" | "ol" | "tr" | "h1" | "h2" | "h3" | "h4", true) => out.push('\n'),
+            ("p" | "div" | "ul" | "ol" | "tr" | "h1" | "h2" | "h3" | "h4" | "li", true) => {
+                if !out.ends_with('\n') {
+                    out.push('\n');
+                }
+            }
             ("li", false) => {
                 if !out.is_empty() && !out.ends_with('\n') {
                     out.push('\n');
                 }
                 out.push_str("• ");
             }
-            ("li", true) => out.push('\n'),
             _ => {}
         }
         rest = &rest[open + close + 1..];

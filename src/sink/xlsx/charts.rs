@@ -135,7 +135,10 @@ pub(crate) fn write_chart_sheet(
         }
         chart.title().set_name(spec.trend_title.as_str());
         chart.x_axis().set_name(spec.trend_axis.as_str());
-        chart.y_axis().set_name(spec.value_axis.as_str()).set_num_format("0%");
+        chart
+            .y_axis()
+            .set_name(spec.value_axis.as_str())
+            .set_num_format("0%");
         chart.legend().set_position(ChartLegendPosition::Bottom);
         chart.set_width(900).set_height(360);
         let below = 1 + chart_height(spec.rows.len()) / 20 + 2;
@@ -174,9 +177,12 @@ fn department_chart(name: &str, spec: &ChartSheet, last: u32) -> Chart {
             ChartPoint::new().set_format(ChartSolidFill::new().set_color(color))
         })
         .collect();
-    for (i, (column, points, color)) in [(2u16, late_points, LATE), (3u16, unreported_points, UNREPORTED)]
-        .into_iter()
-        .enumerate()
+    for (i, (column, points, color)) in [
+        (2u16, late_points, LATE),
+        (3u16, unreported_points, UNREPORTED),
+    ]
+    .into_iter()
+    .enumerate()
     {
         chart
             .add_series()
@@ -187,12 +193,17 @@ fn department_chart(name: &str, spec: &ChartSheet, last: u32) -> Chart {
             .set_points(&points);
     }
     chart.title().set_name(spec.title.as_str());
-    chart.x_axis().set_name(spec.value_axis.as_str()).set_num_format("0%");
+    chart
+        .x_axis()
+        .set_name(spec.value_axis.as_str())
+        .set_num_format("0%");
     chart
         .y_axis()
         .set_name(spec.category_axis.as_str())
         .set_reverse();
     chart.legend().set_position(ChartLegendPosition::Bottom);
-    chart.set_width(900).set_height(chart_height(spec.rows.len()));
+    chart
+        .set_width(900)
+        .set_height(chart_height(spec.rows.len()));
     chart
 }

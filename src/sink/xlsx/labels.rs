@@ -120,7 +120,10 @@ mod tests {
         for (key, zh, en) in LABELS {
             assert!(keys.insert(*key), "{key} twice");
             assert!(!zh.is_empty() && !en.is_empty(), "{key}");
-            assert!(en.is_ascii() || en.contains('“') || en.contains('÷'), "{key}: {en}");
+            assert!(
+                en.is_ascii() || en.contains('“') || en.contains('÷'),
+                "{key}: {en}"
+            );
         }
         assert_eq!(label(Language::Zh, "late_rate"), "迟交率");
         assert_eq!(label(Language::En, "late_rate"), "Late rate");

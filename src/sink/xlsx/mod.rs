@@ -327,20 +327,19 @@ fn column_cells(column: &Column, tz: chrono_tz::Tz) -> PolarsResult<Vec<Cell>> {
                 .collect()
         }
         DataType::List(_) => {
-            let joined = column
-                .cast(&DataType::List(Box::new(DataType::String)))?
-                .as_materialized_series()
-                .list()?
-                .iter()
-                .map(|v| match v {
-                    Some(s) => match s.str() {
-                        Ok(s) => Cell::text(s.iter().flatten().collect::<Vec<_>>().join("、")),
-                        Err(_) => Cell::Empty,
-                    },
-                    None => Cell::Empty,
-                })
-                .collect();
+            let name = column.name().clone();
+            let list = column.cast(&DataType::List(Box::new(DataType::String)))?;
+            let joined = DataFrame::new(list.len(), vec![list])?
+                .lazy()
+                .select([col(name.clone()).list().join(lit("、"), true)])
+                .collect()?;
             joined
+                .column(&name)?
+                .as_materialized_series()
+                .str()?
+                .iter()
+                .map(|v| v.map_or(Cell::Empty, Cell::text))
+                .collect()
         }
         _ => {
             let text = column.cast(&DataType::String)?;

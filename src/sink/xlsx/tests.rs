@@ -15,7 +15,10 @@ fn sheet_names_are_short_clean_and_unique() {
     assert_eq!(b.chars().count(), 31);
     assert!(b.ends_with("~2") && a != b, "{a} {b}");
     assert_eq!(unique_sheet_name("a/b:c[1]?'", &mut used), "a_b_c_1__");
-    let chinese = unique_sheet_name("明细·销售日报销售日报销售日报销售日报销售日报销售日报销售日报", &mut used);
+    let chinese = unique_sheet_name(
+        "明细·销售日报销售日报销售日报销售日报销售日报销售日报销售日报",
+        &mut used,
+    );
     assert_eq!(chinese.chars().count(), 31);
 }
 
@@ -79,5 +82,10 @@ fn a_full_spill_sheet_says_how_many_rows_it_left_out() {
     };
     let (file, warnings) = write_workbook(&out, "w.xlsx", plan, &options).unwrap();
     assert_eq!(file.rows, 2);
-    assert!(warnings.iter().any(|w| w.contains("3 rows past Excel's sheet limit")), "{warnings:?}");
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("3 rows past Excel's sheet limit")),
+        "{warnings:?}"
+    );
 }
