@@ -46,8 +46,10 @@ render() {
     echo "docs/img/$name.png ← page $page"
 }
 
-render workbook-summary "$(page_of '汇总')"
+# The summary is the first sheet, so the first page.
+render workbook-summary 1
 render workbook-report "$(page_of '部门迟交')"
 render workbook-chart "$(page_of '图表·')"
-render workbook-wide "$(page_of '明细·')"
+# The 汇报 template's sheet: its rich text, wrapped over several lines.
+render workbook-wide "$(page_of '明细·汇报' || page_of '明细·')"
 render workbook-table "$(page_of '表格·')"

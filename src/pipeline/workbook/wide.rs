@@ -412,10 +412,10 @@ pub(crate) fn rich_text_to_plain(html: &str) -> String {
         let closing = tag.starts_with('/');
         match (name.as_str(), closing) {
             ("br", _) => out.push('\n'),
-            ("p" | "div" | "ul" | "ol" | "tr" | "h1" | "h2" | "h3" | "h4" | "li", true) => {
-                if !out.ends_with('\n') {
-                    out.push('\n');
-                }
+            ("p" | "div" | "ul" | "ol" | "tr" | "h1" | "h2" | "h3" | "h4" | "li", true)
+                if !out.ends_with('\n') =>
+            {
+                out.push('\n')
             }
             ("li", false) => {
                 if !out.is_empty() && !out.ends_with('\n') {

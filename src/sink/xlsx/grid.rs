@@ -141,8 +141,13 @@ impl Widths {
         }
         let w = cell_width(cell);
         let c = &mut self.columns[column];
-        if w > MAX_WIDTH || matches!(cell, Cell::Text(t) if t.contains('\n')) {
-            c.wraps = true;
+        // Long text wraps; a long token without spaces (an id, a path) is cut by its column.
+        if let Cell::Text(t) = cell {
+            let breakable =
+                t.contains(char::is_whitespace) || t.chars().any(|c| char_width(c) == 2);
+            if t.contains('\n') || (w > MAX_WIDTH && breakable) {
+                c.wraps = true;
+            }
         }
         c.counts[w.min(MAX_WIDTH)] += 1;
     }
@@ -167,7 +172,7 @@ impl Widths {
     }
 
     /// The widest cell of a column, capped.
-    fn max(&self, column: usize) -> usize {
+    pub(crate) fn max(&self, column: usize) -> usize {
         self.columns
             .get(column)
             .and_then(|c| c.counts.iter().rposition(|n| *n > 0))
@@ -192,6 +197,48 @@ impl Widths {
             .min(MAX_WIDTH / 2);
         content.max(header).clamp(MIN_WIDTH, MAX_WIDTH) as f64 + PADDING
     }
+}
+
+/// Points per line of wrapped text (Calibri 11 as LibreOffice and Excel lay it out), and
+/// Excel's tallest row.
+const LINE_HEIGHT: f64 = 15.0;
+const MAX_ROW_HEIGHT: f64 = 409.0;
+
+/// The lines a wrapped cell takes in a column `width` units wide.
+fn lines_in(cell: &Cell, width: f64) -> usize {
+    let Cell::Text(t) = cell else { return 1 };
+    let room = (width - PADDING).max(1.0);
+    t.lines()
+        .map(|line| ((display_width(line) as f64) / room).ceil().max(1.0) as usize)
+        .sum::<usize>()
+        .max(1)
+}
+
+/// Sets the height of a row whose wrapped cells need more than one line (spreadsheets do not
+/// all grow rows on opening: LibreOffice keeps the default and overlaps the next row).
+pub(crate) fn fit_row_height(
+    sheet: &mut Worksheet,
+    row: u32,
+    cells: impl Iterator<Item = (usize, f64)>,
+) -> Result<(), XlsxError> {
+    let lines = cells.map(|(lines, _)| lines).max().unwrap_or(1);
+    if lines > 1 {
+        sheet.set_row_height(row, (LINE_HEIGHT * lines as f64).min(MAX_ROW_HEIGHT))?;
+    }
+    Ok(())
+}
+
+/// The lines of each wrapped cell of a row, for [`fit_row_height`].
+pub(crate) fn wrapped_lines<'a>(
+    row: impl Iterator<Item = (usize, &'a Cell)> + 'a,
+    wraps: &'a [bool],
+    widths: &'a [f64],
+) -> impl Iterator<Item = (usize, f64)> + 'a {
+    row.filter(|(c, _)| wraps.get(*c).copied().unwrap_or(false))
+        .map(|(c, cell)| {
+            let width = widths.get(c).copied().unwrap_or(10.0);
+            (lines_in(cell, width), width)
+        })
 }
 
 /// Writes one cell with its format (`wrap`: the column wraps long text).
@@ -286,18 +333,29 @@ pub(crate) fn header_and_widths(
     order: &[usize],
     widths: &Widths,
     f: &Formats,
-) -> Result<(Vec<bool>, f64), XlsxError> {
-    let mut total = 0.0;
-    let wraps = (0..headers.len()).map(|i| widths.wraps(i)).collect();
+) -> Result<Layout, XlsxError> {
+    let mut layout = Layout {
+        wraps: (0..headers.len()).map(|i| widths.wraps(i)).collect(),
+        widths: (0..headers.len())
+            .map(|i| widths.width(i, &headers[i]))
+            .collect(),
+        total: 0.0,
+    };
     for (shown, &i) in order.iter().enumerate() {
         let col = shown as u16;
         sheet.write_string_with_format(0, col, &headers[i], &f.header)?;
-        let width = widths.width(i, &headers[i]);
-        sheet.set_column_width(col, width)?;
-        total += width;
+        sheet.set_column_width(col, layout.widths[i])?;
+        layout.total += layout.widths[i];
     }
     sheet.set_freeze_panes(1, 0)?;
-    Ok((wraps, total))
+    Ok(layout)
+}
+
+/// How a sheet's columns came out: which wrap, their widths (by logical index), the total.
+pub(crate) struct Layout {
+    pub(crate) wraps: Vec<bool>,
+    pub(crate) widths: Vec<f64>,
+    pub(crate) total: f64,
 }
 
 /// Columns shown as they are numbered.
@@ -321,12 +379,15 @@ pub(crate) fn write_table(
         }
     }
     let order = in_order(table.headers.len());
-    let (wraps, total) = header_and_widths(sheet, &table.headers, &order, &widths, f)?;
+    let layout = header_and_widths(sheet, &table.headers, &order, &widths, f)?;
+    let (wraps, total) = (&layout.wraps, layout.total);
     for (r, row) in table.rows.iter().enumerate() {
         for (c, cell) in row.iter().enumerate() {
             let wrap = wraps.get(c).copied().unwrap_or(false);
             write_cell(sheet, r as u32 + 1, c as u16, cell, wrap, f)?;
         }
+        let lines = wrapped_lines(row.iter().enumerate(), wraps, &layout.widths);
+        fit_row_height(sheet, r as u32 + 1, lines)?;
     }
     if let (Some(h), false) = (&table.highlight, table.rows.is_empty()) {
         let last = table.rows.len() as u32;
@@ -360,8 +421,8 @@ pub(crate) fn write_summary(
     for (label, value) in &summary.facts {
         sheet.write_string_with_format(row, 0, label, &f.bold)?;
         widths.see(0, &Cell::text(label.clone()));
+        // A fact's value runs on into the empty cells beside it.
         write_cell(sheet, row, 1, value, false, f)?;
-        widths.see(1, value);
         row += 1;
     }
     for block in &summary.blocks {
@@ -395,8 +456,8 @@ pub(crate) fn write_summary(
         .unwrap_or(0)
         .max(2);
     for i in 0..columns {
-        // The first column holds labels and names: wide enough for the longest, capped.
-        let width = widths.width(i, "");
+        // Labels and names: wide enough for the longest, capped.
+        let width = widths.max(i).clamp(MIN_WIDTH, MAX_WIDTH) as f64 + PADDING;
         sheet.set_column_width(i as u16, width)?;
     }
     print_setup(sheet, options, Fit::Width, false)

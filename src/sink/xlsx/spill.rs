@@ -130,8 +130,9 @@ impl SpillSheet {
         for (shown, logical) in order.iter().enumerate() {
             position[*logical] = shown as u16;
         }
-        let (wraps, total) =
+        let layout =
             grid::header_and_widths(sheet, &self.headers, &order, &self.widths, f).map_err(e)?;
+        let (wraps, total) = (&layout.wraps, layout.total);
         let mut warnings = Vec::new();
         let mut row = 1u32;
         if let Some(file) = self.file {
@@ -148,6 +149,12 @@ impl SpillSheet {
                     };
                     grid::write_cell(sheet, row, *at, cell, wrap, f).map_err(e)?;
                 }
+                let lines = grid::wrapped_lines(
+                    cells.iter().map(|(c, cell)| (*c, cell)),
+                    wraps,
+                    &layout.widths,
+                );
+                grid::fit_row_height(sheet, row, lines).map_err(e)?;
                 row += 1;
             }
         }
