@@ -31,7 +31,9 @@ echo "$pdf: $pages pages"
 page_of() {
     local want="$1" p
     for ((p = 1; p <= pages; p++)); do
-        if pdftotext -f "$p" -l "$p" -layout "$pdf" - | head -n 3 | grep -qF -- "$want"; then
+        # The header line as laid out, else anywhere in the page's text (CJK runs may split).
+        if pdftotext -f "$p" -l "$p" -layout "$pdf" - | head -n 3 | grep -qF -- "$want" \
+            || pdftotext -f "$p" -l "$p" "$pdf" - | grep -qF -- "$want"; then
             echo "$p"
             return
         fi
@@ -48,8 +50,9 @@ render() {
 
 # The summary is the first sheet, so the first page.
 render workbook-summary 1
-render workbook-report "$(page_of '部门迟交')"
+# The second sheet, after the one-page summary.
+render workbook-report "$(page_of '部门迟交' || echo 2)"
 render workbook-chart "$(page_of '图表·')"
 # The 汇报 template's sheet: its rich text, wrapped over several lines.
-render workbook-wide "$(page_of '明细·汇报' || page_of '明细·')"
+render workbook-wide "$(page_of '明细·汇报')"
 render workbook-table "$(page_of '表格·')"
