@@ -25,6 +25,8 @@ pub(crate) const DATETIME: &str = "yyyy-mm-dd hh:mm";
 /// The formats of the workbook, made once.
 pub(crate) struct Formats {
     pub(crate) header: Format,
+    /// The header of a column of numbers, aligned with them.
+    pub(crate) header_right: Format,
     pub(crate) title: Format,
     pub(crate) bold: Format,
     pub(crate) text: Format,
@@ -40,7 +42,14 @@ pub(crate) struct Formats {
 impl Formats {
     pub(crate) fn new() -> Formats {
         let top = |f: Format| f.set_align(FormatAlign::Top);
+        let header = Format::new()
+            .set_bold()
+            .set_text_wrap()
+            .set_align(FormatAlign::Top)
+            .set_background_color("DDEBF7")
+            .set_border_bottom(FormatBorder::Thin);
         Formats {
+            header_right: header.clone().set_align(FormatAlign::Right),
             header: Format::new()
                 .set_bold()
                 .set_text_wrap()
@@ -120,6 +129,9 @@ struct ColumnWidths {
     counts: Vec<u64>,
     /// Whether a cell is longer than the cap or holds a line break: the column wraps.
     wraps: bool,
+    /// Cells that are numbers (percentages, dates) rather than text: its header aligns right.
+    numbers: u64,
+    texts: u64,
 }
 
 impl Default for ColumnWidths {
@@ -127,6 +139,8 @@ impl Default for ColumnWidths {
         ColumnWidths {
             counts: vec![0; MAX_WIDTH + 1],
             wraps: false,
+            numbers: 0,
+            texts: 0,
         }
     }
 }
@@ -141,6 +155,11 @@ impl Widths {
         }
         let w = cell_width(cell);
         let c = &mut self.columns[column];
+        if matches!(cell, Cell::Text(_)) {
+            c.texts += 1;
+        } else {
+            c.numbers += 1;
+        }
         // Long text wraps; a long token without spaces (an id, a path) is cut by its column.
         if let Cell::Text(t) = cell {
             let breakable =
@@ -177,6 +196,13 @@ impl Widths {
             .get(column)
             .and_then(|c| c.counts.iter().rposition(|n| *n > 0))
             .unwrap_or(0)
+    }
+
+    /// Whether a column holds mostly numbers (its header then aligns with them, right).
+    pub(crate) fn numeric(&self, column: usize) -> bool {
+        self.columns
+            .get(column)
+            .is_some_and(|c| c.numbers > c.texts)
     }
 
     pub(crate) fn wraps(&self, column: usize) -> bool {
@@ -345,7 +371,12 @@ pub(crate) fn header_and_widths(
     };
     for (shown, &i) in order.iter().enumerate() {
         let col = shown as u16;
-        sheet.write_string_with_format(0, col, &headers[i], &f.header)?;
+        let format = if widths.numeric(i) {
+            &f.header_right
+        } else {
+            &f.header
+        };
+        sheet.write_string_with_format(0, col, &headers[i], format)?;
         sheet.set_column_width(col, layout.widths[i])?;
         layout.total += layout.widths[i];
     }
@@ -433,7 +464,13 @@ pub(crate) fn write_summary(
         row += 1;
         if !block.headers.is_empty() {
             for (i, header) in block.headers.iter().enumerate() {
-                sheet.write_string_with_format(row, i as u16, header, &f.header)?;
+                let numeric = block
+                    .rows
+                    .first()
+                    .and_then(|r| r.get(i))
+                    .is_some_and(|c| matches!(c, Cell::Number(_) | Cell::Percent(_)));
+                let format = if numeric { &f.header_right } else { &f.header };
+                sheet.write_string_with_format(row, i as u16, header, format)?;
                 widths.see(i, &Cell::text(header.clone()));
             }
             row += 1;
