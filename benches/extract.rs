@@ -98,6 +98,8 @@ impl Bench {
                 reports: vec![],
                 csv_bom: false,
                 csv_escape_formulas: true,
+                language: Default::default(),
+                min_group_size: 3,
             },
             period_override: None,
             plan: PlanSettings::default(),

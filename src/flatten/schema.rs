@@ -509,6 +509,13 @@ pub fn to_markdown() -> String {
          contract.\n",
     );
     out.push_str(
+        "\nThese tables keep UTC in every format (Parquet, CSV, Arrow IPC, Delta), for programs. \
+         The reports' CSV files are for people: their instants are the job's local time with \
+         the offset (`2026-10-01 00:00:00+08:00`, which a spreadsheet reads as a date), and \
+         days are plain local dates; the reports' Parquet and Arrow files keep UTC. The \
+         workbook shows local times (Excel has no time zones).\n",
+    );
+    out.push_str(
         "\nDelta tables (`delta/<table>/`) have the same columns in Delta's types, which have no \
          unsigned integers: `UInt64` is `decimal(20,0)` (exact), `UInt32` is `long`, \
          `Datetime(ms, UTC)` is `timestamp` (µs, UTC), `List(…)` is `array<…>`; partitioned \

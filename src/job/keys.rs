@@ -9,7 +9,7 @@
 
 use crate::wecom::Limits;
 
-use super::{Format, Period, ReportKind};
+use super::{Format, Language, Period, ReportKind};
 use DefaultValue::{Absent, Credential, Derived, List, Required};
 
 /// One key of a job file.
@@ -448,6 +448,27 @@ pub(crate) const OUTPUT_CSV_ESCAPE_FORMULAS: Key = Key {
           Arrow and XLSX always keep the exact text.",
 };
 
+pub(crate) const OUTPUT_LANGUAGE: Key = Key {
+    table: "output",
+    name: "language",
+    ty: Type::String,
+    default: DefaultValue::String("zh"),
+    allowed: &Language::NAMES,
+    doc: "The language of the workbook's reader: its sheet names, headers, summary labels and \
+          chart and axis titles. The data files (Parquet, CSV, Arrow, Delta) keep their stable \
+          column names.",
+};
+pub(crate) const OUTPUT_MIN_GROUP_SIZE: Key = Key {
+    table: "output",
+    name: "min_group_size",
+    ty: Type::Integer { min: 1 },
+    default: DefaultValue::Integer(3),
+    allowed: &[],
+    doc: "In the workbook, a department or person with fewer expected reports than this is \
+          marked as small and never highlighted (one late report out of one is not a 100 % \
+          problem). The report tables keep every group as it is.",
+};
+
 pub(crate) const OUTPUT_STORAGE: Key = Key {
     table: "output",
     name: "storage",
@@ -575,6 +596,8 @@ pub(crate) const KEYS: &[Key] = &[
     OUTPUT_REPORTS,
     OUTPUT_CSV_BOM,
     OUTPUT_CSV_ESCAPE_FORMULAS,
+    OUTPUT_LANGUAGE,
+    OUTPUT_MIN_GROUP_SIZE,
     OUTPUT_STORAGE,
     STORAGE_ENDPOINT,
     STORAGE_REGION,

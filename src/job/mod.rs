@@ -181,6 +181,34 @@ impl Period {
     }
 }
 
+/// The language of the workbook's reader (`output.language`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    /// 中文 (the default).
+    #[default]
+    Zh,
+    En,
+}
+
+impl Language {
+    pub const ALL: [Language; 2] = [Language::Zh, Language::En];
+    /// The names of [`Language::ALL`], as a job file writes them.
+    pub const NAMES: [&'static str; 2] = ["zh", "en"];
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            Language::Zh => "zh",
+            Language::En => "en",
+        }
+    }
+
+    /// The language named `name` (as written in `output.language`).
+    pub fn from_name(name: &str) -> Option<Language> {
+        Language::ALL.into_iter().find(|l| l.name() == name)
+    }
+}
+
 /// `[plan]`: assumptions of the plan without history (no network, so nothing is known).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PlanSettings {
@@ -549,6 +577,11 @@ pub struct OutputSettings {
     /// In the CSV written for people (the reports; the tables when `csv_bom`), start a text
     /// cell that a spreadsheet would run as a formula with `'` (`output.csv_escape_formulas`).
     pub csv_escape_formulas: bool,
+    /// The language of the workbook (`output.language`).
+    pub language: Language,
+    /// Groups with fewer expected reports are marked small in the workbook and never
+    /// highlighted (`output.min_group_size`).
+    pub min_group_size: u32,
 }
 
 impl OutputSettings {

@@ -19,8 +19,9 @@ use toml::de::DeTable;
 
 use super::keys::*;
 use super::{
-    DateRange, DirectorySource, ExtractSettings, Filters, Format, Job, LoadOptions, LoadedJob,
-    OutputSettings, Period, PlanSettings, RangeSpec, Relative, ReportKind, Source, StorageSettings,
+    DateRange, DirectorySource, ExtractSettings, Filters, Format, Job, Language, LoadOptions,
+    LoadedJob, OutputSettings, Period, PlanSettings, RangeSpec, Relative, ReportKind, Source,
+    StorageSettings,
 };
 use crate::wecom::{Limits, Secret};
 use read::{Cx, Env, Result, Table};
@@ -495,6 +496,22 @@ impl<'a> Cx<'a> {
             reports,
             csv_bom: self.boolean(t, &OUTPUT_CSV_BOM)?,
             csv_escape_formulas: self.boolean(t, &OUTPUT_CSV_ESCAPE_FORMULAS)?,
+            language: self.language(t)?,
+            min_group_size: self.count(t, &OUTPUT_MIN_GROUP_SIZE)?,
+        })
+    }
+
+    fn language(&self, t: &Table<'_, '_>) -> Result<Language> {
+        let (text, span) = self.string_or_default(t, &OUTPUT_LANGUAGE)?;
+        Language::from_name(&text).ok_or_else(|| {
+            self.err(
+                span,
+                format!(
+                    "{}: unknown language `{text}` (expected {})",
+                    OUTPUT_LANGUAGE.path(),
+                    either_of(OUTPUT_LANGUAGE.allowed)
+                ),
+            )
         })
     }
 

@@ -42,7 +42,7 @@ pub use outputs::{build_outputs, OutputDurations, OutputsFailed, OutputsSummary}
 pub use plan::{plan, PlannedJob};
 pub use preflight::preflight;
 pub use signals::stop_on_signals;
-pub use workbook::{report_sheet_kind, summary_items, workbook_file_name};
+pub use workbook::{report_sheet_name, workbook_file_name};
 
 /// How to run a job.
 #[derive(Debug, Clone)]

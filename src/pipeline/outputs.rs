@@ -18,7 +18,6 @@ use super::templates::Templates;
 use super::workbook::{self, WideSheets};
 use super::PipelineError;
 use crate::extract::Stop;
-use crate::flatten::schema::TableSpec;
 use crate::flatten::{self, Directory, LocalFile, LocalPaths, Warnings};
 use crate::job::plan::local_midnight;
 use crate::job::{DateRange, DirectorySource, Format, Job, OutputSettings, ReportKind};
@@ -179,10 +178,10 @@ fn write_outputs(
     let tz = job.source.timezone;
     let months = Months::of(run.owned, tz);
     let directory = load_directory(job, store)?;
-    let want_wide = job.output.formats.contains(&Format::Xlsx);
+    let wants_workbook = job.output.formats.contains(&Format::Xlsx);
     let mut kept = KeptJournals::new(
-        !job.output.reports.is_empty() || want_wide,
-        want_wide,
+        !job.output.reports.is_empty() || wants_workbook,
+        wants_workbook.then(|| WideSheets::new(job, &directory)),
         range,
     );
 
@@ -338,7 +337,7 @@ fn downloaded_files(store: &Store, batch: &[JournalDetail]) -> Result<LocalPaths
 
 /// What is kept of each batch once it is written: the reports' running journal totals (of the
 /// range's journals; only when a report or the workbook's summary needs them), and for the
-/// workbook's wide sheets (XLSX only) journals and top-level controls, up to a cap.
+/// workbook's wide sheets (XLSX only) every batch's rows, spilled to disk as they come.
 struct KeptJournals {
     for_reports: Option<report::JournalTotals>,
     range: DateRange,
@@ -346,11 +345,11 @@ struct KeptJournals {
 }
 
 impl KeptJournals {
-    fn new(want_totals: bool, want_wide: bool, range: DateRange) -> Self {
+    fn new(want_totals: bool, wide: Option<WideSheets>, range: DateRange) -> Self {
         KeptJournals {
             for_reports: want_totals.then(report::JournalTotals::new),
             range,
-            wide: want_wide.then(WideSheets::default),
+            wide,
         }
     }
 
@@ -529,14 +528,17 @@ fn tables_csv(output: &OutputSettings) -> CsvStyle {
     CsvStyle {
         bom: output.csv_bom,
         escape_formulas: output.csv_bom && output.csv_escape_formulas,
+        local_times: None,
     }
 }
 
-/// The reports' CSV: always for people (formulas neutralised, unless the job says not to).
-fn reports_csv(output: &OutputSettings) -> CsvStyle {
+/// The reports' CSV: always for people (formulas neutralised, unless the job says not to;
+/// instants as the job's local time with the offset).
+fn reports_csv(job: &Job) -> CsvStyle {
     CsvStyle {
-        bom: output.csv_bom,
-        escape_formulas: output.csv_escape_formulas,
+        bom: job.output.csv_bom,
+        escape_formulas: job.output.csv_escape_formulas,
+        local_times: Some(job.source.timezone),
     }
 }
 
@@ -570,7 +572,7 @@ fn write_reports(
             &report_path(*kind, range),
             &frame,
             &job.output.formats,
-            reports_csv(&job.output),
+            reports_csv(job),
         )?);
         reports.push((*kind, frame));
     }
@@ -597,23 +599,6 @@ fn load_directory(job: &Job, store: &Store) -> Result<Directory> {
         DirectorySource::Csv(path) => Directory::from_csv(path)?,
         DirectorySource::None => Directory::empty(),
     })
-}
-
-/// Stacks batches of `table` (holding `columns`); with none, an empty frame of those columns
-/// and the table's types.
-pub(crate) fn concat_frames(
-    frames: Vec<DataFrame>,
-    table: &TableSpec,
-    columns: &[&str],
-) -> Result<DataFrame> {
-    let mut stacked = match sink::concat_frames(frames)? {
-        Some(frame) => frame,
-        None => {
-            DataFrame::empty_with_schema(&table.polars_schema()).select(columns.iter().copied())?
-        }
-    };
-    stacked.rechunk_mut();
-    Ok(stacked)
 }
 
 /// The whole months a range touches: from the first of its first month to the first of the
@@ -645,7 +630,6 @@ fn months_of(range: DateRange) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flatten::schema::JOURNALS;
 
     fn range(start: &str, end: &str) -> DateRange {
         DateRange::parse(start, end).unwrap()
@@ -676,13 +660,6 @@ mod tests {
             ),
             "reports/late_rate_by_user/range=2026-10-01_2026-11-01/late_rate_by_user"
         );
-    }
-
-    #[test]
-    fn no_batch_stacks_to_an_empty_frame_of_the_columns_asked() {
-        let empty = concat_frames(vec![], &JOURNALS, report::JOURNALS_COLUMNS).unwrap();
-        assert_eq!(empty.height(), 0);
-        assert_eq!(empty.get_column_names(), report::JOURNALS_COLUMNS);
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! How CSV cells are written: nested values joined, and — in CSV meant for people — text a
-//! spreadsheet would run as a formula neutralised (OWASP "CSV injection"). Parquet, Arrow IPC
-//! and the workbook keep the exact text; only CSV files change.
+//! spreadsheet would run as a formula neutralised (OWASP "CSV injection") and, for the reports,
+//! instants as local times with their offset (`2026-10-01 00:00:00+08:00`), which spreadsheets
+//! read as dates where `2026-09-30T16:00:00.000+0000` stays text. Parquet, Arrow IPC and the
+//! workbook keep the exact text and UTC instants; only CSV files change.
 
 use std::borrow::Cow;
 
@@ -15,7 +17,14 @@ pub struct CsvStyle {
     /// `'`, so that a spreadsheet shows it as text instead of running it (journal text is
     /// written by employees; a CSV opened in Excel would run `=HYPERLINK(…)`).
     pub escape_formulas: bool,
+    /// Write UTC instants (`Datetime` columns with a zone) as this zone's local time with the
+    /// offset, `2026-10-01 00:00:00+08:00` (the reports, for people); `None` keeps polars'
+    /// UTC rendering (the tables, for programs).
+    pub local_times: Option<chrono_tz::Tz>,
 }
+
+/// How [`CsvStyle::local_times`] writes an instant: local wall time and its offset.
+pub(crate) const LOCAL_TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S%:z";
 
 impl From<bool> for CsvStyle {
     /// `bom`: a CSV with a BOM is one for Excel users, so its formulas are neutralised too.
@@ -23,8 +32,38 @@ impl From<bool> for CsvStyle {
         CsvStyle {
             bom,
             escape_formulas: bom,
+            local_times: None,
         }
     }
+}
+
+fn is_instant(dtype: &DataType) -> bool {
+    matches!(dtype, DataType::Datetime(_, Some(_)))
+}
+
+/// Every instant column as `tz`'s wall time with its offset ([`LOCAL_TIME_FORMAT`]).
+fn local_times(frame: DataFrame, tz: chrono_tz::Tz) -> PolarsResult<DataFrame> {
+    let instants: Vec<PlSmallStr> = frame
+        .columns()
+        .iter()
+        .filter(|c| is_instant(c.dtype()))
+        .map(|c| c.name().clone())
+        .collect();
+    if instants.is_empty() {
+        return Ok(frame);
+    }
+    let zone = TimeZone::opt_try_new(Some(tz.name()))?.unwrap_or(TimeZone::UTC);
+    let exprs: Vec<Expr> = instants
+        .into_iter()
+        .map(|name| {
+            col(name)
+                .dt()
+                .convert_time_zone(zone.clone())
+                .dt()
+                .strftime(LOCAL_TIME_FORMAT)
+        })
+        .collect();
+    frame.lazy().with_columns(exprs).collect()
 }
 
 /// Whether a spreadsheet would take `text` for a formula (OWASP's list of leading characters).
@@ -41,12 +80,14 @@ fn neutralised(text: &str) -> Cow<'_, str> {
     }
 }
 
-/// The schema a CSV file has: list columns become `;`-joined strings.
-pub(super) fn csv_schema(schema: &Schema) -> Schema {
+/// The schema a CSV file has: list columns become `;`-joined strings, and so do instants
+/// written as local times.
+pub(super) fn csv_schema(schema: &Schema, style: CsvStyle) -> Schema {
     schema
         .iter()
         .map(|(name, dtype)| {
-            let dtype = if matches!(dtype, DataType::List(_)) {
+            let local = style.local_times.is_some() && is_instant(dtype);
+            let dtype = if matches!(dtype, DataType::List(_)) || local {
                 DataType::String
             } else {
                 dtype.clone()
@@ -60,7 +101,10 @@ pub(super) fn csv_schema(schema: &Schema) -> Schema {
 /// expects; then, with `style.escape_formulas`, every text cell is [`neutralised`]; everything
 /// else is written as it is.
 pub(super) fn csv_ready(batch: &DataFrame, style: CsvStyle) -> PolarsResult<DataFrame> {
-    let joined = join_lists(batch)?;
+    let mut joined = join_lists(batch)?;
+    if let Some(tz) = style.local_times {
+        joined = local_times(joined, tz)?;
+    }
     if !style.escape_formulas {
         return Ok(joined);
     }
@@ -137,6 +181,7 @@ mod tests {
         let people = CsvStyle {
             bom: false,
             escape_formulas: true,
+            local_times: None,
         };
         let out = csv_ready(&frame, people).unwrap();
         let text: Vec<Option<&str>> = out.column("text").unwrap().str().unwrap().iter().collect();

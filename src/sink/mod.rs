@@ -67,9 +67,10 @@ pub use delta::{DeltaCommit, DeltaRun, DeltaTableWriter, DELTA_DIR};
 pub use manifest::{write_manifest, Gap, Manifest, ManifestRange, RunStatus};
 pub use storage::{OutputRoot, StorageError, StorageSettings, StoredObject};
 pub use table::{TableWriter, DEFAULT_FLUSH_ROWS};
+pub(crate) use xlsx::labels;
 pub use xlsx::{
-    write_workbook, BarChart, ReportStyle, SheetKind, SummaryItem, SummaryValue, WorkbookOptions,
-    WorkbookSheet,
+    frame_rows, local_time, write_workbook, Cell, ChartRow, ChartSheet, Highlight, SpillSheet,
+    SummaryBlock, SummarySheet, TableSheet, TrendPoint, WorkbookOptions, WorkbookPlan,
 };
 
 /// Hive's directory name for rows whose partition value is null.
@@ -497,7 +498,7 @@ impl FileSink {
                 CsvWriter::new(file.clone())
                     .include_header(true)
                     .include_bom(csv.bom)
-                    .batched(&csv::csv_schema(schema))
+                    .batched(&csv::csv_schema(schema, csv))
                     .map_err(polars_err)?,
                 csv,
             ),

@@ -69,7 +69,10 @@ fn csv_joins_list_columns_with_semicolons() {
     ])
     .unwrap();
     let flat = csv_ready(&frame, CsvStyle::default()).unwrap();
-    assert_eq!(csv_schema(frame.schema()), **flat.schema());
+    assert_eq!(
+        csv_schema(frame.schema(), CsvStyle::default()),
+        **flat.schema()
+    );
     let joined: Vec<Option<&str>> = flat
         .column("department_ids")
         .unwrap()

@@ -72,6 +72,8 @@ fn job(sim: &SimHandle, range: DateRange, dir: &Path) -> Job {
             reports: vec![],
             csv_bom: false,
             csv_escape_formulas: true,
+            language: Default::default(),
+            min_group_size: 3,
         },
         period_override: None,
         plan: PlanSettings::default(),

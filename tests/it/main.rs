@@ -22,3 +22,4 @@ mod store;
 mod templates;
 mod wedrive;
 mod wire;
+mod workbook;

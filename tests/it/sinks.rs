@@ -9,15 +9,15 @@ use chrono::{NaiveDate, TimeZone as _, Utc};
 use chrono_tz::Asia::Shanghai;
 use polars::prelude::*;
 use wecom_journal::job::{DateRange, Format, Period, ReportKind};
-use wecom_journal::pipeline::{report_sheet_kind, summary_items, workbook_file_name};
+use wecom_journal::pipeline::workbook_file_name;
 use wecom_journal::report::{self, ReportInputs};
 use wecom_journal::sink::{
-    write_frame, write_manifest, write_workbook, Gap, Manifest, OutputDir, RunStatus, SheetKind,
-    TableWriter, WorkbookOptions, WorkbookSheet, WrittenFile,
+    frame_rows, write_frame, write_manifest, write_workbook, Gap, Manifest, OutputDir, RunStatus,
+    TableSheet, TableWriter, WorkbookOptions, WorkbookPlan, WrittenFile,
 };
 use wecom_journal::wecom::Secret;
 
-use crate::common::{files_under, read_parquet, scan_dataset, unzip};
+use crate::common::{files_under, read_parquet, scan_dataset};
 
 const ALL_TABLE_FORMATS: [Format; 3] = [Format::Parquet, Format::Csv, Format::Arrow];
 
@@ -637,207 +637,6 @@ fn reports_are_written_in_every_table_format() {
     no_temp_files(dir.path());
 }
 
-/// Values of every `<tag ...>value</tag>` (or `<tag>`), in order.
-fn xml_texts(xml: &str, tag: &str) -> Vec<String> {
-    let open = format!("<{tag}");
-    let close = format!("</{tag}>");
-    let mut out = Vec::new();
-    let mut rest = xml;
-    while let Some(start) = rest.find(&open) {
-        let after = &rest[start + open.len()..];
-        // Skip longer tag names sharing the prefix (<t> vs <tabColor>).
-        if !after.starts_with('>') && !after.starts_with(' ') {
-            rest = after;
-            continue;
-        }
-        let body_start = after.find('>').unwrap() + 1;
-        let Some(end) = after.find(&close) else { break };
-        out.push(after[body_start..end].to_owned());
-        rest = &after[end..];
-    }
-    out
-}
-
-fn attr(xml: &str, name: &str) -> Vec<String> {
-    let key = format!(" {name}=\"");
-    xml.match_indices(&key)
-        .map(|(i, _)| {
-            let v = &xml[i + key.len()..];
-            v[..v.find('"').unwrap()].to_owned()
-        })
-        .collect()
-}
-
-/// Header row (row 1) of a worksheet, resolved through the shared strings.
-fn header_row(sheet_xml: &str, shared: &[String]) -> Vec<String> {
-    let row = xml_texts(sheet_xml, "row")
-        .into_iter()
-        .next()
-        .unwrap_or_default();
-    xml_texts(&row, "c")
-        .iter()
-        .map(|cell| {
-            let v: usize = xml_texts(cell, "v")[0].parse().unwrap();
-            shared[v].clone()
-        })
-        .collect()
-}
-
-#[test]
-fn the_workbook_has_a_summary_first_then_reports_and_tables() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = OutputDir::new(dir.path()).unwrap();
-    let inputs = report_inputs();
-    let reports: Vec<(ReportKind, DataFrame)> = ReportKind::ALL
-        .iter()
-        .map(|k| (*k, report::build(*k, &inputs, Period::Week).unwrap()))
-        .collect();
-    let wide = journals("2026-10-07", 3, "w");
-    let wide_name = "journals_wide__ZLqk8pcsAoXZ1eY56vpAgfX28MqNd5TyC3ao4ssM";
-    let empty = wide.clear();
-    let mut sheets: Vec<WorkbookSheet> = reports
-        .iter()
-        .map(|(k, f)| WorkbookSheet {
-            name: k.name(),
-            frame: f,
-            kind: report_sheet_kind(*k),
-        })
-        .collect();
-    sheets.push(WorkbookSheet {
-        name: wide_name,
-        frame: &wide,
-        kind: SheetKind::Table,
-    });
-    sheets.push(WorkbookSheet {
-        name: "journals_wide__empty",
-        frame: &empty,
-        kind: SheetKind::Table,
-    });
-
-    let range = DateRange {
-        start: d("2026-10-01"),
-        end: d("2026-11-01"),
-    };
-    let summary = report::summary(&inputs).unwrap();
-    let items = summary_items("monthly-compliance", &range, "run-1", &summary);
-    let name = workbook_file_name("monthly-compliance", &range);
-    let options = WorkbookOptions {
-        timezone: Some(Shanghai),
-    };
-    let (file, warnings) = write_workbook(&out, &name, &items, &sheets, &options).unwrap();
-    assert_eq!(file.path, "monthly-compliance-2026-10-01_2026-11-01.xlsx");
-    assert_eq!(file.format, "xlsx");
-    let data_rows: usize = reports.iter().map(|(_, f)| f.height()).sum::<usize>() + 3;
-    assert_eq!(file.rows as usize, data_rows);
-    assert!(
-        warnings.iter().any(|w| w.contains(wide_name)),
-        "{warnings:?}"
-    );
-    no_temp_files(dir.path());
-
-    let zip = unzip(&dir.path().join(&file.path));
-    let names = attr(&zip["xl/workbook.xml"], "name");
-    let sheet_names: Vec<&str> = names
-        .iter()
-        .map(String::as_str)
-        .filter(|n| !n.starts_with("_xlnm"))
-        .collect();
-    assert_eq!(
-        sheet_names,
-        [
-            "summary",
-            "late_rate_by_department",
-            "late_rate_by_user",
-            "unreported_roster",
-            "read_rate_by_template",
-            &wide_name[..31],
-            "journals_wide__empty",
-        ]
-    );
-
-    let shared: Vec<String> = xml_texts(&zip["xl/sharedStrings.xml"], "si")
-        .iter()
-        .map(|si| xml_texts(si, "t").concat())
-        .collect();
-    assert_eq!(
-        header_row(&zip["xl/worksheets/sheet1.xml"], &shared),
-        ["item", "value"]
-    );
-    for (i, (_, frame)) in reports.iter().enumerate() {
-        let sheet = &zip[&format!("xl/worksheets/sheet{}.xml", i + 2)];
-        let want: Vec<String> = frame
-            .get_column_names()
-            .iter()
-            .map(|n| n.to_string())
-            .collect();
-        assert_eq!(header_row(sheet, &shared), want, "sheet {}", i + 2);
-        // Headers frozen.
-        assert!(sheet.contains("ySplit=\"1\""), "sheet {} not frozen", i + 2);
-    }
-    // Times shown in the job's zone: the first wide row was reported 2026-10-07 21:30 local
-    // (13:30Z); Excel counts days from 1899-12-30.
-    let wide_sheet = &zip["xl/worksheets/sheet6.xml"];
-    let d2 = wide_sheet.split("<c r=\"D2\"").nth(1).unwrap();
-    let serial: f64 = xml_texts(d2, "v")[0].parse().unwrap();
-    let local = d("2026-10-07").and_hms_opt(21, 30, 0).unwrap()
-        - d("1899-12-30").and_hms_opt(0, 0, 0).unwrap();
-    assert!(
-        (serial - local.num_seconds() as f64 / 86_400.0).abs() < 1e-6,
-        "{serial}"
-    );
-    let empty_sheet = &zip["xl/worksheets/sheet7.xml"];
-    let want: Vec<String> = empty
-        .get_column_names()
-        .iter()
-        .map(|n| n.to_string())
-        .collect();
-    assert_eq!(header_row(empty_sheet, &shared), want);
-    assert!(shared.contains(&"销售日报".to_owned()) && shared.contains(&"技术部".to_owned()));
-
-    // Late rates highlighted over 20 %, rates as percentages, the chart on the department sheet.
-    let department_sheet = &zip["xl/worksheets/sheet2.xml"];
-    assert!(
-        department_sheet.contains("<conditionalFormatting"),
-        "no conditional format"
-    );
-    assert!(
-        department_sheet.contains("<formula>0.2</formula>"),
-        "threshold 0.2 expected"
-    );
-    assert!(zip["xl/styles.xml"].contains("formatCode=\"0.0%\""));
-    let charts: Vec<&String> = zip
-        .keys()
-        .filter(|k| k.starts_with("xl/charts/chart"))
-        .collect();
-    assert_eq!(charts.len(), 1, "{charts:?}");
-    let chart = &zip[charts[0]];
-    assert!(
-        chart.contains("<c:barChart>") && chart.contains("late_rate_by_department"),
-        "{chart}"
-    );
-    assert!(zip["xl/worksheets/_rels/sheet2.xml.rels"].contains("drawing"));
-
-    // The summary sheet holds the headline numbers.
-    let summary_sheet = &zip["xl/worksheets/sheet1.xml"];
-    let values: Vec<String> = xml_texts(summary_sheet, "v");
-    // 8 pairs: u1, u2, u3 reported both days (u2 late once), u4 never → late_rate 1/6.
-    assert_eq!(
-        (
-            summary.expected,
-            summary.reported,
-            summary.late,
-            summary.unreported
-        ),
-        (8, 6, 1, 2)
-    );
-    assert!(
-        values
-            .iter()
-            .any(|v| v.parse::<f64>().ok() == Some(1.0 / 6.0)),
-        "{values:?}"
-    );
-}
-
 #[test]
 fn the_manifest_lists_every_file_and_holds_no_secret() {
     let dir = tempfile::tempdir().unwrap();
@@ -879,23 +678,28 @@ fn the_manifest_lists_every_file_and_holds_no_secret() {
         )
         .unwrap(),
     );
-    let items = summary_items(
-        "monthly-compliance",
-        &range,
-        &manifest.run_id,
-        &report::summary(&inputs).unwrap(),
-    );
-    let sheets = [WorkbookSheet {
-        name: "late_rate_by_department",
-        frame: &report,
-        kind: report_sheet_kind(ReportKind::LateRateByDepartment),
-    }];
+    let plan = WorkbookPlan {
+        tables: vec![TableSheet {
+            name: "late_rate_by_department".into(),
+            headers: report
+                .get_column_names()
+                .iter()
+                .map(|n| n.to_string())
+                .collect(),
+            rows: frame_rows(&report, Shanghai).unwrap(),
+            highlight: None,
+        }],
+        ..Default::default()
+    };
     let (xlsx, _) = write_workbook(
         &out,
         &workbook_file_name("monthly-compliance", &range),
-        &items,
-        &sheets,
-        &WorkbookOptions::default(),
+        plan,
+        &WorkbookOptions {
+            language: Default::default(),
+            job: "monthly-compliance".into(),
+            range: "2026-10-01 – 2026-10-31".into(),
+        },
     )
     .unwrap();
     manifest.add_files([xlsx]);
