@@ -10,6 +10,9 @@
 
 // Only the cli prints; everything else logs through `tracing` or returns what it has to say.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
+// `pub` only for what the binary, the benches and the integration tests use (issue 8): an item
+// `pub` but not reachable from the crate root is a warning, so `pub(crate)` stays the default.
+#![warn(unreachable_pub)]
 
 pub mod cli;
 pub mod extract;

@@ -9,7 +9,7 @@ use super::out::{out, outln};
 use super::{exit, report, CheckFormat};
 use crate::pipeline::check::{self, CheckReport, Status};
 
-pub fn check(job: &Path, output: Option<&Path>, format: CheckFormat) -> u8 {
+pub(crate) fn check(job: &Path, output: Option<&Path>, format: CheckFormat) -> u8 {
     let report = check::check(job, output);
     match format {
         CheckFormat::Text => out!("{}", render(&report)),

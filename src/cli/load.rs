@@ -11,14 +11,14 @@ use crate::pipeline;
 /// Whether a command reads the files a job names (the `csv:` directory) and so checks them
 /// first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Files {
+pub(crate) enum Files {
     Check,
     Skip,
 }
 
 /// Loads the job at `path`, printing its warnings; a bad job is printed and gives
 /// `Err(exit::USAGE)`.
-pub fn load_job(path: &Path, options: &LoadOptions, files: Files) -> Result<Job, u8> {
+pub(crate) fn load_job(path: &Path, options: &LoadOptions, files: Files) -> Result<Job, u8> {
     let loaded = job::load_located(path, options).map_err(|e| {
         report::error(&e.into());
         exit::USAGE

@@ -11,21 +11,21 @@ use tracing_subscriber::EnvFilter;
 use super::LogFormat;
 
 /// The environment variable holding a log filter (`info`, `warn`, `wecom_journal=debug` …).
-pub const LOG_ENV: &str = "WECOM_JOURNAL_LOG";
+pub(crate) const LOG_ENV: &str = "WECOM_JOURNAL_LOG";
 
 /// How standard error is written, fixed once at start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Style {
-    pub format: LogFormat,
-    pub quiet: bool,
+pub(crate) struct Style {
+    pub(crate) format: LogFormat,
+    pub(crate) quiet: bool,
     /// Standard error is a terminal.
-    pub terminal: bool,
+    pub(crate) terminal: bool,
 }
 
 static STYLE: OnceLock<Style> = OnceLock::new();
 
 /// The style [`init`] fixed (text, not quiet, no terminal before it).
-pub fn style() -> Style {
+pub(crate) fn style() -> Style {
     STYLE.get().copied().unwrap_or(Style {
         format: LogFormat::Text,
         quiet: false,
@@ -35,7 +35,7 @@ pub fn style() -> Style {
 
 /// Whether a run draws progress bars: for a person at a terminal, in the text format, not
 /// `--quiet`.
-pub fn progress_bars() -> bool {
+pub(crate) fn progress_bars() -> bool {
     let style = style();
     style.terminal && style.format == LogFormat::Text && !style.quiet
 }
@@ -47,7 +47,7 @@ fn no_color(value: Option<std::ffi::OsString>) -> bool {
 
 /// Installs the subscriber; an invalid `WECOM_JOURNAL_LOG` is said (as a warning) and the
 /// default level used.
-pub fn init(format: LogFormat, quiet: bool) {
+pub(crate) fn init(format: LogFormat, quiet: bool) {
     let terminal = std::io::stderr().is_terminal();
     let _ = STYLE.set(Style {
         format,

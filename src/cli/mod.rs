@@ -26,25 +26,25 @@ mod validate;
 /// Exit codes (README, "Commands").
 pub mod exit {
     /// Done.
-    pub const OK: u8 = 0;
+    pub(crate) const OK: u8 = 0;
     /// Failed.
-    pub const FAILED: u8 = 1;
+    pub(crate) const FAILED: u8 = 1;
     /// Bad usage or a bad job file.
-    pub const USAGE: u8 = 2;
+    pub(crate) const USAGE: u8 = 2;
     /// Finished, with gaps (each named in the manifest).
-    pub const GAPS: u8 = 3;
+    pub(crate) const GAPS: u8 = 3;
     /// `check` found something to fix (each ✗ line says what and where).
-    pub const CHECK_FAILED: u8 = 4;
+    pub(crate) const CHECK_FAILED: u8 = 4;
     /// Not started: another run holds the job's output directory (sysexits' EX_TEMPFAIL, "try
     /// again later"; `--wait` queues instead).
-    pub const LOCKED: u8 = 75;
+    pub(crate) const LOCKED: u8 = 75;
     /// Interrupted by SIGINT (128 + 2, the shell's convention).
-    pub const INTERRUPTED: u8 = 130;
+    pub(crate) const INTERRUPTED: u8 = 130;
     /// Interrupted by SIGTERM (128 + 15).
-    pub const TERMINATED: u8 = 143;
+    pub(crate) const TERMINATED: u8 = 143;
 
     /// The exit code of a run interrupted by `signal`.
-    pub fn of_signal(signal: crate::extract::StopSignal) -> u8 {
+    pub(crate) fn of_signal(signal: crate::extract::StopSignal) -> u8 {
         match signal {
             crate::extract::StopSignal::Interrupt => INTERRUPTED,
             crate::extract::StopSignal::Terminate => TERMINATED,
@@ -58,24 +58,24 @@ pub mod exit {
     version,
     about = "Export WeCom 汇报 / journal data into Parquet, CSV, XLSX and Arrow IPC, with compliance reports"
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     /// Log format on standard error: `text` for people (colour only on a terminal, never
     /// under NO_COLOR), `json` for machines (every line one JSON object, errors, warnings and
     /// gaps included; no progress bar). The level: WECOM_JOURNAL_LOG (e.g. `warn`, `debug`).
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
-    pub log_format: LogFormat,
+    pub(crate) log_format: LogFormat,
 
     /// Say only warnings and errors on standard error (no info logs, whatever
     /// WECOM_JOURNAL_LOG says; no progress bar); standard output is unchanged.
     #[arg(long, short, global = true)]
-    pub quiet: bool,
+    pub(crate) quiet: bool,
 
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
+pub(crate) enum LogFormat {
     /// Lines for people.
     Text,
     /// One JSON object a line.
@@ -83,7 +83,7 @@ pub enum LogFormat {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Extract, store, flatten, report and write the outputs of one or more jobs.
     Run(RunArgs),
     /// Show a job's windows, calls per endpoint and ETA under its quotas (no network).
@@ -156,111 +156,111 @@ pub enum Command {
 }
 
 #[derive(Debug, Clone, clap::Args)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     /// The job files, run one after the other (TOML; every key in docs/job-file.md).
     #[arg(required = true, value_name = "JOB")]
-    pub jobs: Vec<PathBuf>,
+    pub(crate) jobs: Vec<PathBuf>,
     /// Start the simulator in-process and point the jobs at it.
     #[arg(long)]
-    pub sandbox: bool,
+    pub(crate) sandbox: bool,
     /// Override the job's range: its first local day, YYYY-MM-DD (inclusive; needs --end).
     #[arg(long, requires = "end")]
-    pub start: Option<String>,
+    pub(crate) start: Option<String>,
     /// Override the job's range: the day after its last local day, YYYY-MM-DD (exclusive;
     /// needs --start).
     #[arg(long, requires = "start")]
-    pub end: Option<String>,
+    pub(crate) end: Option<String>,
     /// Output directory (default: the job's output.dir).
     #[arg(long)]
-    pub output: Option<PathBuf>,
+    pub(crate) output: Option<PathBuf>,
     /// Ignore what the store holds and fetch everything again.
     #[arg(long)]
-    pub full_refresh: bool,
+    pub(crate) full_refresh: bool,
     /// The run's "now" (RFC 3339, e.g. 2026-11-02T06:15:00+08:00), default the real clock:
     /// what a relative range resolves from, what decides which windows are closed and which
     /// details and stats may still change, and the clock of the --sandbox simulator. For a
     /// scheduler replaying a logical date.
     #[arg(long, value_name = "RFC3339")]
-    pub now: Option<String>,
+    pub(crate) now: Option<String>,
     /// When another run holds a job's output directory, wait for it instead of exiting 75.
     #[arg(long)]
-    pub wait: bool,
+    pub(crate) wait: bool,
 }
 
 #[derive(Debug, Clone, clap::Args)]
-pub struct SimArgs {
+pub(crate) struct SimArgs {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:0")]
-    pub addr: std::net::SocketAddr,
+    pub(crate) addr: std::net::SocketAddr,
     /// Seed of the synthetic company: the same seed, the same people and journals.
     #[arg(long, default_value_t = 7)]
-    pub seed: u64,
+    pub(crate) seed: u64,
     /// People in the synthetic company.
     #[arg(long, default_value_t = 60)]
-    pub users: usize,
+    pub(crate) users: usize,
     /// Days of journals, ending yesterday (local time) unless --start is given.
     #[arg(long, default_value_t = 31)]
-    pub days: u32,
+    pub(crate) days: u32,
     /// First day of journals (YYYY-MM-DD).
     #[arg(long)]
-    pub start: Option<String>,
+    pub(crate) start: Option<String>,
     /// The corp's time zone (IANA name): where its days, weeks and months begin.
     #[arg(long, default_value = "Asia/Shanghai")]
-    pub timezone: String,
+    pub(crate) timezone: String,
     /// Share of calls answered with an injected fault, from 0 to 1 (0.3: 30 %).
     #[arg(long, default_value_t = 0.0)]
-    pub fault_rate: f64,
+    pub(crate) fault_rate: f64,
     /// Corp id the simulator accepts.
     #[arg(long)]
-    pub corp_id: Option<String>,
+    pub(crate) corp_id: Option<String>,
     /// Secret the simulator accepts.
     #[arg(long)]
-    pub secret: Option<String>,
+    pub(crate) secret: Option<String>,
     /// Record-list calls a minute before 45009.
     #[arg(long, default_value_t = 600)]
-    pub record_list_per_minute: u32,
+    pub(crate) record_list_per_minute: u32,
     /// A template id the journal app may not read (answered with 301065); repeatable.
     #[arg(long = "deny-template", value_name = "TEMPLATE_ID")]
-    pub deny_templates: Vec<String>,
+    pub(crate) deny_templates: Vec<String>,
     /// Name the weekly 安全巡检 template 周报 too: two templates of one name (then a detail
     /// without template_id whose cycle is not summarised is of no single template by name).
     #[arg(long)]
-    pub twin_template_names: bool,
+    pub(crate) twin_template_names: bool,
     /// The simulator's clock (RFC 3339, e.g. 2026-11-03T06:15:00+08:00): it serves the world as
     /// it is at that instant. Default: the real clock, read at every request.
     #[arg(long, value_name = "RFC3339")]
-    pub now: Option<String>,
+    pub(crate) now: Option<String>,
     /// How long late reports keep coming after their cycle ends, and comments, read receipts
     /// and withdrawals after a journal is submitted: a number with d, h, m or s.
     #[arg(long, value_name = "DURATION", default_value = "2d")]
-    pub late_horizon: String,
+    pub(crate) late_horizon: String,
     /// Spare the client real behaviours, gentler than WeCom, for tests of something else only:
     /// comma-separated template-ids (every detail has its template_id), withdrawals (no
     /// journal is withdrawn), main-departments (every user has one).
     #[arg(long, value_name = "FLAGS", default_value = "")]
-    pub gentle: String,
+    pub(crate) gentle: String,
     /// Misconfigured: the app is not added under 汇报 → 可调用接口的应用 (every journal call
     /// answers 301065).
     #[arg(long)]
-    pub app_not_authorised: bool,
+    pub(crate) app_not_authorised: bool,
     /// Misconfigured: the caller's IP is not among the app's trusted IPs (every call with a
     /// token answers 60020 naming the IP).
     #[arg(long)]
-    pub untrusted_ip: bool,
+    pub(crate) untrusted_ip: bool,
     /// Misconfigured: the secret is not this corp's (gettoken answers 40001).
     #[arg(long)]
-    pub wrong_secret_for_corp: bool,
+    pub(crate) wrong_secret_for_corp: bool,
     /// Misconfigured: the app's visibility scope hides the last N departments (the directory
     /// answers for the rest; users come without a hidden main department).
     #[arg(long, value_name = "N", default_value_t = 0)]
-    pub hidden_departments: usize,
+    pub(crate) hidden_departments: usize,
     /// Misconfigured: the secret is the 汇报 system app's (journal calls answer 48002).
     #[arg(long)]
-    pub system_app_secret: bool,
+    pub(crate) system_app_secret: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum PlanFormat {
+pub(crate) enum PlanFormat {
     /// The table for people.
     Text,
     /// The whole plan as one JSON object.
@@ -268,7 +268,7 @@ pub enum PlanFormat {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum CheckFormat {
+pub(crate) enum CheckFormat {
     /// A line a check, ✓ or ✗, each ✗ with its hint.
     Text,
     /// The whole report as one JSON object.
@@ -276,7 +276,7 @@ pub enum CheckFormat {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SchemaFormat {
+pub(crate) enum SchemaFormat {
     Md,
     Json,
 }

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 static CLOSED: AtomicBool = AtomicBool::new(false);
 
 /// Writes `text` to standard output, unless it is closed.
-pub fn print(text: &str) {
+pub(crate) fn print(text: &str) {
     if CLOSED.load(Ordering::Relaxed) {
         return;
     }

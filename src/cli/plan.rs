@@ -11,7 +11,7 @@ use super::{exit, report, PlanFormat};
 use crate::job::{DateRange, LoadOptions};
 use crate::pipeline;
 
-pub fn plan(
+pub(crate) fn plan(
     path: &Path,
     range: Option<(String, String)>,
     output: Option<PathBuf>,

@@ -23,24 +23,24 @@ use crate::wecom::errcode;
 
 /// How bad a printed problem is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Severity {
+pub(crate) enum Severity {
     Error,
     Warning,
 }
 
 /// Prints `err` as an error.
-pub fn error(err: &anyhow::Error) {
+pub(crate) fn error(err: &anyhow::Error) {
     eprint!("{}", in_style(Severity::Error, err));
 }
 
 /// Prints `err` as a warning (the command goes on).
-pub fn warning(err: &anyhow::Error) {
+pub(crate) fn warning(err: &anyhow::Error) {
     eprint!("{}", in_style(Severity::Warning, err));
 }
 
 /// Prints the gaps, those of one cause on one line with their count, then each distinct hint
 /// once.
-pub fn gaps(gaps: &[Gap]) {
+pub(crate) fn gaps(gaps: &[Gap]) {
     let text = match super::logging::style().format {
         LogFormat::Text => render_gaps(gaps),
         LogFormat::Json => render_gaps_json(gaps, &now()),
@@ -57,7 +57,7 @@ fn in_style(severity: Severity, err: &anyhow::Error) -> String {
 
 /// A usage error as clap renders it (`error: …`, tips, `Usage: …`) as one JSON line: the
 /// first line its `message`, the rest its `details`, one string a line.
-pub fn usage_json(rendered: &str) -> String {
+pub(crate) fn usage_json(rendered: &str) -> String {
     render_usage_json(rendered, &now())
 }
 
@@ -80,7 +80,7 @@ fn now() -> String {
 }
 
 /// The lines [`error`] and [`warning`] print, each ending in a newline.
-pub fn render(severity: Severity, err: &anyhow::Error) -> String {
+pub(crate) fn render(severity: Severity, err: &anyhow::Error) -> String {
     let d = Diagnostic::of(err);
     let mut out = match (severity, d.located) {
         (Severity::Error, true) => format!("{}\n", d.message),
@@ -98,7 +98,7 @@ pub fn render(severity: Severity, err: &anyhow::Error) -> String {
 
 /// [`render`] as one JSON line, shaped as the log lines are (`timestamp`, `level`, `fields`
 /// with the `message`), its causes and hint as fields.
-pub fn render_json(severity: Severity, err: &anyhow::Error, timestamp: &str) -> String {
+pub(crate) fn render_json(severity: Severity, err: &anyhow::Error, timestamp: &str) -> String {
     let d = Diagnostic::of(err);
     let mut fields = serde_json::Map::new();
     fields.insert("message".into(), d.message.into());
@@ -170,7 +170,7 @@ fn group_gaps(gaps: &[Gap]) -> Vec<GapGroup<'_>> {
 /// `gap: <what> (<endpoint> errcode <n>): <detail>` a cause — up to three gaps sharing it
 /// named (`<what>; <what>`), more as `<what> and N more`, in order of first appearance — then
 /// `hint: …` for each distinct hint.
-pub fn render_gaps(gaps: &[Gap]) -> String {
+pub(crate) fn render_gaps(gaps: &[Gap]) -> String {
     let mut out = String::new();
     for group in group_gaps(gaps) {
         let gap = group.first;
@@ -192,7 +192,7 @@ pub fn render_gaps(gaps: &[Gap]) -> String {
 }
 
 /// [`render_gaps`] as JSON lines: one a cause, with its count and hint.
-pub fn render_gaps_json(gaps: &[Gap], timestamp: &str) -> String {
+pub(crate) fn render_gaps_json(gaps: &[Gap], timestamp: &str) -> String {
     let mut out = String::new();
     for group in group_gaps(gaps) {
         let gap = group.first;

@@ -19,7 +19,7 @@ use crate::sink::RunStatus;
 const DEMO_JOB: &str = include_str!("../../jobs/monthly-compliance.toml");
 const DEMO_JOB_PATH: &str = "jobs/monthly-compliance.toml";
 
-pub fn run(args: RunArgs) -> u8 {
+pub(crate) fn run(args: RunArgs) -> u8 {
     // One "now" for every job of the command.
     let now = match super::now_arg(args.now.as_deref()) {
         Ok(now) => now,
@@ -63,7 +63,7 @@ fn signals() -> Option<Stop> {
     }
 }
 
-pub fn rebuild(job_path: &Path, output: Option<PathBuf>, now: Option<&str>) -> u8 {
+pub(crate) fn rebuild(job_path: &Path, output: Option<PathBuf>, now: Option<&str>) -> u8 {
     let now = match super::now_arg(now) {
         Ok(now) => now,
         Err(code) => return code,
@@ -108,7 +108,7 @@ pub fn rebuild(job_path: &Path, output: Option<PathBuf>, now: Option<&str>) -> u
     }
 }
 
-pub fn demo(output: Option<PathBuf>) -> u8 {
+pub(crate) fn demo(output: Option<PathBuf>) -> u8 {
     let load = LoadOptions {
         sandbox: true,
         ..Default::default()

@@ -6,7 +6,7 @@
 use crate::flatten::schema;
 use crate::job::keys;
 
-pub fn schema(format: super::SchemaFormat, job_file: bool) -> u8 {
+pub(crate) fn schema(format: super::SchemaFormat, job_file: bool) -> u8 {
     let text = match format {
         _ if job_file => keys::to_markdown(),
         super::SchemaFormat::Md => schema::to_markdown(),

@@ -112,7 +112,7 @@ fn duration(text: &str) -> Result<Duration, String> {
         .ok_or_else(|| "longer than a year".to_string())
 }
 
-pub fn sim(args: super::SimArgs) -> u8 {
+pub(crate) fn sim(args: super::SimArgs) -> u8 {
     let config = match config(&args) {
         Ok(c) => c,
         Err(message) => {

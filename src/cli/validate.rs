@@ -10,7 +10,7 @@ use super::load::{load_job, Files};
 use super::out::outln;
 use crate::job::LoadOptions;
 
-pub fn validate(jobs: &[PathBuf]) -> u8 {
+pub(crate) fn validate(jobs: &[PathBuf]) -> u8 {
     for path in jobs {
         match load_job(path, &LoadOptions::default(), Files::Check) {
             Ok(job) => outln!("ok: {} ({})", path.display(), job.name),

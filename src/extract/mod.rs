@@ -48,16 +48,16 @@ pub use windows::{
 
 /// Failed fetches of one detail (withdrawn, 301066, a body that does not decode) after which
 /// later runs stop retrying it (a full refresh still does).
-pub const MAX_DETAIL_ATTEMPTS: u32 = 3;
+pub(crate) const MAX_DETAIL_ATTEMPTS: u32 = 3;
 
 /// Journals per record-list page (the API's maximum).
-pub const PAGE_LIMIT: u64 = 100;
+pub(crate) const PAGE_LIMIT: u64 = 100;
 
 /// Calls a stage keeps under way per slot in flight (`max_in_flight`): the client sends
 /// `max_in_flight` at once, the rest wait for a slot. So a call waiting out a 45009 for its
 /// minute (the others go on) does not hold up the stage: at WeCom's pace, about 6 % of calls
 /// refused and waiting 30 s on average still leave enough calls to keep the slots busy.
-pub const QUEUED_PER_SLOT: usize = 32;
+pub(crate) const QUEUED_PER_SLOT: usize = 32;
 
 /// How a run extracts.
 #[derive(Debug, Clone)]
@@ -100,7 +100,7 @@ pub struct Gap {
     pub endpoint: String,
     pub errcode: i64,
     /// WeCom's errmsg with the errcode's meaning.
-    pub message: String,
+    pub(crate) message: String,
 }
 
 /// Wall time per stage.
@@ -108,16 +108,16 @@ pub struct Gap {
 pub struct StageDurations {
     pub records: Duration,
     pub details: Duration,
-    pub wedrive: Duration,
-    pub stats: Duration,
-    pub directory: Duration,
+    pub(crate) wedrive: Duration,
+    pub(crate) stats: Duration,
+    pub(crate) directory: Duration,
 }
 
 /// What an extraction did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ExtractSummary {
     /// The as-of time of the run (unix s): its start, or the start of the run it resumed.
-    pub as_of: i64,
+    pub(crate) as_of: i64,
     /// Windows (× filter combinations) paged by this run, in whole or from where a killed run
     /// stopped.
     pub windows_paged: u64,
@@ -133,7 +133,7 @@ pub struct ExtractSummary {
     pub details_skipped: u64,
     /// Details re-read whatever the run's range (younger than `refresh_days` when last read,
     /// or gaps retried).
-    pub details_refreshed: u64,
+    pub(crate) details_refreshed: u64,
     /// Wedrive files downloaded by this run, and their bytes.
     pub wedrive_downloaded: u64,
     pub wedrive_bytes: u64,
@@ -143,13 +143,13 @@ pub struct ExtractSummary {
     pub stats_skipped: u64,
     /// Journals of no known template (no `template_id`, no stat list naming them, no unique
     /// name) whose template a record list filtered by template gave.
-    pub templates_listed: u64,
+    pub(crate) templates_listed: u64,
     pub directory_fetched: bool,
     pub gaps: Vec<Gap>,
     /// The local dates, outside the run's range, of what it re-read because it may still
     /// change (details younger than `refresh_days`, stat cycles not settled): the partitions
     /// of their months are rewritten too.
-    pub touched: Option<DateRange>,
+    pub(crate) touched: Option<DateRange>,
     pub durations: StageDurations,
 }
 

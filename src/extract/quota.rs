@@ -19,7 +19,7 @@ use crate::wecom::client::{QuotaUsage, UsageBucket};
 use crate::wecom::{Endpoint, WecomClient};
 
 /// How often a run writes what it spent.
-pub const FLUSH_EVERY: Duration = Duration::from_secs(5);
+pub(crate) const FLUSH_EVERY: Duration = Duration::from_secs(5);
 
 /// Usage older than this is forgotten (the hourly window, with room to spare).
 const KEEP: Duration = Duration::from_secs(2 * 3600);
@@ -72,7 +72,7 @@ impl QuotaCarry {
     }
 
     /// What the process spent of `quota` so far.
-    pub fn get(&self, quota: &str) -> QuotaUsage {
+    pub(crate) fn get(&self, quota: &str) -> QuotaUsage {
         self.lock().by_quota.get(quota).cloned().unwrap_or_default()
     }
 

@@ -15,7 +15,7 @@ use tokio::sync::Notify;
 
 /// How long calls in flight are waited for once stopped: well inside Kubernetes' default grace
 /// period of 30 s before its SIGKILL, leaving time for the manifest.
-pub const DRAIN_GRACE: Duration = Duration::from_secs(10);
+pub(crate) const DRAIN_GRACE: Duration = Duration::from_secs(10);
 
 /// What asked the run to stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -27,7 +27,7 @@ pub enum StopSignal {
 }
 
 impl StopSignal {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             StopSignal::Interrupt => "SIGINT",
             StopSignal::Terminate => "SIGTERM",
@@ -79,11 +79,11 @@ impl Stop {
     }
 
     /// The signal that stopped the run, if one did.
-    pub fn signal(&self) -> Option<StopSignal> {
+    pub(crate) fn signal(&self) -> Option<StopSignal> {
         self.state().signal.map(|(s, _)| s)
     }
 
-    pub fn is_stopped(&self) -> bool {
+    pub(crate) fn is_stopped(&self) -> bool {
         self.signal().is_some()
     }
 
@@ -97,7 +97,7 @@ impl Stop {
     }
 
     /// Resolves once the switch is thrown.
-    pub async fn stopped(&self) {
+    pub(crate) async fn stopped(&self) {
         loop {
             let changed = self.changed.notified();
             tokio::pin!(changed);

@@ -27,7 +27,7 @@ use crate::wecom::types::{Control, ControlValue};
 use crate::wecom::WecomError;
 
 /// The directory under the output directory that holds the downloaded files.
-pub const FILES_DIR: &str = "files";
+pub(crate) const FILES_DIR: &str = "files";
 
 /// Details read from the store at a time while queueing downloads (memory stays bounded).
 const DETAIL_PAGE: usize = 500;
@@ -38,7 +38,7 @@ const MAX_NAME: usize = 200;
 /// The fileids of the WedriveFile controls among `controls`, Table cells included, depth-first,
 /// each once; empty fileids (nothing to download) are left out. Dispatch is on the control's
 /// type, never on which key of the value is filled.
-pub fn wedrive_fileids(controls: &[Control]) -> Vec<String> {
+pub(crate) fn wedrive_fileids(controls: &[Control]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for c in Control::walk(controls) {
         if let ControlValue::WedriveFile { files } = &c.value {
@@ -57,7 +57,7 @@ pub fn wedrive_fileids(controls: &[Control]) -> Vec<String> {
 /// as `%XX`. Different ids give different names (a name longer than [`MAX_NAME`] is cut and
 /// ends in `~` and a hash of the whole id, and `~` is otherwise always escaped); `.` and `..`
 /// cannot come out, nor a hidden file.
-pub fn safe_file_name(id: &str) -> String {
+pub(crate) fn safe_file_name(id: &str) -> String {
     if id.is_empty() {
         // Never the output of the escaping below (which always writes `%XX`).
         return "%".to_string();
@@ -88,7 +88,7 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 
 /// Where a journal's wedrive file goes, relative to the output directory, `/`-separated (the
 /// `local_path` of the store and of `journal_attachments`).
-pub fn relative_path(journal_uuid: &str, fileid: &str) -> String {
+pub(crate) fn relative_path(journal_uuid: &str, fileid: &str) -> String {
     format!(
         "{FILES_DIR}/{}/{}",
         safe_file_name(journal_uuid),

@@ -25,20 +25,20 @@ impl Window {
     /// inclusive; with the overlap a journal on the boundary second is listed whichever it is
     /// (twice at worst, and uuids are de-duplicated). `endtime - starttime` is then the
     /// window's length, at most [`plan::MAX_RECORD_WINDOW_S`].
-    pub fn record_endtime(&self) -> i64 {
+    pub(crate) fn record_endtime(&self) -> i64 {
         self.end_ts
     }
 
     /// The `endtime` to send for stats: one second before the window's end, since a cycle
     /// counts in a stats window by its `cycle_begin_time` and the next window's first cycle
     /// begins on its end.
-    pub fn stats_endtime(&self) -> i64 {
+    pub(crate) fn stats_endtime(&self) -> i64 {
         self.end_ts - 1
     }
 
     /// The halves of a window that answered 301066, cut on a whole day from its start; `None`
     /// once it is a day or less (nothing left to halve).
-    pub fn halves(&self) -> Option<(Window, Window)> {
+    pub(crate) fn halves(&self) -> Option<(Window, Window)> {
         let len = self.end_ts - self.start_ts;
         if len <= DAY_S {
             return None;
@@ -174,7 +174,7 @@ pub fn needs_detail(
 
 /// How long after a cycle ends WeCom may take to summarise it (the API only says that cycles
 /// not yet summarised are not returned; the simulator takes an hour).
-pub const SUMMARISE_S: i64 = 3600;
+pub(crate) const SUMMARISE_S: i64 = 3600;
 
 /// The latest end of a stat cycle that may begin in `window` (a cycle counts in the window
 /// it begins in): over the three grids WeCom's cycles follow in `tz` — days, Monday weeks,

@@ -17,11 +17,11 @@ use super::directory::Directory;
 use super::Warnings;
 
 /// Separator of the items of a rendered list (options, names, ids).
-pub const LIST_SEPARATOR: &str = "、";
+pub(crate) const LIST_SEPARATOR: &str = "、";
 
 /// What referenced an attachment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AttachmentKind {
+pub(crate) enum AttachmentKind {
     File,
     WedriveFile,
     Doc,
@@ -29,7 +29,7 @@ pub enum AttachmentKind {
 
 impl AttachmentKind {
     /// The `kind` column's value.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             AttachmentKind::File => "file",
             AttachmentKind::WedriveFile => "wedrive_file",
@@ -42,37 +42,37 @@ impl AttachmentKind {
 /// from the decoded controls: a batch's rows are columns a moment later, and copying every id,
 /// title and `value_json` into a `String` of its own first was most of flatten's allocations.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct ControlRow<'a> {
-    pub seq: u32,
-    pub control_id: &'a str,
-    pub control_type: &'a str,
-    pub title: Option<&'a str>,
-    pub title_en: Option<&'a str>,
-    pub parent_control_id: Option<&'a str>,
-    pub table_row: Option<u32>,
-    pub value_text: Option<Cow<'a, str>>,
-    pub value_number: Option<f64>,
+pub(crate) struct ControlRow<'a> {
+    pub(crate) seq: u32,
+    pub(crate) control_id: &'a str,
+    pub(crate) control_type: &'a str,
+    pub(crate) title: Option<&'a str>,
+    pub(crate) title_en: Option<&'a str>,
+    pub(crate) parent_control_id: Option<&'a str>,
+    pub(crate) table_row: Option<u32>,
+    pub(crate) value_text: Option<Cow<'a, str>>,
+    pub(crate) value_number: Option<f64>,
     /// Milliseconds since the epoch.
-    pub value_time: Option<i64>,
-    pub value_end_time: Option<i64>,
-    pub value_duration_s: Option<i64>,
-    pub value_options: Option<Vec<&'a str>>,
+    pub(crate) value_time: Option<i64>,
+    pub(crate) value_end_time: Option<i64>,
+    pub(crate) value_duration_s: Option<i64>,
+    pub(crate) value_options: Option<Vec<&'a str>>,
     /// The control's `raw_value`: the exact text WeCom sent.
-    pub value_json: &'a str,
+    pub(crate) value_json: &'a str,
 }
 
 /// One row of `journal_attachments` (without the journal's own columns).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AttachmentRow<'a> {
-    pub control_id: &'a str,
-    pub kind: AttachmentKind,
-    pub file_id: &'a str,
-    pub name: Option<&'a str>,
+pub(crate) struct AttachmentRow<'a> {
+    pub(crate) control_id: &'a str,
+    pub(crate) kind: AttachmentKind,
+    pub(crate) file_id: &'a str,
+    pub(crate) name: Option<&'a str>,
 }
 
 /// Renders a journal's controls depth-first, appending to `rows` and `attachments`; `seq`
 /// numbers this call's rows from 0 (a journal's controls), whatever `rows` already holds.
-pub fn render_controls<'a>(
+pub(crate) fn render_controls<'a>(
     controls: &'a [Control],
     dir: &'a Directory,
     tz: Tz,

@@ -20,10 +20,10 @@ pub const UNKNOWN_DEPARTMENT: &str = "unknown";
 /// One department of the directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DirectoryDepartment {
-    pub id: u64,
-    pub name: String,
+    pub(crate) id: u64,
+    pub(crate) name: String,
     /// `None` for a root (WeCom sends parentid 0 for the root department).
-    pub parent_id: Option<u64>,
+    pub(crate) parent_id: Option<u64>,
     /// Names from the root down, joined with `/` (`总部/研发/后端`).
     pub path: String,
 }
@@ -31,12 +31,12 @@ pub struct DirectoryDepartment {
 /// One user of the directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DirectoryUserEntry {
-    pub userid: String,
+    pub(crate) userid: String,
     /// Display name, when the source gives one (used to render Contact controls).
-    pub name: Option<String>,
-    pub main_department: Option<u64>,
+    pub(crate) name: Option<String>,
+    pub(crate) main_department: Option<u64>,
     /// Every department the user belongs to, main first when known, without repeats.
-    pub department_ids: Vec<u64>,
+    pub(crate) department_ids: Vec<u64>,
 }
 
 /// The directory: departments by id and users by userid (in the order first seen).
@@ -91,7 +91,7 @@ impl Directory {
     }
 
     /// [`Directory::from_csv`] on text already read; `path` names it in errors.
-    pub fn from_csv_text(text: &str, path: &Path) -> Result<Directory, FlattenError> {
+    pub(crate) fn from_csv_text(text: &str, path: &Path) -> Result<Directory, FlattenError> {
         let err = |line: usize, message: String| FlattenError::Csv {
             path: path.to_path_buf(),
             line,
@@ -245,11 +245,11 @@ impl Directory {
         }
     }
 
-    pub fn departments(&self) -> impl Iterator<Item = &DirectoryDepartment> {
+    pub(crate) fn departments(&self) -> impl Iterator<Item = &DirectoryDepartment> {
         self.departments.values()
     }
 
-    pub fn users(&self) -> &[DirectoryUserEntry] {
+    pub(crate) fn users(&self) -> &[DirectoryUserEntry] {
         &self.users
     }
 
@@ -257,7 +257,7 @@ impl Directory {
         self.departments.get(&id)
     }
 
-    pub fn user(&self, userid: &str) -> Option<&DirectoryUserEntry> {
+    pub(crate) fn user(&self, userid: &str) -> Option<&DirectoryUserEntry> {
         self.user_index.get(userid).map(|i| &self.users[*i])
     }
 
@@ -281,7 +281,7 @@ impl Directory {
     }
 
     /// A user's display name, when the directory has one.
-    pub fn user_name(&self, userid: &str) -> Option<&str> {
+    pub(crate) fn user_name(&self, userid: &str) -> Option<&str> {
         self.user(userid).and_then(|u| u.name.as_deref())
     }
 }

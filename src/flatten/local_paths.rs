@@ -9,10 +9,10 @@ use std::collections::HashMap;
 /// checksum when they were recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LocalFile {
-    pub local_path: String,
-    pub bytes: Option<u64>,
+    pub(crate) local_path: String,
+    pub(crate) bytes: Option<u64>,
     /// BLAKE3 of the bytes, lowercase hex.
-    pub checksum: Option<String>,
+    pub(crate) checksum: Option<String>,
 }
 
 /// Downloaded wedrive files by (journal uuid, fileid).
@@ -40,27 +40,17 @@ impl LocalPaths {
         );
     }
 
-    pub fn insert_file(&mut self, journal_uuid: &str, fileid: &str, file: LocalFile) {
+    pub(crate) fn insert_file(&mut self, journal_uuid: &str, fileid: &str, file: LocalFile) {
         self.by_file
             .insert((journal_uuid.to_owned(), fileid.to_owned()), file);
     }
 
-    /// Where the file `fileid` of the journal was saved, if it was.
-    pub fn get(&self, journal_uuid: &str, fileid: &str) -> Option<&str> {
-        self.file(journal_uuid, fileid)
-            .map(|f| f.local_path.as_str())
-    }
-
     /// The file `fileid` of the journal, if it was downloaded.
-    pub fn file(&self, journal_uuid: &str, fileid: &str) -> Option<&LocalFile> {
+    pub(crate) fn file(&self, journal_uuid: &str, fileid: &str) -> Option<&LocalFile> {
         if self.by_file.is_empty() {
             return None;
         }
         self.by_file
             .get(&(journal_uuid.to_owned(), fileid.to_owned()))
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.by_file.is_empty()
     }
 }

@@ -27,14 +27,13 @@ use std::path::PathBuf;
 
 use polars::prelude::*;
 
-pub use controls::{AttachmentKind, AttachmentRow, ControlRow};
 pub use directory::{Directory, DirectoryDepartment, DirectoryUserEntry, UNKNOWN_DEPARTMENT};
 pub use directory_tables::directory_tables;
 pub use journals::flatten_journals;
 pub use local_paths::{LocalFile, LocalPaths};
 pub use schema::{table, ColumnSpec, ColumnType, TableSpec, TABLES};
 pub use stats::flatten_stats;
-pub use templates::{attribute_templates, TemplateKnowledge};
+pub(crate) use templates::{attribute_templates, TemplateKnowledge};
 pub use wide::pivot_wide;
 
 /// What went wrong while flattening, with what and where.
@@ -85,18 +84,18 @@ pub struct Warnings {
 
 impl Warnings {
     /// Records a journal left out, and why.
-    pub fn skip(&mut self, why: String) {
+    pub(crate) fn skip(&mut self, why: String) {
         self.skipped.push(why);
     }
 
-    pub fn unknown_control(&mut self, control: &str) {
+    pub(crate) fn unknown_control(&mut self, control: &str) {
         *self
             .unknown_control_types
             .entry(control.to_string())
             .or_default() += 1;
     }
 
-    pub fn undecodable(&mut self, control: &str) {
+    pub(crate) fn undecodable(&mut self, control: &str) {
         *self
             .undecodable_values
             .entry(control.to_string())

@@ -28,7 +28,7 @@ pub enum ColumnType {
 
 impl ColumnType {
     /// The polars type of the column.
-    pub fn dtype(self) -> DataType {
+    pub(crate) fn dtype(self) -> DataType {
         match self {
             ColumnType::String => DataType::String,
             ColumnType::Boolean => DataType::Boolean,
@@ -46,7 +46,7 @@ impl ColumnType {
     }
 
     /// How the type is written in the schema documents.
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             ColumnType::String => "String",
             ColumnType::Boolean => "Boolean",
@@ -69,7 +69,7 @@ pub struct ColumnSpec {
     pub dtype: ColumnType,
     /// Whether the column may hold nulls.
     pub nullable: bool,
-    pub meaning: &'static str,
+    pub(crate) meaning: &'static str,
 }
 
 /// One output table.
@@ -77,7 +77,7 @@ pub struct ColumnSpec {
 pub struct TableSpec {
     pub name: &'static str,
     /// What one row is.
-    pub grain: &'static str,
+    pub(crate) grain: &'static str,
     /// The local `Date` column the sinks partition by (`report_month=YYYY-MM`), if any.
     pub partition_by: Option<&'static str>,
     pub columns: &'static [ColumnSpec],
@@ -103,7 +103,7 @@ impl TableSpec {
     /// Checks that `frame` has exactly this table's columns, in order, with their types, and no
     /// null where the column is not nullable. A failure is a bug in the builder, reported as an
     /// error naming the table and column rather than a panic.
-    pub fn check(&self, frame: &polars::prelude::DataFrame) -> Result<(), String> {
+    pub(crate) fn check(&self, frame: &polars::prelude::DataFrame) -> Result<(), String> {
         let got: Vec<(String, DataType)> = frame
             .columns()
             .iter()
@@ -156,7 +156,7 @@ const REPORT_DATE: ColumnSpec = col(
     "local date (job time zone) of the journal's report_time; partitions the table",
 );
 
-pub const JOURNALS: TableSpec = TableSpec {
+pub(crate) const JOURNALS: TableSpec = TableSpec {
     name: "journals",
     grain: "journal",
     partition_by: Some("report_date"),
@@ -221,7 +221,7 @@ pub const JOURNALS: TableSpec = TableSpec {
     ],
 };
 
-pub const JOURNAL_CONTROLS: TableSpec = TableSpec {
+pub(crate) const JOURNAL_CONTROLS: TableSpec = TableSpec {
     name: "journal_controls",
     grain: "control value (table cells too)",
     partition_by: Some("report_date"),
@@ -245,7 +245,7 @@ pub const JOURNAL_CONTROLS: TableSpec = TableSpec {
     ],
 };
 
-pub const JOURNAL_ATTACHMENTS: TableSpec = TableSpec {
+pub(crate) const JOURNAL_ATTACHMENTS: TableSpec = TableSpec {
     name: "journal_attachments",
     grain: "file / wedrive file / doc referenced by a control (table cells too)",
     partition_by: Some("report_date"),
@@ -287,7 +287,7 @@ pub const JOURNAL_ATTACHMENTS: TableSpec = TableSpec {
     ],
 };
 
-pub const JOURNAL_RECEIVERS: TableSpec = TableSpec {
+pub(crate) const JOURNAL_RECEIVERS: TableSpec = TableSpec {
     name: "journal_receivers",
     grain: "receiver of a journal",
     partition_by: Some("report_date"),
@@ -304,7 +304,7 @@ pub const JOURNAL_RECEIVERS: TableSpec = TableSpec {
     ],
 };
 
-pub const JOURNAL_COMMENTS: TableSpec = TableSpec {
+pub(crate) const JOURNAL_COMMENTS: TableSpec = TableSpec {
     name: "journal_comments",
     grain: "comment",
     partition_by: Some("report_date"),
@@ -334,7 +334,7 @@ pub const JOURNAL_COMMENTS: TableSpec = TableSpec {
     ],
 };
 
-pub const STAT_CYCLES: TableSpec = TableSpec {
+pub(crate) const STAT_CYCLES: TableSpec = TableSpec {
     name: "stat_cycles",
     grain: "template × cycle",
     partition_by: Some("cycle_date"),
@@ -379,7 +379,7 @@ pub const STAT_CYCLES: TableSpec = TableSpec {
     ],
 };
 
-pub const STAT_ITEMS: TableSpec = TableSpec {
+pub(crate) const STAT_ITEMS: TableSpec = TableSpec {
     name: "stat_items",
     grain: "user × cycle × status",
     partition_by: Some("cycle_date"),
@@ -435,7 +435,7 @@ pub const STAT_ITEMS: TableSpec = TableSpec {
     ],
 };
 
-pub const DEPARTMENTS: TableSpec = TableSpec {
+pub(crate) const DEPARTMENTS: TableSpec = TableSpec {
     name: "departments",
     grain: "directory department",
     partition_by: None,
@@ -457,7 +457,7 @@ pub const DEPARTMENTS: TableSpec = TableSpec {
     ],
 };
 
-pub const USERS: TableSpec = TableSpec {
+pub(crate) const USERS: TableSpec = TableSpec {
     name: "users",
     grain: "directory user",
     partition_by: None,
@@ -544,7 +544,7 @@ pub fn to_markdown() -> String {
 
 /// The schema as JSON: `{"tables": [{"name", "grain", "partition_by", "columns": [{"name",
 /// "dtype", "nullable", "meaning"}]}]}`.
-pub fn to_json_value() -> Value {
+pub(crate) fn to_json_value() -> Value {
     let tables: Vec<Value> = TABLES
         .iter()
         .map(|t| {
@@ -560,7 +560,7 @@ pub fn to_json_value() -> Value {
 }
 
 /// [`to_json_value`], pretty-printed.
-pub fn to_json() -> String {
+pub(crate) fn to_json() -> String {
     let mut s = serde_json::to_string_pretty(&to_json_value()).unwrap_or_default();
     s.push('\n');
     s

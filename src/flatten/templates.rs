@@ -9,17 +9,17 @@ use crate::wecom::types::JournalDetail;
 
 /// What is known of templates beyond the details themselves.
 #[derive(Debug, Clone, Default)]
-pub struct TemplateKnowledge {
+pub(crate) struct TemplateKnowledge {
     /// journal uuid → template id, from the stat lists' `report_list`.
-    pub by_journal: HashMap<String, String>,
+    pub(crate) by_journal: HashMap<String, String>,
     /// template name → every id known by that name (details that carry their id, stat cycles).
-    pub ids_by_name: BTreeMap<String, BTreeSet<String>>,
+    pub(crate) ids_by_name: BTreeMap<String, BTreeSet<String>>,
 }
 
 /// Fills `template_id` of every detail that lacks one from `known`; gives the uuids of those
 /// whose template cannot be known (no stat list names them, and their name is no template's or
 /// several templates').
-pub fn attribute_templates(
+pub(crate) fn attribute_templates(
     details: &mut [JournalDetail],
     known: &TemplateKnowledge,
 ) -> Vec<String> {

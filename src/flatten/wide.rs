@@ -14,7 +14,7 @@ use polars::prelude::*;
 use super::FlattenError;
 
 /// The columns of `journals` that lead every wide row.
-pub const FIXED_COLUMNS: &[&str] = &[
+pub(crate) const FIXED_COLUMNS: &[&str] = &[
     "journal_uuid",
     "report_time",
     "report_date",
@@ -24,7 +24,7 @@ pub const FIXED_COLUMNS: &[&str] = &[
 ];
 
 /// Separator of the cells of one table row in a Table's wide column.
-pub const CELL_SEPARATOR: &str = "；";
+pub(crate) const CELL_SEPARATOR: &str = "；";
 
 const TABLE: &str = "journals_wide";
 

@@ -185,7 +185,7 @@ pub(crate) const PLAN: Key = Key {
 // ---- [source] -------------------------------------------------------------------------------
 
 /// The documented WeCom API base.
-pub const DEFAULT_API_BASE: &str = "https://qyapi.weixin.qq.com";
+pub(crate) const DEFAULT_API_BASE: &str = "https://qyapi.weixin.qq.com";
 
 pub(crate) const SOURCE_CORP_ID: Key = Key {
     table: "source",

@@ -18,8 +18,8 @@ pub mod keys;
 mod parse;
 pub mod plan;
 
-pub use parse::{parse, parse_located};
-pub use plan::{Plan, PlanHistory};
+pub(crate) use parse::{parse, parse_located};
+pub(crate) use plan::{Plan, PlanHistory};
 
 /// How a job file is loaded.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -34,7 +34,7 @@ pub struct LoadOptions {
 
 impl LoadOptions {
     /// Whether `[source]` credentials may stay unresolved (and then are empty).
-    pub fn credentials_optional(&self) -> bool {
+    pub(crate) fn credentials_optional(&self) -> bool {
         self.sandbox || self.skip_credentials
     }
 }
@@ -63,7 +63,8 @@ pub enum JobError {
 
 impl JobError {
     /// `(line, col)` of an [`JobError::Invalid`].
-    pub fn position(&self) -> Option<(usize, usize)> {
+    #[cfg(test)]
+    pub(crate) fn position(&self) -> Option<(usize, usize)> {
         match self {
             JobError::Invalid { line, col, .. } => Some((*line, *col)),
             JobError::Read { .. } => None,
@@ -75,19 +76,19 @@ impl JobError {
 /// one): said, and the job still runs. `Display` is `file:line:col: message`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}:{line}:{col}: {message}", path.display())]
-pub struct JobWarning {
-    pub path: PathBuf,
-    pub line: usize,
-    pub col: usize,
-    pub message: String,
+pub(crate) struct JobWarning {
+    pub(crate) path: PathBuf,
+    pub(crate) line: usize,
+    pub(crate) col: usize,
+    pub(crate) message: String,
 }
 
 /// A job as read from its file, with what a later check needs to point into the file: its
 /// warnings, and where each key's value is written.
 #[derive(Debug, Clone)]
-pub struct LoadedJob {
-    pub job: Job,
-    pub warnings: Vec<JobWarning>,
+pub(crate) struct LoadedJob {
+    pub(crate) job: Job,
+    pub(crate) warnings: Vec<JobWarning>,
     /// `(line, col)` of each key's value written in the file, by the key's dotted path.
     places: std::collections::BTreeMap<String, (usize, usize)>,
     origin: PathBuf,
@@ -114,7 +115,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Job, JobError> {
 }
 
 /// [`load`], with the job's warnings and the places of its keys ([`LoadedJob`]).
-pub fn load_located(path: &Path, opts: &LoadOptions) -> Result<LoadedJob, JobError> {
+pub(crate) fn load_located(path: &Path, opts: &LoadOptions) -> Result<LoadedJob, JobError> {
     let bytes = std::fs::read(path).map_err(|source| JobError::Read {
         path: path.to_path_buf(),
         source,
@@ -155,9 +156,9 @@ pub enum Period {
 }
 
 impl Period {
-    pub const ALL: [Period; 3] = [Period::Day, Period::Week, Period::Month];
+    pub(crate) const ALL: [Period; 3] = [Period::Day, Period::Week, Period::Month];
     /// The names of [`Period::ALL`], as a job file writes them.
-    pub const NAMES: [&'static str; 3] = {
+    pub(crate) const NAMES: [&'static str; 3] = {
         let mut names = [""; 3];
         let mut i = 0;
         while i < names.len() {
@@ -167,7 +168,7 @@ impl Period {
         names
     };
 
-    pub const fn name(self) -> &'static str {
+    pub(crate) const fn name(self) -> &'static str {
         match self {
             Period::Day => "day",
             Period::Week => "week",
@@ -176,7 +177,7 @@ impl Period {
     }
 
     /// The period named `name` (as written in `range.period`).
-    pub fn from_name(name: &str) -> Option<Period> {
+    pub(crate) fn from_name(name: &str) -> Option<Period> {
         Period::ALL.into_iter().find(|p| p.name() == name)
     }
 }
@@ -192,11 +193,11 @@ pub enum Language {
 }
 
 impl Language {
-    pub const ALL: [Language; 2] = [Language::Zh, Language::En];
+    pub(crate) const ALL: [Language; 2] = [Language::Zh, Language::En];
     /// The names of [`Language::ALL`], as a job file writes them.
-    pub const NAMES: [&'static str; 2] = ["zh", "en"];
+    pub(crate) const NAMES: [&'static str; 2] = ["zh", "en"];
 
-    pub const fn name(self) -> &'static str {
+    pub(crate) const fn name(self) -> &'static str {
         match self {
             Language::Zh => "zh",
             Language::En => "en",
@@ -204,7 +205,7 @@ impl Language {
     }
 
     /// The language named `name` (as written in `output.language`).
-    pub fn from_name(name: &str) -> Option<Language> {
+    pub(crate) fn from_name(name: &str) -> Option<Language> {
         Language::ALL.into_iter().find(|l| l.name() == name)
     }
 }
@@ -213,11 +214,11 @@ impl Language {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PlanSettings {
     /// Journals a day over the whole corp (all filters together).
-    pub journals_per_day: u32,
+    pub(crate) journals_per_day: u32,
     /// Templates to fetch stats for, when `filters.template_ids` does not list them.
-    pub templates: u32,
+    pub(crate) templates: u32,
     /// Departments visible to the app (one `user/list` call each).
-    pub departments: u32,
+    pub(crate) departments: u32,
 }
 
 impl Default for PlanSettings {
@@ -236,13 +237,13 @@ impl Default for ExtractSettings {
 
 impl Job {
     /// The local calendar date now in the job's timezone (what `last = …` is relative to).
-    pub fn today(&self) -> NaiveDate {
+    pub(crate) fn today(&self) -> NaiveDate {
         self.today_at(Utc::now())
     }
 
     /// The local calendar date at `now` in the job's timezone: what `last = …` is relative to
     /// when a run is given its "now" (`run --now`, a scheduler replaying a logical date).
-    pub fn today_at(&self, now: DateTime<Utc>) -> NaiveDate {
+    pub(crate) fn today_at(&self, now: DateTime<Utc>) -> NaiveDate {
         now.with_timezone(&self.source.timezone).date_naive()
     }
 
@@ -250,7 +251,7 @@ impl Job {
     /// absolute ranges as written; `last = "month"` the last whole calendar month, `"week"` the
     /// last whole ISO week (Monday to Sunday), `"day"` yesterday, `"<N>d"` the N days ending
     /// yesterday.
-    pub fn resolve_range(&self, today: NaiveDate) -> DateRange {
+    pub(crate) fn resolve_range(&self, today: NaiveDate) -> DateRange {
         match self.range {
             RangeSpec::Absolute(range) => range,
             RangeSpec::Last(relative) => relative.resolve(today),
@@ -259,7 +260,7 @@ impl Job {
 
     /// The reports' period: `range.period` if given; a relative range's own unit (`"<N>d"` is
     /// days); an absolute range of 28 days or more by month, of 7 or more by week, else by day.
-    pub fn period(&self) -> Period {
+    pub(crate) fn period(&self) -> Period {
         if let Some(period) = self.period_override {
             return period;
         }
@@ -278,7 +279,7 @@ impl Job {
 
 impl Relative {
     /// The last whole period before `today` (see [`Job::resolve_range`]).
-    pub fn resolve(self, today: NaiveDate) -> DateRange {
+    pub(crate) fn resolve(self, today: NaiveDate) -> DateRange {
         match self {
             Relative::Month => {
                 let this_month = today.with_day(1).unwrap_or(today);
@@ -336,18 +337,18 @@ pub enum Relative {
 
 /// The earliest date a job may name: WeCom opened in 2016, so no journal is older, and a date
 /// before it (`0000-01-01`) is a typo that would page thousands of empty windows.
-pub const EARLIEST_DATE: NaiveDate = match NaiveDate::from_ymd_opt(2016, 1, 1) {
+pub(crate) const EARLIEST_DATE: NaiveDate = match NaiveDate::from_ymd_opt(2016, 1, 1) {
     Some(d) => d,
     None => panic!("a valid date"),
 };
 /// The latest date a job may name (the API's times are 32-bit unix seconds, which end in 2106).
-pub const LATEST_DATE: NaiveDate = match NaiveDate::from_ymd_opt(2100, 1, 1) {
+pub(crate) const LATEST_DATE: NaiveDate = match NaiveDate::from_ymd_opt(2100, 1, 1) {
     Some(d) => d,
     None => panic!("a valid date"),
 };
 
 /// Whether a job may name `date` ([`EARLIEST_DATE`] to [`LATEST_DATE`]), or why not.
-pub fn check_date_bounds(date: NaiveDate) -> Result<NaiveDate, String> {
+pub(crate) fn check_date_bounds(date: NaiveDate) -> Result<NaiveDate, String> {
     if date < EARLIEST_DATE {
         Err(format!(
             "{date} is before {EARLIEST_DATE}: WeCom keeps no journal that old"
@@ -370,7 +371,7 @@ pub struct DateRange {
 
 impl DateRange {
     /// A range of at least one day (`start < end`), or why not.
-    pub fn new(start: NaiveDate, end: NaiveDate) -> Result<DateRange, String> {
+    pub(crate) fn new(start: NaiveDate, end: NaiveDate) -> Result<DateRange, String> {
         if start < end {
             Ok(DateRange { start, end })
         } else {
@@ -402,7 +403,7 @@ impl std::fmt::Display for DateRange {
 
 /// An instant written in RFC 3339 (`2026-11-02T06:15:00+08:00`, `2026-11-01T22:15:00Z`): a
 /// run's "now" (`run --now`, `plan --now`, `rebuild --now`).
-pub fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
+pub(crate) fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(text.trim())
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| {
@@ -411,14 +412,14 @@ pub fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
 }
 
 /// A local date written `YYYY-MM-DD`.
-pub fn parse_local_date(text: &str) -> Result<NaiveDate, String> {
+pub(crate) fn parse_local_date(text: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
         .map_err(|e| format!("`{text}` is not a date YYYY-MM-DD ({e})"))
 }
 
 /// A duration written as whole numbers with units, largest first: `"2h"`, `"90m"`, `"1h30m"`,
 /// `"45s"` (`h`, `m`, `s`); at most a week.
-pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     const MAX_S: u64 = 7 * 86_400;
     let bad = || format!("`{text}` is not a duration like \"2h\", \"90m\", \"1h30m\" or \"45s\"");
     let mut rest = text.trim();
@@ -500,7 +501,7 @@ impl ReportKind {
         ReportKind::ReadRateByTemplate,
     ];
     /// The names of [`ReportKind::ALL`], as `output.reports` writes them.
-    pub const NAMES: [&'static str; 4] = {
+    pub(crate) const NAMES: [&'static str; 4] = {
         let mut names = [""; 4];
         let mut i = 0;
         while i < names.len() {
@@ -520,13 +521,13 @@ impl ReportKind {
     }
 
     /// The report named `name` (as written in `output.reports`).
-    pub fn from_name(name: &str) -> Option<ReportKind> {
+    pub(crate) fn from_name(name: &str) -> Option<ReportKind> {
         ReportKind::ALL.into_iter().find(|r| r.name() == name)
     }
 }
 
 impl Format {
-    pub const ALL: [Format; 5] = [
+    pub(crate) const ALL: [Format; 5] = [
         Format::Parquet,
         Format::Csv,
         Format::Xlsx,
@@ -534,7 +535,7 @@ impl Format {
         Format::Delta,
     ];
     /// The names of [`Format::ALL`], as `output.formats` writes them.
-    pub const NAMES: [&'static str; 5] = {
+    pub(crate) const NAMES: [&'static str; 5] = {
         let mut names = [""; 5];
         let mut i = 0;
         while i < names.len() {
@@ -545,11 +546,11 @@ impl Format {
     };
 
     /// The format named `name` (as written in `output.formats`).
-    pub fn from_name(name: &str) -> Option<Format> {
+    pub(crate) fn from_name(name: &str) -> Option<Format> {
         Format::ALL.into_iter().find(|f| f.name() == name)
     }
 
-    pub const fn name(self) -> &'static str {
+    pub(crate) const fn name(self) -> &'static str {
         match self {
             Format::Parquet => "parquet",
             Format::Csv => "csv",
@@ -586,13 +587,14 @@ pub struct OutputSettings {
 
 impl OutputSettings {
     /// Whether `dir` names object storage (`s3://…`) rather than a local directory.
-    pub fn is_object_storage(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_object_storage(&self) -> bool {
         is_object_storage(&self.dir)
     }
 }
 
 /// Whether an output location (`output.dir`, `--output`) names object storage (`s3://…`).
-pub fn is_object_storage(location: &Path) -> bool {
+pub(crate) fn is_object_storage(location: &Path) -> bool {
     location.to_string_lossy().starts_with("s3://")
 }
 
@@ -604,14 +606,14 @@ pub fn is_object_storage(location: &Path) -> bool {
 pub struct StorageSettings {
     /// An S3-compatible endpoint (`https://minio.internal:9000`); `AWS_ENDPOINT_URL` otherwise,
     /// and AWS's own endpoints when neither is set.
-    pub endpoint: Option<String>,
+    pub(crate) endpoint: Option<String>,
     /// `AWS_REGION` (or `AWS_DEFAULT_REGION`) otherwise; `us-east-1` when neither is set.
-    pub region: Option<String>,
+    pub(crate) region: Option<String>,
     /// Path-style requests (`endpoint/bucket/key`), which MinIO, Ceph and most S3-compatible
     /// stores want; `false` asks for virtual-hosted style (`bucket.endpoint/key`).
-    pub path_style: Option<bool>,
+    pub(crate) path_style: Option<bool>,
     /// Allows a plain-HTTP endpoint (`AWS_ALLOW_HTTP`); for loopback test servers.
-    pub allow_http: Option<bool>,
+    pub(crate) allow_http: Option<bool>,
 }
 
 #[cfg(test)]

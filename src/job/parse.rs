@@ -27,19 +27,19 @@ use crate::wecom::{Limits, Secret};
 use read::{Cx, Env, Result, Table};
 
 /// Environment variable that overrides `source.api_base` (private deployments, the simulator).
-pub const API_BASE_ENV: &str = "WECOM_API_BASE";
+pub(crate) const API_BASE_ENV: &str = "WECOM_API_BASE";
 /// The longest `last = "<N>d"` accepted (ten years: beyond is surely a typo).
 const MAX_RELATIVE_DAYS: u32 = 3660;
 
 /// Parses the text of a job file. `origin` names the file in errors (and becomes
 /// [`Job::path`]); its folder is what relative paths in it are relative to. `env` resolves
 /// `${VAR}`s (the process environment in [`super::load`]).
-pub fn parse(text: &str, origin: &Path, env: Env<'_>, opts: &LoadOptions) -> Result<Job> {
+pub(crate) fn parse(text: &str, origin: &Path, env: Env<'_>, opts: &LoadOptions) -> Result<Job> {
     parse_located(text, origin, env, opts).map(|loaded| loaded.job)
 }
 
 /// [`parse`], with the job's warnings and where each key's value is written ([`LoadedJob`]).
-pub fn parse_located(
+pub(crate) fn parse_located(
     text: &str,
     origin: &Path,
     env: Env<'_>,

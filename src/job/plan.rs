@@ -18,44 +18,44 @@ use crate::wecom::{Endpoint, Limits, RecordFilter};
 
 mod held;
 mod spent;
-pub use held::{Held, HeldWindow};
-pub use spent::{quota_seconds_after, QuotaSpent};
+pub(crate) use held::{Held, HeldWindow};
+pub(crate) use spent::QuotaSpent;
 
 /// Journals per record-list page (the API's maximum `limit`).
-pub const PAGE_SIZE: u64 = 100;
+pub(crate) const PAGE_SIZE: u64 = 100;
 /// The longest stats window: a year as its strictest reading (never 366 days).
-pub const MAX_STATS_DAYS: u64 = 365;
+pub(crate) const MAX_STATS_DAYS: u64 = 365;
 /// What one API call takes on the wire, for the concurrency bound of the ETA.
-pub const ASSUMED_LATENCY_S: f64 = 0.2;
+pub(crate) const ASSUMED_LATENCY_S: f64 = 0.2;
 /// An access token lasts `expires_in` = 7200 s; the client refreshes it before that.
 const TOKEN_LIFETIME_S: f64 = 7200.0;
 
 /// What an earlier run measured (from the job's store): the plan scales it to the range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct PlanHistory {
+pub(crate) struct PlanHistory {
     /// Days the earlier run covered.
-    pub days: u32,
+    pub(crate) days: u32,
     /// Journals it listed over those days.
-    pub journals: u64,
+    pub(crate) journals: u64,
     /// Templates it fetched stats for.
-    pub templates: u32,
+    pub(crate) templates: u32,
     /// Departments in the directory.
-    pub departments: u32,
+    pub(crate) departments: u32,
     /// Wedrive files its journals reference (WedriveFile controls, Table cells included).
-    pub wedrive_files: u64,
+    pub(crate) wedrive_files: u64,
 }
 
 /// A time window of API calls: local dates and the unix seconds of their local midnights.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Window {
+pub(crate) struct Window {
     /// First local day (inclusive).
-    pub start_date: NaiveDate,
+    pub(crate) start_date: NaiveDate,
     /// Day after the last local day (exclusive).
-    pub end_date: NaiveDate,
+    pub(crate) end_date: NaiveDate,
     /// Unix seconds of `start_date`'s local midnight (inclusive).
-    pub start: i64,
+    pub(crate) start: i64,
     /// Unix seconds of `end_date`'s local midnight (exclusive).
-    pub end: i64,
+    pub(crate) end: i64,
 }
 
 impl Window {
@@ -68,7 +68,7 @@ impl Window {
         }
     }
 
-    pub fn days(&self) -> i64 {
+    pub(crate) fn days(&self) -> i64 {
         (self.end_date - self.start_date).num_days()
     }
 }
@@ -92,12 +92,12 @@ pub fn local_midnight(tz: Tz, date: NaiveDate) -> i64 {
 /// The longest record-list window `get_record_list` accepts, `endtime - starttime`: "one
 /// month", which the SDKs read as 31 days. A month with a DST change back (October in
 /// Europe/Berlin) is an hour longer than that.
-pub const MAX_RECORD_WINDOW_S: i64 = 31 * 86_400;
+pub(crate) const MAX_RECORD_WINDOW_S: i64 = 31 * 86_400;
 
 /// The record-list windows of `range`: calendar months in `tz`, clipped to the range, and a
 /// month longer than [`MAX_RECORD_WINDOW_S`] cut on its last day (so each is at most what
 /// `get_record_list` accepts, its `endtime` one second into the next window included).
-pub fn record_windows(range: DateRange, tz: Tz) -> Vec<Window> {
+pub(crate) fn record_windows(range: DateRange, tz: Tz) -> Vec<Window> {
     let mut windows = Vec::new();
     let mut start = range.start;
     while start < range.end {
@@ -120,7 +120,7 @@ pub fn record_windows(range: DateRange, tz: Tz) -> Vec<Window> {
 
 /// The stats windows of `range`: consecutive spans of at most [`MAX_STATS_DAYS`] days from its
 /// start (`get_stat_list` takes at most a year).
-pub fn stats_windows(range: DateRange, tz: Tz) -> Vec<Window> {
+pub(crate) fn stats_windows(range: DateRange, tz: Tz) -> Vec<Window> {
     let mut windows = Vec::new();
     let mut start = range.start;
     while start < range.end {
@@ -138,7 +138,7 @@ impl Filters {
     /// The `filters` of each record-list request of a window: one request chain per
     /// combination of one template id × one creator × one department (an empty list does not
     /// filter), since the API ANDs its filters. One empty combination when nothing filters.
-    pub fn combos(&self) -> Vec<Vec<RecordFilter>> {
+    pub(crate) fn combos(&self) -> Vec<Vec<RecordFilter>> {
         let mut combos: Vec<Vec<RecordFilter>> = vec![Vec::new()];
         for (key, values) in [
             ("template_id", &self.template_ids),
@@ -169,7 +169,7 @@ impl Filters {
 /// What the estimate stands on.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Basis {
+pub(crate) enum Basis {
     /// An earlier run of this job measured the corp.
     History(PlanHistory),
     /// No earlier run: the job's `[plan]` assumptions.
@@ -182,63 +182,64 @@ pub enum Basis {
 
 /// One record-list window and what paging it will take.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RecordWindowPlan {
+pub(crate) struct RecordWindowPlan {
     #[serde(flatten)]
-    pub window: Window,
+    pub(crate) window: Window,
     /// Journals expected in the window (all filter combinations together).
-    pub journals: u64,
+    pub(crate) journals: u64,
     /// `get_record_list` calls: per filter combination, one per page of 100, at least one.
-    pub calls: u64,
+    pub(crate) calls: u64,
 }
 
 /// Calls of one endpoint and the time its quota gives them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct EndpointPlan {
+pub(crate) struct EndpointPlan {
     /// [`Endpoint::name`].
-    pub endpoint: &'static str,
-    pub calls: u64,
+    pub(crate) endpoint: &'static str,
+    pub(crate) calls: u64,
     /// The quota that paces it, e.g. `600/min`.
-    pub quota: String,
+    pub(crate) quota: String,
     /// Seconds these calls take at best under the quota and `max_in_flight`.
-    pub seconds: f64,
+    pub(crate) seconds: f64,
 }
 
 /// A run's plan. `Display` is the table `wecom-journal plan` prints; `Serialize` is its JSON.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Plan {
-    pub job: String,
-    pub range: DateRange,
-    pub days: i64,
-    pub timezone: String,
-    pub period: Period,
-    pub basis: Basis,
+pub(crate) struct Plan {
+    pub(crate) job: String,
+    pub(crate) range: DateRange,
+    pub(crate) days: i64,
+    pub(crate) timezone: String,
+    pub(crate) period: Period,
+    pub(crate) basis: Basis,
     /// Request chains per record window (see [`Filters::combos`]).
-    pub filter_combos: u64,
+    pub(crate) filter_combos: u64,
     /// Journals expected over the range.
-    pub journals: u64,
-    pub record_windows: Vec<RecordWindowPlan>,
-    pub stats_windows: Vec<Window>,
+    pub(crate) journals: u64,
+    pub(crate) record_windows: Vec<RecordWindowPlan>,
+    pub(crate) stats_windows: Vec<Window>,
     /// Templates whose stats are fetched (per stats window).
-    pub stats_templates: u64,
+    pub(crate) stats_templates: u64,
     /// Calls per endpoint, in the order the run makes them.
-    pub calls: Vec<EndpointPlan>,
-    pub total_calls: u64,
+    pub(crate) calls: Vec<EndpointPlan>,
+    pub(crate) total_calls: u64,
     /// Estimated duration with phases one after another.
-    pub eta_seconds: u64,
+    pub(crate) eta_seconds: u64,
     /// What the estimate leaves out or assumes.
-    pub notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
 }
 
 impl Plan {
     /// Plans `job` over `range` (usually `job.resolve_range(job.today())`), scaling `history`
     /// if an earlier run measured the corp, else from the job's `[plan]` assumptions.
-    pub fn build(job: &Job, range: DateRange, history: Option<&PlanHistory>) -> Plan {
+    #[cfg(test)]
+    pub(crate) fn build(job: &Job, range: DateRange, history: Option<&PlanHistory>) -> Plan {
         Plan::build_after(job, range, history, None)
     }
 
     /// [`Plan::build`] for a run after earlier ones: what `held` says the store holds
     /// complete is not counted (a first run's plan when `None`).
-    pub fn build_after(
+    pub(crate) fn build_after(
         job: &Job,
         range: DateRange,
         history: Option<&PlanHistory>,
@@ -322,7 +323,8 @@ impl Plan {
     }
 
     /// Estimated calls of `endpoint` (0 if the plan makes none).
-    pub fn calls_for(&self, endpoint: Endpoint) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn calls_for(&self, endpoint: Endpoint) -> u64 {
         self.calls
             .iter()
             .filter(|c| c.endpoint == endpoint.name())
@@ -492,7 +494,7 @@ fn paced(
 /// sliding window, not an even spacing), and when `per_hour` is smaller than the calls, the
 /// hour's quota goes at the minute's pace, then the run waits for the next hour. Latency is
 /// not in it (the caller bounds that by `max_in_flight`).
-pub fn quota_seconds(calls: u64, per_minute: u32, per_hour: Option<u32>) -> f64 {
+pub(crate) fn quota_seconds(calls: u64, per_minute: u32, per_hour: Option<u32>) -> f64 {
     if calls == 0 {
         return 0.0;
     }
@@ -510,7 +512,7 @@ pub fn quota_seconds(calls: u64, per_minute: u32, per_hour: Option<u32>) -> f64 
 }
 
 /// `1h 02m 03s`, `4m 05s`, `6s`.
-pub fn human_duration(seconds: u64) -> String {
+pub(crate) fn human_duration(seconds: u64) -> String {
     let (h, m, s) = (seconds / 3600, seconds % 3600 / 60, seconds % 60);
     if h > 0 {
         format!("{h}h {m:02}m {s:02}s")

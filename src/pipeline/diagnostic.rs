@@ -39,7 +39,7 @@ pub enum PipelineError {
 }
 
 impl PipelineError {
-    pub fn hint(&self) -> Option<String> {
+    pub(crate) fn hint(&self) -> Option<String> {
         match self {
             PipelineError::NoStore { .. } => Some(
                 "run the job first (`wecom-journal run JOB`), or pass --output DIR with the \
@@ -60,20 +60,20 @@ impl PipelineError {
 
 /// An error read for a person: its message, its causes (outermost first, each once), a hint.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Diagnostic {
-    pub message: String,
+pub(crate) struct Diagnostic {
+    pub(crate) message: String,
     /// The chain of sources below the message, leaving out any whose text a line above already
     /// holds (an error that prints its source, as many do, would otherwise say it twice).
-    pub causes: Vec<String>,
+    pub(crate) causes: Vec<String>,
     /// The first hint found walking the chain from the outermost error.
-    pub hint: Option<String>,
+    pub(crate) hint: Option<String>,
     /// The message starts with the place it is about (`FILE:LINE:COL: …`, a job file's error),
     /// as compilers print it, so that editors can jump there.
-    pub located: bool,
+    pub(crate) located: bool,
 }
 
 impl Diagnostic {
-    pub fn of(err: &anyhow::Error) -> Diagnostic {
+    pub(crate) fn of(err: &anyhow::Error) -> Diagnostic {
         let message = err.to_string();
         let mut causes: Vec<String> = Vec::new();
         for cause in err.chain().skip(1) {
@@ -94,7 +94,7 @@ impl Diagnostic {
     }
 
     /// The message and its causes on one line, `: `-separated (for the manifest).
-    pub fn one_line(&self) -> String {
+    pub(crate) fn one_line(&self) -> String {
         std::iter::once(self.message.as_str())
             .chain(self.causes.iter().map(String::as_str))
             .collect::<Vec<_>>()

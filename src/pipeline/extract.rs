@@ -15,16 +15,16 @@ use crate::wecom::{ClientConfig, Secret, WecomClient};
 
 /// What one extraction did and cost.
 #[derive(Debug)]
-pub struct Extracted {
+pub(crate) struct Extracted {
     /// What it fetched and stored, and its gaps; or why it stopped.
-    pub result: std::result::Result<ExtractSummary, ExtractError>,
+    pub(crate) result: std::result::Result<ExtractSummary, ExtractError>,
     /// The client's calls and retries over the extraction (a failed one included).
-    pub calls: CallStats,
-    pub elapsed: Duration,
+    pub(crate) calls: CallStats,
+    pub(crate) elapsed: Duration,
 }
 
 /// Extracts `range` of `job` through `client` into `store` (see [`extract::extract`]).
-pub async fn extract(
+pub(crate) async fn extract(
     job: &Job,
     range: DateRange,
     client: &WecomClient,
@@ -41,7 +41,7 @@ pub async fn extract(
 }
 
 /// The client for the job's `[source]`: its API base, credentials and quotas, then `tune`d.
-pub fn client_for(job: &Job, tune: Option<fn(&mut ClientConfig)>) -> Result<WecomClient> {
+pub(crate) fn client_for(job: &Job, tune: Option<fn(&mut ClientConfig)>) -> Result<WecomClient> {
     let mut config = ClientConfig::new(
         &job.source.api_base,
         &job.source.corp_id,

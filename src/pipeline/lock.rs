@@ -28,11 +28,11 @@ const WAIT_POLL: Duration = Duration::from_millis(250);
 /// Who holds an output directory: what the lock file says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LockHolder {
-    pub pid: u32,
-    pub host: String,
-    pub started_at: DateTime<Utc>,
-    pub job: String,
-    pub run_id: String,
+    pub(crate) pid: u32,
+    pub(crate) host: String,
+    pub(crate) started_at: DateTime<Utc>,
+    pub(crate) job: String,
+    pub(crate) run_id: String,
 }
 
 impl std::fmt::Display for LockHolder {
@@ -51,7 +51,7 @@ impl std::fmt::Display for LockHolder {
 
 impl LockHolder {
     /// This process, starting `run_id` of `job` now.
-    pub fn this_process(job: &str, run_id: &str, started_at: DateTime<Utc>) -> LockHolder {
+    pub(crate) fn this_process(job: &str, run_id: &str, started_at: DateTime<Utc>) -> LockHolder {
         LockHolder {
             pid: std::process::id(),
             host: host_name(),
@@ -74,7 +74,7 @@ impl RunLock {
     /// If another process holds it: [`PipelineError::Locked`] naming it, or with `wait`, try
     /// again every 250 ms until it is free or `stop` is thrown
     /// ([`PipelineError::InterruptedWaiting`]).
-    pub fn acquire(
+    pub(crate) fn acquire(
         dir: &Path,
         holder: &LockHolder,
         wait: bool,

@@ -33,15 +33,15 @@ mod signals;
 mod templates;
 mod workbook;
 
-pub use diagnostic::{Diagnostic, PipelineError};
+pub(crate) use diagnostic::{Diagnostic, PipelineError};
 pub(crate) use extract::start_sandbox;
-pub use extract::{client_for, extract, Extracted};
+pub(crate) use extract::{client_for, extract};
 pub use lock::{LockHolder, RunLock, LOCK_FILE};
 pub(crate) use manifest::{record_extract, record_outputs, run_id};
 pub use outputs::{build_outputs, OutputDurations, OutputsFailed, OutputsSummary};
-pub use plan::{plan, PlannedJob};
-pub use preflight::preflight;
-pub use signals::stop_on_signals;
+pub(crate) use plan::plan;
+pub(crate) use preflight::preflight;
+pub(crate) use signals::stop_on_signals;
 pub use workbook::{report_sheet_name, workbook_file_name};
 
 /// How to run a job.
@@ -105,7 +105,7 @@ impl RunOptions {
 /// What a run came to.
 #[derive(Debug)]
 pub struct RunSummary {
-    pub output_dir: PathBuf,
+    pub(crate) output_dir: PathBuf,
     /// As written to `runs/<run_id>.json`: status, calls, rows, files, gaps, durations.
     pub manifest: Manifest,
     /// Where the manifest was written, unless that failed (`manifest_error`).
@@ -117,7 +117,7 @@ pub struct RunSummary {
     /// Why the run could not be recorded in the store (its outputs are written).
     pub store_warning: Option<anyhow::Error>,
     /// The signal that interrupted the run (its status is then `Interrupted`).
-    pub stopped_by: Option<StopSignal>,
+    pub(crate) stopped_by: Option<StopSignal>,
 }
 
 impl RunSummary {
@@ -335,7 +335,7 @@ fn write_manifest(job: &Job, output_dir: &Path, manifest: &Manifest) -> Result<P
 /// The job's SQLite store: `store.path` when the job gives it; else `store.sqlite` in a local
 /// output directory, or `.wecom-journal/<job>/store.sqlite` (under the current directory)
 /// for object storage, which cannot hold a SQLite file (no locks, no fsync, no rename).
-pub fn store_file(job: &Job, output_dir: &Path) -> PathBuf {
+pub(crate) fn store_file(job: &Job, output_dir: &Path) -> PathBuf {
     if let Some(path) = &job.output.store_path {
         return path.clone();
     }

@@ -40,12 +40,12 @@ pub struct OutputsSummary {
     /// the workbook.
     pub files: Vec<WrittenFile>,
     /// The Delta commits, one per table (`formats = ["delta"]`).
-    pub delta: Vec<DeltaCommit>,
+    pub(crate) delta: Vec<DeltaCommit>,
     /// What was kept but not fully decoded, and what the workbook shortened.
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
     /// What the tables had to leave out (a journal or a stat cycle with a time no table can
     /// hold): the run finishes with gaps.
-    pub gaps: Vec<sink::Gap>,
+    pub(crate) gaps: Vec<sink::Gap>,
     pub durations: OutputDurations,
 }
 
@@ -61,9 +61,9 @@ pub struct OutputDurations {
     /// Reading, decoding and flattening the store, and handing the batches to the writers.
     pub flatten: Option<Duration>,
     /// Finishing the tables' files.
-    pub sink_tables: Option<Duration>,
+    pub(crate) sink_tables: Option<Duration>,
     /// Building and writing the reports.
-    pub report: Option<Duration>,
+    pub(crate) report: Option<Duration>,
     /// The workbook (only when the job asks for XLSX).
     pub workbook: Option<Duration>,
 }
@@ -72,7 +72,7 @@ pub struct OutputDurations {
 #[derive(Debug)]
 pub struct OutputsFailed {
     pub error: anyhow::Error,
-    pub written: Box<OutputsSummary>,
+    pub(crate) written: Box<OutputsSummary>,
 }
 
 /// The partitions a run owns and the instants that bound them.

@@ -17,14 +17,19 @@ use crate::wecom::Endpoint;
 
 /// A job's plan, and why the store in its output directory was not used, if it was unreadable.
 #[derive(Debug)]
-pub struct PlannedJob {
+pub(crate) struct PlannedJob {
     /// Its first note says where the estimate's basis came from.
-    pub plan: Plan,
-    pub store_unreadable: Option<anyhow::Error>,
+    pub(crate) plan: Plan,
+    pub(crate) store_unreadable: Option<anyhow::Error>,
 }
 
 /// Plans `range` of `job` for a run at `now`, with the history of the store in `output_dir`.
-pub fn plan(job: &Job, range: DateRange, output_dir: &Path, now: DateTime<Utc>) -> PlannedJob {
+pub(crate) fn plan(
+    job: &Job,
+    range: DateRange,
+    output_dir: &Path,
+    now: DateTime<Utc>,
+) -> PlannedJob {
     let path = super::store_file(job, output_dir);
     let shown = path.display();
     let mut spent = BTreeMap::new();

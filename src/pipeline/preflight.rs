@@ -8,7 +8,7 @@ use crate::job::{keys, DirectorySource, JobError, LoadedJob};
 
 /// Checks what the job names beyond its own file; the error points at the key in the job file
 /// (`file:line:col: message`) and, for a CSV that does not parse, names the CSV's line.
-pub fn preflight(loaded: &LoadedJob) -> Result<(), JobError> {
+pub(crate) fn preflight(loaded: &LoadedJob) -> Result<(), JobError> {
     if let DirectorySource::Csv(path) = &loaded.job.extract.directory {
         Directory::from_csv(path).map_err(|e| {
             loaded.invalid_at(&keys::EXTRACT_DIRECTORY, format!("extract.directory: {e}"))

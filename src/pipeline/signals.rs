@@ -7,7 +7,7 @@
 use crate::extract::{Stop, StopSignal};
 
 /// A [`Stop`] thrown by SIGTERM and SIGINT from now on, for the rest of the process.
-pub fn stop_on_signals() -> std::io::Result<Stop> {
+pub(crate) fn stop_on_signals() -> std::io::Result<Stop> {
     let stop = Stop::new();
     let (ready, listening) = std::sync::mpsc::channel::<std::io::Result<()>>();
     let thrown = stop.clone();

@@ -89,7 +89,7 @@ const MERGE_AT_LEAST: usize = 50_000;
 /// The reports' journal figures, folded batch by batch (see the module doc). The batches must
 /// hold distinct journals between them (the store keeps one detail per `journal_uuid`, so a
 /// run's batches do); a uuid repeated inside one batch counts once, as in the reports.
-pub struct JournalTotals {
+pub(crate) struct JournalTotals {
     /// Partials not merged yet; the first is the merged result of all before it.
     parts: Vec<DataFrame>,
     /// Rows in `parts`.
@@ -116,7 +116,7 @@ impl Default for JournalTotals {
 }
 
 impl JournalTotals {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
@@ -130,7 +130,7 @@ impl JournalTotals {
     }
 
     /// Folds in a batch of journal rows with at least [`super::JOURNALS_COLUMNS`].
-    pub fn add(&mut self, journals: &DataFrame) -> Result<(), ReportError> {
+    pub(crate) fn add(&mut self, journals: &DataFrame) -> Result<(), ReportError> {
         const REPORT: &str = "journal totals";
         let err = |source| ReportError::Polars {
             report: REPORT,
@@ -151,7 +151,8 @@ impl JournalTotals {
     }
 
     /// Partial rows held now (bounded by days × templates × people, not by journals).
-    pub fn held_rows(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn held_rows(&self) -> usize {
         self.rows
     }
 

@@ -27,7 +27,7 @@ use crate::job::{Period, ReportKind};
 
 mod journals;
 
-pub use journals::JournalTotals;
+pub(crate) use journals::JournalTotals;
 
 /// Columns the stat reports read from `stat_items`.
 const STAT_ITEMS_COLUMNS: &[&str] = &[
@@ -45,7 +45,7 @@ const STAT_ITEMS_COLUMNS: &[&str] = &[
 
 /// Columns `read_rate_by_template` and the summary read from `journals` (a caller may keep
 /// only these of the journals it streams).
-pub const JOURNALS_COLUMNS: &[&str] = &[
+pub(crate) const JOURNALS_COLUMNS: &[&str] = &[
     "journal_uuid",
     "template_id",
     "template_name",
@@ -78,7 +78,7 @@ pub enum ReportError {
 #[derive(Clone)]
 pub struct ReportInputs {
     /// `stat_items`, as `docs/schema.md` describes it (`cycle_date` included).
-    pub stat_items: LazyFrame,
+    pub(crate) stat_items: LazyFrame,
     journals: Journals,
 }
 
@@ -93,7 +93,7 @@ enum Journals {
 
 impl ReportInputs {
     /// `journals`: the table's rows (at least [`JOURNALS_COLUMNS`]).
-    pub fn new(stat_items: LazyFrame, journals: LazyFrame) -> Self {
+    pub(crate) fn new(stat_items: LazyFrame, journals: LazyFrame) -> Self {
         ReportInputs {
             stat_items,
             journals: Journals::Rows(journals),
@@ -106,7 +106,10 @@ impl ReportInputs {
 
     /// The journals as [`JournalTotals`] folded them batch by batch: the reports come out as
     /// from the rows, holding a row per day × template × submitter × department.
-    pub fn with_totals(stat_items: LazyFrame, totals: JournalTotals) -> Result<Self, ReportError> {
+    pub(crate) fn with_totals(
+        stat_items: LazyFrame,
+        totals: JournalTotals,
+    ) -> Result<Self, ReportError> {
         let merged = totals.finish().map_err(|source| ReportError::Polars {
             report: "journal totals",
             source,
@@ -145,7 +148,7 @@ pub fn build(
 
 /// The `strftime` pattern of a period label. `%G-W%V` is the ISO week-numbering year and week,
 /// so 2026-12-31 (a Thursday) is `2026-W53` and 2027-01-01 is still `2026-W53`.
-pub fn period_format(period: Period) -> &'static str {
+pub(crate) fn period_format(period: Period) -> &'static str {
     match period {
         Period::Day => "%Y-%m-%d",
         Period::Week => "%G-W%V",
@@ -154,7 +157,8 @@ pub fn period_format(period: Period) -> &'static str {
 }
 
 /// The period label of a local date, as the reports write it.
-pub fn period_label(date: NaiveDate, period: Period) -> String {
+#[cfg(test)]
+pub(crate) fn period_label(date: NaiveDate, period: Period) -> String {
     date.format(period_format(period)).to_string()
 }
 
@@ -431,27 +435,27 @@ fn read_rate_by_template(
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct ReportSummary {
     /// First and last local date seen (cycle dates and report dates), if any row exists.
-    pub first_date: Option<NaiveDate>,
-    pub last_date: Option<NaiveDate>,
+    pub(crate) first_date: Option<NaiveDate>,
+    pub(crate) last_date: Option<NaiveDate>,
     /// Distinct journals.
     pub journals: u64,
     /// Distinct users (stat items and journal submitters).
-    pub users: u64,
+    pub(crate) users: u64,
     /// Distinct departments (by id; by name where no directory gave ids).
-    pub departments: u64,
+    pub(crate) departments: u64,
     /// Distinct templates.
-    pub templates: u64,
+    pub(crate) templates: u64,
     pub expected: u64,
     pub reported: u64,
-    pub on_time: u64,
+    pub(crate) on_time: u64,
     pub late: u64,
     pub unreported: u64,
     pub receivers: u64,
     pub reads: u64,
-    pub late_rate: Option<f64>,
-    pub on_time_rate: Option<f64>,
-    pub unreported_rate: Option<f64>,
-    pub read_rate: Option<f64>,
+    pub(crate) late_rate: Option<f64>,
+    pub(crate) on_time_rate: Option<f64>,
+    pub(crate) unreported_rate: Option<f64>,
+    pub(crate) read_rate: Option<f64>,
 }
 
 fn ratio(num: u64, den: u64) -> Option<f64> {

@@ -9,7 +9,7 @@ use super::rng::Rng;
 use crate::wecom::errcode;
 
 /// How long a "slow" answer waits before answering correctly.
-pub const SLOW_RESPONSE: Duration = Duration::from_millis(300);
+pub(crate) const SLOW_RESPONSE: Duration = Duration::from_millis(300);
 
 /// One injected misbehaviour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -58,7 +58,7 @@ impl Fault {
 
 /// Decides, call by call, whether to inject a fault.
 #[derive(Debug)]
-pub struct FaultPlan {
+pub(crate) struct FaultPlan {
     seed: u64,
     sequence: AtomicU64,
     rate_bits: AtomicU64,
@@ -67,12 +67,13 @@ pub struct FaultPlan {
 }
 
 impl FaultPlan {
-    pub fn new(seed: u64, rate: f64) -> Self {
+    #[cfg(test)]
+    pub(crate) fn new(seed: u64, rate: f64) -> Self {
         FaultPlan::of_kinds(seed, rate, &Fault::ALL)
     }
 
     /// A plan injecting only `kinds` (every kind if empty).
-    pub fn of_kinds(seed: u64, rate: f64, kinds: &[Fault]) -> Self {
+    pub(crate) fn of_kinds(seed: u64, rate: f64, kinds: &[Fault]) -> Self {
         let plan = FaultPlan {
             seed,
             sequence: AtomicU64::new(0),
@@ -88,7 +89,7 @@ impl FaultPlan {
     }
 
     /// Sets the share of calls (clamped to 0..=1; NaN is 0) that get a fault.
-    pub fn set_rate(&self, rate: f64) {
+    pub(crate) fn set_rate(&self, rate: f64) {
         let rate = if rate.is_nan() {
             0.0
         } else {
@@ -97,13 +98,13 @@ impl FaultPlan {
         self.rate_bits.store(rate.to_bits(), Ordering::Relaxed);
     }
 
-    pub fn rate(&self) -> f64 {
+    pub(crate) fn rate(&self) -> f64 {
         f64::from_bits(self.rate_bits.load(Ordering::Relaxed))
     }
 
     /// The fault for the next call, if any. Every call takes a sequence number, so the n-th
     /// call's fate depends only on the seed, n and the rate.
-    pub fn roll(&self) -> Option<Fault> {
+    pub(crate) fn roll(&self) -> Option<Fault> {
         let n = self.sequence.fetch_add(1, Ordering::Relaxed);
         let rate = self.rate();
         if rate <= 0.0 {

@@ -49,11 +49,11 @@ pub mod wire;
 pub mod world;
 
 pub use faults::Fault;
-pub use wire::Wire;
+pub(crate) use wire::Wire;
 pub use world::{JournalAt, JournalLife, Org, OrgAt, SimCycle, SimTemplate, SUMMARISE_DELAY_S};
 
 /// The late horizon by default: two days.
-pub const DEFAULT_LATE_HORIZON: Duration = Duration::from_secs(2 * 86_400);
+pub(crate) const DEFAULT_LATE_HORIZON: Duration = Duration::from_secs(2 * 86_400);
 
 /// Behaviours of real WeCom a test may ask the simulator to spare it, one flag each (all off
 /// by default). Each is gentler than WeCom and exists only for tests of something else, until
@@ -77,7 +77,7 @@ pub const GENTLE_ENV: &str = "WECOM_SIM_GENTLE";
 
 impl Gentle {
     /// Every flag's name, as `--gentle` and [`GENTLE_ENV`] take them.
-    pub const NAMES: [&'static str; 3] = ["template-ids", "withdrawals", "main-departments"];
+    pub(crate) const NAMES: [&'static str; 3] = ["template-ids", "withdrawals", "main-departments"];
 
     /// Flags from comma-separated names (blank: none).
     pub fn parse(text: &str) -> Result<Gentle, String> {
@@ -100,7 +100,7 @@ impl Gentle {
     }
 
     /// The flags named in [`GENTLE_ENV`] (none when it is unset).
-    pub fn from_env() -> Result<Gentle, String> {
+    pub(crate) fn from_env() -> Result<Gentle, String> {
         match std::env::var(GENTLE_ENV) {
             Ok(text) => Gentle::parse(&text).map_err(|e| format!("{GENTLE_ENV}: {e}")),
             Err(_) => Ok(Gentle::default()),
@@ -213,7 +213,7 @@ impl SimConfig {
     /// An instant by which the world of this configuration has surely settled: the end of its
     /// days, plus the two days a straddling week may reach past them, plus the late horizon and
     /// the summarise delay (with an hour to spare). [`Org::settled_at`] is the exact instant.
-    pub fn settled_at(&self) -> DateTime<Utc> {
+    pub(crate) fn settled_at(&self) -> DateTime<Utc> {
         let end = self
             .start
             .checked_add_days(Days::new(u64::from(self.days) + 2))
@@ -253,7 +253,7 @@ pub struct SimCounters {
     /// 45009 answers because a quota was used up (injected 45009 faults are not counted here).
     pub quota_exceeded: u64,
     /// Of those, because the hour's quota was (the rest: a minute's).
-    pub hourly_quota_exceeded: u64,
+    pub(crate) hourly_quota_exceeded: u64,
     /// Injected faults in all.
     pub faults_injected: u64,
     /// Injected faults by kind: `busy`, `quota`, `http_502`, `slow`, `truncated`,

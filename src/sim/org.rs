@@ -40,7 +40,7 @@ mod forms;
 mod journals;
 mod people;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 use chrono::{Days, NaiveDate, TimeZone};
 use chrono_tz::Tz;
@@ -52,14 +52,14 @@ use cycles::{Cycles, Expected};
 use journals::{Drawn, Generator};
 
 /// report_type of the free-form template, which has no cycle (not a WeCom value).
-pub const FREE_FORM: u64 = 0;
+pub(crate) const FREE_FORM: u64 = 0;
 
 /// One journal in this many is withdrawn after it was listed.
 const WITHDRAWN_ONE_IN: u64 = 60;
 
 /// The seconds since the epoch of a local wall-clock time (DST gaps move forward an hour;
 /// ambiguous times take the earlier instant).
-pub fn local_ts(tz: &Tz, date: NaiveDate, hour: u32, minute: u32) -> i64 {
+pub(crate) fn local_ts(tz: &Tz, date: NaiveDate, hour: u32, minute: u32) -> i64 {
     let Some(naive) = date.and_hms_opt(hour.min(23), minute.min(59), 0) else {
         return 0;
     };
@@ -74,7 +74,7 @@ pub fn local_ts(tz: &Tz, date: NaiveDate, hour: u32, minute: u32) -> i64 {
 }
 
 /// Builds the organisation for `config` (see the module doc for its rules).
-pub fn generate(config: &SimConfig) -> Org {
+pub(crate) fn generate(config: &SimConfig) -> Org {
     let mut rng = Rng::derived(config.seed, 1);
     let departments = people::departments();
     let (users, habits) = people::users(&mut rng, config.users);
@@ -240,7 +240,7 @@ pub fn members_of(org: &Org, department_id: u64, fetch_child: bool) -> Vec<&Dire
 }
 
 /// `department/list?id=`: the department and all below it (the whole tree when `None`).
-pub fn departments_under(org: &Org, id: Option<u64>) -> Option<Vec<&Department>> {
+pub(crate) fn departments_under(org: &Org, id: Option<u64>) -> Option<Vec<&Department>> {
     let Some(root) = id else {
         return Some(org.departments.iter().collect());
     };
@@ -260,8 +260,9 @@ pub fn departments_under(org: &Org, id: Option<u64>) -> Option<Vec<&Department>>
 }
 
 /// Every control type name used in `org`'s journals, Table rows included, with counts.
-pub fn control_types(org: &Org) -> BTreeMap<String, usize> {
-    let mut out = BTreeMap::new();
+#[cfg(test)]
+pub(crate) fn control_types(org: &Org) -> std::collections::BTreeMap<String, usize> {
+    let mut out = std::collections::BTreeMap::new();
     for j in &org.journals {
         for c in Control::walk(&j.apply_data.contents) {
             *out.entry(c.control.clone()).or_default() += 1;

@@ -4,28 +4,28 @@
 /// splitmix64 (Steele, Lea, Flood 2014): one u64 of state, good enough statistical quality for
 /// synthetic data, and no dependency.
 #[derive(Debug, Clone)]
-pub struct Rng {
+pub(crate) struct Rng {
     state: u64,
 }
 
 impl Rng {
-    pub fn new(seed: u64) -> Self {
+    pub(crate) fn new(seed: u64) -> Self {
         Rng { state: seed }
     }
 
     /// A new generator whose stream depends on this seed and `stream` (for independent
     /// sequences, e.g. faults, that must not shift when the org generation changes).
-    pub fn derived(seed: u64, stream: u64) -> Self {
+    pub(crate) fn derived(seed: u64, stream: u64) -> Self {
         Rng::new(mix(seed ^ mix(stream.wrapping_add(0x5157_4D5F_5345_4544))))
     }
 
-    pub fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
         mix(self.state)
     }
 
     /// Uniform in `0..n` (0 when `n` is 0), by multiply-high (no modulo bias worth noting).
-    pub fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         if n == 0 {
             return 0;
         }
@@ -33,7 +33,7 @@ impl Rng {
     }
 
     /// Uniform in `lo..=hi` (`lo` when `hi < lo`).
-    pub fn range_i64(&mut self, lo: i64, hi: i64) -> i64 {
+    pub(crate) fn range_i64(&mut self, lo: i64, hi: i64) -> i64 {
         if hi <= lo {
             return lo;
         }
@@ -42,17 +42,17 @@ impl Rng {
     }
 
     /// Uniform in `[0, 1)`.
-    pub fn unit(&mut self) -> f64 {
+    pub(crate) fn unit(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
     /// True with probability `p`.
-    pub fn chance(&mut self, p: f64) -> bool {
+    pub(crate) fn chance(&mut self, p: f64) -> bool {
         self.unit() < p
     }
 
     /// One element of a non-empty slice (`None` when empty).
-    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> Option<&'a T> {
+    pub(crate) fn pick<'a, T>(&mut self, items: &'a [T]) -> Option<&'a T> {
         if items.is_empty() {
             None
         } else {
@@ -61,7 +61,7 @@ impl Rng {
     }
 
     /// `len` characters of `alphabet` (ASCII).
-    pub fn token(&mut self, alphabet: &[u8], len: usize) -> String {
+    pub(crate) fn token(&mut self, alphabet: &[u8], len: usize) -> String {
         (0..len)
             .map(|_| alphabet[self.below(alphabet.len() as u64) as usize] as char)
             .collect()
@@ -69,7 +69,7 @@ impl Rng {
 }
 
 /// The splitmix64 output function; also a decent 64-bit hash of one word.
-pub fn mix(z: u64) -> u64 {
+pub(crate) fn mix(z: u64) -> u64 {
     let mut z = z;
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -77,7 +77,7 @@ pub fn mix(z: u64) -> u64 {
 }
 
 /// A stable 64-bit hash of a string (FNV-1a, then mixed), for values derived from names.
-pub fn hash_str(s: &str) -> u64 {
+pub(crate) fn hash_str(s: &str) -> u64 {
     let mut h: u64 = 0xCBF2_9CE4_8422_2325;
     for b in s.bytes() {
         h ^= b as u64;
@@ -86,8 +86,8 @@ pub fn hash_str(s: &str) -> u64 {
     mix(h)
 }
 
-pub const BASE58: &[u8] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
-pub const ALNUM: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+pub(crate) const BASE58: &[u8] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+pub(crate) const ALNUM: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 #[cfg(test)]
 mod tests {

@@ -44,7 +44,7 @@ enum Choice {
 }
 
 impl Wire {
-    pub fn new(seed: u64) -> Wire {
+    pub(crate) fn new(seed: u64) -> Wire {
         Wire { seed }
     }
 
@@ -79,7 +79,7 @@ impl Wire {
     }
 
     /// One `stat_list` entry.
-    pub fn stat_cycle(&self, stat: &StatCycle) -> Value {
+    pub(crate) fn stat_cycle(&self, stat: &StatCycle) -> Value {
         let key = format!("{}@{}", stat.template_id, stat.cycle_begin_time);
         let mut v = serde_json::to_value(stat).unwrap_or(Value::Null);
         let Value::Object(cycle) = &mut v else {
@@ -112,7 +112,7 @@ impl Wire {
     }
 
     /// A user of the directory: `fields` of [`DirectoryUser`] plus what the endpoint adds.
-    pub fn user(&self, user: &DirectoryUser) -> Map<String, Value> {
+    pub(crate) fn user(&self, user: &DirectoryUser) -> Map<String, Value> {
         let mut m = match serde_json::to_value(user) {
             Ok(Value::Object(m)) => m,
             _ => Map::new(),
@@ -129,7 +129,7 @@ impl Wire {
     }
 
     /// A department: `id`, `parentid` and what the endpoint adds in `m`.
-    pub fn department(&self, m: &mut Map<String, Value>) {
+    pub(crate) fn department(&self, m: &mut Map<String, Value>) {
         let key = m.get("id").map(Value::to_string).unwrap_or_default();
         if self.one_in(Choice::DepartmentText, &key, 6) {
             to_text(m, "id");

@@ -12,15 +12,15 @@ use polars::prelude::*;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CsvStyle {
     /// Start the file with a UTF-8 BOM, so that Excel reads Chinese text right.
-    pub bom: bool,
+    pub(crate) bom: bool,
     /// Start a text cell that begins with `=`, `+`, `-`, `@`, a tab or a carriage return with
     /// `'`, so that a spreadsheet shows it as text instead of running it (journal text is
     /// written by employees; a CSV opened in Excel would run `=HYPERLINK(…)`).
-    pub escape_formulas: bool,
+    pub(crate) escape_formulas: bool,
     /// Write UTC instants (`Datetime` columns with a zone) as this zone's local time with the
     /// offset, `2026-10-01 00:00:00+08:00` (the reports, for people); `None` keeps polars'
     /// UTC rendering (the tables, for programs).
-    pub local_times: Option<chrono_tz::Tz>,
+    pub(crate) local_times: Option<chrono_tz::Tz>,
 }
 
 /// How [`CsvStyle::local_times`] writes an instant: local wall time and its offset.

@@ -56,12 +56,12 @@ const STORE_OPTION: &str = "wecom_journal_store";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeltaRun {
     /// `wecom-journal/<job>`: one transaction stream per job.
-    pub app_id: String,
+    pub(crate) app_id: String,
     /// Grows from run to run and stays the same when a run is retried: the run's start time
     /// in milliseconds (see [`DeltaRun::new`]).
-    pub version: i64,
+    pub(crate) version: i64,
     /// Recorded in the commit's `commitInfo`, for people reading the history.
-    pub run_id: String,
+    pub(crate) run_id: String,
 }
 
 impl DeltaRun {
@@ -78,7 +78,7 @@ impl DeltaRun {
     /// The transaction of run `run_id` of `job` over `range` (`YYYY-MM-DD..YYYY-MM-DD`): one
     /// stream per job and range, so that a resumed run of one range is not mistaken for done
     /// because another range's run committed since.
-    pub fn of_range(job: &str, range: &str, run_id: &str, version: i64) -> Self {
+    pub(crate) fn of_range(job: &str, range: &str, run_id: &str, version: i64) -> Self {
         DeltaRun {
             app_id: format!("wecom-journal/{job}/{range}"),
             version,
@@ -90,17 +90,17 @@ impl DeltaRun {
 /// What [`DeltaTableWriter::finish`] did.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DeltaCommit {
-    pub table: String,
+    pub(crate) table: String,
     /// The table's version after the call.
     pub version: u64,
     /// `false` when the run's transaction (or a later one) was already in the table: nothing
     /// was written.
     pub committed: bool,
-    pub rows: u64,
-    pub files_added: usize,
+    pub(crate) rows: u64,
+    pub(crate) files_added: usize,
     pub files_removed: usize,
     /// Relative to the output root, e.g. `delta/journals`.
-    pub path: String,
+    pub(crate) path: String,
 }
 
 /// Writes one table's frames as a Delta table, in batches of any size.
@@ -207,7 +207,8 @@ impl DeltaTableWriter {
     }
 
     /// Whether the run's transaction was found in the table: batches are then ignored.
-    pub fn already_committed(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn already_committed(&self) -> bool {
         self.writer.is_none()
     }
 

@@ -24,8 +24,8 @@ pub use crate::store::RunStatus;
 /// Local dates, start inclusive, end exclusive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ManifestRange {
-    pub start: NaiveDate,
-    pub end: NaiveDate,
+    pub(crate) start: NaiveDate,
+    pub(crate) end: NaiveDate,
 }
 
 impl From<DateRange> for ManifestRange {
@@ -55,16 +55,16 @@ pub struct Gap {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
-    pub job: String,
+    pub(crate) job: String,
     pub run_id: String,
-    pub range: ManifestRange,
-    pub started_at: DateTime<Utc>,
-    pub finished_at: Option<DateTime<Utc>>,
+    pub(crate) range: ManifestRange,
+    pub(crate) started_at: DateTime<Utc>,
+    pub(crate) finished_at: Option<DateTime<Utc>>,
     pub status: RunStatus,
     /// HTTP calls per endpoint name.
     pub calls: BTreeMap<String, u64>,
     /// Retries per endpoint name.
-    pub retries: BTreeMap<String, u64>,
+    pub(crate) retries: BTreeMap<String, u64>,
     /// errcode 45009 answers seen.
     pub quota_errors: u64,
     /// Times an endpoint was blocked after 45009s in a row (the corp's quota spent by someone
@@ -78,7 +78,7 @@ pub struct Manifest {
     /// The Delta tables' commits (`formats = ["delta"]`): one per table, or none for a table
     /// that already held this run's transaction.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub delta: Vec<DeltaCommit>,
+    pub(crate) delta: Vec<DeltaCommit>,
     pub gaps: Vec<Gap>,
     /// Wall time per stage (`extract`, `flatten`, `report`, `sink` …), in milliseconds.
     pub durations_ms: BTreeMap<String, u64>,
@@ -117,7 +117,7 @@ impl Manifest {
     }
 
     /// Adds a client's counters (several clients add up).
-    pub fn add_call_stats(&mut self, stats: &CallStats) {
+    pub(crate) fn add_call_stats(&mut self, stats: &CallStats) {
         for (endpoint, n) in &stats.calls {
             *self.calls.entry((*endpoint).to_owned()).or_default() += n;
         }
@@ -152,14 +152,14 @@ impl Manifest {
     }
 
     /// Ends the run as failed with `error`.
-    pub fn fail(&mut self, finished_at: DateTime<Utc>, error: String) {
+    pub(crate) fn fail(&mut self, finished_at: DateTime<Utc>, error: String) {
         self.finished_at = Some(finished_at);
         self.status = RunStatus::Failed;
         self.error = Some(error);
     }
 
     /// Ends the run as interrupted (by a signal: `why` says which).
-    pub fn interrupt(&mut self, finished_at: DateTime<Utc>, why: String) {
+    pub(crate) fn interrupt(&mut self, finished_at: DateTime<Utc>, why: String) {
         self.finished_at = Some(finished_at);
         self.status = RunStatus::Interrupted;
         self.error = Some(why);

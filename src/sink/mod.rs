@@ -62,7 +62,7 @@ mod storage;
 mod table;
 mod xlsx;
 
-pub use csv::CsvStyle;
+pub(crate) use csv::CsvStyle;
 pub use delta::{DeltaCommit, DeltaRun, DeltaTableWriter, DELTA_DIR};
 pub use manifest::{write_manifest, Gap, Manifest, ManifestRange, RunStatus};
 pub use storage::{OutputRoot, StorageError, StorageSettings, StoredObject};
@@ -74,9 +74,9 @@ pub use xlsx::{
 };
 
 /// Hive's directory name for rows whose partition value is null.
-pub const NULL_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
+pub(crate) const NULL_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
 /// The Hive partition key of partitioned tables.
-pub const PARTITION_KEY: &str = "report_month";
+pub(crate) const PARTITION_KEY: &str = "report_month";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
@@ -177,12 +177,12 @@ impl OutputDir {
 
     /// Where the sinks write files: the output directory, or the staging directory of a
     /// remote root.
-    pub fn root(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         &self.root
     }
 
     /// Where the files end up.
-    pub fn target(&self) -> &OutputRoot {
+    pub(crate) fn target(&self) -> &OutputRoot {
         &self.target
     }
 
@@ -196,7 +196,7 @@ impl OutputDir {
         }
     }
 
-    pub fn runs_dir(&self) -> PathBuf {
+    pub(crate) fn runs_dir(&self) -> PathBuf {
         self.root.join("runs")
     }
 
@@ -377,7 +377,10 @@ pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
 /// the only names [`temp_path_for`] (and the wedrive downloads) write and no final file has.
 /// Only the caller that holds the output directory's run lock may remove them: another run's
 /// files in progress would look the same. Symbolic links are never followed.
-pub fn leftover_temp_files(out: &OutputDir, extra_trees: &[&str]) -> io::Result<Vec<PathBuf>> {
+pub(crate) fn leftover_temp_files(
+    out: &OutputDir,
+    extra_trees: &[&str],
+) -> io::Result<Vec<PathBuf>> {
     let is_temp = |name: &std::ffi::OsStr| {
         let name = name.to_string_lossy();
         name.starts_with('.') && name.ends_with(".tmp")

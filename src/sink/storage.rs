@@ -90,7 +90,7 @@ impl StorageError {
 pub struct StoredObject {
     /// Relative to the root, with `/` separators.
     pub path: String,
-    pub bytes: u64,
+    pub(crate) bytes: u64,
 }
 
 /// Where a job's outputs go. Cheap to clone (the S3 client is shared).
@@ -173,12 +173,12 @@ impl OutputRoot {
     }
 
     /// Whether this root is on the local file system.
-    pub fn is_local(&self) -> bool {
+    pub(crate) fn is_local(&self) -> bool {
         matches!(self.kind, RootKind::Local(_))
     }
 
     /// The local directory, for a local root.
-    pub fn local_dir(&self) -> Option<&Path> {
+    pub(crate) fn local_dir(&self) -> Option<&Path> {
         match &self.kind {
             RootKind::Local(dir) => Some(dir),
             RootKind::S3(_) => None,
@@ -187,7 +187,7 @@ impl OutputRoot {
 
     /// The URL of `rel` under the root: `s3://bucket/prefix/rel`, or `file:///abs/dir/rel`
     /// (a relative local root is made absolute against the current directory).
-    pub fn url_of(&self, rel: &str) -> Result<url::Url, StorageError> {
+    pub(crate) fn url_of(&self, rel: &str) -> Result<url::Url, StorageError> {
         let rel = checked_rel(rel)?;
         match &self.kind {
             RootKind::Local(dir) => {
@@ -248,7 +248,7 @@ impl OutputRoot {
     /// for a local root (`staged` must be on the same file system, e.g. beside the target), an
     /// upload for S3 (one PUT, or a multipart upload completed at the end), after which the
     /// staged file is removed. Returns the size.
-    pub fn put_file(&self, rel: &str, staged: &Path) -> Result<u64, StorageError> {
+    pub(crate) fn put_file(&self, rel: &str, staged: &Path) -> Result<u64, StorageError> {
         let rel = checked_rel(rel)?;
         let size = fs::metadata(staged)
             .map_err(|source| StorageError::Io {
@@ -328,7 +328,7 @@ impl OutputRoot {
     }
 
     /// Deletes `rel`; a missing object is not an error.
-    pub fn delete(&self, rel: &str) -> Result<(), StorageError> {
+    pub(crate) fn delete(&self, rel: &str) -> Result<(), StorageError> {
         let rel = checked_rel(rel)?;
         match &self.kind {
             RootKind::Local(dir) => {

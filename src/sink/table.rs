@@ -114,10 +114,6 @@ impl TableWriter {
         self.covered.extend(months.into_iter().map(Into::into));
     }
 
-    pub fn table(&self) -> &str {
-        &self.table
-    }
-
     /// Adds a batch. The first batch fixes the schema; a later batch with other column names
     /// is an error, one with all-null columns of another type is cast.
     pub fn write_batch(&mut self, batch: &DataFrame) -> Result<(), SinkError> {

@@ -16,11 +16,11 @@ pub(super) const DECODE_PAGE: i64 = 500;
 /// What the store knows of a detail, for the fetch rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DetailState {
-    pub report_time: i64,
+    pub(crate) report_time: i64,
     pub fetched_at: i64,
     /// From when its comments and reads settle: its report time, or the end of its stat
     /// cycle when the stat lists name it (a weekly report is read all week).
-    pub settles_from: i64,
+    pub(crate) settles_from: i64,
 }
 
 impl Store {
@@ -119,7 +119,7 @@ impl Store {
     /// callback (async stages): the stored details with `start_ts <= report_time < end_ts`
     /// after `after` (`(report_time, journal_uuid)` of the previous page's last detail), in
     /// report-time order, decoded, at most `limit`.
-    pub fn details_page(
+    pub(crate) fn details_page(
         &self,
         start_ts: i64,
         end_ts: i64,
@@ -163,7 +163,8 @@ impl Store {
     }
 
     /// Distinct template ids of the stored details with `start_ts <= report_time < end_ts`.
-    pub fn template_ids_in_range(&self, start_ts: i64, end_ts: i64) -> Result<Vec<String>> {
+    #[cfg(test)]
+    pub(crate) fn template_ids_in_range(&self, start_ts: i64, end_ts: i64) -> Result<Vec<String>> {
         let what = "listing the templates of stored details";
         let conn = self.conn();
         let mut stmt = conn

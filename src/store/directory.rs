@@ -53,7 +53,7 @@ impl Store {
     }
 
     /// When the stored directory snapshot was fetched, if there is one.
-    pub fn directory_fetched_at(&self) -> Result<Option<i64>> {
+    pub(crate) fn directory_fetched_at(&self) -> Result<Option<i64>> {
         let conn = self.conn();
         conn.query_row("SELECT max(fetched_at) FROM directory_snapshots", [], |r| {
             r.get::<_, Option<i64>>(0)

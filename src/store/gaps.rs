@@ -10,21 +10,21 @@ use super::{Result, SqlContext, Store};
 /// A detail recorded as not given.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DetailGap {
-    pub journal_uuid: String,
+    pub(crate) journal_uuid: String,
     /// WeCom's errcode; `None` for a body that did not decode.
-    pub errcode: Option<i64>,
-    pub message: String,
+    pub(crate) errcode: Option<i64>,
+    pub(crate) message: String,
     /// Fetches that failed so.
-    pub attempts: u32,
-    pub first_at: i64,
-    pub last_at: i64,
+    pub(crate) attempts: u32,
+    pub(crate) first_at: i64,
+    pub(crate) last_at: i64,
 }
 
 impl Store {
     /// Records a failed fetch of a detail (one more attempt). With `drop_detail` (the journal
     /// no longer exists: withdrawn) a detail stored earlier is deleted, in the same transaction,
     /// so the tables lose it as a full run would never have it.
-    pub fn put_detail_gap(
+    pub(crate) fn put_detail_gap(
         &self,
         journal_uuid: &str,
         errcode: Option<i64>,
@@ -54,7 +54,7 @@ impl Store {
     }
 
     /// The recorded gap of a detail, if any.
-    pub fn detail_gap(&self, journal_uuid: &str) -> Result<Option<DetailGap>> {
+    pub(crate) fn detail_gap(&self, journal_uuid: &str) -> Result<Option<DetailGap>> {
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached(
@@ -85,7 +85,7 @@ impl Store {
     /// fetched before `as_of` less than `refresh_s` after it settles from (its report time, or
     /// its stat cycle's end: its comments and reads could still change), and every gap tried fewer than `max_attempts` times, none of them
     /// tried at or after `as_of` (by this run).
-    pub fn details_to_refresh(
+    pub(crate) fn details_to_refresh(
         &self,
         as_of: i64,
         refresh_s: i64,

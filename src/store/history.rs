@@ -13,31 +13,31 @@ use super::{Result, SqlContext, Store};
 /// The days are those of the listing, not first..last journal: a month with its first and
 /// last journals on the 2nd and the 29th still covered the whole month.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ListingHistory {
+pub(crate) struct ListingHistory {
     /// Days those windows covered: their union, each up to when it was paged.
-    pub days: u32,
+    pub(crate) days: u32,
     /// Distinct journals they listed.
-    pub journals: u64,
+    pub(crate) journals: u64,
     /// Distinct templates of the stored details.
-    pub templates: u32,
+    pub(crate) templates: u32,
     /// Departments of the stored directory snapshot.
-    pub departments: u32,
+    pub(crate) departments: u32,
     /// Wedrive files the stored details reference (WedriveFile controls, Table cells
     /// included), as recorded with each detail.
-    pub wedrive_files: u64,
+    pub(crate) wedrive_files: u64,
 }
 
 /// How much the store holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StoreCounts {
-    pub windows: u64,
-    pub windows_done: u64,
-    pub pages: u64,
+    pub(crate) windows: u64,
+    pub(crate) windows_done: u64,
+    pub(crate) pages: u64,
     pub details: u64,
     pub stats: u64,
-    pub directory_departments: u64,
-    pub directory_users: u64,
-    pub runs: u64,
+    pub(crate) directory_departments: u64,
+    pub(crate) directory_users: u64,
+    pub(crate) runs: u64,
 }
 
 impl Store {
@@ -65,7 +65,7 @@ impl Store {
     /// What earlier runs listed, from the record windows paged to the end (`None` when no
     /// window was): see [`ListingHistory`]. The plan scales it to the range it plans (the code
     /// that opens the store for `plan` hands it over as the planner's own type).
-    pub fn plan_history(&self) -> Result<Option<ListingHistory>> {
+    pub(crate) fn plan_history(&self) -> Result<Option<ListingHistory>> {
         let conn = self.conn();
         let Some(days) = covered_days(&conn)? else {
             return Ok(None);

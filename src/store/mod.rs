@@ -38,20 +38,16 @@ use thiserror::Error;
 
 use schema::{migrate, schema_version};
 
-pub use details::DetailState;
-pub use directory::DirectorySnapshot;
-pub use gaps::DetailGap;
-pub use history::{ListingHistory, StoreCounts};
+pub(crate) use details::DetailState;
+pub(crate) use history::ListingHistory;
 pub use quota::{QuotaBucket, StoredQuotaBucket};
 pub use runs::{RunEnd, RunRecord, RunStatus};
-pub use schema::SCHEMA_VERSION;
-pub use stats::StoredStat;
-pub use templates::{TemplateFacts, UnknownTemplate};
-pub use wedrive::WedriveDownloadRecord;
+pub(crate) use schema::SCHEMA_VERSION;
+pub(crate) use wedrive::WedriveDownloadRecord;
 pub use windows::{filter_key, PageRecord, WindowRecord, WindowState};
 
 /// The store's file name in a local output directory.
-pub const STORE_FILE: &str = "store.sqlite";
+pub(crate) const STORE_FILE: &str = "store.sqlite";
 
 /// The store file of a job whose `output.dir` is the local directory `output_dir` (the
 /// pipeline's `store_file` also knows `store.path` and object storage).
@@ -206,13 +202,13 @@ impl Store {
         }))
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// The file's schema version: [`SCHEMA_VERSION`] once opened to write; what the file says
     /// when opened read-only (an older one is migrated by the next [`Store::open`]).
-    pub fn schema_version(&self) -> i64 {
+    pub(crate) fn schema_version(&self) -> i64 {
         self.schema_version
     }
 

@@ -21,10 +21,10 @@ pub struct QuotaBucket {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredQuotaBucket {
     /// The quota it counts against: the corp and API base (`corp_id@api_base`).
-    pub quota_key: String,
+    pub(crate) quota_key: String,
     /// The process that made the calls (its token, unique per process).
     pub writer: String,
-    pub bucket: QuotaBucket,
+    pub(crate) bucket: QuotaBucket,
 }
 
 impl Store {

@@ -29,7 +29,7 @@ pub enum RunStatus {
 }
 
 impl RunStatus {
-    pub const ALL: [RunStatus; 6] = [
+    pub(crate) const ALL: [RunStatus; 6] = [
         RunStatus::Running,
         RunStatus::Succeeded,
         RunStatus::FinishedWithGaps,
@@ -39,7 +39,7 @@ impl RunStatus {
     ];
 
     /// The name in the store and in manifests.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             RunStatus::Running => "running",
             RunStatus::Succeeded => "succeeded",
@@ -50,13 +50,13 @@ impl RunStatus {
         }
     }
 
-    pub fn parse(name: &str) -> Option<RunStatus> {
+    pub(crate) fn parse(name: &str) -> Option<RunStatus> {
         RunStatus::ALL.into_iter().find(|s| s.as_str() == name)
     }
 
     /// Whether a later run of the same job and range takes this one's work over (and its
     /// as-of time): a killed or interrupted run.
-    pub fn is_resumable(self) -> bool {
+    pub(crate) fn is_resumable(self) -> bool {
         matches!(self, RunStatus::Running | RunStatus::Interrupted)
     }
 }
@@ -70,16 +70,16 @@ impl std::fmt::Display for RunStatus {
 /// A row of the `runs` table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunRecord {
-    pub run_id: String,
-    pub job: String,
+    pub(crate) run_id: String,
+    pub(crate) job: String,
     /// The resolved range, `YYYY-MM-DD..YYYY-MM-DD` (end exclusive).
-    pub range: String,
-    pub started_at: i64,
-    pub finished_at: Option<i64>,
+    pub(crate) range: String,
+    pub(crate) started_at: i64,
+    pub(crate) finished_at: Option<i64>,
     pub status: RunStatus,
     /// Why a `failed` run failed, or what stopped an interrupted one.
     pub error: Option<String>,
-    pub manifest: Option<String>,
+    pub(crate) manifest: Option<String>,
 }
 
 /// How a run ended, as [`Store::finish_run`] records it.
@@ -99,7 +99,13 @@ impl Store {
     /// interrupted run of the same job and range (which this one resumes), else `started_at`.
     /// Idempotent for the same `run_id`. Only the holder of the output directory's run lock
     /// calls it, so a `running` row of another run is one that was killed.
-    pub fn start_run(&self, run_id: &str, job: &str, range: &str, started_at: i64) -> Result<i64> {
+    pub(crate) fn start_run(
+        &self,
+        run_id: &str,
+        job: &str,
+        range: &str,
+        started_at: i64,
+    ) -> Result<i64> {
         let what = format!("recording the start of run {run_id}");
         let mut conn = self.conn();
         let tx = super::write_tx(&mut conn).ctx(what.clone())?;

@@ -23,7 +23,7 @@ use super::{Result, StoreError};
 
 /// The schema this code reads and writes (`PRAGMA user_version`). A file with a newer version
 /// is refused rather than misread; an older one is migrated in [`Store::open`](super::Store::open).
-pub const SCHEMA_VERSION: i64 = 5;
+pub(crate) const SCHEMA_VERSION: i64 = 5;
 
 /// The first schema with `details.wedrive_files`.
 pub(super) const WEDRIVE_FILES_SINCE: i64 = 3;

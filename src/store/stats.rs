@@ -12,14 +12,14 @@ pub struct StoredStat {
     pub template_id: String,
     pub start_ts: i64,
     pub end_ts: i64,
-    pub fetched_at: i64,
+    pub(crate) fetched_at: i64,
     pub raw: String,
-    pub response: StatListResponse,
+    pub(crate) response: StatListResponse,
 }
 
 impl Store {
     /// When the stat window of a template was fetched, if stored.
-    pub fn stat_fetched_at(
+    pub(crate) fn stat_fetched_at(
         &self,
         template_id: &str,
         start_ts: i64,
@@ -38,7 +38,7 @@ impl Store {
     }
 
     /// Every stored stat window `(start_ts, end_ts)`, of any template, in time order.
-    pub fn stat_windows(&self) -> Result<Vec<(i64, i64)>> {
+    pub(crate) fn stat_windows(&self) -> Result<Vec<(i64, i64)>> {
         let what = "listing the stored stat windows";
         let conn = self.conn();
         let mut stmt = conn

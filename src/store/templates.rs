@@ -14,23 +14,23 @@ use crate::wecom::types::{JournalDetail, StatListResponse};
 
 /// The template facts the store holds, read once for the journals of a range.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TemplateFacts {
+pub(crate) struct TemplateFacts {
     /// template name → every id seen with that name.
-    pub ids_by_name: BTreeMap<String, BTreeSet<String>>,
+    pub(crate) ids_by_name: BTreeMap<String, BTreeSet<String>>,
 }
 
 /// A stored journal whose template nothing names yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnknownTemplate {
-    pub journal_uuid: String,
+pub(crate) struct UnknownTemplate {
+    pub(crate) journal_uuid: String,
     /// The detail's `template_name` (empty when it has none).
-    pub template_name: String,
-    pub report_time: i64,
+    pub(crate) template_name: String,
+    pub(crate) report_time: i64,
 }
 
 impl Store {
     /// The templates the stat lists name for `uuids` (those they name; each uuid once).
-    pub fn journal_templates_of(&self, uuids: &[&str]) -> Result<HashMap<String, String>> {
+    pub(crate) fn journal_templates_of(&self, uuids: &[&str]) -> Result<HashMap<String, String>> {
         let what = "reading the templates the stat lists name for journals";
         let conn = self.conn();
         let mut stmt = conn
@@ -47,7 +47,7 @@ impl Store {
     }
 
     /// Every template id in the store's history (a detail's, a stat cycle's, a stat window's).
-    pub fn known_template_ids(&self) -> Result<Vec<String>> {
+    pub(crate) fn known_template_ids(&self) -> Result<Vec<String>> {
         let what = "listing the templates the store knows";
         let conn = self.conn();
         let mut stmt = conn
@@ -65,7 +65,7 @@ impl Store {
 
     /// A template's name as a detail or a stat cycle gave it (none for a template the store
     /// has not read anything of, e.g. one the app was never allowed to read).
-    pub fn template_name(&self, template_id: &str) -> Result<Option<String>> {
+    pub(crate) fn template_name(&self, template_id: &str) -> Result<Option<String>> {
         let what = "reading a template's name";
         let conn = self.conn();
         let mut stmt = conn
@@ -84,7 +84,7 @@ impl Store {
     /// Stored details with `start_ts <= report_time < end_ts` whose template nothing names yet
     /// (no `template_id` in the detail, no stat list or filtered record list naming the
     /// journal): (uuid, the detail's `template_name`, report time), by report time.
-    pub fn journals_of_unknown_template(
+    pub(crate) fn journals_of_unknown_template(
         &self,
         start_ts: i64,
         end_ts: i64,
@@ -119,7 +119,7 @@ impl Store {
     /// Records that a record list filtered by `template_id` listed `uuids`: their template,
     /// unless a stat list named one already (whose cycle end it also gives; a stat list read
     /// later replaces this).
-    pub fn learn_listed_templates(&self, template_id: &str, uuids: &[String]) -> Result<()> {
+    pub(crate) fn learn_listed_templates(&self, template_id: &str, uuids: &[String]) -> Result<()> {
         let what = "recording the templates a filtered record list gives";
         let mut conn = self.conn();
         let tx = super::write_tx(&mut conn).ctx(what)?;
@@ -138,7 +138,7 @@ impl Store {
     }
 
     /// The (name → ids) pairs seen in details and stat cycles.
-    pub fn template_facts(&self) -> Result<TemplateFacts> {
+    pub(crate) fn template_facts(&self) -> Result<TemplateFacts> {
         let what = "reading the template names the store knows";
         let conn = self.conn();
         let mut stmt = conn

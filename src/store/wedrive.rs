@@ -16,7 +16,7 @@ pub struct WedriveDownloadRecord {
     pub bytes: u64,
     /// BLAKE3 of the bytes, lowercase hex; `None` for a file downloaded before schema 4.
     pub checksum: Option<String>,
-    pub fetched_at: i64,
+    pub(crate) fetched_at: i64,
 }
 
 impl Store {
@@ -50,7 +50,7 @@ impl Store {
     }
 
     /// Records (or replaces) a downloaded wedrive file, once its bytes are in place.
-    pub fn put_wedrive_download(&self, record: &WedriveDownloadRecord) -> Result<()> {
+    pub(crate) fn put_wedrive_download(&self, record: &WedriveDownloadRecord) -> Result<()> {
         let conn = self.conn();
         conn.execute(
             "INSERT OR REPLACE INTO wedrive_downloads (journal_uuid, fileid, local_path, bytes, checksum, fetched_at)
@@ -73,7 +73,7 @@ impl Store {
 
     /// Whether any wedrive download is recorded (a store without one needs no query per
     /// journal for them).
-    pub fn has_wedrive_downloads(&self) -> Result<bool> {
+    pub(crate) fn has_wedrive_downloads(&self) -> Result<bool> {
         self.conn()
             .query_row("SELECT EXISTS (SELECT 1 FROM wedrive_downloads)", [], |r| {
                 r.get(0)
@@ -82,7 +82,7 @@ impl Store {
     }
 
     /// The download records of the given journals' wedrive files, by journal then fileid.
-    pub fn wedrive_downloads_of<'a>(
+    pub(crate) fn wedrive_downloads_of<'a>(
         &self,
         journal_uuids: impl IntoIterator<Item = &'a str>,
     ) -> Result<Vec<WedriveDownloadRecord>> {

@@ -59,15 +59,15 @@ pub struct WindowRecord {
     /// uuids listed so far (over all pages).
     pub journals: u64,
     /// The cursor to continue from (the last page's `next_cursor`).
-    pub next_cursor: u64,
+    pub(crate) next_cursor: u64,
     /// When paging of this window started (unix s): the window is final once `paged_at >=
     /// end_ts`, as nothing can be added to a closed window after that.
-    pub paged_at: i64,
+    pub(crate) paged_at: i64,
 }
 
 impl WindowRecord {
     /// Paged to the end after the window had closed: never paged again.
-    pub fn is_final(&self) -> bool {
+    pub(crate) fn is_final(&self) -> bool {
         match self.state {
             WindowState::Done => self.paged_at >= self.end_ts,
             WindowState::Split => true,
@@ -94,7 +94,7 @@ pub struct PageRecord<'a> {
 
 impl Store {
     /// The stored state of a window, if it was ever paged.
-    pub fn record_window(
+    pub(crate) fn record_window(
         &self,
         filter_key: &str,
         start_ts: i64,
@@ -213,7 +213,7 @@ impl Store {
     }
 
     /// Records that a window answered 301066 and was halved; its halves are paged on their own.
-    pub fn put_window_split(
+    pub(crate) fn put_window_split(
         &self,
         filter_key: &str,
         start_ts: i64,

@@ -29,8 +29,8 @@ mod retry;
 mod token;
 
 pub use download::{DownloadedFile, DOWNLOAD_BUFFER};
-pub use ratelimit::{QuotaUsage, UsageBucket};
-pub use retry::{backoff_delay, classify_errcode, RetryBudget, Step, Verdict, MAX_BUSY_RETRIES};
+pub(crate) use ratelimit::{QuotaUsage, UsageBucket};
+pub(crate) use retry::{classify_errcode, Verdict};
 
 /// The endpoints this client calls; each has its own rate limit and call counter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -72,7 +72,7 @@ impl Endpoint {
     }
 
     /// The endpoint of a [`Endpoint::name`].
-    pub fn from_name(name: &str) -> Option<Endpoint> {
+    pub(crate) fn from_name(name: &str) -> Option<Endpoint> {
         Endpoint::ALL.into_iter().find(|e| e.name() == name)
     }
 
@@ -114,7 +114,7 @@ pub const DEFAULT_MAX_QUOTA_WAIT: Duration = Duration::from_secs(2 * 3600);
 impl Limits {
     /// The documented quotas, 8 calls in flight and [`DEFAULT_MAX_QUOTA_WAIT`]: the defaults of
     /// a job's `[source.limits]` (`job::keys` reads them from here).
-    pub const DOCUMENTED: Limits = Limits {
+    pub(crate) const DOCUMENTED: Limits = Limits {
         record_list_per_minute: 600,
         per_api_per_minute: 10_000,
         per_api_per_hour: 150_000,
@@ -182,7 +182,7 @@ pub struct CallStats {
     pub quota_errors: u64,
     /// Times an endpoint was blocked for the rest of a minute (or an hour) after 45009s in a
     /// row: the corp's quota spent by someone else. Stray 45009s block nothing.
-    pub quota_blocks: u64,
+    pub(crate) quota_blocks: u64,
 }
 
 /// The WeCom client. Cheap to clone (shared state); safe to use from many tasks.
@@ -323,18 +323,18 @@ impl WecomClient {
     /// Sends no new request from now on: calls on the wire finish, every other (waiting for a
     /// slot, a quota, a retry) fails at once with [`WecomError::Stopped`]. For a run asked to
     /// stop (SIGTERM).
-    pub fn stop_new_calls(&self) {
+    pub(crate) fn stop_new_calls(&self) {
         self.inner.stopping.set();
         self.inner.in_flight.close();
     }
 
     /// What this client spent of the quotas lately (the last hour), for the next process.
-    pub fn quota_usage(&self) -> QuotaUsage {
+    pub(crate) fn quota_usage(&self) -> QuotaUsage {
         self.inner.limits.usage()
     }
 
     /// Counts what earlier processes spent of the quotas (from the store), before any call.
-    pub fn preload_quota_usage(&self, usage: &QuotaUsage) {
+    pub(crate) fn preload_quota_usage(&self, usage: &QuotaUsage) {
         self.inner.limits.preload(usage);
     }
 
@@ -439,7 +439,7 @@ impl WecomClient {
     /// Makes sure the client holds an access token, calling `gettoken` when it has none: the
     /// answer to "are the corp id and the secret accepted?" without any other call. The token
     /// stays inside the client.
-    pub async fn authenticate(&self) -> Result<(), WecomError> {
+    pub(crate) async fn authenticate(&self) -> Result<(), WecomError> {
         self.token().await.map(|_| ())
     }
 

@@ -10,33 +10,33 @@
 //! policy's decision, which are gaps [`super::WecomError`]'s).
 
 /// Success.
-pub const OK: i64 = 0;
+pub(crate) const OK: i64 = 0;
 /// 系统繁忙: retry, at most three times (doc 90313).
-pub const SYSTEM_BUSY: i64 = -1;
+pub(crate) const SYSTEM_BUSY: i64 = -1;
 /// 不合法的secret参数: a wrong or reset secret, or an app that is disabled.
 pub const INVALID_SECRET: i64 = 40001;
 /// 不合法的CorpID.
-pub const INVALID_CORP_ID: i64 = 40013;
+pub(crate) const INVALID_CORP_ID: i64 = 40013;
 /// 不合法的access_token: expired early, or not this app's; get a new one.
-pub const INVALID_ACCESS_TOKEN: i64 = 40014;
+pub(crate) const INVALID_ACCESS_TOKEN: i64 = 40014;
 /// 不合法的部门列表: a department id list the directory endpoints cannot read.
-pub const INVALID_DEPARTMENT_LIST: i64 = 40066;
+pub(crate) const INVALID_DEPARTMENT_LIST: i64 = 40066;
 /// "secret is invalid", as gettoken answers for some wrong secrets.
-pub const SECRET_INVALID: i64 = 40091;
+pub(crate) const SECRET_INVALID: i64 = 40091;
 /// 缺少access_token参数 (it belongs in the URL, not in the body).
-pub const ACCESS_TOKEN_MISSING: i64 = 41001;
+pub(crate) const ACCESS_TOKEN_MISSING: i64 = 41001;
 /// 缺少corpid参数.
-pub const CORP_ID_MISSING: i64 = 41002;
+pub(crate) const CORP_ID_MISSING: i64 = 41002;
 /// 缺少secret参数.
-pub const SECRET_MISSING: i64 = 41004;
+pub(crate) const SECRET_MISSING: i64 = 41004;
 /// access_token已过期: get a new one.
-pub const ACCESS_TOKEN_EXPIRED: i64 = 42001;
+pub(crate) const ACCESS_TOKEN_EXPIRED: i64 = 42001;
 /// 接口调用超过限制: blocked for the rest of the minute (or hour) whose quota is spent.
-pub const FREQUENCY_LIMITED: i64 = 45009;
+pub(crate) const FREQUENCY_LIMITED: i64 = 45009;
 /// 接口并发调用超过限制: too many calls of one API at once, per corp.
-pub const CONCURRENCY_LIMITED: i64 = 45033;
+pub(crate) const CONCURRENCY_LIMITED: i64 = 45033;
 /// 数据格式错误: the request body is not the JSON the API takes.
-pub const DATA_FORMAT_ERROR: i64 = 47001;
+pub(crate) const DATA_FORMAT_ERROR: i64 = 47001;
 /// API接口无权限调用: this secret's app may not call this API.
 pub const API_FORBIDDEN: i64 = 48002;
 /// 指定的成员/部门/标签参数无权限: outside the app's visibility scope.
@@ -44,27 +44,27 @@ pub const NO_PRIVILEGE: i64 = 60011;
 /// 不安全的访问IP: the caller's IP is not among the app's trusted IPs.
 pub const IP_NOT_TRUSTED: i64 = 60020;
 /// UserID不存在: `user/get` of a userid the corp does not have.
-pub const USER_NOT_FOUND: i64 = 60111;
+pub(crate) const USER_NOT_FOUND: i64 = 60111;
 /// 无效的部门id.
-pub const INVALID_DEPARTMENT_ID: i64 = 60123;
+pub(crate) const INVALID_DEPARTMENT_ID: i64 = 60123;
 /// 无汇报应用数据拉取权限: the app is not among the journal's API apps (or may not read this
 /// template).
 pub const JOURNAL_NO_PERMISSION: i64 = 301065;
 /// 请求参数错误: a window over the limit, a bad `limit`, filter or template id.
-pub const JOURNAL_BAD_PARAMETERS: i64 = 301066;
+pub(crate) const JOURNAL_BAD_PARAMETERS: i64 = 301066;
 /// 接口内部失败 of the journal service: transient, retried like [`SYSTEM_BUSY`].
-pub const JOURNAL_INTERNAL_ERROR: i64 = 301067;
+pub(crate) const JOURNAL_INTERNAL_ERROR: i64 = 301067;
 /// journal_uuid非法.
 pub const JOURNAL_INVALID_UUID: i64 = 301084;
 
 /// One errcode: what it means and, when a person can fix its cause, how.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Errcode {
-    pub code: i64,
-    pub meaning: &'static str,
+pub(crate) struct Errcode {
+    pub(crate) code: i64,
+    pub(crate) meaning: &'static str,
     /// What to change (in the admin console, the job or the environment). For
     /// [`IP_NOT_TRUSTED`], [`hint`] adds the address WeCom saw.
-    pub hint: Option<&'static str>,
+    pub(crate) hint: Option<&'static str>,
 }
 
 const SECRET_HINT: &str = "the secret is wrong (the corp id is right): [source] secret (usually \
@@ -76,7 +76,7 @@ const RETRY_LATER_HINT: &str = "WeCom stayed busy through every retry: run the j
      (a run resumes where the last one stopped)";
 
 /// Every errcode this crate names, with its meaning and hint.
-pub const KNOWN: &[Errcode] = &[
+pub(crate) const KNOWN: &[Errcode] = &[
     Errcode {
         code: SYSTEM_BUSY,
         meaning: "system busy, try again later",
@@ -217,12 +217,12 @@ pub const KNOWN: &[Errcode] = &[
 ];
 
 /// The entry of a known errcode.
-pub fn lookup(code: i64) -> Option<&'static Errcode> {
+pub(crate) fn lookup(code: i64) -> Option<&'static Errcode> {
     KNOWN.iter().find(|e| e.code == code)
 }
 
 /// What an errcode means (`unknown errcode` for one this crate does not know).
-pub fn meaning(code: i64) -> &'static str {
+pub(crate) fn meaning(code: i64) -> &'static str {
     lookup(code).map_or("unknown errcode", |e| e.meaning)
 }
 

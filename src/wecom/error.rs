@@ -62,7 +62,7 @@ impl WecomError {
     }
 
     /// Whether WeCom answered with this errcode.
-    pub fn is(&self, code: i64) -> bool {
+    pub(crate) fn is(&self, code: i64) -> bool {
         self.errcode() == Some(code)
     }
 
@@ -88,7 +88,7 @@ impl WecomError {
     /// Whether the error is about the one journal asked for, not the app or the run: its journal
     /// was withdrawn after it was listed (301084), its uuid is refused (301066), or its body does
     /// not decode. The run records such a journal as a gap; `check` counts it and goes on.
-    pub fn is_item_gap(&self) -> bool {
+    pub(crate) fn is_item_gap(&self) -> bool {
         self.is(errcode::JOURNAL_INVALID_UUID)
             || self.is(errcode::JOURNAL_BAD_PARAMETERS)
             || matches!(self, WecomError::Decode { .. })
@@ -96,7 +96,7 @@ impl WecomError {
 
     /// How a person fixes this error, when one can: for an API error, the errcode's hint
     /// (see [`errcode::hint`]).
-    pub fn hint(&self) -> Option<String> {
+    pub(crate) fn hint(&self) -> Option<String> {
         match self {
             WecomError::Api {
                 errcode: code,

@@ -94,22 +94,22 @@ impl<'de> Visitor<'de> for LenientI64 {
 }
 
 /// `u64` from a number or a numeric string; absent, null or `""` is 0.
-pub fn u64_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+pub(crate) fn u64_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     Ok(d.deserialize_any(LenientU64)?.unwrap_or(0))
 }
 
 /// `Option<u64>` from a number or a numeric string; null or `""` is `None`.
-pub fn opt_u64_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+pub(crate) fn opt_u64_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     d.deserialize_any(LenientU64)
 }
 
 /// `i64` from a number or a numeric string; absent, null or `""` is 0.
-pub fn i64_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+pub(crate) fn i64_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
     Ok(d.deserialize_any(LenientI64)?.unwrap_or(0))
 }
 
 /// `Option<i64>` from a number or a numeric string; null or `""` is `None`.
-pub fn opt_i64_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+pub(crate) fn opt_i64_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     d.deserialize_any(LenientI64)
 }
 

@@ -10,37 +10,37 @@ use super::RecordWindowPlan;
 
 /// What the job's store holds complete within a plan's range.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Held {
+pub(crate) struct Held {
     /// Record windows, by `(start, end)` unix seconds, paged to the end after they closed for
     /// every filter combination of the job: never listed again.
-    pub record_windows: BTreeMap<(i64, i64), HeldWindow>,
+    pub(crate) record_windows: BTreeMap<(i64, i64), HeldWindow>,
     /// Stat lists (template × stats window) of the range stored and settled: not fetched
     /// again.
-    pub stat_lists: u64,
+    pub(crate) stat_lists: u64,
     /// Stat lists the run fetches by the run's rule (`extract::needs_stat`): the range's
     /// windows and every window stored before, for every template the store knows (or the
     /// job's `template_ids`), those still open or never fetched.
-    pub stat_lists_to_fetch: u64,
+    pub(crate) stat_lists_to_fetch: u64,
     /// Details the run re-reads whatever its range (`Store::details_to_refresh`): stored ones
     /// younger than `refresh_days` and gaps still to retry, but those of windows the run lists
     /// afresh (the estimate counts their journals).
-    pub reread_details: u64,
+    pub(crate) reread_details: u64,
 }
 
 /// One record window the store holds complete.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct HeldWindow {
+pub(crate) struct HeldWindow {
     /// Journals it listed (all filter combinations).
-    pub journals: u64,
+    pub(crate) journals: u64,
 }
 
 /// What [`Held::subtract`] took away.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(super) struct Subtracted {
-    pub windows: usize,
+    pub(crate) windows: usize,
     /// Planned journals of the held windows: their details are fetched again only as
     /// [`Held::reread_details`] counts them.
-    pub settled_journals: u64,
+    pub(crate) settled_journals: u64,
 }
 
 impl Held {

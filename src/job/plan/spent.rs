@@ -10,16 +10,21 @@ use crate::wecom::{Endpoint, Limits};
 
 /// Calls of one endpoint in the last hour, from the store.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct QuotaSpent {
-    pub calls: u64,
+pub(crate) struct QuotaSpent {
+    pub(crate) calls: u64,
     /// Seconds from now until the last of them leaves the hour's window.
-    pub frees_in_s: u64,
+    pub(crate) frees_in_s: u64,
 }
 
 /// Seconds `calls` calls take under `per_minute` and `per_hour` when `spent` of the hour's
 /// quota is already gone: the rest of the hour's quota at the minute's pace, then a wait until
 /// the spent calls leave the window, then the usual pace ([`quota_seconds`]).
-pub fn quota_seconds_after(calls: u64, per_minute: u32, per_hour: u32, spent: QuotaSpent) -> f64 {
+pub(crate) fn quota_seconds_after(
+    calls: u64,
+    per_minute: u32,
+    per_hour: u32,
+    spent: QuotaSpent,
+) -> f64 {
     let left = u64::from(per_hour).saturating_sub(spent.calls);
     if calls <= left {
         return quota_seconds(calls, per_minute, Some(per_hour));
@@ -31,7 +36,7 @@ pub fn quota_seconds_after(calls: u64, per_minute: u32, per_hour: u32, spent: Qu
 impl Plan {
     /// The plan with the ETA of every endpoint with an hourly quota (every API but the record
     /// list) accounting for what `spent` says was called in the last hour, and a note saying so.
-    pub fn with_quota_spent(
+    pub(crate) fn with_quota_spent(
         mut self,
         limits: &Limits,
         spent: &BTreeMap<Endpoint, QuotaSpent>,

@@ -39,27 +39,27 @@ pub const GETTOKEN: &str = "/cgi-bin/gettoken";
 pub const RECORD_LIST: &str = "/cgi-bin/oa/journal/get_record_list";
 pub const RECORD_DETAIL: &str = "/cgi-bin/oa/journal/get_record_detail";
 pub const STAT_LIST: &str = "/cgi-bin/oa/journal/get_stat_list";
-pub const WEDRIVE_DOWNLOAD: &str = "/cgi-bin/oa/journal/download_wedrive_file";
-pub const DEPARTMENT_LIST: &str = "/cgi-bin/department/list";
-pub const DEPARTMENT_SIMPLELIST: &str = "/cgi-bin/department/simplelist";
+pub(crate) const WEDRIVE_DOWNLOAD: &str = "/cgi-bin/oa/journal/download_wedrive_file";
+pub(crate) const DEPARTMENT_LIST: &str = "/cgi-bin/department/list";
+pub(crate) const DEPARTMENT_SIMPLELIST: &str = "/cgi-bin/department/simplelist";
 pub const USER_LIST: &str = "/cgi-bin/user/list";
-pub const USER_SIMPLELIST: &str = "/cgi-bin/user/simplelist";
-pub const USER_GET: &str = "/cgi-bin/user/get";
-pub const USER_LIST_ID: &str = "/cgi-bin/user/list_id";
+pub(crate) const USER_SIMPLELIST: &str = "/cgi-bin/user/simplelist";
+pub(crate) const USER_GET: &str = "/cgi-bin/user/get";
+pub(crate) const USER_LIST_ID: &str = "/cgi-bin/user/list_id";
 /// Where `download_url` points (followed by `/<fileid>`); counted under this name.
 pub const WEDRIVE_BYTES: &str = "/sim/wedrive";
-pub const STATS: &str = "/sim/stats";
+pub(crate) const STATS: &str = "/sim/stats";
 
 /// The cookie `download_wedrive_file` hands out and the bytes URL requires.
-pub const WEDRIVE_COOKIE: &str = "wedrive_ticket";
+pub(crate) const WEDRIVE_COOKIE: &str = "wedrive_ticket";
 
 /// The size of the chunks a slow wedrive download comes in (`wedrive_chunk_delay`).
-pub const WEDRIVE_CHUNK: usize = 16 * 1024;
+pub(crate) const WEDRIVE_CHUNK: usize = 16 * 1024;
 
 /// Longest record-list window: "one month", read by the SDKs as 31 days.
-pub const MAX_RECORD_WINDOW_S: i64 = 31 * 86_400;
+pub(crate) const MAX_RECORD_WINDOW_S: i64 = 31 * 86_400;
 /// Longest stat-list window: one year (366 days, a leap year's).
-pub const MAX_STAT_WINDOW_S: i64 = 366 * 86_400;
+pub(crate) const MAX_STAT_WINDOW_S: i64 = 366 * 86_400;
 
 /// Everything the handlers share.
 pub struct Sim {
@@ -323,16 +323,16 @@ impl Sim {
         }
     }
 
-    pub fn counters(&self) -> SimCounters {
+    pub(crate) fn counters(&self) -> SimCounters {
         lock(&self.counters).clone()
     }
 
-    pub fn set_fault_rate(&self, rate: f64) {
+    pub(crate) fn set_fault_rate(&self, rate: f64) {
         self.faults.set_rate(rate);
     }
 
     /// Sets the world's clock (`None`: the real clock from now on).
-    pub fn set_now(&self, now: Option<DateTime<Utc>>) {
+    pub(crate) fn set_now(&self, now: Option<DateTime<Utc>>) {
         *lock(&self.clock) = now;
     }
 
@@ -343,7 +343,7 @@ impl Sim {
     }
 
     /// Every token issued and not yet forgotten.
-    pub fn issued_tokens(&self) -> Vec<String> {
+    pub(crate) fn issued_tokens(&self) -> Vec<String> {
         lock(&self.tokens).live.keys().cloned().collect()
     }
 
@@ -356,7 +356,7 @@ impl Sim {
     }
 
     /// Every token issued so far is expired from now on (42001).
-    pub fn expire_tokens(&self) {
+    pub(crate) fn expire_tokens(&self) {
         let now = Instant::now();
         for exp in lock(&self.tokens).live.values_mut() {
             *exp = now;
@@ -526,7 +526,7 @@ fn no_privilege() -> Reply {
 type Q = Query<HashMap<String, String>>;
 
 /// The router over a shared [`Sim`].
-pub fn router(sim: Arc<Sim>) -> Router {
+pub(crate) fn router(sim: Arc<Sim>) -> Router {
     Router::new()
         .route(GETTOKEN, get(gettoken))
         .route(RECORD_LIST, post(record_list))

@@ -38,12 +38,12 @@ pub struct JournalLife {
     /// When the author withdrew it (撤回): from then on its detail answers 301084.
     pub withdrawn_at: Option<i64>,
     /// When each of `readed_receivers` read it (same order).
-    pub read_times: Vec<i64>,
+    pub(crate) read_times: Vec<i64>,
     /// Its stat cycle (an index into [`Org::cycles`]); `None` for the free-form 汇报.
     pub cycle: Option<usize>,
     /// Nothing about the journal changes after this instant (its last comment, read or
     /// withdrawal, and for a cycle journal the end of its cycle's late horizon).
-    pub settles_at: i64,
+    pub(crate) settles_at: i64,
     /// Whether its detail carries `template_id` on the wire (most real details do not).
     pub serves_template_id: bool,
 }
@@ -52,7 +52,7 @@ pub struct JournalLife {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SimCycle {
     /// The cycle's `get_stat_list` entry without its report and unreport lists.
-    pub stat: StatCycle,
+    pub(crate) stat: StatCycle,
     /// When WeCom has summarised it: it is served from then on.
     pub summarised_at: i64,
     /// The users who must report it (userids, in the order the stats list them).
@@ -68,7 +68,8 @@ impl SimCycle {
     pub fn begin(&self) -> i64 {
         self.stat.cycle_begin_time as i64
     }
-    pub fn end(&self) -> i64 {
+    #[cfg(test)]
+    pub(crate) fn end(&self) -> i64 {
         self.stat.cycle_end_time as i64
     }
     pub fn stat_end(&self) -> i64 {
@@ -123,7 +124,7 @@ impl Org {
     }
 
     /// The index of a journal in `journals` (and `lives`).
-    pub fn journal_index(&self, uuid: &str) -> Option<usize> {
+    pub(crate) fn journal_index(&self, uuid: &str) -> Option<usize> {
         self.journals.iter().position(|j| j.journal_uuid == uuid)
     }
 
@@ -159,14 +160,14 @@ impl Org {
 /// The world at one instant.
 #[derive(Debug, Clone, Copy)]
 pub struct OrgAt<'a> {
-    pub org: &'a Org,
-    pub t: i64,
+    pub(crate) org: &'a Org,
+    pub(crate) t: i64,
 }
 
 impl<'a> OrgAt<'a> {
     /// The record list's index at `t`: every journal with `report_time <= t`, withdrawn ones
     /// included (WeCom's list index lags its withdrawals), in list order.
-    pub fn listed(&self) -> impl Iterator<Item = JournalAt<'a>> + 'a {
+    pub(crate) fn listed(&self) -> impl Iterator<Item = JournalAt<'a>> + 'a {
         let (org, t) = (self.org, self.t);
         let n = org.journals.partition_point(|j| j.report_time <= t);
         (0..n).map(move |i| JournalAt::new(org, i, t))
@@ -195,7 +196,7 @@ impl<'a> OrgAt<'a> {
     }
 
     /// A cycle's `get_stat_list` entry at `t`, or `None` while it is not summarised.
-    pub fn stat_cycle(&self, cycle: &SimCycle) -> Option<StatCycle> {
+    pub(crate) fn stat_cycle(&self, cycle: &SimCycle) -> Option<StatCycle> {
         if cycle.summarised_at > self.t {
             return None;
         }
@@ -232,7 +233,7 @@ impl<'a> OrgAt<'a> {
     }
 
     /// Every summarised cycle at `t`, in [`Org::cycles`] order.
-    pub fn stat_list(&self) -> Vec<StatCycle> {
+    pub(crate) fn stat_list(&self) -> Vec<StatCycle> {
         self.org
             .cycles
             .iter()
@@ -245,11 +246,11 @@ impl<'a> OrgAt<'a> {
 #[derive(Debug, Clone, Copy)]
 pub struct JournalAt<'a> {
     /// The settled detail (every comment and read it ever gets, the true template id).
-    pub settled: &'a JournalDetail,
+    pub(crate) settled: &'a JournalDetail,
     pub life: &'a JournalLife,
     /// Its index in [`Org::journals`].
     pub index: usize,
-    pub t: i64,
+    pub(crate) t: i64,
 }
 
 impl<'a> JournalAt<'a> {
@@ -279,10 +280,6 @@ impl<'a> JournalAt<'a> {
         self.settled.report_time
     }
 
-    pub fn withdrawn_at(&self) -> Option<i64> {
-        self.life.withdrawn_at
-    }
-
     /// Withdrawn at or before `t`.
     pub fn is_withdrawn(&self) -> bool {
         self.life.withdrawn_at.is_some_and(|w| w <= self.t)
@@ -310,7 +307,7 @@ impl<'a> JournalAt<'a> {
 
     /// The detail as it reads at `t` (comments and read receipts so far; the true template
     /// id), whether or not it is withdrawn.
-    pub fn detail(&self) -> JournalDetail {
+    pub(crate) fn detail(&self) -> JournalDetail {
         JournalDetail {
             comments: self.comments().cloned().collect(),
             readed_receivers: self.readers().cloned().collect(),

@@ -16,45 +16,45 @@ use super::{Cell, WorkbookOptions};
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChartRow {
     /// The category label, its n included (`销售部 (n=12)`).
-    pub label: String,
-    pub expected: u64,
-    pub late_rate: Option<f64>,
-    pub unreported_rate: Option<f64>,
+    pub(crate) label: String,
+    pub(crate) expected: u64,
+    pub(crate) late_rate: Option<f64>,
+    pub(crate) unreported_rate: Option<f64>,
     /// Fewer expected reports than the job's minimum group size: grey, never red.
-    pub small: bool,
+    pub(crate) small: bool,
 }
 
 /// One period of the trend.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrendPoint {
-    pub period: String,
-    pub late_rate: Option<f64>,
-    pub unreported_rate: Option<f64>,
+    pub(crate) period: String,
+    pub(crate) late_rate: Option<f64>,
+    pub(crate) unreported_rate: Option<f64>,
 }
 
 /// The chart sheet of one template, with every word already in the reader's language.
 #[derive(Debug, Clone, Default)]
 pub struct ChartSheet {
-    pub name: String,
-    pub title: String,
+    pub(crate) name: String,
+    pub(crate) title: String,
     /// Headers of the table: label, expected, late rate, unreported rate, small.
-    pub headers: [String; 5],
+    pub(crate) headers: [String; 5],
     /// `yes` in the small column.
-    pub small_mark: String,
-    pub rows: Vec<ChartRow>,
+    pub(crate) small_mark: String,
+    pub(crate) rows: Vec<ChartRow>,
     /// The two series' names: late rate, unreported rate.
-    pub series: [String; 2],
+    pub(crate) series: [String; 2],
     /// The value axis's and the category axis's titles.
-    pub value_axis: String,
-    pub category_axis: String,
+    pub(crate) value_axis: String,
+    pub(crate) category_axis: String,
     /// Late rates above this are red (unless small).
-    pub highlight_above: f64,
+    pub(crate) highlight_above: f64,
     /// A line under the table: how to read the chart.
-    pub note: String,
+    pub(crate) note: String,
     /// Late and unreported rate by period, when the range spans several.
-    pub trend: Vec<TrendPoint>,
-    pub trend_title: String,
-    pub trend_axis: String,
+    pub(crate) trend: Vec<TrendPoint>,
+    pub(crate) trend_title: String,
+    pub(crate) trend_axis: String,
 }
 
 const RED: &str = "C00000";

@@ -76,10 +76,10 @@ impl Formats {
 /// is under `min_size` (a small group: one late report of one is no 100 % problem).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Highlight {
-    pub column: usize,
-    pub above: f64,
-    pub size_column: usize,
-    pub min_size: u32,
+    pub(crate) column: usize,
+    pub(crate) above: f64,
+    pub(crate) size_column: usize,
+    pub(crate) min_size: u32,
 }
 
 /// The display width of a text: the widest line, CJK and other wide characters counting two.

@@ -59,7 +59,7 @@ pub enum Cell {
 
 impl Cell {
     /// Text, or [`Cell::Empty`] when there is none.
-    pub fn text(text: impl Into<String>) -> Cell {
+    pub(crate) fn text(text: impl Into<String>) -> Cell {
         let text = text.into();
         if text.is_empty() {
             Cell::Empty
@@ -69,7 +69,7 @@ impl Cell {
     }
 
     /// An integer: a number while Excel keeps it exact, else its digits as text.
-    pub fn integer(n: u64) -> Cell {
+    pub(crate) fn integer(n: u64) -> Cell {
         if n < MAX_EXACT_IN_EXCEL {
             Cell::Number(n as f64)
         } else {
@@ -77,11 +77,11 @@ impl Cell {
         }
     }
 
-    pub fn count(n: u64) -> Cell {
+    pub(crate) fn count(n: u64) -> Cell {
         Cell::integer(n)
     }
 
-    pub fn rate(rate: Option<f64>) -> Cell {
+    pub(crate) fn rate(rate: Option<f64>) -> Cell {
         rate.map_or(Cell::Empty, Cell::Percent)
     }
 }
@@ -111,19 +111,19 @@ pub struct TableSheet {
 /// The summary sheet: a title, facts (label and value), then blocks of small tables.
 #[derive(Debug, Clone, Default)]
 pub struct SummarySheet {
-    pub name: String,
-    pub title: String,
-    pub facts: Vec<(String, Cell)>,
-    pub blocks: Vec<SummaryBlock>,
+    pub(crate) name: String,
+    pub(crate) title: String,
+    pub(crate) facts: Vec<(String, Cell)>,
+    pub(crate) blocks: Vec<SummaryBlock>,
 }
 
 /// A titled table of the summary, with notes under it (definitions in words).
 #[derive(Debug, Clone, Default)]
 pub struct SummaryBlock {
-    pub title: String,
-    pub headers: Vec<String>,
-    pub rows: Vec<Vec<Cell>>,
-    pub notes: Vec<String>,
+    pub(crate) title: String,
+    pub(crate) headers: Vec<String>,
+    pub(crate) rows: Vec<Vec<Cell>>,
+    pub(crate) notes: Vec<String>,
 }
 
 /// Every sheet of a workbook, in order: the summary, the reports, the charts, the wide sheets.

@@ -40,12 +40,12 @@ pub(crate) struct SpillWritten {
 
 impl SpillSheet {
     /// An empty sheet named `name` (before Excel's rules), holding at most Excel's rows.
-    pub fn new(name: impl Into<String>) -> SpillSheet {
+    pub(crate) fn new(name: impl Into<String>) -> SpillSheet {
         SpillSheet::with_cap(name, (MAX_SHEET_ROWS - 2) as u64)
     }
 
     /// At most `cap` data rows (the last row of a full sheet says how many were left out).
-    pub fn with_cap(name: impl Into<String>, cap: u64) -> SpillSheet {
+    pub(crate) fn with_cap(name: impl Into<String>, cap: u64) -> SpillSheet {
         SpillSheet {
             name: name.into(),
             keys: HashMap::new(),
@@ -60,27 +60,28 @@ impl SpillSheet {
         }
     }
 
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         &self.name
     }
 
-    pub fn rows(&self) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn rows(&self) -> u64 {
         self.rows
     }
 
     /// The first `n` columns are repeated on each printed page of a sheet too wide to fit.
-    pub fn repeat_columns(&mut self, n: u16) {
+    pub(crate) fn repeat_columns(&mut self, n: u16) {
         self.repeat_columns = n;
     }
 
     /// The column of `key`, headed `header` when first seen; columns show in the order first
     /// seen.
-    pub fn column(&mut self, key: &str, header: &str) -> usize {
+    pub(crate) fn column(&mut self, key: &str, header: &str) -> usize {
         self.column_as(key, header, false)
     }
 
     /// [`SpillSheet::column`] for a column shown after all the others (an id).
-    pub fn tail_column(&mut self, key: &str, header: &str) -> usize {
+    pub(crate) fn tail_column(&mut self, key: &str, header: &str) -> usize {
         self.column_as(key, header, true)
     }
 
@@ -96,7 +97,7 @@ impl SpillSheet {
     }
 
     /// Appends a row of `(column, cell)` (columns from [`SpillSheet::column`]).
-    pub fn push(&mut self, row: &[(usize, Cell)]) -> std::io::Result<()> {
+    pub(crate) fn push(&mut self, row: &[(usize, Cell)]) -> std::io::Result<()> {
         if self.rows >= self.cap {
             self.left_out += 1;
             return Ok(());

@@ -67,18 +67,18 @@ use super::{Endpoint, Limits};
 use crate::wecom::error::WecomError;
 
 /// Buckets a window is counted in.
-pub const BUCKETS_PER_WINDOW: u32 = 1024;
+pub(crate) const BUCKETS_PER_WINDOW: u32 = 1024;
 
 /// Buckets of the ledger a quota period is cut into (5 s buckets for a 60 s minute): what a
 /// later process may count up to one bucket late.
-pub const LEDGER_BUCKETS_PER_PERIOD: u32 = 12;
+pub(crate) const LEDGER_BUCKETS_PER_PERIOD: u32 = 12;
 
 /// The fewest 45009s in a row (no other answer between) that block the endpoint.
-pub const MIN_REFUSALS_IN_A_ROW: u32 = 3;
+pub(crate) const MIN_REFUSALS_IN_A_ROW: u32 = 3;
 
 /// What a quota's window is stretched by: a thousandth of the period, for the difference in
 /// rate between this machine's monotonic clock and the server's wall clock.
-pub fn margin(period: Duration) -> Duration {
+pub(crate) fn margin(period: Duration) -> Duration {
     period / 1000
 }
 
@@ -91,10 +91,10 @@ fn skew(period: Duration) -> Duration {
 
 /// The wall clock as time since the Unix epoch: [`WallClock::system`] outside tests.
 #[derive(Clone)]
-pub struct WallClock(Arc<dyn Fn() -> Duration + Send + Sync>);
+pub(crate) struct WallClock(Arc<dyn Fn() -> Duration + Send + Sync>);
 
 impl WallClock {
-    pub fn system() -> WallClock {
+    pub(crate) fn system() -> WallClock {
         WallClock(Arc::new(|| {
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -104,7 +104,7 @@ impl WallClock {
 
     /// A clock reading whatever `now` says (tests).
     #[cfg(test)]
-    pub fn from_fn(now: impl Fn() -> Duration + Send + Sync + 'static) -> WallClock {
+    pub(crate) fn from_fn(now: impl Fn() -> Duration + Send + Sync + 'static) -> WallClock {
         WallClock(Arc::new(now))
     }
 
@@ -115,23 +115,23 @@ impl WallClock {
 
 /// Calls of one endpoint answered in `[start_ms, start_ms + length_ms)` (unix milliseconds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct UsageBucket {
-    pub endpoint: Endpoint,
-    pub start_ms: i64,
-    pub length_ms: i64,
-    pub calls: u64,
+pub(crate) struct UsageBucket {
+    pub(crate) endpoint: Endpoint,
+    pub(crate) start_ms: i64,
+    pub(crate) length_ms: i64,
+    pub(crate) calls: u64,
 }
 
 /// Calls answered lately, by endpoint and bucket of wall-clock time: what a process spent of
 /// the quotas, for the next one ([`RateLimits::usage`], [`RateLimits::preload`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct QuotaUsage {
-    pub buckets: Vec<UsageBucket>,
+pub(crate) struct QuotaUsage {
+    pub(crate) buckets: Vec<UsageBucket>,
 }
 
 impl QuotaUsage {
     /// Adds `other`'s calls (a bucket of the same endpoint, start and length adds up).
-    pub fn merge(&mut self, other: &QuotaUsage) {
+    pub(crate) fn merge(&mut self, other: &QuotaUsage) {
         for b in &other.buckets {
             match self.buckets.iter_mut().find(|x| {
                 (x.endpoint, x.start_ms, x.length_ms) == (b.endpoint, b.start_ms, b.length_ms)
@@ -145,7 +145,7 @@ impl QuotaUsage {
     }
 
     /// Calls of `endpoint` in buckets that end after `since_ms`.
-    pub fn calls_since(&self, endpoint: Endpoint, since_ms: i64) -> u64 {
+    pub(crate) fn calls_since(&self, endpoint: Endpoint, since_ms: i64) -> u64 {
         self.buckets
             .iter()
             .filter(|b| b.endpoint == endpoint && b.start_ms + b.length_ms > since_ms)
@@ -154,7 +154,7 @@ impl QuotaUsage {
     }
 
     /// Forgets the buckets that ended at or before `before_ms`.
-    pub fn forget_before(&mut self, before_ms: i64) {
+    pub(crate) fn forget_before(&mut self, before_ms: i64) {
         self.buckets
             .retain(|b| b.start_ms + b.length_ms > before_ms);
     }
@@ -352,7 +352,7 @@ impl EndpointLimiter {
 /// A call's hold on its endpoint's quotas, from when it leaves until it is dropped: drop it
 /// when the answer is read (or the call failed), and the quotas count the call from then.
 #[must_use = "the slot must live until the answer is read"]
-pub struct QuotaSlot<'a> {
+pub(crate) struct QuotaSlot<'a> {
     limits: &'a RateLimits,
     limiter: Option<&'a EndpointLimiter>,
 }
@@ -368,7 +368,7 @@ impl Drop for QuotaSlot<'_> {
 
 /// Why a call refused with 45009 waits until when ([`RateLimits::quota_exceeded`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum QuotaWait {
+pub(crate) enum QuotaWait {
     /// The limiter's own windows are full: the call waits for a slot like any other.
     OwnWindow,
     /// The call waits, alone, until the current minute rolls over (at the instant).
@@ -381,7 +381,7 @@ pub enum QuotaWait {
 impl QuotaWait {
     /// The instant the call may be retried (`now` for [`QuotaWait::OwnWindow`], whose wait is
     /// the slot's).
-    pub fn until(self, now: Instant) -> Instant {
+    pub(crate) fn until(self, now: Instant) -> Instant {
         match self {
             QuotaWait::OwnWindow => now,
             QuotaWait::MinuteRollover(t) | QuotaWait::Blocked { until: t, .. } => t.max(now),
@@ -390,7 +390,7 @@ impl QuotaWait {
 }
 
 /// Every endpoint's limits.
-pub struct RateLimits {
+pub(crate) struct RateLimits {
     endpoints: Vec<(Endpoint, EndpointLimiter)>,
     period: Duration,
     /// 45009s in a row that block the endpoint for the rest of the minute.
@@ -403,12 +403,12 @@ pub struct RateLimits {
 impl RateLimits {
     /// `period` is the quota's "minute" (60 s in production); the hourly quota's period is 60
     /// of them.
-    pub fn new(limits: &Limits, period: Duration) -> Result<RateLimits, WecomError> {
+    pub(crate) fn new(limits: &Limits, period: Duration) -> Result<RateLimits, WecomError> {
         RateLimits::with_clock(limits, period, WallClock::system())
     }
 
     /// [`RateLimits::new`] reading the wall clock through `wall`.
-    pub fn with_clock(
+    pub(crate) fn with_clock(
         limits: &Limits,
         period: Duration,
         wall: WallClock,
@@ -494,14 +494,14 @@ impl RateLimits {
     }
 
     /// Until when a 45009 block of the endpoint lasts, if one is on at `now`.
-    pub fn blocked_until(&self, endpoint: Endpoint, now: Instant) -> Option<Instant> {
+    pub(crate) fn blocked_until(&self, endpoint: Endpoint, now: Instant) -> Option<Instant> {
         let l = self.get(endpoint)?;
         l.refusals().blocked_until.filter(|t| *t > now)
     }
 
     /// Waits until the endpoint's quotas have a free slot, and takes it (in all of them at
     /// once). Call it right before sending, and keep the slot until the answer is read.
-    pub async fn acquire(&self, endpoint: Endpoint) -> QuotaSlot<'_> {
+    pub(crate) async fn acquire(&self, endpoint: Endpoint) -> QuotaSlot<'_> {
         let Some(l) = self.get(endpoint) else {
             return QuotaSlot {
                 limits: self,
@@ -533,7 +533,7 @@ impl RateLimits {
 
     /// An answer of the endpoint other than 45009 came: the quota admitted the call, so the
     /// 45009s before it were not a spent quota.
-    pub fn admitted(&self, endpoint: Endpoint) {
+    pub(crate) fn admitted(&self, endpoint: Endpoint) {
         if let Some(l) = self.get(endpoint) {
             let mut r = l.refusals();
             r.in_a_row = 0;
@@ -544,7 +544,7 @@ impl RateLimits {
     /// A call of the endpoint was answered 45009 at `now` (its slot already released): until
     /// when it waits, and whether the endpoint is blocked meanwhile (the rules are the module
     /// doc's).
-    pub fn quota_exceeded(&self, endpoint: Endpoint, now: Instant) -> QuotaWait {
+    pub(crate) fn quota_exceeded(&self, endpoint: Endpoint, now: Instant) -> QuotaWait {
         let Some(l) = self.get(endpoint) else {
             return QuotaWait::MinuteRollover(self.next_boundary(now, self.period));
         };
@@ -589,13 +589,13 @@ impl RateLimits {
     }
 
     /// How many times an endpoint was blocked after 45009s (a minute's or an hour's).
-    pub fn blocks(&self) -> u64 {
+    pub(crate) fn blocks(&self) -> u64 {
         self.blocks.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// What this process spent of the quotas in the kept window (the last hour and a bucket),
     /// calls in flight counted as answered now.
-    pub fn usage(&self) -> QuotaUsage {
+    pub(crate) fn usage(&self) -> QuotaUsage {
         let (wall_ms, ledger_ms) = (self.wall_ms(), self.ledger_ms());
         let kept_ms = i64::try_from(self.kept().as_millis()).unwrap_or(i64::MAX);
         let since = wall_ms.saturating_sub(kept_ms);
@@ -632,7 +632,7 @@ impl RateLimits {
     /// Counts what earlier processes spent (`usage`, from the store) in the windows, each
     /// bucket's calls as answered at the bucket's end. Call it before the first call; the
     /// ledger (what this process spends) does not include them.
-    pub fn preload(&self, usage: &QuotaUsage) {
+    pub(crate) fn preload(&self, usage: &QuotaUsage) {
         let now = Instant::now();
         let wall_ms = self.wall_ms();
         for b in &usage.buckets {

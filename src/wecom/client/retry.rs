@@ -9,11 +9,11 @@ use crate::wecom::error::WecomError;
 
 /// At most this many retries of errcode -1 (system busy) per call: past that, WeCom is not
 /// busy but broken, and the caller should hear about it.
-pub const MAX_BUSY_RETRIES: u32 = 3;
+pub(crate) const MAX_BUSY_RETRIES: u32 = 3;
 
 /// What a failed attempt calls for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// Report the error as it is (bad parameters, no permission, bad secret …).
     GiveUp,
     /// Retry after an exponential backoff with jitter. `busy` marks errcode -1, which has its
@@ -27,7 +27,7 @@ pub enum Verdict {
 
 /// What the call loop does next, once the budget admits a retry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
+pub(crate) enum Step {
     /// Drop the cached token, get a new one, and call again at once.
     RefreshToken,
     /// Wait `backoff_delay(.., retry, ..)` and call again.
@@ -42,7 +42,7 @@ pub enum Step {
 /// it is not the server's failure). A 45009 is always admitted and never counted: its waits
 /// have a time budget instead (`max_quota_wait`, kept by the call loop).
 #[derive(Debug, Clone)]
-pub struct RetryBudget {
+pub(crate) struct RetryBudget {
     max_retries: u32,
     retries: u32,
     busy_retries: u32,
@@ -50,7 +50,7 @@ pub struct RetryBudget {
 }
 
 impl RetryBudget {
-    pub fn new(max_retries: u32) -> Self {
+    pub(crate) fn new(max_retries: u32) -> Self {
         RetryBudget {
             max_retries,
             retries: 0,
@@ -60,12 +60,12 @@ impl RetryBudget {
     }
 
     /// Retries taken so far (token refreshes aside).
-    pub fn retries(&self) -> u32 {
+    pub(crate) fn retries(&self) -> u32 {
         self.retries
     }
 
     /// The next step after a failure with `verdict`, or `None` when the call must give up.
-    pub fn admit(&mut self, verdict: Verdict) -> Option<Step> {
+    pub(crate) fn admit(&mut self, verdict: Verdict) -> Option<Step> {
         match verdict {
             Verdict::GiveUp => None,
             Verdict::RefreshToken => {
@@ -94,7 +94,7 @@ impl RetryBudget {
 }
 
 /// The verdict for an errcode WeCom answered with.
-pub fn classify_errcode(code: i64) -> Verdict {
+pub(crate) fn classify_errcode(code: i64) -> Verdict {
     match code {
         errcode::SYSTEM_BUSY => Verdict::Backoff { busy: true },
         errcode::FREQUENCY_LIMITED => Verdict::QuotaExceeded,
@@ -109,7 +109,7 @@ pub fn classify_errcode(code: i64) -> Verdict {
 }
 
 /// The verdict for any error of one attempt.
-pub fn classify(err: &WecomError) -> Verdict {
+pub(crate) fn classify(err: &WecomError) -> Verdict {
     match err {
         WecomError::Api { errcode, .. } => classify_errcode(*errcode),
         WecomError::Transport {
@@ -126,14 +126,14 @@ pub fn classify(err: &WecomError) -> Verdict {
 }
 
 /// Whether an HTTP status is worth retrying: server errors, and 429 (a proxy's rate limit).
-pub fn status_is_retryable(status: u16) -> bool {
+pub(crate) fn status_is_retryable(status: u16) -> bool {
     status >= 500 || status == 429
 }
 
 /// The delay before retry number `retry` (0 for the first retry): `base · 2^retry`, capped at
 /// `max`, with "equal jitter" — half of it fixed, half uniformly random (`unit` in `[0, 1)`) —
 /// so that many callers failing together do not come back together, yet none retries at once.
-pub fn backoff_delay(base: Duration, max: Duration, retry: u32, unit: f64) -> Duration {
+pub(crate) fn backoff_delay(base: Duration, max: Duration, retry: u32, unit: f64) -> Duration {
     let factor = 2u32.saturating_pow(retry.min(20));
     let exp = base.saturating_mul(factor).min(max);
     let half = exp / 2;
@@ -142,7 +142,7 @@ pub fn backoff_delay(base: Duration, max: Duration, retry: u32, unit: f64) -> Du
 
 /// A uniformly distributed number in `[0, 1)` for jitter. Not cryptographic: std's randomly
 /// keyed hasher over a counter is plenty to spread retries, without another dependency.
-pub fn jitter_unit() -> f64 {
+pub(crate) fn jitter_unit() -> f64 {
     use std::hash::{BuildHasher, Hasher};
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);

@@ -20,9 +20,9 @@ const REFRESH_AT: f64 = 0.9;
 /// A token handed to one call, with the generation that lets the call invalidate exactly this
 /// token (and not a fresh one another caller already fetched).
 #[derive(Clone)]
-pub struct TokenLease {
-    pub token: Secret,
-    pub generation: u64,
+pub(crate) struct TokenLease {
+    pub(crate) token: Secret,
+    pub(crate) generation: u64,
 }
 
 struct Cached {
@@ -32,7 +32,7 @@ struct Cached {
 }
 
 #[derive(Default)]
-pub struct TokenCache {
+pub(crate) struct TokenCache {
     // A tokio mutex: it is held across the fetch so that concurrent callers wait for one
     // refresh instead of each making their own.
     slot: tokio::sync::Mutex<Option<Cached>>,
@@ -42,7 +42,7 @@ pub struct TokenCache {
 impl TokenCache {
     /// The cached token, or a new one from `fetch` (token, `expires_in`) when there is none or
     /// it is due for refresh.
-    pub async fn get<F, Fut>(&self, fetch: F) -> Result<TokenLease, WecomError>
+    pub(crate) async fn get<F, Fut>(&self, fetch: F) -> Result<TokenLease, WecomError>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<(Secret, Duration), WecomError>>,
@@ -68,7 +68,7 @@ impl TokenCache {
     }
 
     /// Forgets the token of `generation` if it is still the cached one.
-    pub async fn invalidate(&self, generation: u64) {
+    pub(crate) async fn invalidate(&self, generation: u64) {
         let mut slot = self.slot.lock().await;
         if slot.as_ref().is_some_and(|c| c.generation == generation) {
             *slot = None;

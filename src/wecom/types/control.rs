@@ -26,7 +26,7 @@ pub struct LangText {
 }
 
 /// Picks the zh_CN text of a multi-language list, or the first when none says zh_CN.
-pub fn pick_text(texts: &[LangText]) -> Option<&str> {
+pub(crate) fn pick_text(texts: &[LangText]) -> Option<&str> {
     texts
         .iter()
         .find(|t| t.lang.as_deref() == Some("zh_CN"))
@@ -35,7 +35,7 @@ pub fn pick_text(texts: &[LangText]) -> Option<&str> {
 }
 
 /// The English text of a multi-language list, when one is there.
-pub fn pick_text_en(texts: &[LangText]) -> Option<&str> {
+pub(crate) fn pick_text_en(texts: &[LangText]) -> Option<&str> {
     texts
         .iter()
         .find(|t| t.lang.as_deref().is_some_and(|l| l.starts_with("en")))
@@ -191,11 +191,11 @@ impl Serialize for Control {
 
 /// Where a control met by [`ControlWalk::placed`] sits when it is a Table's cell.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct TableCell<'a> {
+pub(crate) struct TableCell<'a> {
     /// The Table control whose row holds the cell.
-    pub table: &'a Control,
+    pub(crate) table: &'a Control,
     /// The row's index among the Table's rows, from 0.
-    pub row: usize,
+    pub(crate) row: usize,
 }
 
 /// The iterator of [`Control::walk`]: each control once, depth-first. Holds one frame per
@@ -217,7 +217,7 @@ struct Frame<'a> {
 impl<'a> ControlWalk<'a> {
     /// The same walk, each control with its [`TableCell`] (`None` for the walked list's own
     /// controls).
-    pub fn placed(self) -> impl Iterator<Item = (&'a Control, Option<TableCell<'a>>)> {
+    pub(crate) fn placed(self) -> impl Iterator<Item = (&'a Control, Option<TableCell<'a>>)> {
         let mut walk = self;
         std::iter::from_fn(move || walk.next_placed())
     }

@@ -49,13 +49,13 @@ pub struct Member {
 pub struct DepartmentPick {
     /// The department id as a string (`openapi_id`).
     #[serde(default, deserialize_with = "lenient::string")]
-    pub openapi_id: String,
+    pub(crate) openapi_id: String,
     #[serde(
         default,
         deserialize_with = "lenient::opt_string",
         skip_serializing_if = "Option::is_none"
     )]
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
@@ -319,7 +319,7 @@ impl ControlValue {
     /// an unknown name, or a known one whose value does not have the documented shape, becomes
     /// `Unknown` (the raw text stays in the control), so the caller can count a warning and
     /// still keep everything.
-    pub fn from_api(control: &str, raw: &RawValue) -> ControlValue {
+    pub(crate) fn from_api(control: &str, raw: &RawValue) -> ControlValue {
         if !Self::KNOWN_CONTROLS.contains(&control) {
             return ControlValue::Unknown;
         }
@@ -417,7 +417,7 @@ impl ControlValue {
 
     /// The `control` name this value is sent under (`Unknown` has none of its own; the caller
     /// of [`Control::new`] with an unknown value should set `Control::control` afterwards).
-    pub fn control_name(&self) -> &'static str {
+    pub(crate) fn control_name(&self) -> &'static str {
         match self {
             ControlValue::Text { .. } => "Text",
             ControlValue::Textarea { .. } => "Textarea",

@@ -17,7 +17,7 @@ pub struct Envelope {
     /// Informational only: a message that is not a string is kept as its JSON text rather
     /// than costing the errcode beside it.
     #[serde(default, deserialize_with = "lenient::any_text")]
-    pub errmsg: String,
+    pub(crate) errmsg: String,
 }
 
 /// `gettoken`'s answer. The token is a credential: `Debug` leaves it out.
@@ -25,7 +25,7 @@ pub struct Envelope {
 pub struct TokenResponse {
     pub access_token: String,
     #[serde(default, deserialize_with = "i64_lenient")]
-    pub expires_in: i64,
+    pub(crate) expires_in: i64,
 }
 
 impl std::fmt::Debug for TokenResponse {

@@ -8,8 +8,8 @@ use super::{lenient, Control};
 use crate::wecom::num::{i64_lenient, u64_lenient};
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-pub struct RecordDetailRequest {
-    pub journaluuid: String,
+pub(crate) struct RecordDetailRequest {
+    pub(crate) journaluuid: String,
 }
 
 /// The answer of `get_record_detail`: the journal decoded, and the exact text of its `info`
@@ -21,14 +21,7 @@ pub struct RecordDetailResponse {
     pub info_raw: Box<RawValue>,
 }
 
-impl RecordDetailResponse {
-    /// An answer for `info`, its text encoded once (the simulator and tests build them).
-    pub fn new(info: JournalDetail) -> Self {
-        let info_raw =
-            serde_json::value::to_raw_value(&info).unwrap_or_else(|_| RawValue::NULL.to_owned());
-        RecordDetailResponse { info, info_raw }
-    }
-}
+impl RecordDetailResponse {}
 
 impl PartialEq for RecordDetailResponse {
     fn eq(&self, other: &Self) -> bool {
@@ -120,7 +113,7 @@ impl<'de> Deserialize<'de> for JournalDetail {
 impl JournalDetail {
     /// The derived decoding without the field path: the fast way for text that decoded before
     /// (a stored detail). When it fails, decode with [`serde_json::from_str`] for the error.
-    pub fn decode_untracked(text: &str) -> serde_json::Result<JournalDetail> {
+    pub(crate) fn decode_untracked(text: &str) -> serde_json::Result<JournalDetail> {
         let mut de = serde_json::Deserializer::from_str(text);
         let detail = JournalDetail::deserialize(&mut de)?;
         de.end()?;

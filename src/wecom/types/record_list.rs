@@ -8,8 +8,8 @@ use crate::wecom::num::{i64_lenient, u64_lenient};
 /// One `filters` entry of the record list: `creator`, `department` or `template_id`.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq, Hash)]
 pub struct RecordFilter {
-    pub key: String,
-    pub value: String,
+    pub(crate) key: String,
+    pub(crate) value: String,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]

@@ -45,7 +45,7 @@ pub struct PartyRef {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
 pub struct TagRef {
     #[serde(default, deserialize_with = "lenient::string")]
-    pub open_tagid: String,
+    pub(crate) open_tagid: String,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
@@ -67,7 +67,7 @@ pub struct StatRange {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
 pub struct StatReceivers {
     #[serde(default, deserialize_with = "lenient::list")]
-    pub user_list: Vec<UserRef>,
+    pub(crate) user_list: Vec<UserRef>,
     #[serde(default, deserialize_with = "lenient::list")]
     pub tag_list: Vec<TagRef>,
     #[serde(default, deserialize_with = "lenient::list")]
@@ -80,7 +80,7 @@ pub struct StatCycle {
     #[serde(default, deserialize_with = "lenient::string")]
     pub template_id: String,
     #[serde(default, deserialize_with = "lenient::string")]
-    pub template_name: String,
+    pub(crate) template_name: String,
     #[serde(default, deserialize_with = "lenient::object")]
     pub report_range: StatRange,
     #[serde(default, deserialize_with = "lenient::object")]
@@ -92,7 +92,7 @@ pub struct StatCycle {
     #[serde(default, deserialize_with = "u64_lenient")]
     pub cycle_end_time: u64,
     #[serde(default, deserialize_with = "u64_lenient")]
-    pub stat_begin_time: u64,
+    pub(crate) stat_begin_time: u64,
     #[serde(default, deserialize_with = "u64_lenient")]
     pub stat_end_time: u64,
     #[serde(default, deserialize_with = "lenient::list")]
@@ -124,7 +124,7 @@ pub struct StatItem {
 }
 
 /// The report period of a stat cycle's `report_type`.
-pub fn report_type_name(report_type: u64) -> &'static str {
+pub(crate) fn report_type_name(report_type: u64) -> &'static str {
     match report_type {
         2 => "day",
         3 => "week",

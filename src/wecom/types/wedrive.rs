@@ -4,9 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-pub struct WedriveDownloadRequest {
-    pub journaluuid: String,
-    pub fileid: String,
+pub(crate) struct WedriveDownloadRequest {
+    pub(crate) journaluuid: String,
+    pub(crate) fileid: String,
 }
 
 /// Where and how to fetch a wedrive file's bytes (valid two hours). Its cookie is a credential:
@@ -14,7 +14,7 @@ pub struct WedriveDownloadRequest {
 #[derive(Clone, Deserialize, Serialize, PartialEq)]
 pub struct WedriveDownload {
     pub download_url: String,
-    pub cookie_name: String,
+    pub(crate) cookie_name: String,
     pub cookie_value: String,
 }
 
