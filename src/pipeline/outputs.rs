@@ -241,7 +241,8 @@ fn write_outputs(
     if let Some(wide) = kept.wide {
         run.check_stop()?;
         let t = Instant::now();
-        workbook::write(run, &inputs, &reports, wide, out, written)?;
+        let previous = workbook::previous_period(run, store, &directory)?;
+        workbook::write(run, &inputs, &reports, previous, wide, out, written)?;
         written.durations.workbook = Some(t.elapsed());
     }
     Ok(())

@@ -635,3 +635,147 @@ fn the_weekly_roster_workbook_is_in_english_and_its_csv_in_local_time() {
     let tables = fs::read_to_string(stat_cycles).unwrap();
     assert!(!tables.contains("+08:00"), "tables keep UTC");
 }
+
+/// The shipped monthly job over `[start, end)`, written beside the test's output.
+fn monthly_job(dir: &Path, start: &str, end: &str) -> PathBuf {
+    let shipped = fs::read_to_string(shipped_job("monthly-compliance.toml")).unwrap();
+    let range = "start = \"2026-10-01\"\nend = \"2026-11-01\"";
+    assert!(
+        shipped.contains(range),
+        "the shipped job's range is where this test expects it"
+    );
+    let text = shipped.replace(range, &format!("start = \"{start}\"\nend = \"{end}\""));
+    let path = dir.join(format!("monthly-{start}.toml"));
+    fs::write(&path, text).unwrap();
+    path
+}
+
+/// The per-template rows of the summary: template name → the cells of its row, by column.
+fn summary_rows(book: &Book, names: &[String]) -> BTreeMap<String, BTreeMap<usize, XCell>> {
+    let summary = book.cells("汇总");
+    names
+        .iter()
+        .map(|t| {
+            let row = summary
+                .iter()
+                .find(|c| c.col == 0 && &c.text == t)
+                .unwrap_or_else(|| panic!("no summary row for {t}"))
+                .row;
+            let cells = summary
+                .iter()
+                .filter(|c| c.row == row)
+                .map(|c| (c.col, c.clone()))
+                .collect();
+            (t.clone(), cells)
+        })
+        .collect()
+}
+
+#[test]
+fn the_summary_compares_each_template_with_the_previous_month_the_store_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let out_arg = out.to_str().unwrap();
+    // One store holding September and October (the sandbox's world spans the run's range).
+    let both = monthly_job(dir.path(), "2026-09-01", "2026-11-01");
+    let run = run_bin(&[
+        "run",
+        both.to_str().unwrap(),
+        "--sandbox",
+        "--output",
+        out_arg,
+    ]);
+    assert!(
+        matches!(run.status.code(), Some(0 | 3)),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    // September's own report (the oracle), then October's workbook, both from that store.
+    for (start, end) in [("2026-09-01", "2026-10-01"), ("2026-10-01", "2026-11-01")] {
+        let job = monthly_job(dir.path(), start, end);
+        let rebuild = run_bin(&["rebuild", job.to_str().unwrap(), "--output", out_arg]);
+        assert!(
+            matches!(rebuild.status.code(), Some(0 | 3)),
+            "{}",
+            String::from_utf8_lossy(&rebuild.stderr)
+        );
+    }
+    let workbooks: Vec<PathBuf> = files_under(&out)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "xlsx"))
+        .collect();
+    let named = |has: &str, lacks: &str| {
+        let found: Vec<&PathBuf> = workbooks
+            .iter()
+            .filter(|p| {
+                let name = p.file_name().unwrap().to_string_lossy();
+                name.contains(has) && !name.contains(lacks)
+            })
+            .collect();
+        assert_eq!(found.len(), 1, "{has} in {workbooks:?}");
+        Book::open(found[0])
+    };
+    let (first, october) = (
+        named("2026-09-01", "2026-10-01"),
+        named("2026-10-01", "2026-09-01"),
+    );
+    let text =
+        |book: &Book| -> String { book.cells("汇总").iter().map(|c| c.text.clone()).collect() };
+    assert!(
+        text(&first).contains("存储中没有上期数据。"),
+        "September's workbook has no previous period"
+    );
+    assert!(
+        text(&october).contains("与上期相比: 2026-09-01 – 2026-09-30"),
+        "October's names the previous period"
+    );
+
+    let september = read_parquet(&out.join(
+        "reports/late_rate_by_department/range=2026-09-01_2026-10-01/late_rate_by_department.parquet",
+    ));
+    let (tn, rp, lt, ex, un) = (
+        text_column(&september, "template_name"),
+        count_column(&september, "reported"),
+        count_column(&september, "late"),
+        count_column(&september, "expected"),
+        count_column(&september, "unreported"),
+    );
+    let mut before: BTreeMap<String, [u64; 4]> = BTreeMap::new();
+    for i in 0..september.height() {
+        let sums = before.entry(tn[i].clone()).or_default();
+        for (s, v) in sums.iter_mut().zip([rp[i], lt[i], ex[i], un[i]]) {
+            *s += v;
+        }
+    }
+    assert!(!before.is_empty(), "September has stat cycles");
+    let rows = summary_rows(&october, &before.keys().cloned().collect::<Vec<_>>());
+    let number = |cells: &BTreeMap<usize, XCell>, col: usize| -> f64 {
+        let c = &cells[&col];
+        assert!(
+            october.format(c).contains('%'),
+            "column {col} as a percentage"
+        );
+        c.text.parse().unwrap()
+    };
+    for (template, [reported, late, expected, unreported]) in &before {
+        let cells = &rows[template];
+        let late_then = *late as f64 / *reported as f64;
+        let unreported_then = *unreported as f64 / *expected as f64;
+        assert!(
+            (number(cells, 8) - late_then).abs() < 1e-9,
+            "{template}: late rate before"
+        );
+        assert!(
+            (number(cells, 9) - (number(cells, 6) - late_then)).abs() < 1e-9,
+            "{template}: late rate change"
+        );
+        assert!(
+            (number(cells, 10) - unreported_then).abs() < 1e-9,
+            "{template}: unreported rate before"
+        );
+        assert!(
+            (number(cells, 11) - (number(cells, 7) - unreported_then)).abs() < 1e-9,
+            "{template}: unreported rate change"
+        );
+    }
+}

@@ -12,6 +12,8 @@ use anyhow::Result;
 use polars::prelude::*;
 
 use super::outputs::{OutputsSummary, RunInfo};
+use crate::flatten::{self, Directory};
+use crate::job::plan::local_midnight;
 use crate::job::{DateRange, Job, Language, ReportKind};
 use crate::report::{self, ReportInputs};
 use crate::sink::labels::{label, label_with};
@@ -19,6 +21,7 @@ use crate::sink::{
     self, frame_rows, Cell, ChartRow, ChartSheet, Highlight, OutputDir, SummaryBlock, SummarySheet,
     TableSheet, TrendPoint, WorkbookOptions, WorkbookPlan,
 };
+use crate::store::Store;
 
 pub(crate) use wide::WideSheets;
 
@@ -29,11 +32,59 @@ pub(crate) const LATE_RATE_HIGHLIGHT: f64 = 0.2;
 const WORST_DEPARTMENTS: usize = 5;
 const WORST_PEOPLE: usize = 10;
 
+/// The period before the run's range and the stats the store holds of it, for the summary's
+/// month-on-month columns.
+pub(crate) struct PreviousPeriod {
+    range: DateRange,
+    inputs: ReportInputs,
+}
+
+/// The period before `range`: as many whole months before a range of whole months (September
+/// before October, the two quarters' months alike), else as many days before.
+fn previous_range(range: DateRange) -> Result<DateRange> {
+    use chrono::Datelike;
+    let month_index = |d: chrono::NaiveDate| d.year() * 12 + d.month0() as i32;
+    let months = month_index(range.end) - month_index(range.start);
+    let start = if range.start.day() == 1 && range.end.day() == 1 && months > 0 {
+        range.start - chrono::Months::new(months as u32)
+    } else {
+        range.start - chrono::Days::new(range.days() as u64)
+    };
+    DateRange::new(start, range.start).map_err(anyhow::Error::msg)
+}
+
+/// The stats of the period before the run's range, when the store holds any (a first month,
+/// or a store that began with this range, has none: the summary says so).
+pub(crate) fn previous_period(
+    run: &RunInfo<'_>,
+    store: &Store,
+    directory: &Directory,
+) -> Result<Option<PreviousPeriod>> {
+    let range = previous_range(run.range)?;
+    let tz = run.job.source.timezone;
+    let cycles = store.stat_cycles_in_range(
+        local_midnight(tz, range.start),
+        local_midnight(tz, range.end),
+    )?;
+    if cycles.is_empty() {
+        return Ok(None);
+    }
+    let stats = flatten::flatten_stats(&cycles, directory, tz)?;
+    let items = stats.stat_items.lazy().filter(
+        col("cycle_date")
+            .gt_eq(lit(range.start))
+            .and(col("cycle_date").lt(lit(range.end))),
+    );
+    let inputs = ReportInputs::with_totals(items, report::JournalTotals::new())?;
+    Ok(Some(PreviousPeriod { range, inputs }))
+}
+
 /// Writes the workbook: the summary, the reports, a chart per template, then the wide sheets.
 pub(crate) fn write(
     run: &RunInfo<'_>,
     inputs: &ReportInputs,
     reports: &[(ReportKind, DataFrame)],
+    previous: Option<PreviousPeriod>,
     wide: WideSheets,
     out: &OutputDir,
     written: &mut OutputsSummary,
@@ -49,9 +100,23 @@ pub(crate) fn write(
     let by_department = Groups::of(&report_of(ReportKind::LateRateByDepartment)?)?;
     let by_user = Groups::of(&report_of(ReportKind::LateRateByUser)?)?;
     let people = People { wide: &wide };
+    let previous = match previous {
+        Some(p) => {
+            let frame = report::build(ReportKind::LateRateByDepartment, &p.inputs, job.period())?;
+            Some((p.range, Groups::of(&frame)?))
+        }
+        None => None,
+    };
 
     let plan = WorkbookPlan {
-        summary: summary_sheet(run, inputs, &by_department, &by_user, &people)?,
+        summary: summary_sheet(
+            run,
+            inputs,
+            &by_department,
+            previous.as_ref(),
+            &by_user,
+            &people,
+        )?,
         tables: reports
             .iter()
             .map(|(kind, frame)| report_sheet(job, *kind, frame, &people))
@@ -245,6 +310,7 @@ fn summary_sheet(
     run: &RunInfo<'_>,
     inputs: &ReportInputs,
     by_department: &Groups,
+    previous: Option<&(DateRange, Groups)>,
     by_user: &Groups,
     people: &People<'_>,
 ) -> Result<SummarySheet> {
@@ -269,6 +335,21 @@ fn summary_sheet(
 
     let mut templates = by_department.sum_by(|r| r.template_id.clone());
     templates.sort_by(|a, b| a.0.template_name.cmp(&b.0.template_name));
+    // Month on month: the previous period's rates per template, and the change in points.
+    let before: HashMap<Option<String>, Counts> = previous
+        .map(|(_, groups)| {
+            groups
+                .sum_by(|r| r.template_id.clone())
+                .into_iter()
+                .map(|(row, c)| (row.template_id.clone(), c))
+                .collect()
+        })
+        .unwrap_or_default();
+    let change = |now: Option<f64>, then: Option<f64>| now.zip(then).map(|(a, b)| a - b);
+    let previous_note = match previous {
+        Some((range, _)) => format!("{}: {}", l("summary.previous"), range_text(range)),
+        None => l("summary.no_previous"),
+    };
     let per_template = SummaryBlock {
         title: l("summary.by_template"),
         headers: [
@@ -280,6 +361,10 @@ fn summary_sheet(
             "unreported",
             "late_rate",
             "unreported_rate",
+            "late_rate_previous",
+            "late_rate_change",
+            "unreported_rate_previous",
+            "unreported_rate_change",
             "template_id",
         ]
         .iter()
@@ -288,6 +373,9 @@ fn summary_sheet(
         rows: templates
             .iter()
             .map(|(row, c)| {
+                let then = before.get(&row.template_id);
+                let late_then = then.and_then(Counts::late_rate);
+                let unreported_then = then.and_then(Counts::unreported_rate);
                 vec![
                     Cell::text(row.template_name.clone()),
                     Cell::count(c.expected),
@@ -297,6 +385,10 @@ fn summary_sheet(
                     Cell::count(c.unreported),
                     Cell::rate(c.late_rate()),
                     Cell::rate(c.unreported_rate()),
+                    Cell::rate(late_then),
+                    Cell::rate(change(c.late_rate(), late_then)),
+                    Cell::rate(unreported_then),
+                    Cell::rate(change(c.unreported_rate(), unreported_then)),
                     Cell::text(row.template_id.clone().unwrap_or_default()),
                 ]
             })
@@ -307,6 +399,7 @@ fn summary_sheet(
             l("def.late_rate"),
             l("def.unreported_rate"),
             l("def.templates"),
+            previous_note,
             label_with(
                 lang,
                 "def.small",

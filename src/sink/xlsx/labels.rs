@@ -51,6 +51,10 @@ const LABELS: &[(&str, &str, &str)] = &[
     ("sys_journal_data", "汇报内容", "Report text"),
     ("table_row", "行", "Row"),
     ("previous", "上期", "Previous period"),
+    ("late_rate_previous", "上期迟交率", "Late rate, previous period"),
+    ("late_rate_change", "迟交率变化", "Late rate change"),
+    ("unreported_rate_previous", "上期未交率", "Unreported rate, previous period"),
+    ("unreported_rate_change", "未交率变化", "Unreported rate change"),
     ("change", "变化", "Change"),
     // Summary.
     ("summary.title", "汇报合规报告", "Reporting compliance"),
