@@ -333,6 +333,28 @@ fn summary_sheet(
         (l("summary.templates"), Cell::count(headline.templates)),
     ];
 
+    let blocks = vec![
+        per_template_block(job, by_department, previous),
+        worst_departments_block(lang, by_department, people),
+        worst_people_block(lang, by_user, people),
+    ];
+    Ok(SummarySheet {
+        name: l("sheet.summary"),
+        title: format!("{} · {}", l("summary.title"), job.name),
+        facts,
+        blocks,
+    })
+}
+
+/// Each template's figures, with the rates' definitions in words and, month on month, the
+/// previous period's rates and the change in points.
+fn per_template_block(
+    job: &Job,
+    by_department: &Groups,
+    previous: Option<&(DateRange, Groups)>,
+) -> SummaryBlock {
+    let lang = job.output.language;
+    let l = |key: &str| label(lang, key);
     let mut templates = by_department.sum_by(|r| r.template_id.clone());
     templates.sort_by(|a, b| a.0.template_name.cmp(&b.0.template_name));
     // Month on month: the previous period's rates per template, and the change in points.
@@ -350,7 +372,7 @@ fn summary_sheet(
         Some((range, _)) => format!("{}: {}", l("summary.previous"), range_text(range)),
         None => l("summary.no_previous"),
     };
-    let per_template = SummaryBlock {
+    SummaryBlock {
         title: l("summary.by_template"),
         headers: [
             "template_name",
@@ -406,13 +428,21 @@ fn summary_sheet(
                 &[("n", job.output.min_group_size.to_string())],
             ),
         ],
-    };
+    }
+}
 
+/// The departments with the most late or unreported reports.
+fn worst_departments_block(
+    lang: Language,
+    by_department: &Groups,
+    people: &People<'_>,
+) -> SummaryBlock {
+    let l = |key: &str| label(lang, key);
     let mut departments = by_department.sum_by(|r| (r.department_id, r.department_name.clone()));
     departments.retain(|(_, c)| c.missed() > 0);
     departments.sort_by_key(|(_, c)| std::cmp::Reverse(c.missed()));
     departments.truncate(WORST_DEPARTMENTS);
-    let worst_departments = SummaryBlock {
+    SummaryBlock {
         title: l("summary.worst_departments"),
         headers: [
             "department_path",
@@ -439,13 +469,17 @@ fn summary_sheet(
             })
             .collect(),
         notes: Vec::new(),
-    };
+    }
+}
 
+/// The people with the most late or unreported reports.
+fn worst_people_block(lang: Language, by_user: &Groups, people: &People<'_>) -> SummaryBlock {
+    let l = |key: &str| label(lang, key);
     let mut users = by_user.sum_by(|r| r.userid.clone());
     users.retain(|(_, c)| c.missed() > 0);
     users.sort_by_key(|(_, c)| std::cmp::Reverse(c.missed()));
     users.truncate(WORST_PEOPLE);
-    let worst_people = SummaryBlock {
+    SummaryBlock {
         title: l("summary.worst_people"),
         headers: [
             "user_name",
@@ -475,13 +509,7 @@ fn summary_sheet(
             })
             .collect(),
         notes: Vec::new(),
-    };
-    Ok(SummarySheet {
-        name: l("sheet.summary"),
-        title: format!("{} · {}", l("summary.title"), job.name),
-        facts,
-        blocks: vec![per_template, worst_departments, worst_people],
-    })
+    }
 }
 
 /// Columns a report sheet leads with (names), and those it ends with (ids).
