@@ -40,7 +40,6 @@ STAGES = [
     (r"report::build|report::[a-z_]+::build|ReportInputs", "reports"),
     (r"sink::write_frame|write_frame", "reports: write files"),
     (r"report::summary", "workbook: summary"),
-    (r"pivot_wide", "workbook: wide pivot"),
     (r"run::concat_frames", "concat frames"),
     (r"excel_ready", "workbook: excel_ready"),
     (r"write_dataframe_to_worksheet|write_data_sheet", "workbook: cells into worksheets"),

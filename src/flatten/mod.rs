@@ -2,7 +2,7 @@
 //! `docs/schema.md` describes.
 //!
 //! Owns the output tables' schemas ([`schema`]), the rendering of every control type
-//! ([`controls`]), the directory ([`directory`]) and the per-template wide pivot ([`wide`]).
+//! ([`controls`]) and the directory ([`directory`]).
 //! Each table has one column builder: the five journal tables in `journals`, the two stat
 //! tables in `stats`, the directory's two in `directory_tables`, all built from the typed
 //! column constructors of `columns`.
@@ -19,7 +19,6 @@ pub mod local_paths;
 pub mod schema;
 mod stats;
 mod templates;
-pub mod wide;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -34,7 +33,6 @@ pub use local_paths::{LocalFile, LocalPaths};
 pub use schema::{table, ColumnSpec, ColumnType, TableSpec, TABLES};
 pub use stats::flatten_stats;
 pub(crate) use templates::{attribute_templates, TemplateKnowledge};
-pub use wide::pivot_wide;
 
 /// What went wrong while flattening, with what and where.
 #[derive(Debug, thiserror::Error)]

@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use wecom_journal::flatten::{
-    directory_tables, flatten_journals, flatten_stats, pivot_wide, Directory, LocalPaths, Warnings,
+    directory_tables, flatten_journals, flatten_stats, Directory, LocalPaths, Warnings,
 };
 use wecom_journal::wecom::types::{
     Control, ControlValue, DepartmentListResponse, Envelope, JournalDetail, RecordDetailResponse,
@@ -215,14 +215,7 @@ pub fn flatten_batch(
         let mut warnings = Warnings::default();
         let files = downloaded_half(&details);
         match flatten_journals(&details, dir, tz, &files, &mut warnings) {
-            Ok(tables) => {
-                if let Some(t) = details.iter().find_map(|d| d.template_id.as_deref()) {
-                    count(
-                        pivot_wide(&tables.journals, &tables.journal_controls, t).map(|_| ()),
-                        out,
-                    )?;
-                }
-            }
+            Ok(_) => count(Ok(()), out)?,
             Err(e) => count(Err(e), out)?,
         }
     }

@@ -12,8 +12,8 @@ use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
 use wecom_journal::flatten::{
-    directory_tables, flatten_journals, flatten_stats, pivot_wide, schema, Directory,
-    JournalTables, LocalPaths, Warnings,
+    directory_tables, flatten_journals, flatten_stats, schema, Directory, JournalTables,
+    LocalPaths, Warnings,
 };
 use wecom_journal::wecom::types::{
     Comment, Control, ControlValue, DateKind, Department, DepartmentListResponse, DirectoryUser,
@@ -1043,79 +1043,6 @@ fn schema_json_lists_every_table_and_column_type() {
     assert_eq!(col("value_time")["dtype"], "Datetime(ms, UTC)");
     assert_eq!(col("value_options")["dtype"], "List(String)");
     assert_eq!(col("value_json")["nullable"], false);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Wide pivot
-
-#[test]
-fn wide_pivot_has_a_column_per_title_with_unique_names() {
-    let text = |id: &str, title: &str, v: &str| {
-        Control::new(
-            id,
-            vec![LangText {
-                text: title.into(),
-                lang: None,
-            }],
-            ControlValue::Text { text: v.into() },
-        )
-    };
-    let mut a = journal(
-        "j-a",
-        vec![
-            text("t1", "备注", "一"),
-            text("t2", "备注", "二"),
-            text("t3", "journal_uuid", "x"),
-        ],
-    );
-    a.apply_data.contents.extend(fixture("table"));
-    let mut b = journal(
-        "j-b",
-        vec![text("t1", "备注", "三"), text("t9", "新问题", "四")],
-    );
-    b.report_time -= 3600; // earlier: comes first
-    let mut c = journal("j-c", vec![text("t1", "备注", "other template")]);
-    c.template_id = Some("tpl-weekly".into());
-    let (t, _) = flatten(&[a, b, c], &Directory::empty());
-    let wide = pivot_wide(&t.journals, &t.journal_controls, "tpl-daily").unwrap();
-
-    let names: Vec<String> = wide
-        .get_column_names()
-        .iter()
-        .map(|n| n.to_string())
-        .collect();
-    assert_eq!(
-        names,
-        vec![
-            // Order of first appearance, journals taken by report_time (j-b first).
-            "journal_uuid",
-            "report_time",
-            "report_date",
-            "submitter_userid",
-            "department_id",
-            "department_name",
-            "备注",
-            "新问题",
-            "备注 (2)",
-            "journal_uuid (2)",
-            "明细",
-            "备注 (3)",
-        ]
-    );
-    assert_eq!(wide.height(), 2);
-    assert_eq!(str_at(&wide, "journal_uuid", 0), s("j-b"));
-    assert_eq!(str_at(&wide, "备注", 0), s("三"));
-    assert_eq!(str_at(&wide, "备注 (2)", 0), None);
-    assert_eq!(str_at(&wide, "新问题", 0), s("四"));
-    assert_eq!(str_at(&wide, "备注", 1), s("一"));
-    assert_eq!(str_at(&wide, "备注 (2)", 1), s("二"));
-    assert_eq!(str_at(&wide, "journal_uuid (2)", 1), s("x"));
-    assert_eq!(
-        str_at(&wide, "明细", 1),
-        s("事项：评审；小时：2\n事项：编码；截图：media-in-table")
-    );
-    // The table fixture's trailing "备注" is the third 备注 of journal j-a.
-    assert_eq!(str_at(&wide, "备注 (3)", 1), s("无"));
 }
 
 // ---------------------------------------------------------------------------------------------
