@@ -729,6 +729,15 @@ fn the_summary_compares_each_template_with_the_previous_month_the_store_holds() 
         text(&october).contains("与上期相比: 2026-09-01 – 2026-09-30"),
         "October's names the previous period"
     );
+    // A trend by period where the range spans several (September and October), none in one.
+    let lines = |book: &Book| {
+        book.charts()
+            .iter()
+            .filter(|c| c.contains("<c:lineChart>"))
+            .count()
+    };
+    assert!(lines(&first) > 0, "a trend chart over two months");
+    assert_eq!(lines(&october), 0, "no trend chart in one month");
 
     let september = read_parquet(&out.join(
         "reports/late_rate_by_department/range=2026-09-01_2026-10-01/late_rate_by_department.parquet",
