@@ -67,6 +67,8 @@ impl LockHolder {
 pub struct RunLock {
     _file: File,
     pub path: PathBuf,
+    /// Who took it: this run, with the id and start time it was given once the lock was held.
+    pub(crate) holder: LockHolder,
 }
 
 impl RunLock {
@@ -74,9 +76,12 @@ impl RunLock {
     /// If another process holds it: [`PipelineError::Locked`] naming it, or with `wait`, try
     /// again every 250 ms until it is free or `stop` is thrown
     /// ([`PipelineError::InterruptedWaiting`]).
+    /// `holder` is asked for once the lock is held, so that a run that waited starts (and is
+    /// named, run ids being start times) when it runs: two runs started in the same
+    /// millisecond, one waiting for the other, never share an id, a manifest or a store row.
     pub(crate) fn acquire(
         dir: &Path,
-        holder: &LockHolder,
+        holder: impl FnOnce() -> LockHolder,
         wait: bool,
         stop: &Stop,
     ) -> Result<RunLock, PipelineError> {
@@ -128,14 +133,19 @@ impl RunLock {
             std::thread::sleep(WAIT_POLL);
         }
         // Ours now: say who we are (a reader meanwhile sees an empty or a whole record).
-        let record = serde_json::to_string(holder).unwrap_or_default();
+        let holder = holder();
+        let record = serde_json::to_string(&holder).unwrap_or_default();
         let written = file
             .set_len(0)
             .and_then(|()| file.rewind())
             .and_then(|()| file.write_all(format!("{record}\n").as_bytes()))
             .and_then(|()| file.flush());
         written.map_err(io)?;
-        Ok(RunLock { _file: file, path })
+        Ok(RunLock {
+            _file: file,
+            path,
+            holder,
+        })
     }
 }
 
@@ -169,9 +179,9 @@ mod tests {
     #[test]
     fn a_second_taker_is_refused_with_the_holder_until_the_first_lets_go() {
         let dir = tempfile::tempdir().unwrap();
-        let first = RunLock::acquire(dir.path(), &holder("r1"), false, &Stop::new()).unwrap();
+        let first = RunLock::acquire(dir.path(), || holder("r1"), false, &Stop::new()).unwrap();
         // flock locks belong to the open file: a second open in this process conflicts too.
-        match RunLock::acquire(dir.path(), &holder("r2"), false, &Stop::new()) {
+        match RunLock::acquire(dir.path(), || holder("r2"), false, &Stop::new()) {
             Err(PipelineError::Locked {
                 holder: Some(h), ..
             }) => {
@@ -182,7 +192,7 @@ mod tests {
             other => panic!("expected Locked with its holder, got {other:?}"),
         }
         drop(first);
-        let second = RunLock::acquire(dir.path(), &holder("r2"), false, &Stop::new()).unwrap();
+        let second = RunLock::acquire(dir.path(), || holder("r2"), false, &Stop::new()).unwrap();
         let text = std::fs::read_to_string(&second.path).unwrap();
         assert!(text.contains("\"run_id\":\"r2\""), "{text}");
     }
@@ -190,10 +200,10 @@ mod tests {
     #[test]
     fn a_waiting_taker_stops_when_told() {
         let dir = tempfile::tempdir().unwrap();
-        let _first = RunLock::acquire(dir.path(), &holder("r1"), false, &Stop::new()).unwrap();
+        let _first = RunLock::acquire(dir.path(), || holder("r1"), false, &Stop::new()).unwrap();
         let stop = Stop::new();
         stop.trigger(crate::extract::StopSignal::Terminate);
-        match RunLock::acquire(dir.path(), &holder("r2"), true, &stop) {
+        match RunLock::acquire(dir.path(), || holder("r2"), true, &stop) {
             Err(PipelineError::InterruptedWaiting { signal }) => {
                 assert_eq!(signal, crate::extract::StopSignal::Terminate)
             }

@@ -136,21 +136,25 @@ impl RunSummary {
     }
 }
 
+/// This process as the holder of a run of `job` starting now (its id is its start time).
+fn this_run(job: &str) -> LockHolder {
+    let started = Utc::now();
+    LockHolder::this_process(job, &run_id(job, started), started)
+}
+
 /// Runs one job: takes the output directory's lock (or refuses: [`PipelineError::Locked`];
 /// with `opts.wait`, waits), removes what killed runs left half-written, extracts (against the
 /// job's API, or an in-process simulator with `opts.sandbox`), writes the outputs, then the
 /// manifest and the run's record in the store, whatever became of the run (failed and
 /// interrupted runs included).
 pub fn run_job(mut job: Job, opts: &RunOptions) -> Result<RunSummary, PipelineError> {
-    let started = Utc::now();
-    let run_id = run_id(&job.name, started);
-    let holder = LockHolder::this_process(&job.name, &run_id, started);
-    let _lock = RunLock::acquire(
+    let lock = RunLock::acquire(
         &lock_dir(&job, &opts.output_dir),
-        &holder,
+        || this_run(&job.name),
         opts.wait,
         &opts.stop,
     )?;
+    let (started, run_id) = (lock.holder.started_at, lock.holder.run_id.clone());
     let mut manifest = Manifest::new(&job.name, &run_id, opts.range, started);
     tracing::info!(job = %job.name, range = %opts.range, run_id = %run_id, "run started");
     remove_leftovers(&local_root(&job, &opts.output_dir), &mut manifest);
@@ -407,15 +411,18 @@ pub struct RebuildSummary {
 /// Rebuilds the outputs of `range` of `job` from the store in `output_dir` alone, without any
 /// API call: [`build_outputs`] and the manifest, as a run does after extracting.
 pub fn rebuild(job: &Job, range: DateRange, output_dir: &Path) -> Result<RebuildSummary> {
-    let started = Utc::now();
     let path = store_file(job, output_dir);
     if !path.exists() {
         return Err(PipelineError::NoStore { path }.into());
     }
-    let run_id = run_id(&job.name, started);
     // It writes the outputs a run writes: never while a run does.
-    let holder = LockHolder::this_process(&job.name, &run_id, started);
-    let _lock = RunLock::acquire(&lock_dir(job, output_dir), &holder, false, &Stop::new())?;
+    let lock = RunLock::acquire(
+        &lock_dir(job, output_dir),
+        || this_run(&job.name),
+        false,
+        &Stop::new(),
+    )?;
+    let (started, run_id) = (lock.holder.started_at, lock.holder.run_id.clone());
     let store = Store::open(&path).with_context(|| format!("opening {}", path.display()))?;
     let out = open_output(job, output_dir)?;
     let mut manifest = Manifest::new(&job.name, &run_id, range, started);
