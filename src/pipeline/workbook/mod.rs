@@ -208,6 +208,17 @@ impl Counts {
     }
 }
 
+/// A column of `frame` as unsigned integers (ids).
+fn u64_column(frame: &DataFrame, name: &str) -> Result<Vec<Option<u64>>> {
+    Ok(frame
+        .column(name)?
+        .cast(&DataType::UInt64)?
+        .as_materialized_series()
+        .u64()?
+        .iter()
+        .collect())
+}
+
 /// The rows of a stat report (by department or by user), as plain values.
 struct Groups {
     rows: Vec<GroupRow>,
@@ -245,13 +256,7 @@ impl Groups {
                 .map(|v| v.unwrap_or(0))
                 .collect())
         };
-        let ids: Vec<Option<u64>> = frame
-            .column("department_id")?
-            .cast(&DataType::UInt64)?
-            .as_materialized_series()
-            .u64()?
-            .iter()
-            .collect();
+        let ids = u64_column(frame, "department_id")?;
         let (period, template_id, template_name) = (
             text("period")?,
             text("template_id")?,
@@ -528,13 +533,7 @@ fn report_sheet(
     let lang = job.output.language;
     let mut frame = frame.clone();
     if frame.get_column_index("department_id").is_some() {
-        let ids: Vec<Option<u64>> = frame
-            .column("department_id")?
-            .cast(&DataType::UInt64)?
-            .as_materialized_series()
-            .u64()?
-            .iter()
-            .collect();
+        let ids = u64_column(&frame, "department_id")?;
         let names: Vec<Option<String>> = frame
             .column("department_name")?
             .as_materialized_series()
