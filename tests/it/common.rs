@@ -218,6 +218,14 @@ pub fn shipped_job(name: &str) -> PathBuf {
 }
 
 /// Every file under `root`, sorted.
+/// The workbooks (`.xlsx`) under `root`, at any depth.
+pub fn workbooks_under(root: &Path) -> Vec<PathBuf> {
+    files_under(root)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "xlsx"))
+        .collect()
+}
+
 pub fn files_under(root: &Path) -> Vec<PathBuf> {
     let mut out = vec![];
     let mut stack = vec![root.to_path_buf()];

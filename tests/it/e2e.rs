@@ -316,10 +316,7 @@ fn run_sandbox_month_matches_the_simulator_then_reruns_and_rebuilds_identically(
     assert_eq!(csv_rows.height(), journals_in_range);
 
     // The workbook: summary first, a sheet per report and per template, headers in place.
-    let xlsx: Vec<_> = files_under(&out)
-        .into_iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "xlsx"))
-        .collect();
+    let xlsx: Vec<_> = crate::common::workbooks_under(&out);
     assert_eq!(xlsx.len(), 1, "one workbook per run: {xlsx:?}");
     let entries = unzip(&xlsx[0]);
     let sheets = xml_attr_values(&entries["xl/workbook.xml"], "sheet", "name");
@@ -404,9 +401,9 @@ fn demo_says_where_the_files_are() {
         "demo failed:\n{}",
         String::from_utf8_lossy(&demo.stderr)
     );
-    let xlsx = files_under(&out)
+    let xlsx = crate::common::workbooks_under(&out)
         .into_iter()
-        .find(|p| p.extension().is_some_and(|e| e == "xlsx"))
+        .next()
         .expect("a workbook");
     assert!(
         stdout.contains(&xlsx.display().to_string()),

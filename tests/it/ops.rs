@@ -299,9 +299,9 @@ fn formula_text_is_exact_in_parquet_and_xlsx_and_neutralised_in_csv() {
     }
 
     // XLSX: the text exactly, as a string cell, and no formula anywhere in the workbook.
-    let xlsx = crate::common::files_under(&out)
+    let xlsx = crate::common::workbooks_under(&out)
         .into_iter()
-        .find(|p| p.extension().is_some_and(|e| e == "xlsx"))
+        .next()
         .expect("a workbook");
     let entries = crate::common::unzip(&xlsx);
     let sheets: String = entries

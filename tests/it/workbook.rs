@@ -249,9 +249,9 @@ fn run_job(job: &Path, extra: &[&str]) -> (tempfile::TempDir, PathBuf, PathBuf) 
         "run failed:\n{}",
         String::from_utf8_lossy(&run.stderr)
     );
-    let xlsx = files_under(&out)
+    let xlsx = crate::common::workbooks_under(&out)
         .into_iter()
-        .find(|p| p.extension().is_some_and(|e| e == "xlsx"))
+        .next()
         .expect("a workbook");
     (dir, out, xlsx)
 }
@@ -700,10 +700,7 @@ fn the_summary_compares_each_template_with_the_previous_month_the_store_holds() 
             String::from_utf8_lossy(&rebuild.stderr)
         );
     }
-    let workbooks: Vec<PathBuf> = files_under(&out)
-        .into_iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "xlsx"))
-        .collect();
+    let workbooks: Vec<PathBuf> = crate::common::workbooks_under(&out);
     let named = |has: &str, lacks: &str| {
         let found: Vec<&PathBuf> = workbooks
             .iter()
